@@ -1,0 +1,31 @@
+//! Small helpers for handlers: parsing numeric arguments with Redis's error replies.
+
+use bytes::Bytes;
+
+use super::errors;
+use super::Ctx;
+use crate::util::num::{parse_f64, parse_i64};
+
+/// Parses an integer argument or replies `ERR value is not an integer or out of range`.
+pub fn int(ctx: &mut Ctx<'_>, arg: &Bytes) -> Option<i64> {
+    let v = parse_i64(arg);
+    if v.is_none() {
+        ctx.out.error(errors::NOT_INTEGER);
+    }
+    v
+}
+
+/// Parses a float argument or replies `ERR value is not a valid float`.
+pub fn float(ctx: &mut Ctx<'_>, arg: &Bytes) -> Option<f64> {
+    let v = parse_f64(arg);
+    if v.is_none() {
+        ctx.out.error(errors::NOT_FLOAT);
+    }
+    v
+}
+
+/// Case-insensitive keyword comparison.
+#[inline]
+pub fn is(arg: &[u8], word: &str) -> bool {
+    arg.eq_ignore_ascii_case(word.as_bytes())
+}

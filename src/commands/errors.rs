@@ -1,0 +1,27 @@
+//! Canonical error replies, each defined once, with Redis 7's exact text.
+
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+pub const SYNTAX: &str = "ERR syntax error";
+pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+pub const NAN_OR_INF: &str = "ERR increment would produce NaN or Infinity";
+pub const NO_SUCH_KEY: &str = "ERR no such key";
+pub const DB_INDEX: &str = "ERR DB index is out of range";
+pub const INVALID_DB_INDEX: &str = "ERR invalid DB index";
+pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
+pub const STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+pub const OFFSET_OUT_OF_RANGE: &str = "ERR offset is out of range";
+pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+pub const INVALID_CURSOR: &str = "ERR invalid cursor";
+pub const NO_SUCH_CLIENT: &str = "ERR No such client";
+
+/// `ERR invalid expire time in 'set' command`
+pub fn invalid_expire(command: &str) -> String {
+    format!("ERR invalid expire time in '{command}' command")
+}
+
+/// `ERR wrong number of arguments for 'get' command`
+pub fn wrong_arity(command: &str) -> String {
+    format!("ERR wrong number of arguments for '{command}' command")
+}

@@ -1,0 +1,405 @@
+//! The command registry and dispatcher.
+//!
+//! Every command is one [`CommandSpec`] line in its family's table (`strings.rs`, `keys.rs`,
+//! ...). [`registry()`] merges those tables once; from it come dispatch (case-insensitive
+//! lookup without allocation), arity errors, unknown-command errors, `COMMAND` output, ACL
+//! categories and key positions (for `COMMAND GETKEYS` and, later, transaction locking). There
+//! is no second list of commands anywhere.
+//!
+//! Handlers receive the full argument vector (`args[0]` is the command name, as in Redis), the
+//! arity already checked, and write exactly one reply into `ctx.out`.
+
+pub mod args;
+pub mod connection;
+pub mod errors;
+pub mod keys;
+pub mod server;
+pub mod strings;
+
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+
+use crate::resp::reply::Reply;
+use crate::server::client::Client;
+use crate::server::shared::Shared;
+use crate::store::Db;
+
+/// Command flags (Redis's names, as `COMMAND` reports them).
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const SKIP_MONITOR: u32 = 1 << 9;
+    pub const FAST: u32 = 1 << 10;
+    pub const NO_AUTH: u32 = 1 << 11;
+    pub const MAY_REPLICATE: u32 = 1 << 12;
+    pub const NO_MULTI: u32 = 1 << 13;
+    pub const ALLOW_BUSY: u32 = 1 << 14;
+    pub const MOVABLE_KEYS: u32 = 1 << 15;
+    pub const SENTINEL: u32 = 1 << 16;
+    pub const DANGEROUS: u32 = 1 << 17;
+
+    /// (flag, name) for `COMMAND INFO`, in Redis's order.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+        (MOVABLE_KEYS, "movablekeys"),
+    ];
+}
+
+/// The command group (`COMMAND DOCS` "group" and the base ACL category).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    Generic,
+    String,
+    Connection,
+    Server,
+}
+
+impl Group {
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Generic => "generic",
+            Group::String => "string",
+            Group::Connection => "connection",
+            Group::Server => "server",
+        }
+    }
+
+    /// The ACL category this group implies.
+    pub fn acl_category(self) -> &'static str {
+        match self {
+            Group::Generic => "@keyspace",
+            Group::String => "@string",
+            Group::Connection => "@connection",
+            Group::Server => "@admin",
+        }
+    }
+}
+
+/// What a handler sees: the shared server, its connection's state and its output buffer.
+pub struct Ctx<'a> {
+    pub srv: &'a Shared,
+    pub client: &'a mut Client,
+    pub out: &'a mut Reply,
+    /// Wall-clock milliseconds, fixed for the duration of the command.
+    pub now: u64,
+}
+
+impl Ctx<'_> {
+    /// The client's selected database.
+    #[inline]
+    pub fn db(&self) -> &Db {
+        self.srv.store.db(self.client.db)
+    }
+}
+
+pub type Handler = fn(&mut Ctx<'_>, &[Bytes]);
+
+/// One registry line.
+pub struct CommandSpec {
+    /// Lowercase full name (`"get"`, `"client|kill"`).
+    pub name: &'static str,
+    /// Positive: exact argc (name included). Negative: minimum argc.
+    pub arity: i32,
+    pub flags: u32,
+    pub group: Group,
+    /// First key position, last (negative counts from the end), step. 0/0/0 = no keys.
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    pub handler: Handler,
+    /// Container commands (CLIENT, CONFIG, ...) dispatch on `args[1]` through these.
+    pub subcommands: &'static [CommandSpec],
+}
+
+/// Builds a table line; see the family tables for use.
+#[allow(clippy::too_many_arguments)]
+pub const fn spec(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    group: Group,
+    first_key: i32,
+    last_key: i32,
+    step: i32,
+    handler: Handler,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        group,
+        first_key,
+        last_key,
+        step,
+        handler,
+        subcommands: &[],
+    }
+}
+
+/// A container command (its own handler answers when no subcommand is given, which the arity
+/// check prevents; Redis gives containers arity -2).
+pub const fn container(
+    name: &'static str,
+    flags: u32,
+    group: Group,
+    subcommands: &'static [CommandSpec],
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity: -2,
+        flags,
+        group,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        handler: |_, _| {},
+        subcommands,
+    }
+}
+
+impl CommandSpec {
+    pub fn is_container(&self) -> bool {
+        !self.subcommands.is_empty()
+    }
+
+    fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i32;
+        if self.arity >= 0 {
+            argc == self.arity
+        } else {
+            argc >= -self.arity
+        }
+    }
+
+    /// The positions of the key arguments in `args` (empty when it has none).
+    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
+        if self.first_key <= 0 {
+            return Vec::new();
+        }
+        let last = if self.last_key < 0 {
+            argc as i32 + self.last_key
+        } else {
+            self.last_key
+        };
+        let step = self.step.max(1) as usize;
+        (self.first_key as usize..=last.max(0) as usize)
+            .step_by(step)
+            .filter(|&i| i < argc)
+            .collect()
+    }
+
+    /// ACL categories (`@read`, `@write`, ...) derived from flags and group.
+    pub fn acl_categories(&self) -> Vec<&'static str> {
+        let mut cats = Vec::new();
+        if self.flags & flags::WRITE != 0 {
+            cats.push("@write");
+        }
+        if self.flags & flags::READONLY != 0 {
+            cats.push("@read");
+        }
+        cats.push(self.group.acl_category());
+        if self.flags & flags::FAST != 0 {
+            cats.push("@fast");
+        } else {
+            cats.push("@slow");
+        }
+        if self.flags & flags::ADMIN != 0 || self.flags & flags::DANGEROUS != 0 {
+            if !cats.contains(&"@admin") {
+                cats.push("@admin");
+            }
+            cats.push("@dangerous");
+        }
+        if self.flags & flags::PUBSUB != 0 {
+            cats.push("@pubsub");
+        }
+        if self.flags & flags::BLOCKING != 0 {
+            cats.push("@blocking");
+        }
+        cats
+    }
+}
+
+/// All commands, indexed.
+pub struct Registry {
+    pub commands: Vec<&'static CommandSpec>,
+    by_name: ahash::HashMap<&'static [u8], usize>,
+}
+
+/// Families' tables; adding a family means adding one line here.
+fn tables() -> [&'static [CommandSpec]; 4] {
+    [
+        connection::COMMANDS,
+        strings::COMMANDS,
+        keys::COMMANDS,
+        server::COMMANDS,
+    ]
+}
+
+/// The process-wide registry (built on first use).
+pub fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut commands = Vec::new();
+        let mut by_name = ahash::HashMap::default();
+        for table in tables() {
+            for spec in table {
+                let dup = by_name.insert(spec.name.as_bytes(), commands.len());
+                assert!(dup.is_none(), "command {} registered twice", spec.name);
+                commands.push(spec);
+            }
+        }
+        Registry { commands, by_name }
+    })
+}
+
+const MAX_NAME: usize = 32;
+
+impl Registry {
+    /// Case-insensitive lookup without allocating.
+    pub fn lookup(&self, name: &[u8]) -> Option<(usize, &'static CommandSpec)> {
+        if name.len() > MAX_NAME {
+            return None;
+        }
+        let mut lower = [0u8; MAX_NAME];
+        for (d, s) in lower.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
+        }
+        let i = *self.by_name.get(&lower[..name.len()])?;
+        Some((i, self.commands[i]))
+    }
+
+    /// Looks up `args[0]` and, for containers, `args[1]`. Returns the spec, or the error reply
+    /// text Redis gives.
+    pub fn resolve(&self, args: &[Bytes]) -> Result<(usize, &'static CommandSpec), String> {
+        let Some((i, spec)) = self.lookup(&args[0]) else {
+            return Err(unknown_command(args));
+        };
+        if spec.is_container() && args.len() >= 2 {
+            return subcommand(spec, &args[1]).ok_or_else(|| {
+                format!(
+                    "ERR unknown subcommand '{}'. Try {} HELP.",
+                    truncate_lossy(&args[1], 128),
+                    String::from_utf8_lossy(&args[0]).to_uppercase()
+                )
+            }).map(|s| (i, s));
+        }
+        Ok((i, spec))
+    }
+}
+
+/// A container's subcommand by (case-insensitive) name.
+pub fn subcommand(container: &'static CommandSpec, name: &[u8]) -> Option<&'static CommandSpec> {
+    let base = container.name.len() + 1;
+    container
+        .subcommands
+        .iter()
+        .find(|s| s.name.len() > base && s.name.as_bytes()[base..].eq_ignore_ascii_case(name))
+}
+
+fn truncate_lossy(b: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(&b[..b.len().min(max)]).into_owned()
+}
+
+/// `ERR unknown command 'foo', with args beginning with: 'a' 'b' `
+pub fn unknown_command(args: &[Bytes]) -> String {
+    let mut list = String::new();
+    for a in &args[1..] {
+        if list.len() >= 128 {
+            break;
+        }
+        let room = 128 - list.len();
+        list.push('\'');
+        list.push_str(&truncate_lossy(a, room));
+        list.push_str("' ");
+    }
+    format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        truncate_lossy(&args[0], 128),
+        list
+    )
+}
+
+/// Checks arity and runs the command. Returns the registry index and spec that ran (for stats
+/// and `cmd=` in CLIENT LIST), or `None` when the command was rejected.
+pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Option<(usize, &'static CommandSpec)> {
+    let reg = registry();
+    let (index, spec) = match reg.resolve(args) {
+        Ok(found) => found,
+        Err(e) => {
+            ctx.out.error(&e);
+            return None;
+        }
+    };
+    if !spec.arity_ok(args.len()) {
+        ctx.out.error(&format!(
+            "ERR wrong number of arguments for '{}' command",
+            spec.name
+        ));
+        return None;
+    }
+    (spec.handler)(ctx, args);
+    Some((index, spec))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_has_unique_lowercase_names() {
+        let reg = registry();
+        for c in &reg.commands {
+            assert_eq!(c.name, c.name.to_lowercase());
+            for s in c.subcommands {
+                assert!(s.name.starts_with(&format!("{}|", c.name)), "{}", s.name);
+            }
+        }
+        assert!(reg.lookup(b"GeT").is_some());
+        assert!(reg.lookup(b"nosuchcommand").is_none());
+    }
+
+    #[test]
+    fn unknown_command_text_matches_redis() {
+        let args = vec![Bytes::from_static(b"foo"), Bytes::from_static(b"a"), Bytes::from_static(b"b")];
+        assert_eq!(
+            unknown_command(&args),
+            "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
+        );
+        let args = vec![Bytes::from_static(b"foo")];
+        assert_eq!(
+            unknown_command(&args),
+            "ERR unknown command 'foo', with args beginning with: "
+        );
+    }
+
+    #[test]
+    fn key_positions_follow_first_last_step() {
+        let reg = registry();
+        let (_, mset) = reg.lookup(b"mset").unwrap();
+        assert_eq!(mset.key_positions(5), vec![1, 3]);
+        let (_, get) = reg.lookup(b"get").unwrap();
+        assert_eq!(get.key_positions(2), vec![1]);
+    }
+}

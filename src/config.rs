@@ -1,0 +1,396 @@
+//! Start-up configuration: command-line flags (clap), a redis.conf-syntax file, named defaults,
+//! and the `CONFIG GET`/`CONFIG SET` parameter table.
+//!
+//! Precedence: defaults < config file < flags given on the command line. Runtime-settable
+//! values live in [`crate::server::shared::Settings`] (atomics, read on hot paths without
+//! locks); this module parses and validates, it never holds live state.
+
+use std::path::PathBuf;
+
+use clap::Parser as ClapParser;
+
+pub const DEFAULT_PORT: u16 = 6379;
+pub const DEFAULT_BIND: &str = "127.0.0.1";
+pub const DEFAULT_DATABASES: usize = 16;
+pub const DEFAULT_MAXCLIENTS: usize = 10_000;
+pub const DEFAULT_PROTO_MAX_BULK_LEN: u64 = 512 * 1024 * 1024;
+pub const DEFAULT_CLIENT_QUERY_BUFFER_LIMIT: u64 = 1024 * 1024 * 1024;
+
+/// Command-line flags. Every flag left unset falls back to the config file, then the default.
+#[derive(ClapParser, Debug, Default, Clone)]
+#[command(name = "ferrokv-server", version, about = "A Redis-compatible multi-threaded key-value server")]
+pub struct Args {
+    /// TCP port to listen on.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Address(es) to bind, space separated (as redis.conf's `bind`).
+    #[arg(long)]
+    pub bind: Option<String>,
+    /// Event-loop threads (default: available cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Number of databases.
+    #[arg(long)]
+    pub databases: Option<usize>,
+    /// Maximum simultaneous clients.
+    #[arg(long)]
+    pub maxclients: Option<usize>,
+    /// Close a client after this many idle seconds (0 = never).
+    #[arg(long)]
+    pub timeout: Option<u64>,
+    /// A redis.conf-syntax file with supported directives.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// One `client-output-buffer-limit` class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutputLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_seconds: u64,
+}
+
+/// The three classes, in Redis's order and naming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputLimits {
+    pub normal: OutputLimit,
+    pub replica: OutputLimit,
+    pub pubsub: OutputLimit,
+}
+
+impl Default for OutputLimits {
+    fn default() -> Self {
+        OutputLimits {
+            normal: OutputLimit::default(),
+            replica: OutputLimit {
+                hard: 256 << 20,
+                soft: 64 << 20,
+                soft_seconds: 60,
+            },
+            pubsub: OutputLimit {
+                hard: 32 << 20,
+                soft: 8 << 20,
+                soft_seconds: 60,
+            },
+        }
+    }
+}
+
+impl OutputLimits {
+    /// Redis's `CONFIG GET client-output-buffer-limit` rendering.
+    pub fn render(&self) -> String {
+        let c = |l: &OutputLimit| format!("{} {} {}", l.hard, l.soft, l.soft_seconds);
+        format!(
+            "normal {} slave {} pubsub {}",
+            c(&self.normal),
+            c(&self.replica),
+            c(&self.pubsub)
+        )
+    }
+
+    /// Applies `<class> <hard> <soft> <seconds>` groups (one or more), as redis.conf and
+    /// CONFIG SET accept them. On error nothing is changed.
+    pub fn apply(&mut self, args: &[&str]) -> Result<(), String> {
+        if args.is_empty() || args.len() % 4 != 0 {
+            return Err("Wrong number of arguments in buffer limit configuration.".into());
+        }
+        let mut next = *self;
+        for group in args.chunks(4) {
+            let limit = OutputLimit {
+                hard: parse_memory(group[1])
+                    .ok_or("Error in hard, soft or soft_seconds setting in buffer limit configuration.")?,
+                soft: parse_memory(group[2])
+                    .ok_or("Error in hard, soft or soft_seconds setting in buffer limit configuration.")?,
+                soft_seconds: group[3]
+                    .parse()
+                    .map_err(|_| "Error in hard, soft or soft_seconds setting in buffer limit configuration.")?,
+            };
+            match group[0].to_ascii_lowercase().as_str() {
+                "normal" => next.normal = limit,
+                "replica" | "slave" => next.replica = limit,
+                "pubsub" => next.pubsub = limit,
+                _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
+            }
+        }
+        *self = next;
+        Ok(())
+    }
+}
+
+/// The resolved start-up configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub port: u16,
+    pub bind: Vec<String>,
+    pub threads: usize,
+    pub databases: usize,
+    pub maxclients: usize,
+    pub timeout: u64,
+    pub proto_max_bulk_len: u64,
+    pub client_query_buffer_limit: u64,
+    pub output_limits: OutputLimits,
+    pub loglevel: String,
+    pub config_file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            port: DEFAULT_PORT,
+            bind: vec![DEFAULT_BIND.to_string()],
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            databases: DEFAULT_DATABASES,
+            maxclients: DEFAULT_MAXCLIENTS,
+            timeout: 0,
+            proto_max_bulk_len: DEFAULT_PROTO_MAX_BULK_LEN,
+            client_query_buffer_limit: DEFAULT_CLIENT_QUERY_BUFFER_LIMIT,
+            output_limits: OutputLimits::default(),
+            loglevel: "notice".to_string(),
+            config_file: None,
+        }
+    }
+}
+
+/// A config-file error: `line` is 1-based.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file line {line}: {message}\n>>> '{text}'")]
+    Line {
+        line: usize,
+        text: String,
+        message: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults, then the file named by `--config`, then the other flags.
+    pub fn from_args(args: &Args) -> Result<Config, ConfigError> {
+        let mut cfg = Config::default();
+        if let Some(path) = &args.config {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+            cfg.apply_file(&text)?;
+            cfg.config_file = Some(path.clone());
+        }
+        if let Some(p) = args.port {
+            cfg.port = p;
+        }
+        if let Some(b) = &args.bind {
+            cfg.bind = b.split_whitespace().map(str::to_string).collect();
+        }
+        if let Some(t) = args.threads {
+            cfg.threads = t;
+        }
+        if let Some(d) = args.databases {
+            cfg.databases = d;
+        }
+        if let Some(m) = args.maxclients {
+            cfg.maxclients = m;
+        }
+        if let Some(t) = args.timeout {
+            cfg.timeout = t;
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.threads == 0 || self.threads > 1024 {
+            return Err(ConfigError::Invalid("threads must be between 1 and 1024".into()));
+        }
+        if self.databases == 0 || self.databases > 1 << 20 {
+            return Err(ConfigError::Invalid("databases must be at least 1".into()));
+        }
+        if self.maxclients == 0 {
+            return Err(ConfigError::Invalid("maxclients must be at least 1".into()));
+        }
+        if self.bind.is_empty() {
+            return Err(ConfigError::Invalid("bind needs at least one address".into()));
+        }
+        Ok(())
+    }
+
+    /// Applies redis.conf-syntax text: one directive per line, `#` comments, quoted arguments.
+    pub fn apply_file(&mut self, text: &str) -> Result<(), ConfigError> {
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let err = |message: String| ConfigError::Line {
+                line: i + 1,
+                text: raw.to_string(),
+                message,
+            };
+            let words = split_args(line).ok_or_else(|| err("Unbalanced quotes in configuration line".into()))?;
+            let Some((name, values)) = words.split_first() else {
+                continue;
+            };
+            let values: Vec<&str> = values.iter().map(String::as_str).collect();
+            self.set(&name.to_ascii_lowercase(), &values).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    /// Sets one directive (file syntax). Unknown names and bad values are errors.
+    pub fn set(&mut self, name: &str, values: &[&str]) -> Result<(), String> {
+        let one = || -> Result<&str, String> {
+            match values {
+                [v] => Ok(v),
+                _ => Err("wrong number of arguments".into()),
+            }
+        };
+        match name {
+            "port" => self.port = parse_num(one()?)?,
+            "bind" => {
+                if values.is_empty() {
+                    return Err("wrong number of arguments".into());
+                }
+                self.bind = values.iter().map(|s| s.to_string()).collect();
+            }
+            "threads" | "io-threads" => self.threads = parse_num(one()?)?,
+            "databases" => {
+                self.databases = parse_num(one()?)?;
+                if self.databases == 0 {
+                    return Err("Invalid number of databases".into());
+                }
+            }
+            "maxclients" => self.maxclients = parse_num(one()?)?,
+            "timeout" => self.timeout = parse_num(one()?)?,
+            "proto-max-bulk-len" => {
+                self.proto_max_bulk_len = parse_memory(one()?).ok_or("argument must be a memory value")?
+            }
+            "client-query-buffer-limit" => {
+                self.client_query_buffer_limit =
+                    parse_memory(one()?).ok_or("argument must be a memory value")?
+            }
+            "client-output-buffer-limit" => self.output_limits.apply(values)?,
+            "loglevel" => {
+                let v = one()?.to_ascii_lowercase();
+                if !["debug", "verbose", "notice", "warning", "nothing"].contains(&v.as_str()) {
+                    return Err("argument(s) must be one of the following: debug, verbose, notice, warning, nothing".into());
+                }
+                self.loglevel = v;
+            }
+            _ => return Err(format!("Bad directive or wrong number of arguments: '{name}'")),
+        }
+        Ok(())
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+    s.parse().map_err(|_| format!("argument couldn't be parsed into an integer: '{s}'"))
+}
+
+/// Redis's memtoll: `1k`=1000, `1kb`=1024, `1m`, `1mb`, `1g`, `1gb` (case-insensitive).
+pub fn parse_memory(s: &str) -> Option<u64> {
+    let lower = s.to_ascii_lowercase();
+    let (digits, mul) = [
+        ("gb", 1u64 << 30),
+        ("mb", 1 << 20),
+        ("kb", 1 << 10),
+        ("g", 1_000_000_000),
+        ("m", 1_000_000),
+        ("k", 1_000),
+        ("b", 1),
+    ]
+    .iter()
+    .find_map(|(suf, mul)| lower.strip_suffix(suf).map(|d| (d.to_string(), *mul)))
+    .unwrap_or((lower.clone(), 1));
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+/// Splits a config line like sdssplitargs: whitespace separated, "double" and 'single' quotes.
+fn split_args(line: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let Some(&first) = chars.peek() else {
+            return Some(out);
+        };
+        let mut word = String::new();
+        if first == '"' || first == '\'' {
+            chars.next();
+            loop {
+                match chars.next()? {
+                    '\\' if first == '"' => match chars.next()? {
+                        'n' => word.push('\n'),
+                        'r' => word.push('\r'),
+                        't' => word.push('\t'),
+                        c => word.push(c),
+                    },
+                    c if c == first => break,
+                    c => word.push(c),
+                }
+            }
+            if chars.peek().is_some_and(|c| !c.is_whitespace()) {
+                return None;
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c.is_whitespace() {
+                    break;
+                }
+                word.push(c);
+                chars.next();
+            }
+        }
+        out.push(word);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_units_follow_redis() {
+        assert_eq!(parse_memory("1k"), Some(1000));
+        assert_eq!(parse_memory("1KB"), Some(1024));
+        assert_eq!(parse_memory("32mb"), Some(32 << 20));
+        assert_eq!(parse_memory("7"), Some(7));
+        assert_eq!(parse_memory("x"), None);
+        assert_eq!(parse_memory("-1"), None);
+    }
+
+    #[test]
+    fn file_directives_apply_and_errors_name_the_line() {
+        let mut c = Config::default();
+        c.apply_file("# comment\nport 7000\nbind 127.0.0.1 ::1\nclient-output-buffer-limit pubsub 1mb 0 0\n")
+            .unwrap();
+        assert_eq!(c.port, 7000);
+        assert_eq!(c.bind, vec!["127.0.0.1", "::1"]);
+        assert_eq!(c.output_limits.pubsub.hard, 1 << 20);
+        let e = c.apply_file("port 1\nfrobnicate yes\n").unwrap_err();
+        assert!(e.to_string().contains("line 2"), "{e}");
+        let e = c.apply_file("maxclients many\n").unwrap_err();
+        assert!(e.to_string().contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn quoted_arguments() {
+        assert_eq!(
+            split_args(r#"a "b c" 'd'"#).unwrap(),
+            vec!["a", "b c", "d"]
+        );
+        assert!(split_args(r#"a "b"#).is_none());
+    }
+}

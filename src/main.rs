@@ -1,0 +1,46 @@
+//! `ferrokv-server`: parse flags and config, start the loops, wait for a signal or SHUTDOWN.
+
+use clap::Parser;
+use ferrokv::config::{Args, Config};
+
+fn main() {
+    let args = Args::parse();
+    let config = match Config::from_args(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ferrokv: {e}");
+            std::process::exit(1);
+        }
+    };
+    ferrokv::logging::init(&config.loglevel);
+    let signals = match signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ]) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ferrokv: cannot install signal handlers: {e}");
+            std::process::exit(1);
+        }
+    };
+    let running = match ferrokv::server::start(config) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start server");
+            eprintln!("ferrokv: cannot start: {e}");
+            std::process::exit(1);
+        }
+    };
+    let shared = running.shared.clone();
+    let handle = signals.handle();
+    std::thread::spawn(move || {
+        let mut signals = signals;
+        if let Some(sig) = signals.forever().next() {
+            tracing::info!(signal = sig, "received signal, shutting down");
+            shared.request_shutdown();
+        }
+    });
+    running.join();
+    handle.close();
+    tracing::info!("ferrokv is now ready to exit, bye bye");
+}

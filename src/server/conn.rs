@@ -1,0 +1,271 @@
+//! One connection: its socket, read buffer, incremental parser, output buffer and the rules
+//! that derive its poll interest from its state.
+//!
+//! Invariants:
+//! - Input is parsed where the last call stopped; every complete command is executed before the
+//!   replies are written, in one `write` batch per readable event (pipelining).
+//! - While pending output exceeds [`PAUSE_OUTPUT`], no further input is parsed or read (a client
+//!   that pipelines without reading cannot grow our memory); reading resumes once it drains.
+//! - WRITABLE interest is registered only while output is pending.
+//! - Request buffers are never retained by the store (it copies what it keeps), so the read
+//!   buffer's memory is reclaimed as soon as the commands using it have run.
+
+use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use bytes::{Buf, Bytes, BytesMut};
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+
+use crate::commands::{self, Ctx};
+use crate::config::OutputLimit;
+use crate::resp::parse::{Limits, Parser};
+use crate::resp::reply::Reply;
+use crate::server::client::Client;
+use crate::server::shared::{Shared, WorkerStats};
+
+/// Stop reading a client's input while this much output is waiting for it.
+pub const PAUSE_OUTPUT: usize = 4 * 1024 * 1024;
+/// Read granularity.
+const READ_CHUNK: usize = 16 * 1024;
+/// Reads per readable event before yielding to other connections (fairness).
+const MAX_READS_PER_EVENT: usize = 16;
+/// An idle output buffer larger than this is released.
+const KEEP_OUTPUT_CAPACITY: usize = 64 * 1024;
+
+/// What the loop must do with a connection after handling an event.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Keep it.
+    Keep,
+    /// More input may be waiting in the kernel: call `on_readable` again next iteration.
+    ReadAgain,
+    /// Close it now.
+    Close,
+}
+
+pub struct Conn {
+    pub stream: TcpStream,
+    pub token: Token,
+    rbuf: BytesMut,
+    parser: Parser,
+    args: Vec<Bytes>,
+    pub out: Reply,
+    pub client: Client,
+    /// WRITABLE currently registered.
+    writable: bool,
+    /// Input left unread because output was over [`PAUSE_OUTPUT`].
+    paused: bool,
+    /// When the output first exceeded the soft limit (for `client-output-buffer-limit`).
+    soft_since: Option<Instant>,
+    pub last_active: Instant,
+}
+
+impl Conn {
+    pub fn new(stream: TcpStream, token: Token, client: Client) -> Self {
+        Conn {
+            stream,
+            token,
+            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            parser: Parser::new(),
+            args: Vec::with_capacity(8),
+            out: Reply::new(false),
+            client,
+            writable: false,
+            paused: false,
+            soft_since: None,
+            last_active: Instant::now(),
+        }
+    }
+
+    /// Reads what the socket has (bounded per event), executing complete commands as it goes,
+    /// then writes the replies.
+    pub fn on_readable(&mut self, shared: &Shared, stats: &WorkerStats, registry: &Registry) -> Next {
+        let mut next = Next::Keep;
+        // Commands already buffered run first (resuming after a pause).
+        self.process(shared, stats);
+        for i in 0.. {
+            if self.client.close_after_reply || self.out.len() > PAUSE_OUTPUT {
+                self.paused = !self.client.close_after_reply;
+                break;
+            }
+            if i == MAX_READS_PER_EVENT {
+                next = Next::ReadAgain;
+                break;
+            }
+            match self.read_some() {
+                Ok(0) => return Next::Close,
+                Ok(n) => {
+                    WorkerStats::add(&stats.net_input_bytes, n as u64);
+                    self.last_active = Instant::now();
+                    self.process(shared, stats);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return Next::Close,
+            }
+        }
+        match self.flush(shared, stats, registry) {
+            Next::Keep => next,
+            other => other,
+        }
+    }
+
+    /// Writes pending output; on drain, resumes paused input.
+    pub fn on_writable(&mut self, shared: &Shared, stats: &WorkerStats, registry: &Registry) -> Next {
+        let next = self.flush(shared, stats, registry);
+        if next == Next::Keep && self.paused && self.out.len() <= PAUSE_OUTPUT / 2 {
+            self.paused = false;
+            return self.on_readable(shared, stats, registry);
+        }
+        next
+    }
+
+    fn read_some(&mut self) -> io::Result<usize> {
+        if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 4 {
+            self.rbuf.reserve(READ_CHUNK);
+        }
+        let spare = self.rbuf.spare_capacity_mut();
+        // SAFETY: `read` writes at most `spare.len()` bytes into the spare capacity, and we only
+        // extend the length by the count it reports as written.
+        let n = unsafe {
+            libc::read(
+                self.stream.as_raw_fd(),
+                spare.as_mut_ptr() as *mut libc::c_void,
+                spare.len(),
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let n = n as usize;
+        unsafe { self.rbuf.set_len(self.rbuf.len() + n) };
+        Ok(n)
+    }
+
+    /// Parses and executes every complete command in the read buffer (until paused).
+    fn process(&mut self, shared: &Shared, stats: &WorkerStats) {
+        let limits = Limits {
+            max_bulk_len: shared.settings.proto_max_bulk_len.load(Ordering::Relaxed) as usize,
+        };
+        while !self.client.close_after_reply && self.out.len() <= PAUSE_OUTPUT {
+            match self.parser.parse(&mut self.rbuf, &mut self.args, &limits) {
+                Ok(true) => {
+                    self.execute(shared, stats);
+                    self.args.clear();
+                }
+                Ok(false) => break,
+                Err(e) => {
+                    self.out.error(&format!("ERR Protocol error: {e}"));
+                    WorkerStats::add(&stats.total_error_replies, 1);
+                    self.client.close_after_reply = true;
+                    tracing::debug!(client = self.client.id, error = %e, "protocol error");
+                    break;
+                }
+            }
+        }
+        self.client
+            .info
+            .qbuf
+            .store(self.rbuf.len(), Ordering::Relaxed);
+    }
+
+    fn execute(&mut self, shared: &Shared, stats: &WorkerStats) {
+        let start = Instant::now();
+        let errors_before = self.out.len();
+        let mut ctx = Ctx {
+            srv: shared,
+            client: &mut self.client,
+            out: &mut self.out,
+            now: crate::clock::now_ms(),
+        };
+        let ran = commands::dispatch(&mut ctx, &self.args);
+        let info = &self.client.info;
+        info.last_active_ms
+            .store(info.created.elapsed().as_millis() as u64, Ordering::Relaxed);
+        WorkerStats::add(&stats.commands_processed, 1);
+        let is_error = self.out.buf.get(errors_before) == Some(&b'-');
+        if is_error {
+            WorkerStats::add(&stats.total_error_replies, 1);
+        }
+        if let Some((index, _)) = ran {
+            info.last_cmd.store(index + 1, Ordering::Relaxed);
+            let stat = &stats.commands[index];
+            WorkerStats::add(&stat.calls, 1);
+            WorkerStats::add(&stat.usec, start.elapsed().as_micros() as u64);
+            if is_error {
+                WorkerStats::add(&stat.failed, 1);
+            }
+        } else if let Ok((index, _)) = commands::registry().resolve(&self.args) {
+            WorkerStats::add(&stats.commands[index].rejected, 1);
+        }
+    }
+
+    /// Writes as much pending output as the socket takes and updates WRITABLE interest.
+    pub fn flush(&mut self, shared: &Shared, stats: &WorkerStats, registry: &Registry) -> Next {
+        while !self.out.buf.is_empty() {
+            match self.stream.write(&self.out.buf) {
+                Ok(0) => return Next::Close,
+                Ok(n) => {
+                    WorkerStats::add(&stats.net_output_bytes, n as u64);
+                    self.out.buf.advance(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return Next::Close,
+            }
+        }
+        let pending = self.out.buf.len();
+        self.client.info.obuf.store(pending, Ordering::Relaxed);
+        if pending == 0 {
+            if self.client.close_after_reply {
+                return Next::Close;
+            }
+            if self.out.buf.capacity() > KEEP_OUTPUT_CAPACITY {
+                self.out.buf = BytesMut::with_capacity(READ_CHUNK);
+            } else {
+                self.out.buf.clear();
+            }
+            self.soft_since = None;
+        } else {
+            let limit = *shared.settings.output_limits.lock();
+            if self.over_output_limit(limit.normal, pending) {
+                tracing::info!(client = self.client.id, pending, "closing client over output buffer limit");
+                return Next::Close;
+            }
+        }
+        let want_writable = pending > 0;
+        if want_writable != self.writable {
+            let interest = if want_writable {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            if registry.reregister(&mut self.stream, self.token, interest).is_err() {
+                return Next::Close;
+            }
+            self.writable = want_writable;
+        }
+        Next::Keep
+    }
+
+    fn over_output_limit(&mut self, limit: OutputLimit, pending: usize) -> bool {
+        let pending = pending as u64;
+        if limit.hard > 0 && pending >= limit.hard {
+            return true;
+        }
+        if limit.soft > 0 && pending >= limit.soft {
+            let since = *self.soft_since.get_or_insert_with(Instant::now);
+            return since.elapsed().as_secs() >= limit.soft_seconds;
+        }
+        self.soft_since = None;
+        false
+    }
+
+    /// Best-effort final write of pending output (shutdown, kill).
+    pub fn flush_best_effort(&mut self) {
+        let _ = self.stream.write(&self.out.buf);
+    }
+}

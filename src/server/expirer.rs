@@ -1,0 +1,30 @@
+//! The active-expiry thread: sweeps a slice of every database's shards each cycle so expired
+//! keys nobody touches are reclaimed within about a second, without holding any shard lock for
+//! long and without running on the event loops.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use crate::server::shared::Shared;
+use crate::store::SHARDS;
+
+/// Cycle period. With [`SHARDS_PER_CYCLE`] this gives a full sweep of a database per second.
+const CYCLE: Duration = Duration::from_millis(100);
+const SHARDS_PER_CYCLE: usize = SHARDS / 10;
+
+pub fn run(shared: &Shared) {
+    while !shared.shutdown.load(Ordering::Relaxed) {
+        std::thread::sleep(CYCLE);
+        crate::clock::tick();
+        let now = crate::clock::now_ms();
+        let mut removed = 0;
+        for i in 0..shared.store.len() {
+            removed += shared.store.db(i).expire_cycle(now, SHARDS_PER_CYCLE);
+        }
+        if removed > 0 {
+            shared
+                .expired_by_cycle
+                .fetch_add(removed as u64, Ordering::Relaxed);
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! One event loop: a mio `Poll`, this loop's own `SO_REUSEPORT` listeners, a `Slab` of
+//! connections (slab key = mio `Token`), and an inbox + `Waker` through which other threads
+//! reach it.
+//!
+//! Threading rules: a connection is only ever touched by its loop. Other threads send a
+//! [`Msg`] with [`WorkerHandle::send`], which pushes onto the inbox and wakes the poll.
+
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token, Waker};
+use slab::Slab;
+
+use crate::server::client::{Client, ClientInfo};
+use crate::server::conn::{Conn, Next};
+use crate::server::shared::{Shared, WorkerStats};
+
+const WAKER: Token = Token(usize::MAX);
+/// Listener `i` uses `Token(LISTENER_BASE - i)`.
+const LISTENER_BASE: usize = usize::MAX - 1;
+/// Housekeeping period (idle timeouts, retried accepts).
+const TICK: Duration = Duration::from_millis(100);
+
+/// Messages other threads send to a loop.
+#[derive(Debug)]
+pub enum Msg {
+    /// Close connection `token` if it is still client `id` (tokens are reused).
+    Kill { token: usize, id: u64 },
+    /// Close everything and exit the loop.
+    Shutdown,
+}
+
+/// How other threads reach a loop.
+pub struct WorkerHandle {
+    inbox: Sender<Msg>,
+    waker: Arc<Waker>,
+}
+
+impl WorkerHandle {
+    pub fn send(&self, msg: Msg) {
+        if self.inbox.send(msg).is_ok() {
+            let _ = self.waker.wake();
+        }
+    }
+}
+
+pub struct Worker {
+    index: usize,
+    poll: Poll,
+    listeners: Vec<TcpListener>,
+    conns: Slab<Conn>,
+    inbox: Receiver<Msg>,
+    shared: Arc<Shared>,
+    stats: Arc<WorkerStats>,
+    /// Connections with unread input left after their per-event read budget.
+    read_again: Vec<usize>,
+    /// An accept failed for lack of resources; retry on the next tick.
+    accept_backoff: bool,
+}
+
+impl Worker {
+    /// Creates loop `index` with its listeners; returns it and the handle for other threads.
+    pub fn new(
+        index: usize,
+        listeners: Vec<TcpListener>,
+        shared: Arc<Shared>,
+    ) -> io::Result<(Worker, WorkerHandle)> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let mut listeners = listeners;
+        for (i, l) in listeners.iter_mut().enumerate() {
+            poll.registry()
+                .register(l, Token(LISTENER_BASE - i), Interest::READABLE)?;
+        }
+        let (tx, rx) = channel();
+        let stats = shared.stats[index].clone();
+        Ok((
+            Worker {
+                index,
+                poll,
+                listeners,
+                conns: Slab::with_capacity(64),
+                inbox: rx,
+                shared,
+                stats,
+                read_again: Vec::new(),
+                accept_backoff: false,
+            },
+            WorkerHandle { inbox: tx, waker },
+        ))
+    }
+
+    /// Runs until shutdown.
+    pub fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        let mut last_tick = Instant::now();
+        loop {
+            let timeout = if self.read_again.is_empty() {
+                TICK
+            } else {
+                Duration::ZERO
+            };
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                tracing::error!(worker = self.index, error = %e, "poll failed");
+                break;
+            }
+            for event in events.iter() {
+                match event.token() {
+                    WAKER => {}
+                    Token(t) if t > LISTENER_BASE - self.listeners.len() && t <= LISTENER_BASE => {
+                        self.accept(LISTENER_BASE - t)
+                    }
+                    Token(key) => {
+                        let Some(conn) = self.conns.get_mut(key) else {
+                            continue;
+                        };
+                        let next = if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            conn.on_readable(&self.shared, &self.stats, self.poll.registry())
+                        } else {
+                            conn.on_writable(&self.shared, &self.stats, self.poll.registry())
+                        };
+                        let next = if next == Next::Keep && event.is_writable() && event.is_readable() {
+                            conn.on_writable(&self.shared, &self.stats, self.poll.registry())
+                        } else {
+                            next
+                        };
+                        self.after(key, next);
+                    }
+                }
+            }
+            for key in std::mem::take(&mut self.read_again) {
+                if let Some(conn) = self.conns.get_mut(key) {
+                    let next = conn.on_readable(&self.shared, &self.stats, self.poll.registry());
+                    self.after(key, next);
+                }
+            }
+            if self.drain_inbox() {
+                break;
+            }
+            if last_tick.elapsed() >= TICK {
+                last_tick = Instant::now();
+                self.housekeeping();
+            }
+        }
+        self.close_all();
+    }
+
+    fn after(&mut self, key: usize, next: Next) {
+        match next {
+            Next::Keep => {}
+            Next::ReadAgain => self.read_again.push(key),
+            Next::Close => self.close(key),
+        }
+    }
+
+    fn accept(&mut self, listener: usize) {
+        loop {
+            let (mut stream, addr) = match self.listeners[listener].accept() {
+                Ok(pair) => pair,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // EMFILE/ENFILE/ENOBUFS: back off and retry on the next tick rather than
+                    // spinning or giving up on the listener.
+                    tracing::warn!(worker = self.index, error = %e, "accept failed");
+                    self.accept_backoff = true;
+                    return;
+                }
+            };
+            WorkerStats::add(&self.stats.connections_received, 1);
+            let maxclients = self.shared.settings.maxclients.load(Ordering::Relaxed);
+            if self.shared.connected.fetch_add(1, Ordering::SeqCst) >= maxclients {
+                self.shared.connected.fetch_sub(1, Ordering::SeqCst);
+                WorkerStats::add(&self.stats.rejected_connections, 1);
+                use std::io::Write;
+                let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                continue;
+            }
+            let _ = stream.set_nodelay(true);
+            let entry = self.conns.vacant_entry();
+            let token = Token(entry.key());
+            if self
+                .poll
+                .registry()
+                .register(&mut stream, token, Interest::READABLE)
+                .is_err()
+            {
+                self.shared.connected.fetch_sub(1, Ordering::SeqCst);
+                continue;
+            }
+            use std::os::fd::AsRawFd;
+            let laddr = stream.local_addr().unwrap_or(addr);
+            let id = self.shared.clients.next_id();
+            let info = Arc::new(ClientInfo::new(
+                id,
+                addr,
+                laddr,
+                stream.as_raw_fd(),
+                self.index,
+                token.0,
+            ));
+            self.shared.clients.insert(info.clone());
+            entry.insert(Conn::new(stream, token, Client::new(info)));
+        }
+    }
+
+    fn close(&mut self, key: usize) {
+        if let Some(mut conn) = self.conns.try_remove(key) {
+            let _ = self.poll.registry().deregister(&mut conn.stream);
+            self.shared.clients.remove(conn.client.id);
+            self.shared.connected.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Handles queued messages; returns true on shutdown.
+    fn drain_inbox(&mut self) -> bool {
+        let mut shutdown = false;
+        while let Ok(msg) = self.inbox.try_recv() {
+            match msg {
+                Msg::Kill { token, id } => {
+                    if self.conns.get(token).is_some_and(|c| c.client.id == id) {
+                        self.close(token);
+                    }
+                }
+                Msg::Shutdown => shutdown = true,
+            }
+        }
+        shutdown || self.shared.shutdown.load(Ordering::Relaxed)
+    }
+
+    fn housekeeping(&mut self) {
+        if self.accept_backoff {
+            self.accept_backoff = false;
+            for i in 0..self.listeners.len() {
+                self.accept(i);
+            }
+        }
+        let timeout = self.shared.settings.timeout.load(Ordering::Relaxed);
+        if timeout > 0 {
+            let idle: Vec<usize> = self
+                .conns
+                .iter()
+                .filter(|(_, c)| c.last_active.elapsed().as_secs() >= timeout)
+                .map(|(k, _)| k)
+                .collect();
+            for key in idle {
+                tracing::debug!(worker = self.index, "closing idle client");
+                self.close(key);
+            }
+        }
+    }
+
+    fn close_all(&mut self) {
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for key in keys {
+            if let Some(conn) = self.conns.get_mut(key) {
+                conn.flush_best_effort();
+            }
+            self.close(key);
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! One keyspace entry: the value, its absolute expiry and its access clock.
+//!
+//! Invariants: `expire_at == 0` means "no TTL"; otherwise it is a Unix time in milliseconds.
+//! An entry whose `expire_at` is in the past is logically absent: every reader treats it as
+//! missing and the first writer (or the active expirer) removes it.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use bytes::Bytes;
+
+/// A stored value. Collections (lists, hashes, sets, sorted sets) join this enum as their own
+/// variants; every command matches on it and answers `WRONGTYPE` for the variants it does not
+/// handle, so adding a type never changes existing commands.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Str(Bytes),
+}
+
+impl Value {
+    /// The name `TYPE` reports.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+        }
+    }
+
+    /// Best-effort `OBJECT ENCODING`, following Redis's rules for strings.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => {
+                if s.len() <= 20 && crate::util::num::parse_i64(s).is_some() {
+                    "int"
+                } else if s.len() <= 44 {
+                    "embstr"
+                } else {
+                    "raw"
+                }
+            }
+        }
+    }
+}
+
+/// A value plus its metadata.
+#[derive(Debug)]
+pub struct Entry {
+    pub value: Value,
+    /// Absolute expiry in Unix milliseconds; 0 = persistent.
+    pub expire_at: u64,
+    /// Seconds (since process start, wrapping) of the last access; for `OBJECT IDLETIME`.
+    access: AtomicU32,
+}
+
+impl Clone for Entry {
+    fn clone(&self) -> Self {
+        Entry {
+            value: self.value.clone(),
+            expire_at: self.expire_at,
+            access: AtomicU32::new(self.access.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+impl Entry {
+    pub fn new(value: Value, expire_at: u64) -> Self {
+        Entry {
+            value,
+            expire_at,
+            access: AtomicU32::new(crate::clock::uptime_secs()),
+        }
+    }
+
+    #[inline]
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expire_at != 0 && self.expire_at <= now_ms
+    }
+
+    #[inline]
+    pub fn is_volatile(&self) -> bool {
+        self.expire_at != 0
+    }
+
+    /// Records an access (a relaxed store: readers under a shared lock may race, any winner is fine).
+    #[inline]
+    pub fn touch(&self) {
+        self.access.store(crate::clock::uptime_secs(), Ordering::Relaxed);
+    }
+
+    pub fn idle_secs(&self) -> u32 {
+        crate::clock::uptime_secs().wrapping_sub(self.access.load(Ordering::Relaxed))
+    }
+}

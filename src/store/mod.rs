@@ -1,0 +1,143 @@
+//! The keyspace: `databases` independent [`Db`]s, each a [`DashMap`] of shards.
+//!
+//! # Layout
+//! Every `Db` is a `DashMap<Bytes, Entry>` with [`SHARDS`] shards, all built from **one**
+//! randomly seeded hasher (hash-flooding resistant, and identical across databases so that a
+//! key lands in the same shard index in every database — SWAPDB relies on it). We use the
+//! DashMap as a set of independently locked hashbrown tables (its `raw-api`) so we can hash a
+//! key once, lock exactly its shard, and lock several shards in a fixed order.
+//!
+//! # Locking rules (every command obeys them; they are what makes multi-key commands atomic)
+//! 1. A single-key command takes exactly one shard lock (read or write) for its whole effect.
+//! 2. A multi-key command first computes every (db, shard) it touches, de-duplicates them and
+//!    acquires the **write** locks in ascending (db index, shard index) order via [`Store::lock`];
+//!    it holds them all until its effect is complete. Ascending order makes deadlock
+//!    impossible; holding all makes the effect atomic to every other thread.
+//! 3. Whole-database operations (FLUSHDB, FLUSHALL, SWAPDB) are rule 2 applied to every shard.
+//! 4. No lock is held across an I/O call or across commands (MULTI/EXEC will collect all keys
+//!    of the transaction up front and apply rule 2 once).
+//! 5. Never lock a shard twice on one thread: [`Locks`] de-duplicates.
+//!
+//! A later point-in-time snapshot (persistence) can walk the shards one at a time under a read
+//! lock, copying a shard's entries (values are cheap `Bytes` clones) without stopping the world;
+//! a per-shard version counter can be added then for fork-less copy-on-write.
+//!
+//! # Expiry
+//! Expired entries are logically absent. Readers never return them; writers remove them when
+//! they meet them ([`Slot::get`]); [`Db::expire_cycle`] (run by the expiry thread) sweeps them.
+
+mod db;
+mod entry;
+
+pub use db::{Db, Slot};
+pub use entry::{Entry, Value};
+
+use ahash::RandomState;
+use dashmap::RwLockWriteGuard;
+
+/// Shards per database (power of two). Many small shards keep lock hold times, SCAN batches and
+/// expiry sweeps short.
+pub const SHARDS: usize = 1024;
+
+pub(crate) type Shard = hashbrown::HashMap<bytes::Bytes, dashmap::SharedValue<Entry>, RandomState>;
+
+/// All databases.
+pub struct Store {
+    dbs: Box<[Db]>,
+}
+
+impl Store {
+    pub fn new(databases: usize) -> Self {
+        let hasher = RandomState::new();
+        let dbs = (0..databases.max(1))
+            .map(|_| Db::new(hasher.clone()))
+            .collect();
+        Store { dbs }
+    }
+
+    pub fn db(&self, index: usize) -> &Db {
+        &self.dbs[index]
+    }
+
+    pub fn len(&self) -> usize {
+        self.dbs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.dbs.is_empty()
+    }
+
+    /// Write-locks the shards of every `(db, key)` in ascending (db, shard) order (rule 2).
+    pub fn lock<'a>(&'a self, keys: &[(usize, &[u8])]) -> Locks<'a> {
+        let mut targets: Vec<(usize, usize)> = keys
+            .iter()
+            .map(|(db, key)| (*db, self.dbs[*db].shard_of(self.dbs[*db].hash(key))))
+            .collect();
+        targets.sort_unstable();
+        targets.dedup();
+        let guards = targets
+            .into_iter()
+            .map(|(db, shard)| ((db, shard), self.dbs[db].lock_shard(shard)))
+            .collect();
+        Locks { store: self, guards }
+    }
+
+    /// Write-locks every shard of the given databases (ascending), for whole-db operations.
+    fn lock_all(&self, dbs: &[usize]) -> Vec<RwLockWriteGuard<'_, Shard>> {
+        let mut dbs = dbs.to_vec();
+        dbs.sort_unstable();
+        dbs.dedup();
+        dbs.iter()
+            .flat_map(|&db| (0..SHARDS).map(move |s| (db, s)))
+            .map(|(db, s)| self.dbs[db].lock_shard(s))
+            .collect()
+    }
+
+    /// Empties the given databases atomically; the old tables are returned so the caller can
+    /// drop them here (SYNC) or on another thread (ASYNC).
+    pub fn flush(&self, dbs: &[usize]) -> Vec<Shard> {
+        let mut guards = self.lock_all(dbs);
+        guards
+            .iter_mut()
+            .map(|g| {
+                let empty = Shard::with_hasher(g.hasher().clone());
+                std::mem::replace(&mut **g, empty)
+            })
+            .collect()
+    }
+
+    /// Exchanges the contents of two databases atomically (SWAPDB).
+    pub fn swap(&self, a: usize, b: usize) {
+        if a == b {
+            return;
+        }
+        let (lo, hi) = (a.min(b), a.max(b));
+        let mut guards = self.lock_all(&[lo, hi]);
+        let (first, second) = guards.split_at_mut(SHARDS);
+        for (x, y) in first.iter_mut().zip(second.iter_mut()) {
+            std::mem::swap(&mut **x, &mut **y);
+        }
+        self.dbs[lo].mark_volatile();
+        self.dbs[hi].mark_volatile();
+    }
+}
+
+/// Write locks held on a set of shards, acquired in order by [`Store::lock`].
+pub struct Locks<'a> {
+    store: &'a Store,
+    guards: Vec<((usize, usize), RwLockWriteGuard<'a, Shard>)>,
+}
+
+impl<'a> Locks<'a> {
+    /// The slot of `key` in database `db`; the key must have been passed to [`Store::lock`].
+    pub fn slot<'s>(&'s mut self, db: usize, key: &'s [u8], now: u64) -> Slot<'s> {
+        let d = self.store.db(db);
+        let hash = d.hash(key);
+        let shard = d.shard_of(hash);
+        let i = self
+            .guards
+            .binary_search_by_key(&(db, shard), |(k, _)| *k)
+            .expect("key was locked by Store::lock");
+        Slot::new(d, &mut self.guards[i].1, key, hash, now)
+    }
+}
