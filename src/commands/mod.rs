@@ -22,7 +22,7 @@ use bytes::Bytes;
 
 use crate::resp::reply::Reply;
 use crate::server::client::Client;
-use crate::server::shared::Shared;
+use crate::server::shared::{Shared, WorkerStats};
 use crate::store::Db;
 
 /// Command flags (Redis's names, as `COMMAND` reports them).
@@ -102,6 +102,8 @@ pub struct Ctx<'a> {
     pub srv: &'a Shared,
     pub client: &'a mut Client,
     pub out: &'a mut Reply,
+    /// This loop's statistics (keyspace hits/misses, ...).
+    pub stats: &'a WorkerStats,
     /// Wall-clock milliseconds, fixed for the duration of the command.
     pub now: u64,
 }

@@ -179,6 +179,7 @@ impl Conn {
             srv: shared,
             client: &mut self.client,
             out: &mut self.out,
+            stats,
             now: crate::clock::now_ms(),
         };
         let ran = commands::dispatch(&mut ctx, &self.args);

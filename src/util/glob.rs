@@ -254,13 +254,14 @@ mod tests {
                                     (start, end) = (end, start);
                                 }
                                 if nocase {
-                                    let tl = |x: i32| if (65..=90).contains(&x) { x + 32 } else { x };
+                                    let tl =
+                                        |x: i32| if (65..=90).contains(&x) { x + 32 } else { x };
                                     (start, end, c) = (tl(start), tl(end), tl(c));
                                 }
                                 p += 2;
                                 hit |= c >= start && c <= end;
                             } else if nocase {
-                                hit |= pat[p].to_ascii_lowercase() == st[s].to_ascii_lowercase();
+                                hit |= pat[p].eq_ignore_ascii_case(&st[s]);
                             } else {
                                 hit |= pat[p] == st[s];
                             }

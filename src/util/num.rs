@@ -375,7 +375,11 @@ mod tests {
             ("1", "1\0"),
         ];
         for &(cur, by) in not_float {
-            assert_eq!(incr(cur, by), Err(IncrFloatError::NotFloat), "{cur:?} + {by:?}");
+            assert_eq!(
+                incr(cur, by),
+                Err(IncrFloatError::NotFloat),
+                "{cur:?} + {by:?}"
+            );
         }
         let nan_inf: &[(&str, &str)] = &[
             ("0", "inf"),
@@ -409,7 +413,10 @@ mod tests {
             incr_by_float(b"\xff\xfe", b"1"),
             Err(IncrFloatError::NotFloat)
         );
-        assert_eq!(incr_by_float(b"1\x002", b"1"), Err(IncrFloatError::NotFloat));
+        assert_eq!(
+            incr_by_float(b"1\x002", b"1"),
+            Err(IncrFloatError::NotFloat)
+        );
     }
 
     #[test]
@@ -458,7 +465,15 @@ mod tests {
     #[test]
     fn format_f64_fast_path_agrees_with_libc() {
         let mut x = 0x853C_49E6_748F_EA9Bu64;
-        let mut values = vec![0.0, 1.0, -1.0, 1e17 - 16.0, -(1e17 - 16.0), 1e15, 2f64.powi(53)];
+        let mut values = vec![
+            0.0,
+            1.0,
+            -1.0,
+            1e17 - 16.0,
+            -(1e17 - 16.0),
+            1e15,
+            2f64.powi(53),
+        ];
         for _ in 0..20_000 {
             x ^= x << 13;
             x ^= x >> 7;
