@@ -1,0 +1,41 @@
+# ferrokv — common tasks. `make run` starts the server, `make test` runs every test.
+CARGO ?= cargo
+PORT ?= 6379
+ARGS ?=
+
+.PHONY: build release run test lint fmt bench bench-compare fuzz clean
+
+build:
+	$(CARGO) build --workspace
+
+release:
+	$(CARGO) build --release --workspace
+
+## Start the server (release build) on 127.0.0.1:$(PORT) with default settings.
+run: release
+	./target/release/ferrokv-server --port $(PORT) $(ARGS)
+
+## Unit, integration, differential and tool smoke tests (needs redis-server/redis-tools for
+## the differential and tool tests; they print that they are skipped otherwise).
+test:
+	$(CARGO) test --workspace -- --test-threads=2
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## criterion microbenchmarks.
+bench:
+	$(CARGO) bench --bench resp
+
+## Fuzz the RESP parser (needs cargo-fuzz; stable toolchain via RUSTC_BOOTSTRAP). FUZZ_SECONDS=600 by default.
+FUZZ_SECONDS ?= 600
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run parse -- -max_total_time=$(FUZZ_SECONDS)
+
+clean:
+	$(CARGO) clean
