@@ -11,8 +11,8 @@
 //! * **Multibulk**, first byte `*`: `*<count>\r\n` followed by `count` bulks
 //!   `$<len>\r\n<len bytes>\r\n`. This is what every client library sends.
 //! * **Inline**, any other first byte: one line ended by `\n` (an optional `\r`
-//!   before it is dropped), split into words like a shell would (see
-//!   [`split_inline`]). This is what `telnet` and `redis-cli` pipes send.
+//!   before it is dropped), split into words with `sdssplitargs`' quoting
+//!   rules (see `split_inline`). This is what `telnet` sends.
 //!
 //! # Invariants
 //!
@@ -22,11 +22,12 @@
 //!   caller's `args`; the parser itself remembers only where it is (how many
 //!   bulks are left, the length of the current one, how far an unfinished line
 //!   has already been scanned).
-//! * **Linear.** No byte is examined twice while waiting for more input: an
-//!   unfinished header or inline line is scanned from where the previous call
-//!   stopped, and a call that waits for bulk data is O(1). For a large bulk
-//!   (>= [`PROTO_MBULK_BIG_ARG`]) the buffer is grown once to hold all of it,
-//!   so a 100 MB value arriving in 64 KiB reads costs one allocation.
+//! * **Linear.** Each input byte is looked at a bounded number of times, however
+//!   the input is split into reads: an unfinished header or inline line is
+//!   scanned on from where the previous call stopped, and a call that waits
+//!   for bulk data is O(1). For a large bulk (>= [`PROTO_MBULK_BIG_ARG`]) the
+//!   buffer is grown once to hold all of it plus one more read, so a 100 MB
+//!   value arriving in 64 KiB reads costs one allocation and no copying.
 //! * **Zero-copy.** A bulk argument is `split_to(len).freeze()` of the input
 //!   buffer; plain inline words are slices of the line. Only inline words that
 //!   use quotes are copied.
