@@ -82,8 +82,12 @@ impl Entry {
     /// Records an access (a relaxed store: readers under a shared lock may race, any winner is fine).
     #[inline]
     pub fn touch(&self) {
-        self.access
-            .store(crate::clock::uptime_secs(), Ordering::Relaxed);
+        // Store only when the coarse clock moved, so hot keys read from several threads do not
+        // bounce their cache line on every read.
+        let now = crate::clock::uptime_secs();
+        if self.access.load(Ordering::Relaxed) != now {
+            self.access.store(now, Ordering::Relaxed);
+        }
     }
 
     pub fn idle_secs(&self) -> u32 {
