@@ -15,6 +15,15 @@ pub const OFFSET_OUT_OF_RANGE: &str = "ERR offset is out of range";
 pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
 pub const INVALID_CURSOR: &str = "ERR invalid cursor";
 pub const NO_SUCH_CLIENT: &str = "ERR No such client";
+/// `getIntFromObjectOrReply` without a custom message (MOVE's and COPY's DB index).
+pub const NOT_INT32: &str =
+    "ERR value is out of range, value must between -2147483648 and 2147483647";
+pub const INVALID_FIRST_DB: &str = "ERR invalid first DB index";
+pub const INVALID_SECOND_DB: &str = "ERR invalid second DB index";
+pub const EXPIRE_NX_CONFLICT: &str =
+    "ERR NX and XX, GT or LT options at the same time are not compatible";
+pub const EXPIRE_GT_LT_CONFLICT: &str = "ERR GT and LT options at the same time are not compatible";
+pub const LFU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 
 /// `ERR invalid expire time in 'set' command`
 pub fn invalid_expire(command: &str) -> String {
@@ -24,4 +33,14 @@ pub fn invalid_expire(command: &str) -> String {
 /// `ERR wrong number of arguments for 'get' command`
 pub fn wrong_arity(command: &str) -> String {
     format!("ERR wrong number of arguments for '{command}' command")
+}
+
+/// `ERR Unsupported option foo` (EXPIRE family; the option as the client spelled it).
+/// Redis formats it with `%s`, so the text stops at a NUL byte.
+pub fn unsupported_option(option: &[u8]) -> String {
+    let end = option.iter().position(|&b| b == 0).unwrap_or(option.len());
+    format!(
+        "ERR Unsupported option {}",
+        String::from_utf8_lossy(&option[..end])
+    )
 }

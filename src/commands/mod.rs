@@ -227,10 +227,11 @@ impl CommandSpec {
         } else {
             cats.push("@slow");
         }
-        if self.flags & flags::ADMIN != 0 || self.flags & flags::DANGEROUS != 0 {
-            if !cats.contains(&"@admin") {
-                cats.push("@admin");
-            }
+        if self.flags & flags::ADMIN != 0 && !cats.contains(&"@admin") {
+            cats.push("@admin");
+        }
+        // DANGEROUS alone (KEYS, FLUSHALL, SWAPDB, ...) is @dangerous without @admin.
+        if self.flags & (flags::ADMIN | flags::DANGEROUS) != 0 {
             cats.push("@dangerous");
         }
         if self.flags & flags::PUBSUB != 0 {

@@ -17,6 +17,8 @@ pub struct Db {
     maybe_volatile: AtomicBool,
     /// Where the next expiry cycle resumes (shard index).
     sweep_cursor: AtomicUsize,
+    /// Whether the current sweep pass has met a key that still has a TTL.
+    pass_saw_volatile: AtomicBool,
 }
 
 impl Db {
@@ -25,6 +27,7 @@ impl Db {
             map: DashMap::with_hasher_and_shard_amount(hasher, SHARDS),
             maybe_volatile: AtomicBool::new(false),
             sweep_cursor: AtomicUsize::new(0),
+            pass_saw_volatile: AtomicBool::new(false),
         }
     }
 
@@ -54,6 +57,24 @@ impl Db {
     /// Returns `None` when the key is missing or expired (an expired key is then removed).
     #[inline]
     pub fn read<R>(&self, key: &[u8], now: u64, f: impl FnOnce(&Entry) -> R) -> Option<R> {
+        self.lookup(key, now, true, f)
+    }
+
+    /// [`Db::read`] without recording an access: Redis's `LOOKUP_NOTOUCH`, used by the
+    /// commands that must not disturb `OBJECT IDLETIME` (TYPE, EXISTS, TTL, OBJECT, ...).
+    #[inline]
+    pub fn peek<R>(&self, key: &[u8], now: u64, f: impl FnOnce(&Entry) -> R) -> Option<R> {
+        self.lookup(key, now, false, f)
+    }
+
+    #[inline]
+    fn lookup<R>(
+        &self,
+        key: &[u8],
+        now: u64,
+        touch: bool,
+        f: impl FnOnce(&Entry) -> R,
+    ) -> Option<R> {
         let hash = self.hash(key);
         let shard = &self.map.shards()[self.shard_of(hash)];
         let expired = {
@@ -63,7 +84,9 @@ impl Db {
                 Some((_, v)) => {
                     let entry = v.get();
                     if !entry.is_expired(now) {
-                        entry.touch();
+                        if touch {
+                            entry.touch();
+                        }
                         return Some(f(entry));
                     }
                     true
@@ -181,7 +204,9 @@ impl Db {
             let len = g.len().max(1) as u64;
             let want = (count as u64).max(len / 8).max(1);
             // Range width in the 2^32 space so that ~`want` of `len` keys fall inside.
-            let width = ((1u64 << 32) * want / len).max(1);
+            // (u128: `count` is client-controlled and may be huge.)
+            let width =
+                ((1u128 << 32) * u128::from(want) / u128::from(len)).clamp(1, 1 << 32) as u64;
             let high = (low + width).min(1 << 32);
             for (k, v) in g.iter() {
                 let h = self.hash(k) & 0xffff_ffff;
@@ -210,22 +235,29 @@ impl Db {
     }
 
     /// Sweeps expired keys from up to `shards` shards, resuming where the last call stopped.
-    /// Returns the number of keys removed. Each shard is locked only while it is swept.
+    /// Returns the number of keys removed. Each shard is locked only while it is swept, and a
+    /// shard left mostly empty is shrunk so memory returns after a mass expiry.
+    ///
+    /// A pass over all shards starts only when `maybe_volatile` is set; the flag is cleared at
+    /// the start of the pass and set again at its end when the pass met a key that still has a
+    /// TTL. A TTL stored during the pass sets it too (in a shard already swept or not), so no
+    /// volatile key is ever forgotten, and a database whose TTLs are all gone stops being swept.
     pub fn expire_cycle(&self, now: u64, shards: usize) -> usize {
-        let mut removed = 0;
         let start = self.sweep_cursor.load(Ordering::Relaxed);
         if start == 0 && !self.maybe_volatile.swap(false, Ordering::Relaxed) {
             return 0;
         }
-        let end = (start + shards).min(SHARDS);
+        let mut removed = 0;
+        let end = (start + shards.max(1)).min(SHARDS);
         let mut any_volatile = false;
         for s in start..end {
             let mut g = self.lock_shard(s);
             let before = g.len();
             g.retain(|_, v| {
                 let e = v.get();
-                any_volatile |= e.is_volatile() && !e.is_expired(now);
-                !e.is_expired(now)
+                let expired = e.is_expired(now);
+                any_volatile |= e.is_volatile() && !expired;
+                !expired
             });
             let n = before - g.len();
             removed += n;
@@ -234,13 +266,15 @@ impl Db {
             }
         }
         if any_volatile {
-            self.mark_volatile();
+            self.pass_saw_volatile.store(true, Ordering::Relaxed);
         }
-        self.sweep_cursor
-            .store(if end >= SHARDS { 0 } else { end }, Ordering::Relaxed);
-        if end < SHARDS {
-            // Mid-sweep: keep the flag set so the next cycle continues.
-            self.mark_volatile();
+        if end >= SHARDS {
+            self.sweep_cursor.store(0, Ordering::Relaxed);
+            if self.pass_saw_volatile.swap(false, Ordering::Relaxed) {
+                self.mark_volatile();
+            }
+        } else {
+            self.sweep_cursor.store(end, Ordering::Relaxed);
         }
         removed
     }
@@ -428,6 +462,77 @@ mod tests {
         }
         assert_eq!(removed, 10_000);
         assert_eq!(db.len(), 0);
+    }
+
+    #[test]
+    fn expire_cycle_keeps_sweeping_while_ttls_remain_then_idles() {
+        let store = Store::new(1);
+        let db = store.db(0);
+        // One far-future TTL, one near one, plus persistent keys.
+        db.write(b"far", 0, |slot| {
+            slot.put(Entry::new(Value::Str(Bytes::from_static(b"v")), 1_000_000))
+        });
+        db.write(b"near", 0, |slot| {
+            slot.put(Entry::new(Value::Str(Bytes::from_static(b"v")), 50))
+        });
+        for i in 0..100 {
+            db.write(format!("p{i}").as_bytes(), 0, |slot| slot.put(s("v")));
+        }
+        let pass = |now| {
+            (0..10)
+                .map(|_| db.expire_cycle(now, SHARDS / 10 + 1))
+                .sum::<usize>()
+        };
+        assert_eq!(pass(10), 0);
+        assert_eq!(pass(60), 1, "a later pass still finds the near key");
+        assert_eq!(pass(2_000_000), 1, "the far key is never forgotten");
+        assert_eq!(db.len(), 100);
+        // No TTL left: the next pass runs once and finds nothing, then the db is skipped.
+        assert!(!db.maybe_volatile.load(Ordering::Relaxed));
+        assert_eq!(db.expire_cycle(3_000_000, SHARDS), 0);
+        assert_eq!(db.sweep_cursor.load(Ordering::Relaxed), 0);
+        db.write(b"p0", 0, |slot| slot.set_expire(5));
+        assert!(db.maybe_volatile.load(Ordering::Relaxed));
+        assert_eq!(pass(10), 1);
+    }
+
+    #[test]
+    fn expire_cycle_shrinks_emptied_shards() {
+        let store = Store::new(1);
+        let db = store.db(0);
+        for i in 0..200_000 {
+            db.write(format!("k{i}").as_bytes(), 0, |slot| {
+                slot.put(Entry::new(Value::Str(Bytes::from_static(b"v")), 10))
+            });
+        }
+        let capacity = || {
+            db.map
+                .shards()
+                .iter()
+                .map(|s| s.read().capacity())
+                .sum::<usize>()
+        };
+        assert!(capacity() >= 200_000);
+        db.expire_cycle(20, SHARDS);
+        assert_eq!(db.len(), 0);
+        assert!(
+            capacity() < 200_000 / 4,
+            "capacity {} not reclaimed",
+            capacity()
+        );
+    }
+
+    #[test]
+    fn scan_tolerates_huge_counts_and_cursors() {
+        let store = Store::new(1);
+        let db = store.db(0);
+        for i in 0..1000 {
+            db.write(format!("k{i}").as_bytes(), 0, |slot| slot.put(s("v")));
+        }
+        let (next, keys) = db.scan(0, usize::MAX, 0, |_, _| true);
+        assert_eq!((next, keys.len()), (0, 1000));
+        let (next, keys) = db.scan(u64::MAX, 10, 0, |_, _| true);
+        assert_eq!((next, keys.len()), (0, 0));
     }
 
     #[test]
