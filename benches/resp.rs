@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ferrokv::commands::{dispatch, Ctx};
 use ferrokv::config::Config;
@@ -13,7 +13,7 @@ use ferrokv::resp::parse::{Limits, Parser};
 use ferrokv::resp::reply::Reply;
 use ferrokv::server::client::{Client, ClientInfo};
 use ferrokv::server::shared::{Shared, WorkerStats};
-use ferrokv::store::{Entry, Store, Value};
+use ferrokv::store::{Entry, Store, StrBuf, Value};
 
 fn command(args: &[&[u8]]) -> Vec<u8> {
     let mut v = format!("*{}\r\n", args.len()).into_bytes();
@@ -111,7 +111,7 @@ fn bench_store(c: &mut Criterion) {
         .collect();
     for k in &keys {
         db.write(k, 0, |s| {
-            s.put(Entry::new(Value::Str(Bytes::from_static(b"xyz")), 0))
+            s.put(Entry::new(Value::Str(StrBuf::from_slice(b"xyz")), 0))
         });
     }
     let mut i = 0usize;
@@ -128,7 +128,7 @@ fn bench_store(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 7919) % keys.len();
             db.write(&keys[i], 1, |s| {
-                s.put(Entry::new(Value::Str(Bytes::from_static(b"abc")), 0))
+                s.put(Entry::new(Value::Str(StrBuf::from_slice(b"abc")), 0))
             })
         })
     });

@@ -309,7 +309,7 @@ fn keys(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let mut found = Vec::new();
     db(ctx).for_each_key(ctx.now, |key, _| {
         if all || glob_match(pattern, key, false) {
-            found.push(key.clone());
+            found.push(Bytes::copy_from_slice(key));
         }
     });
     ctx.out.array(found.len());

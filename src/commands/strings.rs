@@ -19,12 +19,12 @@
 //! MGET, STRLEN, GETRANGE, SUBSTR, LCS) count one keyspace hit or miss per key looked up; a key of
 //! another type counts as a hit. Write-only lookups (INCR, APPEND, SETNX, ...) count nothing.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::flags::*;
 use super::{args, errors, spec, CommandSpec, Ctx, Group};
 use crate::server::shared::WorkerStats;
-use crate::store::{Entry, Value};
+use crate::store::{Entry, StrBuf, Value};
 use crate::util::num::{incr_by_float, parse_i64};
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -149,7 +149,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 /// The string inside a value, or `None` for any other type (the caller answers WRONGTYPE).
 #[inline]
-fn as_str(value: &Value) -> Option<&Bytes> {
+fn as_str(value: &Value) -> Option<&StrBuf> {
     match value {
         Value::Str(s) => Some(s),
         #[allow(unreachable_patterns)]
@@ -159,7 +159,7 @@ fn as_str(value: &Value) -> Option<&Bytes> {
 
 /// Like [`as_str`], mutably.
 #[inline]
-fn as_str_mut(value: &mut Value) -> Option<&mut Bytes> {
+fn as_str_mut(value: &mut Value) -> Option<&mut StrBuf> {
     match value {
         Value::Str(s) => Some(s),
         #[allow(unreachable_patterns)]
@@ -175,12 +175,12 @@ enum Found {
 }
 
 impl Found {
-    /// Classifies a live entry (or its absence); cloning `Bytes` only bumps a refcount.
+    /// Classifies a live entry (or its absence), copying the string out of the store.
     fn of(entry: Option<&mut Entry>) -> Found {
         match entry {
             None => Found::Missing,
             Some(e) => match as_str(&e.value) {
-                Some(s) => Found::Str(s.clone()),
+                Some(s) => Found::Str(Bytes::copy_from_slice(s)),
                 None => Found::WrongType,
             },
         }
@@ -201,7 +201,7 @@ fn count_lookup(ctx: &Ctx<'_>, hit: bool) {
 /// A stored string: a private copy of `data` (argv points into the connection's read buffer).
 #[inline]
 fn new_string(data: &[u8], expire_at: u64) -> Entry {
-    Entry::new(Value::Str(Bytes::copy_from_slice(data)), expire_at)
+    Entry::new(Value::Str(StrBuf::from_slice(data)), expire_at)
 }
 
 /// `server.proto_max_bulk_len`, the largest string a command may build.
@@ -392,7 +392,7 @@ fn set_generic(
     let get = flags & opt::GET != 0;
     let now = ctx.now;
     // Copy outside the lock to keep the critical section short.
-    let value = Bytes::copy_from_slice(value);
+    let value = StrBuf::from_slice(value);
     let mut dropped = None;
     let outcome = ctx.db().write(key, now, |slot| {
         let (found, old_ttl, old) = match slot.get() {
@@ -518,7 +518,7 @@ fn get(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// # Format
 /// `GETSET key value` — the old value (or nil); the new value replaces it without TTL.
 fn getset(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let value = Bytes::copy_from_slice(&argv[2]);
+    let value = StrBuf::from_slice(&argv[2]);
     let mut dropped = None;
     let found = ctx.db().write(&argv[1], ctx.now, |slot| {
         let found = Found::of(slot.get());
@@ -619,7 +619,7 @@ fn mget(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let now = ctx.now;
     let values: Vec<Found> = if keys.len() == 1 {
         let found = ctx.db().read(&keys[0], now, |e| match as_str(&e.value) {
-            Some(s) => Found::Str(s.clone()),
+            Some(s) => Found::Str(Bytes::copy_from_slice(s)),
             None => Found::WrongType,
         });
         vec![found.unwrap_or(Found::Missing)]
@@ -716,7 +716,7 @@ fn incr_decr(ctx: &mut Ctx<'_>, key: &[u8], by: i64) {
         let old = parse_i64(s).ok_or(CounterError::NotInteger)?;
         let new = old.checked_add(by).ok_or(CounterError::Overflow)?;
         let mut num = itoa::Buffer::new();
-        *s = Bytes::copy_from_slice(num.format(new).as_bytes());
+        *s = StrBuf::from_slice(num.format(new).as_bytes());
         Ok(new)
     });
     match result {
@@ -768,13 +768,13 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let incr = &argv[2];
     let result = ctx.db().write(&argv[1], ctx.now, |slot| {
         let Some(e) = slot.get() else {
-            let new = Bytes::from(incr_by_float(b"0", incr).map_err(|e| e.message())?);
-            slot.put(Entry::new(Value::Str(new.clone()), 0));
+            let new = incr_by_float(b"0", incr).map_err(|e| e.message())?;
+            slot.put(new_string(&new, 0));
             return Ok(new);
         };
         let s = as_str_mut(&mut e.value).ok_or(errors::WRONGTYPE)?;
-        let new = Bytes::from(incr_by_float(s, incr).map_err(|e| e.message())?);
-        *s = new.clone();
+        let new = incr_by_float(s, incr).map_err(|e| e.message())?;
+        *s = StrBuf::from_slice(&new);
         Ok(new)
     });
     match result {
@@ -786,14 +786,6 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 // ---------------------------------------------------------------------------------------------
 // Byte ranges
 // ---------------------------------------------------------------------------------------------
-
-/// Makes the stored string exclusively ours and growable, without copying when nobody else
-/// holds it (so repeated APPENDs grow the buffer amortised, as Redis's sds does).
-fn take_mut(s: &mut Bytes) -> BytesMut {
-    std::mem::take(s)
-        .try_into_mut()
-        .unwrap_or_else(|shared| BytesMut::from(&shared[..]))
-}
 
 /// # Format
 /// `APPEND key value` — the length after appending; creates the key when missing; keeps the TTL.
@@ -809,9 +801,8 @@ fn append(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         if (s.len() as u64).saturating_add(tail.len() as u64) > limit {
             return Err(errors::STRING_TOO_LONG);
         }
-        let mut buf = take_mut(s);
-        buf.extend_from_slice(tail);
-        *s = buf.freeze();
+        // Grows in place, amortised (as Redis's sds does).
+        s.extend_from_slice(tail);
         Ok(s.len())
     });
     match result {
@@ -908,9 +899,9 @@ fn setrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             if !fits {
                 return Err(errors::STRING_TOO_LONG);
             }
-            let mut buf = BytesMut::zeroed(offset + value.len());
+            let mut buf = StrBuf::from_elem(0, offset + value.len());
             buf[offset..].copy_from_slice(value);
-            slot.put(Entry::new(Value::Str(buf.freeze()), 0));
+            slot.put(Entry::new(Value::Str(buf), 0));
             return Ok(offset + value.len());
         };
         let s = as_str_mut(&mut e.value).ok_or(errors::WRONGTYPE)?;
@@ -920,13 +911,11 @@ fn setrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         if !fits {
             return Err(errors::STRING_TOO_LONG);
         }
-        let mut buf = take_mut(s);
         let end = offset + value.len();
-        if buf.len() < end {
-            buf.resize(end, 0);
+        if s.len() < end {
+            s.resize(end, 0);
         }
-        buf[offset..end].copy_from_slice(value);
-        *s = buf.freeze();
+        s[offset..end].copy_from_slice(value);
         Ok(s.len())
     });
     match result {
@@ -1357,13 +1346,11 @@ mod tests {
     #[test]
     fn appends_grow_in_place_amortised() {
         // Repeated APPENDs must not copy the whole string each time (Redis's sds is amortised).
-        let mut s = Bytes::copy_from_slice(b"abc");
+        let mut s = StrBuf::from_slice(b"abc");
         let mut moves = 0;
         let mut last = s.as_ptr();
         for _ in 0..100_000 {
-            let mut buf = take_mut(&mut s);
-            buf.extend_from_slice(b"0123456789");
-            s = buf.freeze();
+            s.extend_from_slice(b"0123456789");
             if s.as_ptr() != last {
                 moves += 1;
                 last = s.as_ptr();

@@ -8,10 +8,12 @@ use bytes::Bytes;
 use dashmap::{DashMap, RwLockWriteGuard, SharedValue};
 use hashbrown::hash_map::RawEntryMut;
 
+use super::node::NodeBox;
 use super::{Entry, Shard, SHARDS};
 
 pub struct Db {
-    map: DashMap<Bytes, Entry, RandomState>,
+    /// Keys and entries live in [`NodeBox`]es; the map's value type is unit.
+    map: DashMap<NodeBox, (), RandomState>,
     /// Set whenever a TTL may have been stored since the last sweep; the sweeper skips
     /// databases where it is clear.
     maybe_volatile: AtomicBool,
@@ -81,8 +83,8 @@ impl Db {
             let guard = shard.read();
             match guard.raw_entry().from_key_hashed_nocheck(hash, key) {
                 None => return None,
-                Some((_, v)) => {
-                    let entry = v.get();
+                Some((node, _)) => {
+                    let entry = node.entry();
                     if !entry.is_expired(now) {
                         if touch {
                             entry.touch();
@@ -126,18 +128,18 @@ impl Db {
         for shard in self.map.shards() {
             let g = shard.read();
             keys += g.len();
-            volatile += g.values().filter(|v| v.get().is_volatile()).count();
+            volatile += g.keys().filter(|n| n.entry().is_volatile()).count();
         }
         (keys, volatile)
     }
 
     /// Calls `f` for every live key, one shard at a time (each under its read lock).
-    pub fn for_each_key(&self, now: u64, mut f: impl FnMut(&Bytes, &Entry)) {
+    pub fn for_each_key(&self, now: u64, mut f: impl FnMut(&[u8], &Entry)) {
         for shard in self.map.shards() {
             let g = shard.read();
-            for (k, v) in g.iter() {
-                if !v.get().is_expired(now) {
-                    f(k, v.get());
+            for node in g.keys() {
+                if !node.entry().is_expired(now) {
+                    f(node.key(), node.entry());
                 }
             }
         }
@@ -154,25 +156,25 @@ impl Db {
             if g.is_empty() {
                 continue;
             }
-            let live: Vec<&Bytes> = g
-                .iter()
-                .filter(|(_, v)| !v.get().is_expired(now))
-                .map(|(k, _)| k)
+            let live: Vec<&[u8]> = g
+                .keys()
+                .filter(|n| !n.entry().is_expired(now))
+                .map(|n| n.key())
                 .collect();
             if !live.is_empty() {
-                return Some(live[rng.gen_range(0..live.len())].clone());
+                return Some(Bytes::copy_from_slice(live[rng.gen_range(0..live.len())]));
             }
         }
         let start = rng.gen_range(0..SHARDS);
         for i in 0..SHARDS {
             let g = self.map.shards()[(start + i) % SHARDS].read();
-            let live: Vec<&Bytes> = g
-                .iter()
-                .filter(|(_, v)| !v.get().is_expired(now))
-                .map(|(k, _)| k)
+            let live: Vec<&[u8]> = g
+                .keys()
+                .filter(|n| !n.entry().is_expired(now))
+                .map(|n| n.key())
                 .collect();
             if !live.is_empty() {
-                return Some(live[rng.gen_range(0..live.len())].clone());
+                return Some(Bytes::copy_from_slice(live[rng.gen_range(0..live.len())]));
             }
         }
         None
@@ -192,7 +194,7 @@ impl Db {
         cursor: u64,
         count: usize,
         now: u64,
-        mut keep: impl FnMut(&Bytes, &Entry) -> bool,
+        mut keep: impl FnMut(&[u8], &Entry) -> bool,
     ) -> (u64, Vec<Bytes>) {
         let count = count.max(1);
         let mut shard = (cursor >> 32) as usize;
@@ -208,13 +210,14 @@ impl Db {
             let width =
                 ((1u128 << 32) * u128::from(want) / u128::from(len)).clamp(1, 1 << 32) as u64;
             let high = (low + width).min(1 << 32);
-            for (k, v) in g.iter() {
+            for node in g.keys() {
+                let k = node.key();
                 let h = self.hash(k) & 0xffff_ffff;
                 if h >= low && h < high {
                     visited += 1;
-                    let e = v.get();
+                    let e = node.entry();
                     if !e.is_expired(now) && keep(k, e) {
-                        out.push(k.clone());
+                        out.push(Bytes::copy_from_slice(k));
                     }
                 }
             }
@@ -253,8 +256,8 @@ impl Db {
         for s in start..end {
             let mut g = self.lock_shard(s);
             let before = g.len();
-            g.retain(|_, v| {
-                let e = v.get();
+            g.retain(|node, _| {
+                let e = node.entry();
                 let expired = e.is_expired(now);
                 any_volatile |= e.is_volatile() && !expired;
                 !expired
@@ -319,11 +322,11 @@ impl<'a> Slot<'a> {
         {
             RawEntryMut::Vacant(_) => None,
             RawEntryMut::Occupied(o) => {
-                if o.get().get().is_expired(self.now) {
+                if o.key().entry().is_expired(self.now) {
                     o.remove();
                     None
                 } else {
-                    let e = o.into_mut().get_mut();
+                    let e = o.into_key().entry_mut();
                     e.touch();
                     Some(e)
                 }
@@ -347,15 +350,15 @@ impl<'a> Slot<'a> {
             .raw_entry_mut()
             .from_key_hashed_nocheck(self.hash, self.key)
         {
-            RawEntryMut::Occupied(mut o) => {
-                let old = std::mem::replace(o.get_mut().get_mut(), entry);
+            RawEntryMut::Occupied(o) => {
+                let old = std::mem::replace(o.into_key().entry_mut(), entry);
                 (!old.is_expired(now)).then_some(old)
             }
             RawEntryMut::Vacant(v) => {
                 v.insert_hashed_nocheck(
                     self.hash,
-                    Bytes::copy_from_slice(self.key),
-                    SharedValue::new(entry),
+                    NodeBox::new(self.key, entry),
+                    SharedValue::new(()),
                 );
                 None
             }
@@ -371,8 +374,8 @@ impl<'a> Slot<'a> {
         {
             RawEntryMut::Vacant(_) => None,
             RawEntryMut::Occupied(o) => {
-                let (_, v) = o.remove_entry();
-                let e = v.into_inner();
+                let (node, _) = o.remove_entry();
+                let e = node.into_entry();
                 (!e.is_expired(self.now)).then_some(e)
             }
         }
@@ -397,10 +400,10 @@ impl<'a> Slot<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Store, Value};
+    use crate::store::{Store, StrBuf, Value};
 
     fn s(v: &str) -> Entry {
-        Entry::new(Value::Str(Bytes::copy_from_slice(v.as_bytes())), 0)
+        Entry::new(Value::Str(StrBuf::from_slice(v.as_bytes())), 0)
     }
 
     #[test]
@@ -453,7 +456,7 @@ mod tests {
         let db = store.db(0);
         for i in 0..10_000 {
             db.write(format!("k{i}").as_bytes(), 0, |slot| {
-                slot.put(Entry::new(Value::Str(Bytes::from_static(b"v")), 10))
+                slot.put(Entry::new(Value::Str(StrBuf::from_slice(b"v")), 10))
             });
         }
         let mut removed = 0;
@@ -470,10 +473,10 @@ mod tests {
         let db = store.db(0);
         // One far-future TTL, one near one, plus persistent keys.
         db.write(b"far", 0, |slot| {
-            slot.put(Entry::new(Value::Str(Bytes::from_static(b"v")), 1_000_000))
+            slot.put(Entry::new(Value::Str(StrBuf::from_slice(b"v")), 1_000_000))
         });
         db.write(b"near", 0, |slot| {
-            slot.put(Entry::new(Value::Str(Bytes::from_static(b"v")), 50))
+            slot.put(Entry::new(Value::Str(StrBuf::from_slice(b"v")), 50))
         });
         for i in 0..100 {
             db.write(format!("p{i}").as_bytes(), 0, |slot| slot.put(s("v")));
@@ -502,7 +505,7 @@ mod tests {
         let db = store.db(0);
         for i in 0..200_000 {
             db.write(format!("k{i}").as_bytes(), 0, |slot| {
-                slot.put(Entry::new(Value::Str(Bytes::from_static(b"v")), 10))
+                slot.put(Entry::new(Value::Str(StrBuf::from_slice(b"v")), 10))
             });
         }
         let capacity = || {

@@ -6,15 +6,18 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use bytes::Bytes;
+use smallvec::SmallVec;
 
 /// A stored value. Collections (lists, hashes, sets, sorted sets) join this enum as their own
 /// variants; every command matches on it and answers `WRONGTYPE` for the variants it does not
 /// handle, so adding a type never changes existing commands.
 #[derive(Debug, Clone)]
 pub enum Value {
-    Str(Bytes),
+    Str(StrBuf),
 }
+
+/// String value bytes, inline up to 16 bytes (no allocation for small values).
+pub type StrBuf = SmallVec<[u8; 16]>;
 
 impl Value {
     /// The name `TYPE` reports.

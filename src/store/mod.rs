@@ -28,9 +28,11 @@
 
 mod db;
 mod entry;
+mod node;
 
 pub use db::{Db, Slot};
-pub use entry::{Entry, Value};
+pub use entry::{Entry, StrBuf, Value};
+pub use node::KeyBuf;
 
 use ahash::RandomState;
 use dashmap::RwLockWriteGuard;
@@ -39,7 +41,7 @@ use dashmap::RwLockWriteGuard;
 /// expiry sweeps short.
 pub const SHARDS: usize = 1024;
 
-pub(crate) type Shard = hashbrown::HashMap<bytes::Bytes, dashmap::SharedValue<Entry>, RandomState>;
+pub(crate) type Shard = hashbrown::HashMap<node::NodeBox, dashmap::SharedValue<()>, RandomState>;
 
 /// All databases.
 pub struct Store {
