@@ -82,7 +82,17 @@ impl Conn {
 
     /// Reads what the socket has (bounded per event), executing complete commands as it goes,
     /// then writes the replies.
-    pub fn on_readable(&mut self, shared: &Shared, stats: &WorkerStats, registry: &Registry) -> Next {
+    pub fn on_readable(
+        &mut self,
+        shared: &Shared,
+        stats: &WorkerStats,
+        registry: &Registry,
+    ) -> Next {
+        // Killed by CLIENT KILL on another connection: run nothing more; the loop closes us
+        // when it reads the `Msg::Kill` from its inbox (or now, if the event came first).
+        if self.client.info.killed.load(Ordering::Relaxed) {
+            return Next::Close;
+        }
         let mut next = Next::Keep;
         // Commands already buffered run first (resuming after a pause).
         self.process(shared, stats);
@@ -114,7 +124,12 @@ impl Conn {
     }
 
     /// Writes pending output; on drain, resumes paused input.
-    pub fn on_writable(&mut self, shared: &Shared, stats: &WorkerStats, registry: &Registry) -> Next {
+    pub fn on_writable(
+        &mut self,
+        shared: &Shared,
+        stats: &WorkerStats,
+        registry: &Registry,
+    ) -> Next {
         let next = self.flush(shared, stats, registry);
         if next == Next::Keep && self.paused && self.out.len() <= PAUSE_OUTPUT / 2 {
             self.paused = false;
@@ -159,7 +174,7 @@ impl Conn {
                 Ok(false) => break,
                 Err(e) => {
                     self.out.error(&format!("ERR Protocol error: {e}"));
-                    WorkerStats::add(&stats.total_error_replies, 1);
+                    stats.count_error(b"ERR");
                     self.client.close_after_reply = true;
                     tracing::debug!(client = self.client.id, error = %e, "protocol error");
                     break;
@@ -174,7 +189,7 @@ impl Conn {
 
     fn execute(&mut self, shared: &Shared, stats: &WorkerStats) {
         let start = Instant::now();
-        let errors_before = self.out.len();
+        let reply_start = self.out.len();
         let mut ctx = Ctx {
             srv: shared,
             client: &mut self.client,
@@ -187,12 +202,11 @@ impl Conn {
         info.last_active_ms
             .store(info.created.elapsed().as_millis() as u64, Ordering::Relaxed);
         WorkerStats::add(&stats.commands_processed, 1);
-        let is_error = self.out.buf.get(errors_before) == Some(&b'-');
+        let is_error = self.out.buf.get(reply_start) == Some(&b'-');
         if is_error {
-            WorkerStats::add(&stats.total_error_replies, 1);
+            stats.count_error(&self.out.buf[reply_start + 1..]);
         }
         if let Some((index, _)) = ran {
-            info.last_cmd.store(index + 1, Ordering::Relaxed);
             let stat = &stats.commands[index];
             WorkerStats::add(&stat.calls, 1);
             WorkerStats::add(&stat.usec, start.elapsed().as_micros() as u64);
@@ -202,6 +216,12 @@ impl Conn {
         } else if let Ok((index, _)) = commands::registry().resolve(&self.args) {
             WorkerStats::add(&stats.commands[index].rejected, 1);
         }
+        // CLIENT REPLY OFF|SKIP: the reply is produced (and counted) as usual, then dropped.
+        let client = &mut self.client;
+        if client.reply_off || client.reply_skip {
+            self.out.buf.truncate(reply_start);
+        }
+        client.reply_skip = std::mem::take(&mut client.reply_skip_next);
     }
 
     /// Writes as much pending output as the socket takes and updates WRITABLE interest.
@@ -233,7 +253,11 @@ impl Conn {
         } else {
             let limit = *shared.settings.output_limits.lock();
             if self.over_output_limit(limit.normal, pending) {
-                tracing::info!(client = self.client.id, pending, "closing client over output buffer limit");
+                tracing::info!(
+                    client = self.client.id,
+                    pending,
+                    "closing client over output buffer limit"
+                );
                 return Next::Close;
             }
         }
@@ -244,7 +268,10 @@ impl Conn {
             } else {
                 Interest::READABLE
             };
-            if registry.reregister(&mut self.stream, self.token, interest).is_err() {
+            if registry
+                .reregister(&mut self.stream, self.token, interest)
+                .is_err()
+            {
                 return Next::Close;
             }
             self.writable = want_writable;
