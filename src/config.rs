@@ -92,7 +92,7 @@ impl OutputLimits {
     /// Applies `<class> <hard> <soft> <seconds>` groups (one or more), as redis.conf and
     /// CONFIG SET accept them. On error nothing is changed.
     pub fn apply(&mut self, args: &[&str]) -> Result<(), String> {
-        if args.is_empty() || args.len() % 4 != 0 {
+        if args.is_empty() || !args.len().is_multiple_of(4) {
             return Err("Wrong number of arguments in buffer limit configuration.".into());
         }
         let mut next = *self;

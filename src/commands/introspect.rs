@@ -300,7 +300,7 @@ fn list(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         Filter::AclCat(cat) => spec
             .acl_categories()
             .iter()
-            .any(|c| c[1..].as_bytes().eq_ignore_ascii_case(cat)),
+            .any(|c| c.as_bytes()[1..].eq_ignore_ascii_case(cat)),
         Filter::Pattern(p) => glob_match(p, spec.name.as_bytes(), true),
     };
     let mut names = Vec::new();

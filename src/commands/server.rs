@@ -342,7 +342,7 @@ fn config_get(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// `CONFIG SET parameter value [parameter value ...]` — all or nothing: every pair is
 /// validated before any is applied.
 fn config_set(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    if argv.len() % 2 != 0 {
+    if !argv.len().is_multiple_of(2) {
         return ctx.out.error(errors::SYNTAX);
     }
     let pairs: Vec<(&Bytes, &Bytes)> = argv[2..].chunks(2).map(|c| (&c[0], &c[1])).collect();

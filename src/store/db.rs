@@ -30,7 +30,7 @@ impl Db {
 
     #[inline]
     pub fn hash(&self, key: &[u8]) -> u64 {
-        self.map.hasher().hash_one(key) as u64
+        self.map.hasher().hash_one(key)
     }
 
     #[inline]
