@@ -851,3 +851,25 @@ fn redis_cli_smoke() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("PONG"), "{stdout}");
 }
+
+#[test]
+fn instantaneous_ops_per_sec_follows_load() {
+    let s = Server::start(&["--threads", "2"]);
+    let mut raw = s.raw();
+    // One pipelined burst of 500 commands, then let a sampling cycle (100 ms) see it.
+    let mut burst = Vec::new();
+    for _ in 0..500 {
+        burst.extend_from_slice(b"PING\r\n");
+    }
+    raw.send(&burst);
+    for _ in 0..500 {
+        raw.expect(b"+PONG\r\n");
+    }
+    std::thread::sleep(Duration::from_millis(350));
+    let mut c = s.conn();
+    let stats = &info(&mut c, &["stats"])["stats"];
+    let ops: u64 = stats["instantaneous_ops_per_sec"].parse().unwrap();
+    assert!(ops > 0, "{stats:?}");
+    assert!(stats["instantaneous_input_kbps"].parse::<f64>().unwrap() > 0.0);
+    assert!(stats["total_commands_processed"].parse::<u64>().unwrap() >= 500);
+}

@@ -927,6 +927,24 @@ mod tests {
     }
 
     #[test]
+    fn subcommands_resolve_to_their_own_stats_slot() {
+        let reg = registry();
+        let (i, spec) = reg.resolve(&b(&["CLIENT", "List"])).unwrap();
+        assert_eq!(spec.name, "client|list");
+        assert!(std::ptr::eq(reg.all[i], spec));
+        let (j, container) = reg.resolve(&b(&["client"])).unwrap();
+        assert_eq!(container.name, "client");
+        assert!(j < reg.commands.len() && i >= reg.commands.len());
+        assert_eq!(
+            reg.resolve(&b(&["client", "nope"])).err().as_deref(),
+            Some("ERR unknown subcommand 'nope'. Try CLIENT HELP.")
+        );
+        assert_eq!(reg.lookup_full(b"Config|GET").unwrap().name, "config|get");
+        assert!(reg.lookup_full(b"config|nope").is_none());
+        assert!(reg.lookup_full(b"nope|get").is_none());
+    }
+
+    #[test]
     fn every_command_has_a_group_and_unique_stats_slot() {
         let reg = registry();
         let mut seen = std::collections::HashSet::new();

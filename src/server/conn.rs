@@ -226,17 +226,23 @@ impl Conn {
 
     /// Writes as much pending output as the socket takes and updates WRITABLE interest.
     pub fn flush(&mut self, shared: &Shared, stats: &WorkerStats, registry: &Registry) -> Next {
+        let mut wrote = false;
         while !self.out.buf.is_empty() {
             match self.stream.write(&self.out.buf) {
                 Ok(0) => return Next::Close,
                 Ok(n) => {
                     WorkerStats::add(&stats.net_output_bytes, n as u64);
                     self.out.buf.advance(n);
+                    wrote = true;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return Next::Close,
             }
+        }
+        // As Redis, a client still receiving a large reply is not idle (`timeout`).
+        if wrote {
+            self.last_active = Instant::now();
         }
         let pending = self.out.buf.len();
         self.client.info.obuf.store(pending, Ordering::Relaxed);

@@ -159,6 +159,15 @@ pub enum Rate {
 }
 
 impl Rates {
+    /// Rates whose baseline is all-zero totals at `now_ms` (server start, or a stats reset),
+    /// so the first sample already counts what happened since.
+    pub fn starting(now_ms: u64) -> Self {
+        Rates {
+            last_ms: now_ms,
+            ..Rates::default()
+        }
+    }
+
     /// Records the current totals at `now_ms`.
     pub fn sample(&mut self, now_ms: u64, totals: [u64; 3]) {
         if self.last_ms != 0 && now_ms > self.last_ms {
@@ -237,7 +246,7 @@ impl Shared {
             expired_by_cycle: AtomicU64::new(0),
             replid,
             started_unix: crate::clock::now_ms() / 1000,
-            rates: Mutex::new(Rates::default()),
+            rates: Mutex::new(Rates::starting(crate::clock::now_ms())),
             peak_memory: AtomicU64::new(0),
             config,
         }
@@ -260,7 +269,7 @@ impl Shared {
             s.reset();
         }
         self.expired_by_cycle.store(0, Ordering::Relaxed);
-        *self.rates.lock() = Rates::default();
+        *self.rates.lock() = Rates::starting(crate::clock::now_ms());
         self.peak_memory.store(0, Ordering::Relaxed);
     }
 
