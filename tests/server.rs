@@ -717,7 +717,7 @@ fn config_get_and_set_round_trips() {
 }
 
 #[test]
-fn time_and_lastsave() {
+fn time_lastsave_and_role() {
     let s = Server::start(&["--threads", "1"]);
     let mut c = s.conn();
     let t = strings(run(&mut c, &["TIME"]).unwrap());
@@ -728,6 +728,11 @@ fn time_and_lastsave() {
     assert!(micros < 1_000_000);
     let last = int(&mut c, &["LASTSAVE"]) as u64;
     assert!(last <= unix_now() && unix_now() - last < 60);
+    let mut raw = s.raw();
+    assert_eq!(
+        call_text(&mut raw, &["ROLE"]),
+        "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n"
+    );
     assert_eq!(
         err(&mut c, &["TIME", "x"]),
         "ERR wrong number of arguments for 'time' command"

@@ -20,78 +20,16 @@ pub const REDIS_VERSION: &str = "7.0.15";
 /// HELLO's `server` field.
 pub const SERVER_NAME: &str = "ferrokv";
 
+#[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
-    //    name      arity flags                                  group          keys     handler
-    spec(
-        "ping",
-        -1,
-        FAST | SENTINEL,
-        Group::Connection,
-        0,
-        0,
-        0,
-        ping,
-    ),
-    spec(
-        "echo",
-        2,
-        LOADING | STALE | FAST,
-        Group::Connection,
-        0,
-        0,
-        0,
-        echo,
-    ),
-    spec(
-        "quit",
-        -1,
-        ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
-        Group::Connection,
-        0,
-        0,
-        0,
-        quit,
-    ),
-    spec(
-        "select",
-        2,
-        LOADING | STALE | FAST,
-        Group::Connection,
-        0,
-        0,
-        0,
-        select,
-    ),
-    spec(
-        "hello",
-        -1,
-        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,
-        Group::Connection,
-        0,
-        0,
-        0,
-        hello,
-    ),
-    spec(
-        "auth",
-        -2,
-        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,
-        Group::Connection,
-        0,
-        0,
-        0,
-        auth,
-    ),
-    spec(
-        "reset",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
-        Group::Connection,
-        0,
-        0,
-        0,
-        reset,
-    ),
+    //   name      arity flags                                                                 group              keys     handler
+    spec("ping",   -1,   FAST | SENTINEL,                                                      Group::Connection, 0, 0, 0, ping),
+    spec("echo",    2,   LOADING | STALE | FAST,                                               Group::Connection, 0, 0, 0, echo),
+    spec("quit",   -1,   ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,             Group::Connection, 0, 0, 0, quit),
+    spec("select",  2,   LOADING | STALE | FAST,                                               Group::Connection, 0, 0, 0, select),
+    spec("hello",  -1,   NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,  Group::Connection, 0, 0, 0, hello),
+    spec("auth",   -2,   NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,  Group::Connection, 0, 0, 0, auth),
+    spec("reset",   1,   NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,             Group::Connection, 0, 0, 0, reset),
 ];
 
 /// # Format

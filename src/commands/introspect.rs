@@ -19,6 +19,7 @@ use crate::util::glob::glob_match;
 
 const SUB: u32 = LOADING | STALE | SENTINEL;
 
+#[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
     // COMMAND alone lists every command, so unlike other containers its arity is -1.
     CommandSpec {
@@ -32,35 +33,19 @@ pub static COMMANDS: &[CommandSpec] = &[
         handler: command,
         subcommands: COMMAND,
     },
-    spec(
-        "info",
-        -1,
-        LOADING | STALE | SENTINEL | DANGEROUS,
-        Group::Server,
-        0,
-        0,
-        0,
-        info,
-    ),
+    //   name    arity flags                                   group          keys     handler
+    spec("info",  -1,  LOADING | STALE | SENTINEL | DANGEROUS, Group::Server, 0, 0, 0, info),
 ];
 
+#[rustfmt::skip]
 static COMMAND: &[CommandSpec] = &[
-    //    name               arity flags group          keys     handler
-    spec("command|count", 2, SUB, Group::Server, 0, 0, 0, count),
-    spec(
-        "command|info",
-        -2,
-        SUB,
-        Group::Server,
-        0,
-        0,
-        0,
-        command_info,
-    ),
-    spec("command|docs", -2, SUB, Group::Server, 0, 0, 0, docs),
-    spec("command|list", -2, SUB, Group::Server, 0, 0, 0, list),
-    spec("command|getkeys", -4, SUB, Group::Server, 0, 0, 0, getkeys),
-    spec("command|help", 2, SUB, Group::Server, 0, 0, 0, help),
+    //   name               arity flags group          keys     handler
+    spec("command|count",     2,  SUB,  Group::Server, 0, 0, 0, count),
+    spec("command|info",     -2,  SUB,  Group::Server, 0, 0, 0, command_info),
+    spec("command|docs",     -2,  SUB,  Group::Server, 0, 0, 0, docs),
+    spec("command|list",     -2,  SUB,  Group::Server, 0, 0, 0, list),
+    spec("command|getkeys",  -4,  SUB,  Group::Server, 0, 0, 0, getkeys),
+    spec("command|help",      2,  SUB,  Group::Server, 0, 0, 0, help),
 ];
 
 /// Flags in the order (and with the omissions) of Redis's COMMAND INFO.

@@ -1,4 +1,5 @@
-//! Server commands: CONFIG (GET, SET, RESETSTAT, REWRITE, HELP), TIME, LASTSAVE, SHUTDOWN.
+//! Server commands: CONFIG (GET, SET, RESETSTAT, REWRITE, HELP), TIME, LASTSAVE, ROLE,
+//! SHUTDOWN.
 //! INFO and COMMAND live in `introspect.rs`.
 //!
 //! # CONFIG parameters
@@ -21,92 +22,25 @@ use crate::config::{parse_memory, OutputLimits};
 use crate::server::shared::Shared;
 use crate::util::glob::glob_match;
 
+#[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
-    //    name      arity flags                                           group       keys handler
-    container("config", 0, Group::Server, CONFIG),
-    spec(
-        "time",
-        1,
-        LOADING | STALE | FAST,
-        Group::Server,
-        0,
-        0,
-        0,
-        time,
-    ),
-    spec(
-        "lastsave",
-        1,
-        LOADING | STALE | FAST | DANGEROUS,
-        Group::Server,
-        0,
-        0,
-        0,
-        lastsave,
-    ),
-    spec(
-        "shutdown",
-        -1,
-        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | SENTINEL | ALLOW_BUSY,
-        Group::Server,
-        0,
-        0,
-        0,
-        shutdown,
-    ),
+    //        name      flags                                                                  group
+    container("config", 0,                                                                     Group::Server, CONFIG),
+    //   name        arity flags                                                               group          keys     handler
+    spec("time",       1,  LOADING | STALE | FAST,                                             Group::Server, 0, 0, 0, time),
+    spec("lastsave",   1,  LOADING | STALE | FAST | DANGEROUS,                                 Group::Server, 0, 0, 0, lastsave),
+    spec("role",       1,  NOSCRIPT | LOADING | STALE | FAST | SENTINEL | DANGEROUS,           Group::Server, 0, 0, 0, role),
+    spec("shutdown",  -1,  ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | SENTINEL | ALLOW_BUSY, Group::Server, 0, 0, 0, shutdown),
 ];
 
+#[rustfmt::skip]
 static CONFIG: &[CommandSpec] = &[
-    spec(
-        "config|get",
-        -3,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        Group::Server,
-        0,
-        0,
-        0,
-        config_get,
-    ),
-    spec(
-        "config|set",
-        -4,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        Group::Server,
-        0,
-        0,
-        0,
-        config_set,
-    ),
-    spec(
-        "config|resetstat",
-        2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        Group::Server,
-        0,
-        0,
-        0,
-        config_resetstat,
-    ),
-    spec(
-        "config|rewrite",
-        2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        Group::Server,
-        0,
-        0,
-        0,
-        config_rewrite,
-    ),
-    spec(
-        "config|help",
-        2,
-        LOADING | STALE,
-        Group::Server,
-        0,
-        0,
-        0,
-        config_help,
-    ),
+    //   name                 arity flags                                  group          keys     handler
+    spec("config|get",         -3,  ADMIN | NOSCRIPT | LOADING | STALE,    Group::Server, 0, 0, 0, config_get),
+    spec("config|set",         -4,  ADMIN | NOSCRIPT | LOADING | STALE,    Group::Server, 0, 0, 0, config_set),
+    spec("config|resetstat",    2,  ADMIN | NOSCRIPT | LOADING | STALE,    Group::Server, 0, 0, 0, config_resetstat),
+    spec("config|rewrite",      2,  ADMIN | NOSCRIPT | LOADING | STALE,    Group::Server, 0, 0, 0, config_rewrite),
+    spec("config|help",         2,  LOADING | STALE,                       Group::Server, 0, 0, 0, config_help),
 ];
 
 /// A validated CONFIG SET value, applied only once every pair of the command is valid.
@@ -437,6 +371,15 @@ fn time(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
 /// before its first save).
 fn lastsave(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
     ctx.out.int(ctx.srv.started_unix as i64);
+}
+
+/// # Format
+/// `ROLE` — always a master without replicas: `["master", 0, []]`.
+fn role(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
+    ctx.out.array(3);
+    ctx.out.bulk(b"master");
+    ctx.out.int(0);
+    ctx.out.array(0);
 }
 
 /// # Format
