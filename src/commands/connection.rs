@@ -1,38 +1,40 @@
-//! Connection commands: PING, ECHO, QUIT, SELECT, HELLO, RESET, CLIENT.
+//! Connection commands: PING, ECHO, QUIT, SELECT, HELLO, AUTH, RESET. CLIENT lives in
+//! `client.rs`.
+//!
+//! Authentication: ferrokv has no ACL users and no `requirepass` yet, so, as in a Redis with
+//! the default configuration, the only user is `default` with `nopass`: any password
+//! authenticates `default`, any other user name is `WRONGPASS`.
+
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
 use super::flags::*;
-use super::{args, errors, spec, CommandSpec, Ctx, Group};
+use super::{args, client, errors, spec, CommandSpec, Ctx, Group};
 
+/// The Redis version we report (HELLO `version`, INFO `redis_version`). Clients read it to
+/// decide which commands and reply shapes they may use, so it names the Redis release whose
+/// behaviour ferrokv reproduces, not ferrokv's own crate version (INFO `ferrokv_version`).
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// HELLO's `server` field.
+pub const SERVER_NAME: &str = "ferrokv";
+
+#[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
-    //    name      arity flags                          group              keys     handler
-    spec("ping", -1, FAST | STALE, Group::Connection, 0, 0, 0, ping),
-    spec("echo", 2, FAST, Group::Connection, 0, 0, 0, echo),
-    spec(
-        "quit",
-        -1,
-        ALLOW_BUSY | NO_AUTH | FAST,
-        Group::Connection,
-        0,
-        0,
-        0,
-        quit,
-    ),
-    spec(
-        "select",
-        2,
-        LOADING | STALE | FAST,
-        Group::Connection,
-        0,
-        0,
-        0,
-        select,
-    ),
+    //   name      arity flags                                                                 group              keys     handler
+    spec("ping",   -1,   FAST | SENTINEL,                                                      Group::Connection, 0, 0, 0, ping),
+    spec("echo",    2,   LOADING | STALE | FAST,                                               Group::Connection, 0, 0, 0, echo),
+    spec("quit",   -1,   ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,             Group::Connection, 0, 0, 0, quit),
+    spec("select",  2,   LOADING | STALE | FAST,                                               Group::Connection, 0, 0, 0, select),
+    spec("hello",  -1,   NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,  Group::Connection, 0, 0, 0, hello),
+    spec("auth",   -2,   NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,  Group::Connection, 0, 0, 0, auth),
+    spec("reset",   1,   NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,             Group::Connection, 0, 0, 0, reset),
 ];
 
 /// # Format
-/// `PING [message]`
+/// `PING [message]` — `+PONG`, or the message as a bulk string (the same in RESP3: the
+/// pub/sub form of PING belongs to subscribed clients).
 fn ping(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     match argv.len() {
         1 => ctx.out.simple("PONG"),
@@ -66,4 +68,108 @@ fn select(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     }
     ctx.client.select(index as usize);
     ctx.out.ok();
+}
+
+/// Checks a user/password pair against the (only) user, `default` with `nopass`.
+fn authenticate(user: &[u8], _password: &[u8]) -> bool {
+    user == b"default"
+}
+
+/// Switches the connection's protocol (2 or 3) for the replies that follow.
+fn set_protocol(ctx: &mut Ctx<'_>, resp: u8) {
+    ctx.out.resp3 = resp == 3;
+    ctx.client.info.resp.store(resp, Ordering::Relaxed);
+}
+
+/// # Format
+/// `HELLO [protover [AUTH username password] [SETNAME clientname]]`
+///
+/// Switches to RESP `protover` (when given) and replies, in the new protocol, with the
+/// server's properties: a map in RESP3, a flat array in RESP2.
+fn hello(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let mut version = None;
+    if argv.len() >= 2 {
+        let Some(v) = crate::util::num::parse_i64(&argv[1]) else {
+            ctx.out.error(errors::PROTOVER_NOT_INTEGER);
+            return;
+        };
+        if !(2..=3).contains(&v) {
+            ctx.out.error(errors::NOPROTO);
+            return;
+        }
+        version = Some(v as u8);
+    }
+    let mut j = 2;
+    while j < argv.len() {
+        let more = argv.len() - 1 - j;
+        if args::is(&argv[j], "AUTH") && more >= 2 {
+            if !authenticate(&argv[j + 1], &argv[j + 2]) {
+                ctx.out.error(errors::WRONGPASS);
+                return;
+            }
+            j += 3;
+        } else if args::is(&argv[j], "SETNAME") && more >= 1 {
+            if !client::set_name(ctx, &argv[j + 1]) {
+                return;
+            }
+            j += 2;
+        } else {
+            ctx.out.error(&format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(&argv[j])
+            ));
+            return;
+        }
+    }
+    if let Some(v) = version {
+        set_protocol(ctx, v);
+    }
+    let resp = ctx.client.info.resp.load(Ordering::Relaxed);
+    let out = &mut *ctx.out;
+    out.map(7);
+    out.bulk(b"server");
+    out.bulk(SERVER_NAME.as_bytes());
+    out.bulk(b"version");
+    out.bulk(REDIS_VERSION.as_bytes());
+    out.bulk(b"proto");
+    out.int(resp as i64);
+    out.bulk(b"id");
+    out.int(ctx.client.id as i64);
+    out.bulk(b"mode");
+    out.bulk(b"standalone");
+    out.bulk(b"role");
+    out.bulk(b"master");
+    out.bulk(b"modules");
+    out.array(0);
+}
+
+/// # Format
+/// `AUTH [username] password`
+fn auth(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    match argv.len() {
+        // The one-argument form authenticates `default`, which has no password configured.
+        2 => ctx.out.error(errors::AUTH_NOPASS),
+        3 => {
+            if authenticate(&argv[1], &argv[2]) {
+                ctx.out.ok();
+            } else {
+                ctx.out.error(errors::WRONGPASS);
+            }
+        }
+        _ => ctx.out.error(errors::SYNTAX),
+    }
+}
+
+/// # Format
+/// `RESET` — back to a fresh connection's state: database 0, RESP2, no name, replies on,
+/// authenticated as `default`; replies `+RESET`. (MULTI state and subscriptions, once they
+/// exist, must be cleared here too.)
+fn reset(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
+    ctx.client.select(0);
+    set_protocol(ctx, 2);
+    *ctx.client.info.name.lock() = None;
+    ctx.client.reply_off = false;
+    ctx.client.reply_skip_next = false;
+    ctx.client.reply_skip = false;
+    ctx.out.simple("RESET");
 }

@@ -55,3 +55,18 @@ pub const LCS_OVER_LIMIT: &str =
     "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len";
 pub const LCS_ALLOC_FAILED: &str =
     "ERR Insufficient memory, failed allocating transient memory for LCS";
+
+// Connection, CLIENT, COMMAND, CONFIG and SHUTDOWN.
+pub const PROTOVER_NOT_INTEGER: &str = "ERR Protocol version is not an integer or out of range";
+pub const NOPROTO: &str = "NOPROTO unsupported protocol version";
+pub const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+pub const AUTH_NOPASS: &str = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
+pub const CLIENT_NAME: &str =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
+pub const CLIENT_ID_INVALID: &str = "ERR client-id should be greater than 0";
+pub const CLIENT_ID_NOT_INTEGER: &str = "ERR Invalid client ID";
+pub const INVALID_COMMAND: &str = "ERR Invalid command specified";
+pub const NO_KEY_ARGUMENTS: &str = "ERR The command has no key arguments";
+pub const GETKEYS_ARITY: &str = "ERR Invalid number of arguments specified for command";
+pub const GETKEYS_INVALID: &str = "ERR Invalid arguments specified for command";
+pub const NO_SHUTDOWN: &str = "ERR No shutdown in progress.";

@@ -21,194 +21,44 @@ use crate::store::{Db, Entry, Value};
 use crate::util::glob::{glob_match, is_match_all};
 use crate::util::num::parse_i64;
 
+#[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
-    //   name          arity flags                          group            keys       handler
+    //   name     arity flags                       group           keys       handler
     spec("del", -2, WRITE, Group::Generic, 1, -1, 1, del),
     spec("unlink", -2, WRITE | FAST, Group::Generic, 1, -1, 1, unlink),
-    spec(
-        "exists",
-        -2,
-        READONLY | FAST,
-        Group::Generic,
-        1,
-        -1,
-        1,
-        exists,
-    ),
+    spec("exists", -2, READONLY | FAST, Group::Generic, 1, -1, 1, exists),
     spec("type", 2, READONLY | FAST, Group::Generic, 1, 1, 1, type_),
-    spec(
-        "keys",
-        2,
-        READONLY | DANGEROUS,
-        Group::Generic,
-        0,
-        0,
-        0,
-        keys,
-    ),
+    spec("keys", 2, READONLY | DANGEROUS, Group::Generic, 0, 0, 0, keys),
     spec("scan", -2, READONLY, Group::Generic, 0, 0, 0, scan),
     spec("randomkey", 1, READONLY, Group::Generic, 0, 0, 0, randomkey),
     spec("rename", 3, WRITE, Group::Generic, 1, 2, 1, rename),
-    spec(
-        "renamenx",
-        3,
-        WRITE | FAST,
-        Group::Generic,
-        1,
-        2,
-        1,
-        renamenx,
-    ),
+    spec("renamenx", 3, WRITE | FAST, Group::Generic, 1, 2, 1, renamenx),
     spec("copy", -3, WRITE | DENYOOM, Group::Generic, 1, 2, 1, copy),
     spec("move", 3, WRITE | FAST, Group::Generic, 1, 1, 1, move_),
-    spec(
-        "swapdb",
-        3,
-        WRITE | FAST | DANGEROUS,
-        Group::Generic,
-        0,
-        0,
-        0,
-        swapdb,
-    ),
-    spec(
-        "flushdb",
-        -1,
-        WRITE | DANGEROUS,
-        Group::Generic,
-        0,
-        0,
-        0,
-        flushdb,
-    ),
-    spec(
-        "flushall",
-        -1,
-        WRITE | DANGEROUS,
-        Group::Generic,
-        0,
-        0,
-        0,
-        flushall,
-    ),
-    spec(
-        "touch",
-        -2,
-        READONLY | FAST,
-        Group::Generic,
-        1,
-        -1,
-        1,
-        touch,
-    ),
+    spec("swapdb", 3, WRITE | FAST | DANGEROUS, Group::Generic, 0, 0, 0, swapdb),
+    spec("flushdb", -1, WRITE | DANGEROUS, Group::Generic, 0, 0, 0, flushdb),
+    spec("flushall", -1, WRITE | DANGEROUS, Group::Generic, 0, 0, 0, flushall),
+    spec("dbsize", 1, READONLY | FAST, Group::Generic, 0, 0, 0, dbsize),
+    spec("touch", -2, READONLY | FAST, Group::Generic, 1, -1, 1, touch),
     spec("expire", -3, WRITE | FAST, Group::Generic, 1, 1, 1, expire),
-    spec(
-        "pexpire",
-        -3,
-        WRITE | FAST,
-        Group::Generic,
-        1,
-        1,
-        1,
-        pexpire,
-    ),
-    spec(
-        "expireat",
-        -3,
-        WRITE | FAST,
-        Group::Generic,
-        1,
-        1,
-        1,
-        expireat,
-    ),
-    spec(
-        "pexpireat",
-        -3,
-        WRITE | FAST,
-        Group::Generic,
-        1,
-        1,
-        1,
-        pexpireat,
-    ),
+    spec("pexpire", -3, WRITE | FAST, Group::Generic, 1, 1, 1, pexpire),
+    spec("expireat", -3, WRITE | FAST, Group::Generic, 1, 1, 1, expireat),
+    spec("pexpireat", -3, WRITE | FAST, Group::Generic, 1, 1, 1, pexpireat),
     spec("ttl", 2, READONLY | FAST, Group::Generic, 1, 1, 1, ttl),
     spec("pttl", 2, READONLY | FAST, Group::Generic, 1, 1, 1, pttl),
-    spec(
-        "expiretime",
-        2,
-        READONLY | FAST,
-        Group::Generic,
-        1,
-        1,
-        1,
-        expiretime,
-    ),
-    spec(
-        "pexpiretime",
-        2,
-        READONLY | FAST,
-        Group::Generic,
-        1,
-        1,
-        1,
-        pexpiretime,
-    ),
+    spec("expiretime", 2, READONLY | FAST, Group::Generic, 1, 1, 1, expiretime),
+    spec("pexpiretime", 2, READONLY | FAST, Group::Generic, 1, 1, 1, pexpiretime),
     spec("persist", 2, WRITE | FAST, Group::Generic, 1, 1, 1, persist),
     container("object", 0, Group::Generic, OBJECT_SUBCOMMANDS),
 ];
 
+#[rustfmt::skip]
 static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
-    spec(
-        "object|help",
-        2,
-        LOADING | STALE,
-        Group::Generic,
-        0,
-        0,
-        0,
-        object_help,
-    ),
-    spec(
-        "object|encoding",
-        3,
-        READONLY,
-        Group::Generic,
-        2,
-        2,
-        1,
-        object_encoding,
-    ),
-    spec(
-        "object|freq",
-        3,
-        READONLY,
-        Group::Generic,
-        2,
-        2,
-        1,
-        object_freq,
-    ),
-    spec(
-        "object|idletime",
-        3,
-        READONLY,
-        Group::Generic,
-        2,
-        2,
-        1,
-        object_idletime,
-    ),
-    spec(
-        "object|refcount",
-        3,
-        READONLY,
-        Group::Generic,
-        2,
-        2,
-        1,
-        object_refcount,
-    ),
+    spec("object|help", 2, LOADING | STALE, Group::Generic, 0, 0, 0, object_help),
+    spec("object|encoding", 3, READONLY, Group::Generic, 2, 2, 1, object_encoding),
+    spec("object|freq", 3, READONLY, Group::Generic, 2, 2, 1, object_freq),
+    spec("object|idletime", 3, READONLY, Group::Generic, 2, 2, 1, object_idletime),
+    spec("object|refcount", 3, READONLY, Group::Generic, 2, 2, 1, object_refcount),
 ];
 
 /// The selected database, borrowed from the shared state rather than from `ctx` so the
@@ -587,6 +437,12 @@ fn flush(ctx: &mut Ctx<'_>, argv: &[Bytes], dbs: &[usize]) {
         drop(old);
     }
     ctx.out.ok();
+}
+
+/// # Format
+/// `DBSIZE` — keys in the selected database (not-yet-swept expired keys included, as Redis).
+fn dbsize(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
+    ctx.out.int(db(ctx).len() as i64);
 }
 
 /// # Format

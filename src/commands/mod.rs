@@ -10,8 +10,10 @@
 //! arity already checked, and write exactly one reply into `ctx.out`.
 
 pub mod args;
+pub mod client;
 pub mod connection;
 pub mod errors;
+pub mod introspect;
 pub mod keys;
 pub mod server;
 pub mod strings;
@@ -246,17 +248,27 @@ impl CommandSpec {
 
 /// All commands, indexed.
 pub struct Registry {
+    /// Top-level commands (what `COMMAND` and `COMMAND COUNT` report).
     pub commands: Vec<&'static CommandSpec>,
+    /// Every top-level command, then every subcommand: the index space of per-command
+    /// statistics (`WorkerStats::commands`, `cmdstat_client|list`) and of
+    /// `ClientInfo::last_cmd` (`cmd=client|list`). `all[i] == commands[i]` for
+    /// `i < commands.len()`; [`Registry::resolve`] and [`dispatch`] return indexes into it.
+    pub all: Vec<&'static CommandSpec>,
+    /// For top-level command `i`, the index in `all` of its first subcommand.
+    sub_base: Vec<usize>,
     by_name: ahash::HashMap<&'static [u8], usize>,
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 4] {
+fn tables() -> [&'static [CommandSpec]; 6] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
+        client::COMMANDS,
+        introspect::COMMANDS,
     ]
 }
 
@@ -273,7 +285,18 @@ pub fn registry() -> &'static Registry {
                 commands.push(spec);
             }
         }
-        Registry { commands, by_name }
+        let mut all = commands.clone();
+        let mut sub_base = Vec::with_capacity(commands.len());
+        for spec in &commands {
+            sub_base.push(all.len());
+            all.extend(spec.subcommands.iter());
+        }
+        Registry {
+            commands,
+            all,
+            sub_base,
+            by_name,
+        }
     })
 }
 
@@ -293,24 +316,39 @@ impl Registry {
         Some((i, self.commands[i]))
     }
 
-    /// Looks up `args[0]` and, for containers, `args[1]`. Returns the spec, or the error reply
-    /// text Redis gives.
+    /// Looks up `args[0]` and, for containers, `args[1]`. Returns the spec and its index in
+    /// [`Registry::all`] (a subcommand has its own index), or the error reply text Redis gives.
     pub fn resolve(&self, args: &[Bytes]) -> Result<(usize, &'static CommandSpec), String> {
         let Some((i, spec)) = self.lookup(&args[0]) else {
             return Err(unknown_command(args));
         };
         if spec.is_container() && args.len() >= 2 {
-            return subcommand(spec, &args[1])
-                .ok_or_else(|| {
-                    format!(
-                        "ERR unknown subcommand '{}'. Try {} HELP.",
-                        truncate_lossy(&args[1], 128),
-                        String::from_utf8_lossy(&args[0]).to_uppercase()
-                    )
-                })
-                .map(|s| (i, s));
+            let base = spec.name.len() + 1;
+            let pos = spec.subcommands.iter().position(|s| {
+                s.name.len() > base && s.name.as_bytes()[base..].eq_ignore_ascii_case(&args[1])
+            });
+            return match pos {
+                Some(j) => Ok((self.sub_base[i] + j, &spec.subcommands[j])),
+                None => Err(format!(
+                    "ERR unknown subcommand '{}'. Try {} HELP.",
+                    truncate_lossy(&args[1], 128),
+                    String::from_utf8_lossy(&args[0]).to_uppercase()
+                )),
+            };
         }
         Ok((i, spec))
+    }
+
+    /// A command or subcommand by its full name (`"get"`, `"client|list"`), case-insensitive,
+    /// as `COMMAND INFO` and `COMMAND DOCS` accept them.
+    pub fn lookup_full(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        match name.iter().position(|&b| b == b'|') {
+            None => self.lookup(name).map(|(_, s)| s),
+            Some(bar) => {
+                let (_, container) = self.lookup(&name[..bar])?;
+                subcommand(container, &name[bar + 1..])
+            }
+        }
     }
 }
 
@@ -353,10 +391,20 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Option<(usize, &'static Co
     let (index, spec) = match reg.resolve(args) {
         Ok(found) => found,
         Err(e) => {
+            // As Redis: an unknown command leaves `cmd=NULL` in CLIENT LIST.
+            ctx.client
+                .info
+                .last_cmd
+                .store(0, std::sync::atomic::Ordering::Relaxed);
             ctx.out.error(&e);
             return None;
         }
     };
+    // Recorded before running, so CLIENT LIST shows `cmd=client|list` for its own caller.
+    ctx.client
+        .info
+        .last_cmd
+        .store(index + 1, std::sync::atomic::Ordering::Relaxed);
     if !spec.arity_ok(args.len()) {
         ctx.out.error(&format!(
             "ERR wrong number of arguments for '{}' command",

@@ -1,23 +1,454 @@
-//! Server commands.
+//! Server commands: CONFIG (GET, SET, RESETSTAT, REWRITE, HELP), TIME, LASTSAVE, ROLE,
+//! SHUTDOWN.
+//! INFO and COMMAND live in `introspect.rs`.
+//!
+//! # CONFIG parameters
+//! [`PARAMS`] is the one list of parameters CONFIG GET/SET know. Runtime-settable ones write
+//! [`Settings`](crate::server::shared::Settings) atomics that the loops read on their hot
+//! paths; start-up-only ones (port, bind, databases, threads) reply Redis's
+//! "can't set immutable config" (in Redis 7 `port` and `bind` can be changed at runtime; our
+//! per-loop `SO_REUSEPORT` listeners cannot be re-bound, so they are immutable here). A few
+//! parameters exist only because clients and tools read them (`save`, `appendonly`,
+//! `maxmemory`, `maxmemory-policy`): they report the one behaviour ferrokv has and accept being
+//! set to exactly that value.
+
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
 use super::flags::*;
-use super::{spec, CommandSpec, Ctx, Group};
+use super::{client, container, errors, spec, CommandSpec, Ctx, Group};
+use crate::config::{parse_memory, OutputLimits};
+use crate::server::shared::Shared;
+use crate::util::glob::glob_match;
 
-pub static COMMANDS: &[CommandSpec] = &[spec(
-    "dbsize",
-    1,
-    READONLY | FAST,
-    Group::Server,
-    0,
-    0,
-    0,
-    dbsize,
-)];
+#[rustfmt::skip]
+pub static COMMANDS: &[CommandSpec] = &[
+    //        name      flags                                                                  group
+    container("config", 0,                                                                     Group::Server, CONFIG),
+    //   name        arity flags                                                               group          keys     handler
+    spec("time",       1,  LOADING | STALE | FAST,                                             Group::Server, 0, 0, 0, time),
+    spec("lastsave",   1,  LOADING | STALE | FAST | DANGEROUS,                                 Group::Server, 0, 0, 0, lastsave),
+    spec("role",       1,  NOSCRIPT | LOADING | STALE | FAST | SENTINEL | DANGEROUS,           Group::Server, 0, 0, 0, role),
+    spec("shutdown",  -1,  ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | SENTINEL | ALLOW_BUSY, Group::Server, 0, 0, 0, shutdown),
+];
+
+#[rustfmt::skip]
+static CONFIG: &[CommandSpec] = &[
+    //   name                 arity flags                                  group          keys     handler
+    spec("config|get",         -3,  ADMIN | NOSCRIPT | LOADING | STALE,    Group::Server, 0, 0, 0, config_get),
+    spec("config|set",         -4,  ADMIN | NOSCRIPT | LOADING | STALE,    Group::Server, 0, 0, 0, config_set),
+    spec("config|resetstat",    2,  ADMIN | NOSCRIPT | LOADING | STALE,    Group::Server, 0, 0, 0, config_resetstat),
+    spec("config|rewrite",      2,  ADMIN | NOSCRIPT | LOADING | STALE,    Group::Server, 0, 0, 0, config_rewrite),
+    spec("config|help",         2,  LOADING | STALE,                       Group::Server, 0, 0, 0, config_help),
+];
+
+/// A validated CONFIG SET value, applied only once every pair of the command is valid.
+enum NewValue {
+    MaxClients(usize),
+    Timeout(u64),
+    ProtoMaxBulkLen(u64),
+    QueryBufferLimit(u64),
+    OutputLimits(OutputLimits),
+    LogLevel(&'static str),
+    /// Accepted, nothing changes (a compatibility parameter set to its only value).
+    Unchanged,
+}
+
+type Getter = fn(&Shared) -> String;
+type Parser = fn(&Shared, &str) -> Result<NewValue, String>;
+
+/// One CONFIG parameter: its name, how to read it, and how to parse a new value (`None`:
+/// immutable at runtime).
+struct Param {
+    name: &'static str,
+    get: Getter,
+    set: Option<Parser>,
+}
+
+const PARAMS: &[Param] = &[
+    Param {
+        name: "bind",
+        get: |s| s.config.bind.join(" "),
+        set: None,
+    },
+    Param {
+        name: "port",
+        get: |s| s.port.load(Ordering::Relaxed).to_string(),
+        set: None,
+    },
+    Param {
+        name: "databases",
+        get: |s| s.config.databases.to_string(),
+        set: None,
+    },
+    Param {
+        name: "threads",
+        get: |s| s.config.threads.to_string(),
+        set: None,
+    },
+    Param {
+        name: "io-threads",
+        get: |s| s.config.threads.to_string(),
+        set: None,
+    },
+    Param {
+        name: "maxclients",
+        get: |s| s.settings.maxclients.load(Ordering::Relaxed).to_string(),
+        set: Some(|_, v| Ok(NewValue::MaxClients(int_in(v, 1, u32::MAX as u64)? as usize))),
+    },
+    Param {
+        name: "timeout",
+        get: |s| s.settings.timeout.load(Ordering::Relaxed).to_string(),
+        set: Some(|_, v| Ok(NewValue::Timeout(int_in(v, 0, i32::MAX as u64)?))),
+    },
+    Param {
+        name: "proto-max-bulk-len",
+        get: |s| {
+            s.settings
+                .proto_max_bulk_len
+                .load(Ordering::Relaxed)
+                .to_string()
+        },
+        set: Some(|_, v| {
+            Ok(NewValue::ProtoMaxBulkLen(memory_in(
+                v,
+                1 << 20,
+                i64::MAX as u64,
+            )?))
+        }),
+    },
+    Param {
+        name: "client-query-buffer-limit",
+        get: |s| {
+            s.settings
+                .client_query_buffer_limit
+                .load(Ordering::Relaxed)
+                .to_string()
+        },
+        set: Some(|_, v| {
+            Ok(NewValue::QueryBufferLimit(memory_in(
+                v,
+                1 << 20,
+                i64::MAX as u64,
+            )?))
+        }),
+    },
+    Param {
+        name: "client-output-buffer-limit",
+        get: |s| s.settings.output_limits.lock().render(),
+        set: Some(|s, v| {
+            let mut limits = *s.settings.output_limits.lock();
+            let words: Vec<&str> = v.split_whitespace().collect();
+            limits.apply(&words)?;
+            Ok(NewValue::OutputLimits(limits))
+        }),
+    },
+    Param {
+        name: "loglevel",
+        get: |s| s.settings.loglevel.lock().clone(),
+        set: Some(|_, v| {
+            ["debug", "verbose", "notice", "warning"]
+                .into_iter()
+                .find(|l| l.eq_ignore_ascii_case(v))
+                .map(NewValue::LogLevel)
+                .ok_or_else(|| {
+                    "argument(s) must be one of the following: debug, verbose, notice, warning"
+                        .to_string()
+                })
+        }),
+    },
+    Param {
+        name: "save",
+        get: |_| String::new(),
+        set: Some(|_, v| only(v, "", "there is no persistence: only \"\" is accepted")),
+    },
+    Param {
+        name: "appendonly",
+        get: |_| "no".into(),
+        set: Some(|_, v| only(v, "no", "there is no persistence: only \"no\" is accepted")),
+    },
+    Param {
+        name: "maxmemory",
+        get: |_| "0".into(),
+        set: Some(|_, v| match parse_memory(v) {
+            Some(0) => Ok(NewValue::Unchanged),
+            Some(_) => Err("there is no memory limit: only 0 is accepted".into()),
+            None => Err("argument must be a memory value".into()),
+        }),
+    },
+    Param {
+        name: "maxmemory-policy",
+        get: |_| "noeviction".into(),
+        set: Some(|_, v| {
+            only(
+                v,
+                "noeviction",
+                "there is no eviction: only noeviction is accepted",
+            )
+        }),
+    },
+];
+
+fn param(name: &[u8]) -> Option<&'static Param> {
+    PARAMS
+        .iter()
+        .find(|p| p.name.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// An integer in `[min, max]`, with Redis's error texts.
+fn int_in(v: &str, min: u64, max: u64) -> Result<u64, String> {
+    let n = crate::util::num::parse_i64(v.as_bytes())
+        .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
+    range(n, min, max)
+}
+
+/// A memory value (`1mb`, `512k`, ...) in `[min, max]`, with Redis's error texts.
+fn memory_in(v: &str, min: u64, max: u64) -> Result<u64, String> {
+    let n = parse_memory(v).ok_or_else(|| "argument must be a memory value".to_string())?;
+    range(n.min(i64::MAX as u64) as i64, min, max)
+}
+
+fn range(n: i64, min: u64, max: u64) -> Result<u64, String> {
+    if n < 0 || (n as u64) < min || (n as u64) > max {
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
+    }
+    Ok(n as u64)
+}
+
+fn only(v: &str, accepted: &str, why: &str) -> Result<NewValue, String> {
+    if v.eq_ignore_ascii_case(accepted) {
+        Ok(NewValue::Unchanged)
+    } else {
+        Err(why.to_string())
+    }
+}
+
+fn apply(srv: &Shared, value: NewValue) {
+    let s = &srv.settings;
+    match value {
+        NewValue::MaxClients(n) => s.maxclients.store(n, Ordering::Relaxed),
+        NewValue::Timeout(n) => s.timeout.store(n, Ordering::Relaxed),
+        NewValue::ProtoMaxBulkLen(n) => s.proto_max_bulk_len.store(n, Ordering::Relaxed),
+        NewValue::QueryBufferLimit(n) => s.client_query_buffer_limit.store(n, Ordering::Relaxed),
+        NewValue::OutputLimits(l) => {
+            *s.output_limits.lock() = l;
+            s.output_limits_version.fetch_add(1, Ordering::Release);
+        }
+        // Recorded for CONFIG GET; the log filter itself is fixed at start-up.
+        NewValue::LogLevel(l) => *s.loglevel.lock() = l.to_string(),
+        NewValue::Unchanged => {}
+    }
+}
 
 /// # Format
-/// `DBSIZE`
-fn dbsize(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
-    ctx.out.int(ctx.db().len() as i64);
+/// `CONFIG GET parameter [parameter ...]` — glob patterns allowed; a map of name to value
+/// (a flat array in RESP2). An exact name is echoed as given, as Redis does.
+fn config_get(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let mut found: Vec<(String, &'static Param)> = Vec::new();
+    for pattern in &argv[2..] {
+        if !pattern.iter().any(|b| b"[*?".contains(b)) {
+            if let Some(p) = param(pattern) {
+                if !found.iter().any(|(_, q)| std::ptr::eq(*q, p)) {
+                    found.push((String::from_utf8_lossy(pattern).into_owned(), p));
+                }
+            }
+            continue;
+        }
+        for p in PARAMS {
+            if !found.iter().any(|(_, q)| std::ptr::eq(*q, p))
+                && glob_match(pattern, p.name.as_bytes(), true)
+            {
+                found.push((p.name.to_string(), p));
+            }
+        }
+    }
+    ctx.out.map(found.len());
+    for (name, p) in found {
+        ctx.out.bulk(name.as_bytes());
+        ctx.out.bulk((p.get)(ctx.srv).as_bytes());
+    }
+}
+
+/// # Format
+/// `CONFIG SET parameter value [parameter value ...]` — all or nothing: every pair is
+/// validated before any is applied.
+fn config_set(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    if !argv.len().is_multiple_of(2) {
+        return ctx.out.error(errors::SYNTAX);
+    }
+    let pairs: Vec<(&Bytes, &Bytes)> = argv[2..].chunks(2).map(|c| (&c[0], &c[1])).collect();
+    let failed = |name: &[u8], why: &str| {
+        format!(
+            "ERR CONFIG SET failed (possibly related to argument '{}') - {why}",
+            String::from_utf8_lossy(name)
+        )
+    };
+    // First pass, as Redis: the first unknown, immutable or repeated name (in argument order)
+    // is the error; values are parsed only when every name is acceptable.
+    let mut seen: Vec<&'static Param> = Vec::new();
+    for (name, _) in &pairs {
+        let Some(p) = param(name) else {
+            return ctx.out.error(&format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+                String::from_utf8_lossy(name)
+            ));
+        };
+        if p.set.is_none() {
+            return ctx.out.error(&failed(name, "can't set immutable config"));
+        }
+        if seen.iter().any(|q| std::ptr::eq(*q, p)) {
+            return ctx.out.error(&failed(name, "duplicate parameter"));
+        }
+        seen.push(p);
+    }
+    let mut values = Vec::with_capacity(pairs.len());
+    for ((_, value), p) in pairs.iter().zip(&seen) {
+        let parse = p.set.expect("checked above");
+        let text = String::from_utf8_lossy(value);
+        match parse(ctx.srv, &text) {
+            Ok(v) => values.push(v),
+            Err(why) => return ctx.out.error(&failed(p.name.as_bytes(), &why)),
+        }
+    }
+    for v in values {
+        apply(ctx.srv, v);
+    }
+    ctx.out.ok();
+}
+
+/// # Format
+/// `CONFIG RESETSTAT` — zeroes INFO's counters (every loop's statistics).
+fn config_resetstat(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
+    ctx.srv.reset_stats();
+    ctx.out.ok();
+}
+
+/// # Format
+/// `CONFIG REWRITE` — not supported: ferrokv never writes its configuration file.
+fn config_rewrite(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
+    if ctx.srv.config.config_file.is_none() {
+        ctx.out
+            .error("ERR The server is running without a config file");
+    } else {
+        ctx.out
+            .error("ERR Rewriting config file: not supported by ferrokv");
+    }
+}
+
+/// # Format
+/// `CONFIG HELP`
+fn config_help(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    client::help_reply(
+        ctx,
+        &argv[0],
+        &[
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+        ],
+    );
+}
+
+/// # Format
+/// `TIME` — `[unix seconds, microseconds]` as bulk strings.
+fn time(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
+    let us = crate::clock::now_us();
+    ctx.out.array(2);
+    ctx.out.bulk_int((us / 1_000_000) as i64);
+    ctx.out.bulk_int((us % 1_000_000) as i64);
+}
+
+/// # Format
+/// `LASTSAVE` — there is no persistence yet, so this is the start time (as Redis reports
+/// before its first save).
+fn lastsave(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
+    ctx.out.int(ctx.srv.started_unix as i64);
+}
+
+/// # Format
+/// `ROLE` — always a master without replicas: `["master", 0, []]`.
+fn role(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
+    ctx.out.array(3);
+    ctx.out.bulk(b"master");
+    ctx.out.int(0);
+    ctx.out.array(0);
+}
+
+/// # Format
+/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`
+///
+/// Stops every loop and exits with status 0; on success nothing is replied, the connection
+/// just closes (as Redis). There is no persistence yet: `SAVE` is accepted and saves nothing
+/// (Redis with no save points would write a snapshot; we have nothing to write it with), and
+/// since shutdown is immediate, `ABORT` never finds one in progress.
+fn shutdown(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let (mut nosave, mut save, mut abort, mut other) = (false, false, false, false);
+    for a in &argv[1..] {
+        match () {
+            _ if super::args::is(a, "nosave") => nosave = true,
+            _ if super::args::is(a, "save") => save = true,
+            _ if super::args::is(a, "now") || super::args::is(a, "force") => other = true,
+            _ if super::args::is(a, "abort") => abort = true,
+            _ => return ctx.out.error(errors::SYNTAX),
+        }
+    }
+    if (abort && (nosave || save || other)) || (nosave && save) {
+        return ctx.out.error(errors::SYNTAX);
+    }
+    if abort {
+        return ctx.out.error(errors::NO_SHUTDOWN);
+    }
+    tracing::warn!(client = ctx.client.id, "user requested shutdown");
+    ctx.srv.request_shutdown();
+    // Run nothing else this client pipelined; the loop closes the connection as it stops.
+    ctx.client.close_after_reply = true;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_and_memory_values_use_redis_texts() {
+        assert_eq!(int_in("5", 0, 10), Ok(5));
+        assert_eq!(
+            int_in("x", 0, 10).unwrap_err(),
+            "argument couldn't be parsed into an integer"
+        );
+        assert_eq!(
+            int_in("-1", 0, 2147483647).unwrap_err(),
+            "argument must be between 0 and 2147483647 inclusive"
+        );
+        assert_eq!(memory_in("2mb", 1 << 20, i64::MAX as u64), Ok(2 << 20));
+        assert_eq!(
+            memory_in("1", 1 << 20, i64::MAX as u64).unwrap_err(),
+            "argument must be between 1048576 and 9223372036854775807 inclusive"
+        );
+        assert_eq!(
+            memory_in("lots", 1, 2).unwrap_err(),
+            "argument must be a memory value"
+        );
+    }
+
+    #[test]
+    fn parameter_names_are_unique_and_lowercase() {
+        for (i, p) in PARAMS.iter().enumerate() {
+            assert_eq!(p.name, p.name.to_lowercase());
+            assert!(
+                PARAMS[i + 1..].iter().all(|q| q.name != p.name),
+                "{}",
+                p.name
+            );
+        }
+        assert!(param(b"MaxClients").is_some());
+        assert!(param(b"nosuch").is_none());
+    }
 }

@@ -68,6 +68,13 @@ impl ClientInfo {
         }
     }
 
+    /// The client class CLIENT LIST/KILL TYPE filter on (`normal`, `slave`, `pubsub`,
+    /// `master`). Every connection is `normal` until replication and pub/sub exist; those
+    /// features must make this report their class.
+    pub fn client_type(&self) -> &'static str {
+        "normal"
+    }
+
     pub fn idle_secs(&self) -> u64 {
         let now = self.created.elapsed().as_millis() as u64;
         now.saturating_sub(self.last_active_ms.load(Ordering::Relaxed)) / 1000
@@ -80,7 +87,7 @@ impl ClientInfo {
         let lib_ver = self.lib_ver.lock().clone().unwrap_or_default();
         let cmd = match self.last_cmd.load(Ordering::Relaxed) {
             0 => "NULL",
-            i => crate::commands::registry().commands[i - 1].name,
+            i => crate::commands::registry().all[i - 1].name,
         };
         let qbuf = self.qbuf.load(Ordering::Relaxed);
         let obuf = self.obuf.load(Ordering::Relaxed);
@@ -156,6 +163,12 @@ pub struct Client {
     /// Close the connection once the pending output is written (QUIT, CLIENT KILL of self,
     /// protocol errors).
     pub close_after_reply: bool,
+    /// CLIENT REPLY OFF: replies are discarded until CLIENT REPLY ON.
+    pub reply_off: bool,
+    /// CLIENT REPLY SKIP was just run: the next command's reply is discarded.
+    pub reply_skip_next: bool,
+    /// The reply of the command now running is discarded (set from `reply_skip_next`).
+    pub reply_skip: bool,
 }
 
 impl Client {
@@ -165,6 +178,9 @@ impl Client {
             db: 0,
             info,
             close_after_reply: false,
+            reply_off: false,
+            reply_skip_next: false,
+            reply_skip: false,
         }
     }
 

@@ -88,6 +88,11 @@ impl Conn {
         stats: &WorkerStats,
         registry: &Registry,
     ) -> Next {
+        // Killed by CLIENT KILL on another connection: run nothing more; the loop closes us
+        // when it reads the `Msg::Kill` from its inbox (or now, if the event came first).
+        if self.client.info.killed.load(Ordering::Relaxed) {
+            return Next::Close;
+        }
         let mut next = Next::Keep;
         // Commands already buffered run first (resuming after a pause).
         self.process(shared, stats);
@@ -169,7 +174,7 @@ impl Conn {
                 Ok(false) => break,
                 Err(e) => {
                     self.out.error(&format!("ERR Protocol error: {e}"));
-                    WorkerStats::add(&stats.total_error_replies, 1);
+                    stats.count_error(b"ERR");
                     self.client.close_after_reply = true;
                     tracing::debug!(client = self.client.id, error = %e, "protocol error");
                     break;
@@ -184,7 +189,7 @@ impl Conn {
 
     fn execute(&mut self, shared: &Shared, stats: &WorkerStats) {
         let start = Instant::now();
-        let errors_before = self.out.len();
+        let reply_start = self.out.len();
         let mut ctx = Ctx {
             srv: shared,
             client: &mut self.client,
@@ -197,12 +202,11 @@ impl Conn {
         info.last_active_ms
             .store(info.created.elapsed().as_millis() as u64, Ordering::Relaxed);
         WorkerStats::add(&stats.commands_processed, 1);
-        let is_error = self.out.buf.get(errors_before) == Some(&b'-');
+        let is_error = self.out.buf.get(reply_start) == Some(&b'-');
         if is_error {
-            WorkerStats::add(&stats.total_error_replies, 1);
+            stats.count_error(&self.out.buf[reply_start + 1..]);
         }
         if let Some((index, _)) = ran {
-            info.last_cmd.store(index + 1, Ordering::Relaxed);
             let stat = &stats.commands[index];
             WorkerStats::add(&stat.calls, 1);
             WorkerStats::add(&stat.usec, start.elapsed().as_micros() as u64);
@@ -212,21 +216,33 @@ impl Conn {
         } else if let Ok((index, _)) = commands::registry().resolve(&self.args) {
             WorkerStats::add(&stats.commands[index].rejected, 1);
         }
+        // CLIENT REPLY OFF|SKIP: the reply is produced (and counted) as usual, then dropped.
+        let client = &mut self.client;
+        if client.reply_off || client.reply_skip {
+            self.out.buf.truncate(reply_start);
+        }
+        client.reply_skip = std::mem::take(&mut client.reply_skip_next);
     }
 
     /// Writes as much pending output as the socket takes and updates WRITABLE interest.
     pub fn flush(&mut self, shared: &Shared, stats: &WorkerStats, registry: &Registry) -> Next {
+        let mut wrote = false;
         while !self.out.buf.is_empty() {
             match self.stream.write(&self.out.buf) {
                 Ok(0) => return Next::Close,
                 Ok(n) => {
                     WorkerStats::add(&stats.net_output_bytes, n as u64);
                     self.out.buf.advance(n);
+                    wrote = true;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return Next::Close,
             }
+        }
+        // As Redis, a client still receiving a large reply is not idle (`timeout`).
+        if wrote {
+            self.last_active = Instant::now();
         }
         let pending = self.out.buf.len();
         self.client.info.obuf.store(pending, Ordering::Relaxed);

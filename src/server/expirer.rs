@@ -1,6 +1,7 @@
 //! The active-expiry thread: sweeps a slice of every database's shards each cycle so expired
 //! keys nobody touches are reclaimed within about a second, without holding any shard lock for
-//! long and without running on the event loops.
+//! long and without running on the event loops. Each cycle also samples the per-second rates
+//! INFO reports (`instantaneous_ops_per_sec`, ...).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -26,5 +27,7 @@ pub fn run(shared: &Shared) {
                 .expired_by_cycle
                 .fetch_add(removed as u64, Ordering::Relaxed);
         }
+        // The same 100 ms cadence feeds INFO's instantaneous_* rates.
+        shared.sample_rates(now);
     }
 }

@@ -6,6 +6,7 @@
 //! statistics are per-worker ([`WorkerStats`]) and summed on demand, so no counter is shared
 //! between threads on the request path.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -65,6 +66,9 @@ pub struct WorkerStats {
     pub keyspace_misses: AtomicU64,
     pub unexpected_error_replies: AtomicU64,
     pub total_error_replies: AtomicU64,
+    /// Error replies by error code (`ERR`, `WRONGTYPE`, ...) for INFO errorstats. Only the
+    /// owning loop writes it, and only on the error path; INFO locks it briefly to read.
+    pub error_codes: Mutex<BTreeMap<String, u64>>,
 }
 
 impl WorkerStats {
@@ -81,6 +85,25 @@ impl WorkerStats {
             keyspace_misses: AtomicU64::new(0),
             unexpected_error_replies: AtomicU64::new(0),
             total_error_replies: AtomicU64::new(0),
+            error_codes: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Counts one error reply whose text (after `-`) starts with `reply` (`ERR syntax error`).
+    pub fn count_error(&self, reply: &[u8]) {
+        WorkerStats::add(&self.total_error_replies, 1);
+        let end = reply
+            .iter()
+            .position(|&b| b == b' ' || b == b'\r')
+            .unwrap_or(reply.len())
+            .min(64);
+        let code = String::from_utf8_lossy(&reply[..end]);
+        let mut codes = self.error_codes.lock();
+        if let Some(n) = codes.get_mut(code.as_ref()) {
+            *n += 1;
+        } else if codes.len() < 128 {
+            // Redis caps the table at 128 distinct codes; later new codes are not tracked.
+            codes.insert(code.into_owned(), 1);
         }
     }
 
@@ -111,6 +134,57 @@ impl WorkerStats {
         ] {
             c.store(0, Ordering::Relaxed);
         }
+        self.error_codes.lock().clear();
+    }
+}
+
+/// Per-second rates sampled every expiry cycle, as Redis's `instantaneous_*` INFO fields
+/// (the average of the last [`RATE_SAMPLES`] samples).
+pub const RATE_SAMPLES: usize = 16;
+
+#[derive(Default)]
+pub struct Rates {
+    last_ms: u64,
+    last: [u64; 3],
+    samples: [[u64; RATE_SAMPLES]; 3],
+    next: usize,
+}
+
+/// Which rate: commands, input bytes, output bytes.
+#[derive(Clone, Copy)]
+pub enum Rate {
+    Ops = 0,
+    NetInput = 1,
+    NetOutput = 2,
+}
+
+impl Rates {
+    /// Rates whose baseline is all-zero totals at `now_ms` (server start, or a stats reset),
+    /// so the first sample already counts what happened since.
+    pub fn starting(now_ms: u64) -> Self {
+        Rates {
+            last_ms: now_ms,
+            ..Rates::default()
+        }
+    }
+
+    /// Records the current totals at `now_ms`.
+    pub fn sample(&mut self, now_ms: u64, totals: [u64; 3]) {
+        if self.last_ms != 0 && now_ms > self.last_ms {
+            let dt = now_ms - self.last_ms;
+            for (i, total) in totals.iter().enumerate() {
+                let delta = total.saturating_sub(self.last[i]);
+                self.samples[i][self.next] = delta * 1000 / dt;
+            }
+            self.next = (self.next + 1) % RATE_SAMPLES;
+        }
+        self.last_ms = now_ms;
+        self.last = totals;
+    }
+
+    /// The average per-second rate over the recorded samples.
+    pub fn get(&self, which: Rate) -> u64 {
+        self.samples[which as usize].iter().sum::<u64>() / RATE_SAMPLES as u64
     }
 }
 
@@ -132,19 +206,32 @@ pub struct Shared {
     pub port: AtomicUsize,
     /// Keys removed by the active expiry thread.
     pub expired_by_cycle: AtomicU64,
+    /// Replication id reported by INFO replication (we are always a master with no replicas).
+    pub replid: String,
+    /// Unix seconds at start (LASTSAVE, `rdb_last_save_time`: there is no persistence yet).
+    pub started_unix: u64,
+    /// Sampled by the expiry thread; read by INFO.
+    pub rates: Mutex<Rates>,
+    /// Highest RSS INFO has observed (`used_memory_peak`).
+    pub peak_memory: AtomicU64,
 }
 
 impl Shared {
     pub fn new(config: Config) -> Self {
         use rand::Rng;
-        let n_cmds = crate::commands::registry().commands.len();
+        // One statistics slot per command and per subcommand (`cmdstat_client|list`).
+        let n_cmds = crate::commands::registry().all.len();
         let stats = (0..config.threads)
             .map(|_| Arc::new(WorkerStats::new(n_cmds)))
             .collect();
         let mut rng = rand::thread_rng();
-        let run_id: String = (0..40)
-            .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
-            .collect();
+        let mut hex40 = || -> String {
+            (0..40)
+                .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
+                .collect()
+        };
+        let run_id = hex40();
+        let replid = hex40();
         Shared {
             settings: Settings::from_config(&config),
             store: Store::new(config.databases),
@@ -157,8 +244,33 @@ impl Shared {
             run_id,
             port: AtomicUsize::new(config.port as usize),
             expired_by_cycle: AtomicU64::new(0),
+            replid,
+            started_unix: crate::clock::now_ms() / 1000,
+            rates: Mutex::new(Rates::starting(crate::clock::now_ms())),
+            peak_memory: AtomicU64::new(0),
             config,
         }
+    }
+
+    /// Takes one sample of the per-second rates (called by the expiry thread every cycle).
+    pub fn sample_rates(&self, now_ms: u64) {
+        let totals = [
+            self.stat(|s| &s.commands_processed),
+            self.stat(|s| &s.net_input_bytes),
+            self.stat(|s| &s.net_output_bytes),
+        ];
+        self.rates.lock().sample(now_ms, totals);
+    }
+
+    /// Resets every worker's statistics (CONFIG RESETSTAT). Counters are single-writer
+    /// relaxed atomics, so a reset racing a loop's increment may lose that one increment.
+    pub fn reset_stats(&self) {
+        for s in &self.stats {
+            s.reset();
+        }
+        self.expired_by_cycle.store(0, Ordering::Relaxed);
+        *self.rates.lock() = Rates::starting(crate::clock::now_ms());
+        self.peak_memory.store(0, Ordering::Relaxed);
     }
 
     /// Sum of one counter over all workers.

@@ -176,15 +176,16 @@ impl Worker {
                     return;
                 }
             };
-            WorkerStats::add(&self.stats.connections_received, 1);
             let maxclients = self.shared.settings.maxclients.load(Ordering::Relaxed);
             if self.shared.connected.fetch_add(1, Ordering::SeqCst) >= maxclients {
                 self.shared.connected.fetch_sub(1, Ordering::SeqCst);
+                // As Redis: a best-effort error, then close; counted as rejected, not received.
                 WorkerStats::add(&self.stats.rejected_connections, 1);
                 use std::io::Write;
                 let _ = stream.write(b"-ERR max number of clients reached\r\n");
                 continue;
             }
+            WorkerStats::add(&self.stats.connections_received, 1);
             let _ = stream.set_nodelay(true);
             let entry = self.conns.vacant_entry();
             let token = Token(entry.key());
