@@ -82,8 +82,14 @@ impl Conn {
 
     /// Reads what the socket has (bounded per event), executing complete commands as it goes,
     /// then writes the replies.
-    pub fn on_readable(&mut self, shared: &Shared, stats: &WorkerStats, registry: &Registry) -> Next {
+    pub fn on_readable(
+        &mut self,
+        shared: &Shared,
+        stats: &WorkerStats,
+        registry: &Registry,
+    ) -> Next {
         let mut next = Next::Keep;
+        self.paused = false;
         // Commands already buffered run first (resuming after a pause).
         self.process(shared, stats);
         for i in 0.. {
@@ -108,13 +114,25 @@ impl Conn {
             }
         }
         match self.flush(shared, stats, registry) {
+            // The flush drained enough of the output that paused us. Nothing else would wake
+            // this connection: WRITABLE is dropped once output is empty, and no new READABLE
+            // edge comes while the client is blocked on its full send buffer. Resume now.
+            Next::Keep if self.paused && self.out.len() <= PAUSE_OUTPUT / 2 => {
+                self.paused = false;
+                Next::ReadAgain
+            }
             Next::Keep => next,
             other => other,
         }
     }
 
     /// Writes pending output; on drain, resumes paused input.
-    pub fn on_writable(&mut self, shared: &Shared, stats: &WorkerStats, registry: &Registry) -> Next {
+    pub fn on_writable(
+        &mut self,
+        shared: &Shared,
+        stats: &WorkerStats,
+        registry: &Registry,
+    ) -> Next {
         let next = self.flush(shared, stats, registry);
         if next == Next::Keep && self.paused && self.out.len() <= PAUSE_OUTPUT / 2 {
             self.paused = false;
@@ -233,7 +251,11 @@ impl Conn {
         } else {
             let limit = *shared.settings.output_limits.lock();
             if self.over_output_limit(limit.normal, pending) {
-                tracing::info!(client = self.client.id, pending, "closing client over output buffer limit");
+                tracing::info!(
+                    client = self.client.id,
+                    pending,
+                    "closing client over output buffer limit"
+                );
                 return Next::Close;
             }
         }
@@ -244,7 +266,10 @@ impl Conn {
             } else {
                 Interest::READABLE
             };
-            if registry.reregister(&mut self.stream, self.token, interest).is_err() {
+            if registry
+                .reregister(&mut self.stream, self.token, interest)
+                .is_err()
+            {
                 return Next::Close;
             }
             self.writable = want_writable;

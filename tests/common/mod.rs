@@ -40,9 +40,23 @@ impl Server {
 
     /// Starts a real redis-server if one is installed (for differential tests).
     pub fn start_redis() -> Option<Server> {
+        Server::start_redis_with(&[])
+    }
+
+    /// Starts a real redis-server with extra command-line options (`--name value ...`), if one
+    /// is installed.
+    pub fn start_redis_with(extra: &[&str]) -> Option<Server> {
         let port = free_port();
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -67,6 +81,11 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("server on port {} did not become ready", self.port);
+    }
+
+    /// The server process id (for reading `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn url(&self) -> String {
