@@ -277,9 +277,9 @@ fn binary_safe_keys_and_values() {
 fn protocol_limits_reply_exactly_and_close() {
     let too_big_inline = vec![b'a'; 70 * 1024];
     let mut too_big_count = b"*".to_vec();
-    too_big_count.extend(std::iter::repeat(b'1').take(70 * 1024));
+    too_big_count.extend(std::iter::repeat_n(b'1', 70 * 1024));
     let mut too_big_bulk_count = b"*1\r\n$".to_vec();
-    too_big_bulk_count.extend(std::iter::repeat(b'1').take(70 * 1024));
+    too_big_bulk_count.extend(std::iter::repeat_n(b'1', 70 * 1024));
     let cases: Vec<(Vec<u8>, &[u8])> = vec![
         (
             b"*1\r\n$600000000\r\n".to_vec(),
