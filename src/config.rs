@@ -18,11 +18,7 @@ pub const DEFAULT_CLIENT_QUERY_BUFFER_LIMIT: u64 = 1024 * 1024 * 1024;
 
 /// Command-line flags. Every flag left unset falls back to the config file, then the default.
 #[derive(ClapParser, Debug, Default, Clone)]
-#[command(
-    name = "ferrokv-server",
-    version,
-    about = "A Redis-compatible multi-threaded key-value server"
-)]
+#[command(name = "ferrokv-server", version, about = "A Redis-compatible multi-threaded key-value server")]
 pub struct Args {
     /// TCP port to listen on.
     #[arg(long)]
@@ -102,25 +98,19 @@ impl OutputLimits {
         let mut next = *self;
         for group in args.chunks(4) {
             let limit = OutputLimit {
-                hard: parse_memory(group[1]).ok_or(
-                    "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
-                )?,
-                soft: parse_memory(group[2]).ok_or(
-                    "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
-                )?,
-                soft_seconds: group[3].parse().map_err(|_| {
-                    "Error in hard, soft or soft_seconds setting in buffer limit configuration."
-                })?,
+                hard: parse_memory(group[1])
+                    .ok_or("Error in hard, soft or soft_seconds setting in buffer limit configuration.")?,
+                soft: parse_memory(group[2])
+                    .ok_or("Error in hard, soft or soft_seconds setting in buffer limit configuration.")?,
+                soft_seconds: group[3]
+                    .parse()
+                    .map_err(|_| "Error in hard, soft or soft_seconds setting in buffer limit configuration.")?,
             };
             match group[0].to_ascii_lowercase().as_str() {
                 "normal" => next.normal = limit,
                 "replica" | "slave" => next.replica = limit,
                 "pubsub" => next.pubsub = limit,
-                _ => {
-                    return Err(
-                        "Invalid client class specified in buffer limit configuration.".into(),
-                    )
-                }
+                _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
             }
         }
         *self = next;
@@ -218,9 +208,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         if self.threads == 0 || self.threads > 1024 {
-            return Err(ConfigError::Invalid(
-                "threads must be between 1 and 1024".into(),
-            ));
+            return Err(ConfigError::Invalid("threads must be between 1 and 1024".into()));
         }
         if self.databases == 0 || self.databases > 1 << 20 {
             return Err(ConfigError::Invalid("databases must be at least 1".into()));
@@ -229,9 +217,7 @@ impl Config {
             return Err(ConfigError::Invalid("maxclients must be at least 1".into()));
         }
         if self.bind.is_empty() {
-            return Err(ConfigError::Invalid(
-                "bind needs at least one address".into(),
-            ));
+            return Err(ConfigError::Invalid("bind needs at least one address".into()));
         }
         Ok(())
     }
@@ -248,8 +234,7 @@ impl Config {
                 text: raw.to_string(),
                 message,
             };
-            let words = split_args(line)
-                .ok_or_else(|| err("Unbalanced quotes in configuration line".into()))?;
+            let words = split_args(line).ok_or_else(|| err("Unbalanced quotes in configuration line".into()))?;
             let Some((name, values)) = words.split_first() else {
                 continue;
             };
@@ -285,8 +270,7 @@ impl Config {
             "maxclients" => self.maxclients = parse_num(one()?)?,
             "timeout" => self.timeout = parse_num(one()?)?,
             "proto-max-bulk-len" => {
-                self.proto_max_bulk_len =
-                    parse_memory(one()?).ok_or("argument must be a memory value")?
+                self.proto_max_bulk_len = parse_memory(one()?).ok_or("argument must be a memory value")?
             }
             "client-query-buffer-limit" => {
                 self.client_query_buffer_limit =
@@ -300,19 +284,14 @@ impl Config {
                 }
                 self.loglevel = v;
             }
-            _ => {
-                return Err(format!(
-                    "Bad directive or wrong number of arguments: '{name}'"
-                ))
-            }
+            _ => return Err(format!("Bad directive or wrong number of arguments: '{name}'")),
         }
         Ok(())
     }
 }
 
 fn parse_num<T: std::str::FromStr>(s: &str) -> Result<T, String> {
-    s.parse()
-        .map_err(|_| format!("argument couldn't be parsed into an integer: '{s}'"))
+    s.parse().map_err(|_| format!("argument couldn't be parsed into an integer: '{s}'"))
 }
 
 /// Redis's memtoll: `1k`=1000, `1kb`=1024, `1m`, `1mb`, `1g`, `1gb` (case-insensitive).
@@ -395,10 +374,8 @@ mod tests {
     #[test]
     fn file_directives_apply_and_errors_name_the_line() {
         let mut c = Config::default();
-        c.apply_file(
-            "# comment\nport 7000\nbind 127.0.0.1 ::1\nclient-output-buffer-limit pubsub 1mb 0 0\n",
-        )
-        .unwrap();
+        c.apply_file("# comment\nport 7000\nbind 127.0.0.1 ::1\nclient-output-buffer-limit pubsub 1mb 0 0\n")
+            .unwrap();
         assert_eq!(c.port, 7000);
         assert_eq!(c.bind, vec!["127.0.0.1", "::1"]);
         assert_eq!(c.output_limits.pubsub.hard, 1 << 20);
@@ -410,7 +387,10 @@ mod tests {
 
     #[test]
     fn quoted_arguments() {
-        assert_eq!(split_args(r#"a "b c" 'd'"#).unwrap(), vec!["a", "b c", "d"]);
+        assert_eq!(
+            split_args(r#"a "b c" 'd'"#).unwrap(),
+            vec!["a", "b c", "d"]
+        );
         assert!(split_args(r#"a "b"#).is_none());
     }
 }

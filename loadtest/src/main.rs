@@ -1,4 +1,1 @@
-fn main() {
-    eprintln!("ferrokv-loadtest: not implemented yet (issue 3)");
-    std::process::exit(2);
-}
+fn main() { eprintln!("ferrokv-loadtest: not implemented yet (issue 3)"); std::process::exit(2); }

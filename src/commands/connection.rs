@@ -9,26 +9,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     //    name      arity flags                          group              keys     handler
     spec("ping", -1, FAST | STALE, Group::Connection, 0, 0, 0, ping),
     spec("echo", 2, FAST, Group::Connection, 0, 0, 0, echo),
-    spec(
-        "quit",
-        -1,
-        ALLOW_BUSY | NO_AUTH | FAST,
-        Group::Connection,
-        0,
-        0,
-        0,
-        quit,
-    ),
-    spec(
-        "select",
-        2,
-        LOADING | STALE | FAST,
-        Group::Connection,
-        0,
-        0,
-        0,
-        select,
-    ),
+    spec("quit", -1, ALLOW_BUSY | NO_AUTH | FAST, Group::Connection, 0, 0, 0, quit),
+    spec("select", 2, LOADING | STALE | FAST, Group::Connection, 0, 0, 0, select),
 ];
 
 /// # Format

@@ -5,7 +5,9 @@ use bytes::Bytes;
 use super::flags::*;
 use super::{spec, CommandSpec, Ctx, Group};
 
-pub static COMMANDS: &[CommandSpec] = &[spec("del", -2, WRITE, Group::Generic, 1, -1, 1, del)];
+pub static COMMANDS: &[CommandSpec] = &[
+    spec("del", -2, WRITE, Group::Generic, 1, -1, 1, del),
+];
 
 /// # Format
 /// `DEL key [key ...]`

@@ -299,15 +299,13 @@ impl Registry {
             return Err(unknown_command(args));
         };
         if spec.is_container() && args.len() >= 2 {
-            return subcommand(spec, &args[1])
-                .ok_or_else(|| {
-                    format!(
-                        "ERR unknown subcommand '{}'. Try {} HELP.",
-                        truncate_lossy(&args[1], 128),
-                        String::from_utf8_lossy(&args[0]).to_uppercase()
-                    )
-                })
-                .map(|s| (i, s));
+            return subcommand(spec, &args[1]).ok_or_else(|| {
+                format!(
+                    "ERR unknown subcommand '{}'. Try {} HELP.",
+                    truncate_lossy(&args[1], 128),
+                    String::from_utf8_lossy(&args[0]).to_uppercase()
+                )
+            }).map(|s| (i, s));
         }
         Ok((i, spec))
     }
@@ -386,11 +384,7 @@ mod tests {
 
     #[test]
     fn unknown_command_text_matches_redis() {
-        let args = vec![
-            Bytes::from_static(b"foo"),
-            Bytes::from_static(b"a"),
-            Bytes::from_static(b"b"),
-        ];
+        let args = vec![Bytes::from_static(b"foo"), Bytes::from_static(b"a"), Bytes::from_static(b"b")];
         assert_eq!(
             unknown_command(&args),
             "ERR unknown command 'foo', with args beginning with: 'a' 'b' "

@@ -5,16 +5,9 @@ use bytes::Bytes;
 use super::flags::*;
 use super::{spec, CommandSpec, Ctx, Group};
 
-pub static COMMANDS: &[CommandSpec] = &[spec(
-    "dbsize",
-    1,
-    READONLY | FAST,
-    Group::Server,
-    0,
-    0,
-    0,
-    dbsize,
-)];
+pub static COMMANDS: &[CommandSpec] = &[
+    spec("dbsize", 1, READONLY | FAST, Group::Server, 0, 0, 0, dbsize),
+];
 
 /// # Format
 /// `DBSIZE`

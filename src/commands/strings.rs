@@ -15,13 +15,9 @@ pub static COMMANDS: &[CommandSpec] = &[
 /// `GET key`
 fn get(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let out = &mut *ctx.out;
-    let found = ctx
-        .srv
-        .store
-        .db(ctx.client.db)
-        .read(&argv[1], ctx.now, |e| match &e.value {
-            Value::Str(s) => out.bulk(s),
-        });
+    let found = ctx.srv.store.db(ctx.client.db).read(&argv[1], ctx.now, |e| match &e.value {
+        Value::Str(s) => out.bulk(s),
+    });
     if found.is_none() {
         ctx.out.null();
     }

@@ -442,9 +442,7 @@ fn ends_word(b: u8) -> bool {
 
 fn hex_value(b: Option<u8>) -> Option<u8> {
     let b = b?;
-    char::from(b)
-        .to_digit(16)
-        .and_then(|d| u8::try_from(d).ok())
+    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
 }
 
 /// Splits an inline line `line[..end]` into `args` exactly like Redis's
@@ -637,11 +635,7 @@ mod tests {
         assert_eq!(feed(&bytes), whole, "byte by byte: {input:?}");
         for cut in 0..=input.len() {
             let (a, b) = input.split_at(cut);
-            assert_eq!(
-                feed_with(&[a, b], &limits),
-                whole,
-                "split at {cut}: {input:?}"
-            );
+            assert_eq!(feed_with(&[a, b], &limits), whole, "split at {cut}: {input:?}");
         }
         whole
     }
@@ -711,10 +705,7 @@ mod tests {
         let mut buf = BytesMut::from(&input[..]);
         let mut args = Vec::new();
         let mut parser = Parser::new();
-        assert_eq!(
-            parser.parse(&mut buf, &mut args, &Limits::default()),
-            Ok(true)
-        );
+        assert_eq!(parser.parse(&mut buf, &mut args, &Limits::default()), Ok(true));
         assert_eq!(&buf[..], b"*2\r\n$3\r\nGE");
     }
 
@@ -765,11 +756,7 @@ mod tests {
     fn empty_and_negative_multibulk_are_skipped() {
         assert_parses(b"*0\r\n", &[], b"");
         assert_parses(b"*-1\r\n", &[], b"");
-        assert_parses(
-            b"*-10\r\n*0\r\n*1\r\n$4\r\nPING\r\n*0\r\n",
-            &[&["PING"]],
-            b"",
-        );
+        assert_parses(b"*-10\r\n*0\r\n*1\r\n$4\r\nPING\r\n*0\r\n", &[&["PING"]], b"");
     }
 
     #[test]
@@ -841,16 +828,9 @@ mod tests {
         let mut buf = BytesMut::from(&b"*2147483647\r\n$4\r\nPING\r\n"[..]);
         let mut args = Vec::new();
         let mut parser = Parser::new();
-        assert_eq!(
-            parser.parse(&mut buf, &mut args, &Limits::default()),
-            Ok(false)
-        );
+        assert_eq!(parser.parse(&mut buf, &mut args, &Limits::default()), Ok(false));
         assert_eq!(args.len(), 1);
-        assert!(
-            args.capacity() <= 2 * MAX_ARGS_PREALLOC,
-            "{}",
-            args.capacity()
-        );
+        assert!(args.capacity() <= 2 * MAX_ARGS_PREALLOC, "{}", args.capacity());
         assert!(args.capacity() >= MAX_ARGS_PREALLOC);
     }
 
@@ -1004,7 +984,11 @@ mod tests {
 
     #[test]
     fn inline_quoting() {
-        assert_parses(b"set \"a b\" 'c d'\r\n", &[&["set", "a b", "c d"]], b"");
+        assert_parses(
+            b"set \"a b\" 'c d'\r\n",
+            &[&["set", "a b", "c d"]],
+            b"",
+        );
         assert_parses(b"\"\" ''\n", &[&["", ""]], b"");
         assert_parses(b"echo \"\\x41\\x4a\\x4B\"\n", &[&["echo", "AJK"]], b"");
         assert_parses(
@@ -1015,11 +999,7 @@ mod tests {
         // "\x" without two hex digits is a plain 'x'.
         assert_parses(b"echo \"\\xZZ\\x4\"\n", &[&["echo", "xZZx4"]], b"");
         // Single quotes: only \' is an escape.
-        assert_parses(
-            b"echo 'it\\'s' 'a\\nb'\n",
-            &[&["echo", "it's", "a\\nb"]],
-            b"",
-        );
+        assert_parses(b"echo 'it\\'s' 'a\\nb'\n", &[&["echo", "it's", "a\\nb"]], b"");
         // Quotes may start inside a word; the closing quote ends it.
         assert_parses(b"foo\"bar baz\" x'y z'\n", &[&["foobar baz", "xy z"]], b"");
         // A closing quote followed by any whitespace is fine.
@@ -1036,10 +1016,7 @@ mod tests {
         let mut buf = BytesMut::from(&b"SET key \"quoted\"\r\n"[..]);
         let range = buf.as_ptr_range();
         let mut args = Vec::new();
-        assert_eq!(
-            Parser::new().parse(&mut buf, &mut args, &Limits::default()),
-            Ok(true)
-        );
+        assert_eq!(Parser::new().parse(&mut buf, &mut args, &Limits::default()), Ok(true));
         assert!(range.contains(&args[0].as_ptr()));
         assert!(range.contains(&args[1].as_ptr()));
         assert_eq!(args, vec!["SET", "key", "quoted"]);
@@ -1087,10 +1064,7 @@ mod tests {
         );
         // Arriving piece by piece trips the limit the same way.
         let pieces: Vec<&[u8]> = line.chunks(4096).collect();
-        assert_eq!(
-            feed(&pieces).error,
-            Some(ProtocolError::TooBigInlineRequest)
-        );
+        assert_eq!(feed(&pieces).error, Some(ProtocolError::TooBigInlineRequest));
         assert_eq!(
             ProtocolError::TooBigInlineRequest.to_string(),
             "too big inline request"

@@ -39,14 +39,7 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
-    pub fn new(
-        id: u64,
-        addr: SocketAddr,
-        laddr: SocketAddr,
-        fd: i32,
-        worker: usize,
-        token: usize,
-    ) -> Self {
+    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr, fd: i32, worker: usize, token: usize) -> Self {
         ClientInfo {
             id,
             addr,

@@ -82,12 +82,7 @@ impl Conn {
 
     /// Reads what the socket has (bounded per event), executing complete commands as it goes,
     /// then writes the replies.
-    pub fn on_readable(
-        &mut self,
-        shared: &Shared,
-        stats: &WorkerStats,
-        registry: &Registry,
-    ) -> Next {
+    pub fn on_readable(&mut self, shared: &Shared, stats: &WorkerStats, registry: &Registry) -> Next {
         let mut next = Next::Keep;
         self.paused = false;
         // Commands already buffered run first (resuming after a pause).
@@ -127,12 +122,7 @@ impl Conn {
     }
 
     /// Writes pending output; on drain, resumes paused input.
-    pub fn on_writable(
-        &mut self,
-        shared: &Shared,
-        stats: &WorkerStats,
-        registry: &Registry,
-    ) -> Next {
+    pub fn on_writable(&mut self, shared: &Shared, stats: &WorkerStats, registry: &Registry) -> Next {
         let next = self.flush(shared, stats, registry);
         if next == Next::Keep && self.paused && self.out.len() <= PAUSE_OUTPUT / 2 {
             self.paused = false;
@@ -251,11 +241,7 @@ impl Conn {
         } else {
             let limit = *shared.settings.output_limits.lock();
             if self.over_output_limit(limit.normal, pending) {
-                tracing::info!(
-                    client = self.client.id,
-                    pending,
-                    "closing client over output buffer limit"
-                );
+                tracing::info!(client = self.client.id, pending, "closing client over output buffer limit");
                 return Next::Close;
             }
         }
@@ -266,10 +252,7 @@ impl Conn {
             } else {
                 Interest::READABLE
             };
-            if registry
-                .reregister(&mut self.stream, self.token, interest)
-                .is_err()
-            {
+            if registry.reregister(&mut self.stream, self.token, interest).is_err() {
                 return Next::Close;
             }
             self.writable = want_writable;

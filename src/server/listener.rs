@@ -15,10 +15,7 @@ pub fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
     };
     let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs()?.collect();
     if addrs.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("cannot resolve {host}"),
-        ));
+        return Err(io::Error::new(io::ErrorKind::NotFound, format!("cannot resolve {host}")));
     }
     Ok(addrs)
 }

@@ -41,12 +41,7 @@ pub fn start(config: Config) -> io::Result<Running> {
     }
     per_worker.push(first);
     for _ in 1..threads {
-        per_worker.push(
-            addrs
-                .iter()
-                .map(|a| listener::bind(*a))
-                .collect::<io::Result<_>>()?,
-        );
+        per_worker.push(addrs.iter().map(|a| listener::bind(*a)).collect::<io::Result<_>>()?);
     }
     let port = addrs[0].port();
     let shared = Arc::new(Shared::new(config));

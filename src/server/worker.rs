@@ -121,18 +121,16 @@ impl Worker {
                         let Some(conn) = self.conns.get_mut(key) else {
                             continue;
                         };
-                        let next =
-                            if event.is_readable() || event.is_read_closed() || event.is_error() {
-                                conn.on_readable(&self.shared, &self.stats, self.poll.registry())
-                            } else {
-                                conn.on_writable(&self.shared, &self.stats, self.poll.registry())
-                            };
-                        let next =
-                            if next == Next::Keep && event.is_writable() && event.is_readable() {
-                                conn.on_writable(&self.shared, &self.stats, self.poll.registry())
-                            } else {
-                                next
-                            };
+                        let next = if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            conn.on_readable(&self.shared, &self.stats, self.poll.registry())
+                        } else {
+                            conn.on_writable(&self.shared, &self.stats, self.poll.registry())
+                        };
+                        let next = if next == Next::Keep && event.is_writable() && event.is_readable() {
+                            conn.on_writable(&self.shared, &self.stats, self.poll.registry())
+                        } else {
+                            next
+                        };
                         self.after(key, next);
                     }
                 }

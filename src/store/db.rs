@@ -256,13 +256,7 @@ pub struct Slot<'a> {
 }
 
 impl<'a> Slot<'a> {
-    pub(super) fn new(
-        db: &'a Db,
-        shard: &'a mut Shard,
-        key: &'a [u8],
-        hash: u64,
-        now: u64,
-    ) -> Self {
+    pub(super) fn new(db: &'a Db, shard: &'a mut Shard, key: &'a [u8], hash: u64, now: u64) -> Self {
         Slot {
             db,
             shard,

@@ -82,8 +82,7 @@ impl Entry {
     /// Records an access (a relaxed store: readers under a shared lock may race, any winner is fine).
     #[inline]
     pub fn touch(&self) {
-        self.access
-            .store(crate::clock::uptime_secs(), Ordering::Relaxed);
+        self.access.store(crate::clock::uptime_secs(), Ordering::Relaxed);
     }
 
     pub fn idle_secs(&self) -> u32 {

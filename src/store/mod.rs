@@ -79,10 +79,7 @@ impl Store {
             .into_iter()
             .map(|(db, shard)| ((db, shard), self.dbs[db].lock_shard(shard)))
             .collect();
-        Locks {
-            store: self,
-            guards,
-        }
+        Locks { store: self, guards }
     }
 
     /// Write-locks every shard of the given databases (ascending), for whole-db operations.

@@ -48,14 +48,7 @@ impl Server {
     pub fn start_redis_with(extra: &[&str]) -> Option<Server> {
         let port = free_port();
         let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
+            .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no"])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
