@@ -94,10 +94,11 @@ fn client_type(name: &[u8]) -> Option<&'static str> {
 }
 
 fn unknown_type(ctx: &mut Ctx<'_>, name: &[u8]) {
-    ctx.out.error(&format!(
-        "ERR Unknown client type '{}'",
-        String::from_utf8_lossy(name)
-    ));
+    ctx.out.error(errors::concat(&[
+        b"ERR Unknown client type '",
+        errors::c_str(name, usize::MAX),
+        b"'",
+    ]));
 }
 
 /// # Format
@@ -193,10 +194,11 @@ fn kill(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
                 laddr = Some(value);
             } else if args::is(opt, "USER") {
                 if value.as_ref() != b"default" {
-                    return ctx.out.error(&format!(
-                        "ERR No such user '{}'",
-                        String::from_utf8_lossy(value)
-                    ));
+                    return ctx.out.error(errors::concat(&[
+                        b"ERR No such user '",
+                        errors::c_str(value, usize::MAX),
+                        b"'",
+                    ]));
                 }
                 user = Some(value);
             } else if args::is(opt, "SKIPME") {
@@ -287,16 +289,18 @@ fn setinfo(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     } else if args::is(&argv[2], "lib-ver") {
         &info.lib_ver
     } else {
-        return ctx.out.error(&format!(
-            "ERR Unrecognized option '{}'",
-            String::from_utf8_lossy(&argv[2])
-        ));
+        return ctx.out.error(errors::concat(&[
+            b"ERR Unrecognized option '",
+            errors::c_str(&argv[2], usize::MAX),
+            b"'",
+        ]));
     };
     if !valid_attribute(&argv[3]) {
-        return ctx.out.error(&format!(
-            "ERR {} cannot contain spaces, newlines or special characters.",
-            String::from_utf8_lossy(&argv[2])
-        ));
+        return ctx.out.error(errors::concat(&[
+            b"ERR ",
+            errors::c_str(&argv[2], usize::MAX),
+            b" cannot contain spaces, newlines or special characters.",
+        ]));
     }
     *slot.lock() = (!argv[3].is_empty()).then(|| Bytes::copy_from_slice(&argv[3]));
     ctx.out.ok();

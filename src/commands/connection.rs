@@ -114,10 +114,11 @@ fn hello(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             }
             j += 2;
         } else {
-            ctx.out.error(&format!(
-                "ERR Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(&argv[j])
-            ));
+            ctx.out.error(errors::concat(&[
+                b"ERR Syntax error in HELLO option '",
+                errors::c_str(&argv[j], usize::MAX),
+                b"'",
+            ]));
             return;
         }
     }

@@ -36,13 +36,20 @@ pub fn wrong_arity(command: &str) -> String {
 }
 
 /// `ERR Unsupported option foo` (EXPIRE family; the option as the client spelled it).
-/// Redis formats it with `%s`, so the text stops at a NUL byte.
-pub fn unsupported_option(option: &[u8]) -> String {
-    let end = option.iter().position(|&b| b == 0).unwrap_or(option.len());
-    format!(
-        "ERR Unsupported option {}",
-        String::from_utf8_lossy(&option[..end])
-    )
+pub fn unsupported_option(option: &[u8]) -> Vec<u8> {
+    concat(&[b"ERR Unsupported option ", c_str(option, usize::MAX)])
+}
+
+/// A client argument as Redis's `%.Ns` prints it: raw bytes, cut at the first NUL and at `max`
+/// bytes (error replies carry client bytes unchanged; `Reply::error` only blanks CR/LF).
+pub fn c_str(arg: &[u8], max: usize) -> &[u8] {
+    let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len());
+    &arg[..end.min(max)]
+}
+
+/// Concatenates the pieces of an error text that quotes client bytes.
+pub fn concat(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
 }
 
 // String family.

@@ -922,7 +922,7 @@ mod tests {
         assert!(j < reg.commands.len() && i >= reg.commands.len());
         assert_eq!(
             reg.resolve(&b(&["client", "nope"])).err().as_deref(),
-            Some("ERR unknown subcommand 'nope'. Try CLIENT HELP.")
+            Some(b"ERR unknown subcommand 'nope'. Try CLIENT HELP.".as_slice())
         );
         assert_eq!(reg.lookup_full(b"Config|GET").unwrap().name, "config|get");
         assert!(reg.lookup_full(b"config|nope").is_none());

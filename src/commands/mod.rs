@@ -318,7 +318,7 @@ impl Registry {
 
     /// Looks up `args[0]` and, for containers, `args[1]`. Returns the spec and its index in
     /// [`Registry::all`] (a subcommand has its own index), or the error reply text Redis gives.
-    pub fn resolve(&self, args: &[Bytes]) -> Result<(usize, &'static CommandSpec), String> {
+    pub fn resolve(&self, args: &[Bytes]) -> Result<(usize, &'static CommandSpec), Vec<u8>> {
         let Some((i, spec)) = self.lookup(&args[0]) else {
             return Err(unknown_command(args));
         };
@@ -329,11 +329,13 @@ impl Registry {
             });
             return match pos {
                 Some(j) => Ok((self.sub_base[i] + j, &spec.subcommands[j])),
-                None => Err(format!(
-                    "ERR unknown subcommand '{}'. Try {} HELP.",
-                    truncate_lossy(&args[1], 128),
-                    String::from_utf8_lossy(&args[0]).to_uppercase()
-                )),
+                None => Err(errors::concat(&[
+                    b"ERR unknown subcommand '",
+                    errors::c_str(&args[1], 128),
+                    b"'. Try ",
+                    &errors::c_str(&args[0], usize::MAX).to_ascii_uppercase(),
+                    b" HELP.",
+                ])),
             };
         }
         Ok((i, spec))
@@ -361,27 +363,25 @@ pub fn subcommand(container: &'static CommandSpec, name: &[u8]) -> Option<&'stat
         .find(|s| s.name.len() > base && s.name.as_bytes()[base..].eq_ignore_ascii_case(name))
 }
 
-fn truncate_lossy(b: &[u8], max: usize) -> String {
-    String::from_utf8_lossy(&b[..b.len().min(max)]).into_owned()
-}
-
 /// `ERR unknown command 'foo', with args beginning with: 'a' 'b' `
-pub fn unknown_command(args: &[Bytes]) -> String {
-    let mut list = String::new();
+pub fn unknown_command(args: &[Bytes]) -> Vec<u8> {
+    // Redis: `'%.*s' ` per argument while the list is under 128 bytes, each cut to what is left.
+    let mut list = Vec::new();
     for a in &args[1..] {
         if list.len() >= 128 {
             break;
         }
         let room = 128 - list.len();
-        list.push('\'');
-        list.push_str(&truncate_lossy(a, room));
-        list.push_str("' ");
+        list.push(b'\'');
+        list.extend_from_slice(errors::c_str(a, room));
+        list.extend_from_slice(b"' ");
     }
-    format!(
-        "ERR unknown command '{}', with args beginning with: {}",
-        truncate_lossy(&args[0], 128),
-        list
-    )
+    errors::concat(&[
+        b"ERR unknown command '",
+        errors::c_str(&args[0], 128),
+        b"', with args beginning with: ",
+        &list,
+    ])
 }
 
 /// Checks arity and runs the command. Returns the registry index and spec that ran (for stats
@@ -442,12 +442,18 @@ mod tests {
         ];
         assert_eq!(
             unknown_command(&args),
-            "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
+            b"ERR unknown command 'foo', with args beginning with: 'a' 'b' "
         );
         let args = vec![Bytes::from_static(b"foo")];
         assert_eq!(
             unknown_command(&args),
-            "ERR unknown command 'foo', with args beginning with: "
+            b"ERR unknown command 'foo', with args beginning with: "
+        );
+        // Raw bytes, cut at NUL, as Redis's %s.
+        let args = vec![Bytes::from_static(b"foo"), Bytes::from_static(b"\xff\x00a")];
+        assert_eq!(
+            unknown_command(&args),
+            b"ERR unknown command 'foo', with args beginning with: '\xff' "
         );
     }
 

@@ -281,20 +281,23 @@ fn config_set(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     }
     let pairs: Vec<(&Bytes, &Bytes)> = argv[2..].chunks(2).map(|c| (&c[0], &c[1])).collect();
     let failed = |name: &[u8], why: &str| {
-        format!(
-            "ERR CONFIG SET failed (possibly related to argument '{}') - {why}",
-            String::from_utf8_lossy(name)
-        )
+        errors::concat(&[
+            b"ERR CONFIG SET failed (possibly related to argument '",
+            errors::c_str(name, usize::MAX),
+            b"') - ",
+            why.as_bytes(),
+        ])
     };
     // First pass, as Redis: the first unknown, immutable or repeated name (in argument order)
     // is the error; values are parsed only when every name is acceptable.
     let mut seen: Vec<&'static Param> = Vec::new();
     for (name, _) in &pairs {
         let Some(p) = param(name) else {
-            return ctx.out.error(&format!(
-                "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
-                String::from_utf8_lossy(name)
-            ));
+            return ctx.out.error(errors::concat(&[
+                b"ERR Unknown option or number of arguments for CONFIG SET - '",
+                errors::c_str(name, usize::MAX),
+                b"'",
+            ]));
         };
         if p.set.is_none() {
             return ctx.out.error(&failed(name, "can't set immutable config"));

@@ -677,7 +677,7 @@ fn decrby(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// and stored as that text); a missing key counts as "0"; the TTL is kept.
 fn incrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let incr = &argv[2];
-    let result = ctx.db().write(&argv[1], ctx.now, |slot| {
+    let result: Result<Vec<u8>, &str> = ctx.db().write(&argv[1], ctx.now, |slot| {
         let Some(e) = slot.get() else {
             let new = incr_by_float(b"0", incr).map_err(|e| e.message())?;
             slot.put(new_string(&new, 0));

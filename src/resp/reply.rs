@@ -46,10 +46,12 @@ impl Reply {
 
     /// An error reply. `msg` carries its code (`"ERR ..."`, `"WRONGTYPE ..."`); CR and LF are
     /// replaced by spaces as Redis does, so client-supplied text can never break framing.
-    pub fn error(&mut self, msg: &str) {
+    /// Binary-safe: client bytes quoted in an error are sent as Redis sends them.
+    pub fn error(&mut self, msg: impl AsRef<[u8]>) {
+        let msg = msg.as_ref();
         self.buf.reserve(msg.len() + 3);
         self.buf.put_u8(b'-');
-        for &b in msg.as_bytes() {
+        for &b in msg {
             self.buf
                 .put_u8(if b == b'\r' || b == b'\n' { b' ' } else { b });
         }

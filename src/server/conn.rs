@@ -94,6 +94,7 @@ impl Conn {
             return Next::Close;
         }
         let mut next = Next::Keep;
+        self.paused = false;
         // Commands already buffered run first (resuming after a pause).
         self.process(shared, stats);
         for i in 0.. {
@@ -118,6 +119,13 @@ impl Conn {
             }
         }
         match self.flush(shared, stats, registry) {
+            // The flush drained enough of the output that paused us. Nothing else would wake
+            // this connection: WRITABLE is dropped once output is empty, and no new READABLE
+            // edge comes while the client is blocked on its full send buffer. Resume now.
+            Next::Keep if self.paused && self.out.len() <= PAUSE_OUTPUT / 2 => {
+                self.paused = false;
+                Next::ReadAgain
+            }
             Next::Keep => next,
             other => other,
         }

@@ -40,6 +40,12 @@ impl Server {
 
     /// Starts a real redis-server if one is installed (for differential tests).
     pub fn start_redis() -> Option<Server> {
+        Server::start_redis_with(&[])
+    }
+
+    /// Starts a real redis-server with extra command-line options (`--name value ...`), if one
+    /// is installed.
+    pub fn start_redis_with(extra: &[&str]) -> Option<Server> {
         let port = free_port();
         let child = Command::new("redis-server")
             .args([
@@ -50,6 +56,7 @@ impl Server {
                 "--appendonly",
                 "no",
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -74,6 +81,11 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("server on port {} did not become ready", self.port);
+    }
+
+    /// The server process id (for reading `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn url(&self) -> String {
