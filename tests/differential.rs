@@ -46,7 +46,7 @@ use common::Server;
 const ONLY: Option<&[&str]> = None;
 
 /// Seeds per run and commands per seed.
-const SEEDS: u64 = 20;
+const SEEDS: u64 = 60;
 const STEPS: usize = 300;
 /// Databases the generator uses (SELECT, MOVE, COPY DB, SWAPDB); others appear only as
 /// invalid indexes.

@@ -39,7 +39,7 @@ fn ping(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     match argv.len() {
         1 => ctx.out.simple("PONG"),
         2 => ctx.out.bulk(&argv[1]),
-        _ => ctx.out.error(&errors::wrong_arity("ping")),
+        _ => ctx.out.error(errors::wrong_arity("ping")),
     }
 }
 

@@ -569,7 +569,7 @@ fn expire_flags(ctx: &mut Ctx<'_>, options: &[Bytes]) -> Option<ExpireFlags> {
         } else if args::is(opt, "LT") {
             f.lt = true;
         } else {
-            ctx.out.error(&errors::unsupported_option(opt));
+            ctx.out.error(errors::unsupported_option(opt));
             return None;
         }
     }
@@ -608,7 +608,7 @@ fn expire_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], relative: bool, seconds: bo
     let now = ctx.now as i64;
     let base = if relative { now } else { 0 };
     let Ok(when) = absolute_expire(value, seconds, base) else {
-        ctx.out.error(&errors::invalid_expire(name));
+        ctx.out.error(errors::invalid_expire(name));
         return;
     };
     let changed = db(ctx).write(&argv[1], ctx.now, |slot| {
@@ -682,7 +682,13 @@ fn ttl_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], millis: bool, absolute: bool) 
     } else {
         expire_at.saturating_sub(now) as i64
     };
-    ctx.out.int(if millis { ms } else { (ms + 500) / 1000 });
+    // Rounded to seconds in i128: expire times up to i64::MAX are legal (PEXPIREAT), and Redis
+    // answers them with the exact quotient.
+    ctx.out.int(if millis {
+        ms
+    } else {
+        ((i128::from(ms) + 500) / 1000) as i64
+    });
 }
 
 /// # Format

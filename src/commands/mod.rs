@@ -406,7 +406,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Option<(usize, &'static Co
         .last_cmd
         .store(index + 1, std::sync::atomic::Ordering::Relaxed);
     if !spec.arity_ok(args.len()) {
-        ctx.out.error(&format!(
+        ctx.out.error(format!(
             "ERR wrong number of arguments for '{}' command",
             spec.name
         ));

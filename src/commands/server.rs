@@ -300,10 +300,10 @@ fn config_set(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             ]));
         };
         if p.set.is_none() {
-            return ctx.out.error(&failed(name, "can't set immutable config"));
+            return ctx.out.error(failed(name, "can't set immutable config"));
         }
         if seen.iter().any(|q| std::ptr::eq(*q, p)) {
-            return ctx.out.error(&failed(name, "duplicate parameter"));
+            return ctx.out.error(failed(name, "duplicate parameter"));
         }
         seen.push(p);
     }
@@ -313,7 +313,7 @@ fn config_set(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         let text = String::from_utf8_lossy(value);
         match parse(ctx.srv, &text) {
             Ok(v) => values.push(v),
-            Err(why) => return ctx.out.error(&failed(p.name.as_bytes(), &why)),
+            Err(why) => return ctx.out.error(failed(p.name.as_bytes(), &why)),
         }
     }
     for v in values {

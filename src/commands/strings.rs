@@ -208,7 +208,7 @@ impl<'a> Expire<'a> {
                 None
             }
             Err(ExpireError::Invalid) => {
-                ctx.out.error(&errors::invalid_expire(command));
+                ctx.out.error(errors::invalid_expire(command));
                 None
             }
         }
@@ -508,7 +508,7 @@ fn getex(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             count_lookup(ctx, true);
             match e {
                 ExpireError::NotInteger => ctx.out.error(errors::NOT_INTEGER),
-                ExpireError::Invalid => ctx.out.error(&errors::invalid_expire("getex")),
+                ExpireError::Invalid => ctx.out.error(errors::invalid_expire("getex")),
             }
         }
     }
@@ -557,7 +557,7 @@ fn mget(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 fn mset_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], nx: bool) -> Option<bool> {
     if argv.len().is_multiple_of(2) {
         ctx.out
-            .error(&errors::wrong_arity(if nx { "msetnx" } else { "mset" }));
+            .error(errors::wrong_arity(if nx { "msetnx" } else { "mset" }));
         return None;
     }
     let db_index = ctx.client.db;

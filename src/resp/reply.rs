@@ -48,7 +48,14 @@ impl Reply {
     /// replaced by spaces as Redis does, so client-supplied text can never break framing.
     /// Binary-safe: client bytes quoted in an error are sent as Redis sends them.
     pub fn error(&mut self, msg: impl AsRef<[u8]>) {
-        let msg = msg.as_ref();
+        // As addReplyErrorFormat: CR/LF trimmed from both ends, then inner ones made spaces.
+        let mut msg = msg.as_ref();
+        while let [b'\r' | b'\n', rest @ ..] = msg {
+            msg = rest;
+        }
+        while let [rest @ .., b'\r' | b'\n'] = msg {
+            msg = rest;
+        }
         self.buf.reserve(msg.len() + 3);
         self.buf.put_u8(b'-');
         for &b in msg {
@@ -202,5 +209,6 @@ mod tests {
             out(false, |r| r.error("ERR bad\r\nthing")),
             b"-ERR bad  thing\r\n"
         );
+        assert_eq!(out(false, |r| r.error("ERR tail\n\r\n")), b"-ERR tail\r\n");
     }
 }

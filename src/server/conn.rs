@@ -181,7 +181,7 @@ impl Conn {
                 }
                 Ok(false) => break,
                 Err(e) => {
-                    self.out.error(&format!("ERR Protocol error: {e}"));
+                    self.out.error(format!("ERR Protocol error: {e}"));
                     stats.count_error(b"ERR");
                     self.client.close_after_reply = true;
                     tracing::debug!(client = self.client.id, error = %e, "protocol error");
@@ -205,7 +205,25 @@ impl Conn {
             stats,
             now: crate::clock::now_ms(),
         };
-        let ran = commands::dispatch(&mut ctx, &self.args);
+        // A bug in a handler must not take the loop (and every client on it) down: the panic
+        // is contained to this connection, which gets an error and is closed. Shard locks are
+        // not poisoned (parking_lot), so other clients carry on.
+        let args = &self.args;
+        let ran = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            commands::dispatch(&mut ctx, args)
+        })) {
+            Ok(ran) => ran,
+            Err(_) => {
+                tracing::error!(
+                    client = self.client.id,
+                    "command panicked; closing the client"
+                );
+                self.out.buf.truncate(reply_start);
+                self.out.error("ERR internal error");
+                self.client.close_after_reply = true;
+                None
+            }
+        };
         let info = &self.client.info;
         info.last_active_ms
             .store(info.created.elapsed().as_millis() as u64, Ordering::Relaxed);

@@ -30,7 +30,12 @@ impl Server {
             .arg(port.to_string())
             .args(extra)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            // FERROKV_TEST_LOG=1 shows the server's log (and any panic) in the test output.
+            .stderr(if std::env::var_os("FERROKV_TEST_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect("spawn ferrokv-server");
         let s = Server { port, child };
