@@ -688,7 +688,8 @@ def markdown(meta: dict[str, Any], med: dict[str, Any], args: argparse.Namespace
         f"## ferrokv vs Redis — {meta['date']}",
         "",
         f"- machine: {meta['machine']['nproc']} cores, {meta['machine']['model']}, "
-        f"{meta['machine']['kernel']}",
+        f"{meta['machine']['kernel']}; load average {meta['loadavg_start']} at start, "
+        f"{meta['loadavg_end']} at end",
         f"- versions: ferrokv {meta['versions']['ferrokv']} (git {meta['versions']['git']}), "
         f"{meta['versions']['redis_server']}, {meta['versions']['redis_benchmark']}",
         f"- method: medians of {args.reps} alternating repetitions; servers pinned to core "
@@ -755,6 +756,14 @@ def machine_info() -> dict[str, Any]:
     return {"nproc": os.cpu_count(), "model": model, "kernel": f"Linux {platform.release()}"}
 
 
+def loadavg() -> str:
+    """1/5/15-minute load average: other work on the machine makes the numbers noisy."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def versions() -> dict[str, str]:
     git = run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], T_SMALL, text=True).stdout.strip()
     dirty = run(["git", "-C", str(ROOT), "status", "--porcelain"], T_SMALL, text=True).stdout.strip()
@@ -814,6 +823,7 @@ def main(argv: list[str]) -> int:
             "args": vars(args),
             "fd_limit": fd_limit,
             "clk_tck": CLK_TCK,
+            "loadavg_start": loadavg(),
         }
         servers = Servers(OUT_DIR)
         cmp = Comparison(args, servers)
@@ -821,6 +831,7 @@ def main(argv: list[str]) -> int:
             cmp.run()
         finally:
             servers.stop_all()
+        meta["loadavg_end"] = loadavg()
         meta["latency_rate"] = cmp.result.get("latency_rate")
         meta["failures"] = cmp.failures
         med = medians(cmp.result)
