@@ -31,6 +31,12 @@ fmt:
 bench:
 	$(CARGO) bench --bench resp
 
+## Side-by-side comparison with Redis 7 (redis-benchmark, ferrokv-loadtest, CPU/request, memory);
+## writes target/bench/latest.{md,json}. BENCH_ARGS="--quick" for a smoke run; see --help.
+BENCH_ARGS ?=
+bench-compare:
+	python3 scripts/bench_compare.py $(BENCH_ARGS)
+
 ## Fuzz the RESP parser (needs cargo-fuzz; stable toolchain via RUSTC_BOOTSTRAP). FUZZ_SECONDS=600 by default.
 FUZZ_SECONDS ?= 600
 fuzz:
