@@ -543,3 +543,21 @@ fn client_output_buffer_limit_disconnects_a_non_reading_client() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A client that sends a command and half-closes at once still gets its reply, and the server
+/// then sees the EOF and closes (the short-read shortcut must not hide a consumed EOF edge).
+#[test]
+fn half_closed_client_gets_reply_then_eof() {
+    let s = Server::start(&["--threads", "2"]);
+    for _ in 0..20 {
+        let mut raw = s.raw();
+        raw.send(b"*1\r\n$4\r\nPING\r\n");
+        raw.s.shutdown(std::net::Shutdown::Write).expect("shutdown");
+        raw.expect(b"+PONG\r\n");
+        assert!(raw.is_closed(), "server kept a half-closed connection open");
+    }
+    let mut c = s.conn();
+    assert_eq!(common::run(&mut c, &["DBSIZE"]).unwrap(), redis::Value::Int(0));
+    let clients: String = redis::cmd("CLIENT").arg("LIST").query(&mut c).unwrap();
+    assert_eq!(clients.lines().count(), 1, "leaked connections: {clients}");
+}

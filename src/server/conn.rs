@@ -61,6 +61,8 @@ pub struct Conn {
     /// When the output first exceeded the soft limit (for `client-output-buffer-limit`).
     soft_since: Option<Instant>,
     pub last_active: Instant,
+    /// The poll reported the peer's write side closed: read until EOF.
+    peer_closed: bool,
 }
 
 impl Conn {
@@ -77,6 +79,7 @@ impl Conn {
             paused: false,
             soft_since: None,
             last_active: Instant::now(),
+            peer_closed: false,
         }
     }
 
@@ -107,11 +110,22 @@ impl Conn {
                 break;
             }
             match self.read_some() {
-                Ok(0) => return Next::Close,
-                Ok(n) => {
+                Ok((0, _)) => {
+                    // EOF: like Redis, replies to what the client sent before closing its
+                    // side still go out (best effort), then the connection closes.
+                    self.flush_best_effort();
+                    return Next::Close;
+                }
+                Ok((n, asked)) => {
                     WorkerStats::add(&stats.net_input_bytes, n as u64);
-                    self.last_active = Instant::now();
                     self.process(shared, stats);
+                    // A short read drained the socket: with edge-triggered readiness, data that
+                    // arrives later raises a new event, so skip the read that would only say
+                    // EAGAIN (one syscall per request saved). Not after the peer half-closed:
+                    // that edge is already consumed and only reading to 0 reveals the EOF.
+                    if n < asked && !self.peer_closed {
+                        break;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -146,7 +160,13 @@ impl Conn {
         next
     }
 
-    fn read_some(&mut self) -> io::Result<usize> {
+    /// Records that the poll reported the peer's write side closed (see `on_readable`).
+    pub fn note_peer_closed(&mut self) {
+        self.peer_closed = true;
+    }
+
+    /// One `read` into the spare capacity: (bytes read, bytes asked for).
+    fn read_some(&mut self) -> io::Result<(usize, usize)> {
         if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 4 {
             self.rbuf.reserve(READ_CHUNK);
         }
@@ -164,20 +184,32 @@ impl Conn {
             return Err(io::Error::last_os_error());
         }
         let n = n as usize;
+        let asked = spare.len();
         unsafe { self.rbuf.set_len(self.rbuf.len() + n) };
-        Ok(n)
+        Ok((n, asked))
     }
 
     /// Parses and executes every complete command in the read buffer (until paused).
+    ///
+    /// Clocks are read once per batch (wall time for expiry, shared by the batch's commands as
+    /// Redis's cached `mstime`) plus once per command for its duration.
     fn process(&mut self, shared: &Shared, stats: &WorkerStats) {
+        if self.rbuf.is_empty() {
+            return;
+        }
         let limits = Limits {
             max_bulk_len: shared.settings.proto_max_bulk_len.load(Ordering::Relaxed) as usize,
         };
+        let now_ms = crate::clock::now_ms();
+        let mut clock = Instant::now();
+        self.last_active = clock;
+        let mut ran_any = false;
         while !self.client.close_after_reply && self.out.len() <= PAUSE_OUTPUT {
             match self.parser.parse(&mut self.rbuf, &mut self.args, &limits) {
                 Ok(true) => {
-                    self.execute(shared, stats);
+                    clock = self.execute(shared, stats, now_ms, clock);
                     self.args.clear();
+                    ran_any = true;
                 }
                 Ok(false) => break,
                 Err(e) => {
@@ -189,21 +221,29 @@ impl Conn {
                 }
             }
         }
-        self.client
-            .info
-            .qbuf
-            .store(self.rbuf.len(), Ordering::Relaxed);
+        let info = &self.client.info;
+        info.qbuf.store(self.rbuf.len(), Ordering::Relaxed);
+        if ran_any {
+            let active = clock.saturating_duration_since(info.created).as_millis() as u64;
+            info.last_active_ms.store(active, Ordering::Relaxed);
+        }
     }
 
-    fn execute(&mut self, shared: &Shared, stats: &WorkerStats) {
-        let start = Instant::now();
+    /// Runs the parsed command; `start` is when it began, the returned instant when it ended.
+    fn execute(
+        &mut self,
+        shared: &Shared,
+        stats: &WorkerStats,
+        now_ms: u64,
+        start: Instant,
+    ) -> Instant {
         let reply_start = self.out.len();
         let mut ctx = Ctx {
             srv: shared,
             client: &mut self.client,
             out: &mut self.out,
             stats,
-            now: crate::clock::now_ms(),
+            now: now_ms,
         };
         // A bug in a handler must not take the loop (and every client on it) down: the panic
         // is contained to this connection, which gets an error and is closed. Shard locks are
@@ -224,9 +264,7 @@ impl Conn {
                 None
             }
         };
-        let info = &self.client.info;
-        info.last_active_ms
-            .store(info.created.elapsed().as_millis() as u64, Ordering::Relaxed);
+        let end = Instant::now();
         WorkerStats::add(&stats.commands_processed, 1);
         let is_error = self.out.buf.get(reply_start) == Some(&b'-');
         if is_error {
@@ -235,7 +273,7 @@ impl Conn {
         if let Some((index, _)) = ran {
             let stat = &stats.commands[index];
             WorkerStats::add(&stat.calls, 1);
-            WorkerStats::add(&stat.usec, start.elapsed().as_micros() as u64);
+            WorkerStats::add(&stat.usec, (end - start).as_micros() as u64);
             if is_error {
                 WorkerStats::add(&stat.failed, 1);
             }
@@ -248,6 +286,7 @@ impl Conn {
             self.out.buf.truncate(reply_start);
         }
         client.reply_skip = std::mem::take(&mut client.reply_skip_next);
+        end
     }
 
     /// Writes as much pending output as the socket takes and updates WRITABLE interest.

@@ -123,6 +123,9 @@ impl Worker {
                         };
                         let next =
                             if event.is_readable() || event.is_read_closed() || event.is_error() {
+                                if event.is_read_closed() || event.is_error() {
+                                    conn.note_peer_closed();
+                                }
                                 conn.on_readable(&self.shared, &self.stats, self.poll.registry())
                             } else {
                                 conn.on_writable(&self.shared, &self.stats, self.poll.registry())
