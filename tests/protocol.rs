@@ -557,7 +557,10 @@ fn half_closed_client_gets_reply_then_eof() {
         assert!(raw.is_closed(), "server kept a half-closed connection open");
     }
     let mut c = s.conn();
-    assert_eq!(common::run(&mut c, &["DBSIZE"]).unwrap(), redis::Value::Int(0));
+    assert_eq!(
+        common::run(&mut c, &["DBSIZE"]).unwrap(),
+        redis::Value::Int(0)
+    );
     let clients: String = redis::cmd("CLIENT").arg("LIST").query(&mut c).unwrap();
     assert_eq!(clients.lines().count(), 1, "leaked connections: {clients}");
 }

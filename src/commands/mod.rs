@@ -388,8 +388,15 @@ pub fn unknown_command(args: &[Bytes]) -> Vec<u8> {
 /// and `cmd=` in CLIENT LIST), or `None` when the command was rejected.
 pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Option<(usize, &'static CommandSpec)> {
     let reg = registry();
-    let (index, spec) = match reg.resolve(args) {
-        Ok(found) => found,
+    let cached = ctx
+        .client
+        .last_resolved
+        .filter(|(_, s)| !s.is_container() && args[0].eq_ignore_ascii_case(s.name.as_bytes()));
+    let (index, spec) = match cached.map_or_else(|| reg.resolve(args), Ok) {
+        Ok(found) => {
+            ctx.client.last_resolved = Some(found);
+            found
+        }
         Err(e) => {
             // As Redis: an unknown command leaves `cmd=NULL` in CLIENT LIST.
             ctx.client
@@ -406,10 +413,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Option<(usize, &'static Co
         .last_cmd
         .store(index + 1, std::sync::atomic::Ordering::Relaxed);
     if !spec.arity_ok(args.len()) {
-        ctx.out.error(format!(
-            "ERR wrong number of arguments for '{}' command",
-            spec.name
-        ));
+        ctx.out.error(errors::wrong_arity(spec.name));
         return None;
     }
     (spec.handler)(ctx, args);

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -23,7 +22,8 @@ pub struct ClientInfo {
     pub fd: i32,
     pub worker: usize,
     pub token: usize,
-    pub created: Instant,
+    /// Connection time (TSC clock: cheap enough to compare on every batch).
+    pub created: quanta::Instant,
     pub name: Mutex<Option<Bytes>>,
     pub lib_name: Mutex<Option<Bytes>>,
     pub lib_ver: Mutex<Option<Bytes>>,
@@ -54,7 +54,7 @@ impl ClientInfo {
             fd,
             worker,
             token,
-            created: Instant::now(),
+            created: quanta::Instant::now(),
             name: Mutex::new(None),
             lib_name: Mutex::new(None),
             lib_ver: Mutex::new(None),
@@ -163,6 +163,9 @@ pub struct Client {
     /// Close the connection once the pending output is written (QUIT, CLIENT KILL of self,
     /// protocol errors).
     pub close_after_reply: bool,
+    /// The last command resolved on this connection: pipelines and benchmarks repeat one
+    /// command, and a case-insensitive compare is cheaper than a table lookup.
+    pub last_resolved: Option<(usize, &'static crate::commands::CommandSpec)>,
     /// CLIENT REPLY OFF: replies are discarded until CLIENT REPLY ON.
     pub reply_off: bool,
     /// CLIENT REPLY SKIP was just run: the next command's reply is discarded.
@@ -178,6 +181,7 @@ impl Client {
             db: 0,
             info,
             close_after_reply: false,
+            last_resolved: None,
             reply_off: false,
             reply_skip_next: false,
             reply_skip: false,

@@ -60,7 +60,7 @@ pub struct Conn {
     paused: bool,
     /// When the output first exceeded the soft limit (for `client-output-buffer-limit`).
     soft_since: Option<Instant>,
-    pub last_active: Instant,
+    pub last_active: quanta::Instant,
     /// The poll reported the peer's write side closed: read until EOF.
     peer_closed: bool,
 }
@@ -78,7 +78,7 @@ impl Conn {
             writable: false,
             paused: false,
             soft_since: None,
-            last_active: Instant::now(),
+            last_active: quanta::Instant::now(),
             peer_closed: false,
         }
     }
@@ -201,7 +201,7 @@ impl Conn {
             max_bulk_len: shared.settings.proto_max_bulk_len.load(Ordering::Relaxed) as usize,
         };
         let now_ms = crate::clock::now_ms();
-        let mut clock = Instant::now();
+        let mut clock = quanta::Instant::now();
         self.last_active = clock;
         let mut ran_any = false;
         while !self.client.close_after_reply && self.out.len() <= PAUSE_OUTPUT {
@@ -235,8 +235,8 @@ impl Conn {
         shared: &Shared,
         stats: &WorkerStats,
         now_ms: u64,
-        start: Instant,
-    ) -> Instant {
+        start: quanta::Instant,
+    ) -> quanta::Instant {
         let reply_start = self.out.len();
         let mut ctx = Ctx {
             srv: shared,
@@ -264,7 +264,7 @@ impl Conn {
                 None
             }
         };
-        let end = Instant::now();
+        let end = quanta::Instant::now();
         WorkerStats::add(&stats.commands_processed, 1);
         let is_error = self.out.buf.get(reply_start) == Some(&b'-');
         if is_error {
@@ -307,7 +307,7 @@ impl Conn {
         }
         // As Redis, a client still receiving a large reply is not idle (`timeout`).
         if wrote {
-            self.last_active = Instant::now();
+            self.last_active = quanta::Instant::now();
         }
         let pending = self.out.buf.len();
         self.client.info.obuf.store(pending, Ordering::Relaxed);
