@@ -29,7 +29,7 @@ fmt:
 
 ## criterion microbenchmarks.
 bench:
-	$(CARGO) bench --bench resp
+	$(CARGO) bench --benches
 
 ## Side-by-side comparison with Redis 7 (redis-benchmark, ferrokv-loadtest, CPU/request, memory);
 ## writes target/bench/latest.{md,json}. BENCH_ARGS="--quick" for a smoke run; see --help.

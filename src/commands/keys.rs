@@ -756,7 +756,7 @@ mod tests {
             Harness {
                 srv: Shared::new(cfg),
                 client: Client::new(info),
-                stats: WorkerStats::new(crate::commands::registry().commands.len()),
+                stats: WorkerStats::new(crate::commands::registry().all.len()),
             }
         }
 

@@ -1065,7 +1065,7 @@ mod tests {
             Harness {
                 srv: Shared::new(cfg),
                 client: Client::new(Arc::new(ClientInfo::new(1, addr, addr, -1, 0, 0))),
-                stats: WorkerStats::new(crate::commands::registry().commands.len()),
+                stats: WorkerStats::new(crate::commands::registry().all.len()),
                 now: 1_000_000,
             }
         }
