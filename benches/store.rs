@@ -30,6 +30,7 @@ fn loaded_store(keys: &[Vec<u8>]) -> Store {
 fn get(store: &Store, key: &[u8]) -> Option<usize> {
     store.db(0).read(key, 1, |e| match &e.value {
         Value::Str(s) => s.len(),
+        _ => 0,
     })
 }
 
@@ -42,7 +43,9 @@ fn set(store: &Store, key: &[u8]) {
 fn incr(store: &Store, key: &[u8]) {
     store.db(0).write(key, 1, |s| match s.get() {
         Some(e) => {
-            let Value::Str(v) = &mut e.value;
+            let Value::Str(v) = &mut e.value else {
+                return;
+            };
             let n: i64 = std::str::from_utf8(v)
                 .ok()
                 .and_then(|t| t.parse().ok())

@@ -537,6 +537,7 @@ fn object_refcount(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             Some(v) if (0..SHARED_INTEGERS).contains(&v) => i64::from(i32::MAX),
             _ => 1,
         },
+        _ => 1,
     });
     if let Some(n) = refcount {
         ctx.out.int(n);

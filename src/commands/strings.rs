@@ -63,7 +63,6 @@ pub static COMMANDS: &[CommandSpec] = &[
 fn as_str(value: &Value) -> Option<&StrBuf> {
     match value {
         Value::Str(s) => Some(s),
-        #[allow(unreachable_patterns)]
         _ => None,
     }
 }
@@ -73,7 +72,6 @@ fn as_str(value: &Value) -> Option<&StrBuf> {
 fn as_str_mut(value: &mut Value) -> Option<&mut StrBuf> {
     match value {
         Value::Str(s) => Some(s),
-        #[allow(unreachable_patterns)]
         _ => None,
     }
 }

@@ -8,12 +8,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use smallvec::SmallVec;
 
-/// A stored value. Collections (lists, hashes, sets, sorted sets) join this enum as their own
-/// variants; every command matches on it and answers `WRONGTYPE` for the variants it does not
-/// handle, so adding a type never changes existing commands.
+use super::types::{Hash, List, Set, ZSet};
+
+/// A stored value. Every command matches on it and answers `WRONGTYPE` for the variants it
+/// does not handle. Collections are boxed so a value stays 32 bytes (small strings inline).
 #[derive(Debug, Clone)]
 pub enum Value {
     Str(StrBuf),
+    List(Box<List>),
+    Hash(Box<Hash>),
+    Set(Box<Set>),
+    ZSet(Box<ZSet>),
 }
 
 /// String value bytes, inline up to 16 bytes (no allocation for small values).
@@ -24,12 +29,20 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
-    /// Best-effort `OBJECT ENCODING`, following Redis's rules for strings.
+    /// `OBJECT ENCODING`, following Redis 7.0's rules.
     pub fn encoding(&self) -> &'static str {
         match self {
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
             Value::Str(s) => {
                 if s.len() <= 20 && crate::util::num::parse_i64(s).is_some() {
                     "int"

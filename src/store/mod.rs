@@ -28,7 +28,9 @@
 
 mod db;
 mod entry;
+pub mod lazyfree;
 mod node;
+pub mod types;
 
 pub use db::{Db, Slot};
 pub use entry::{Entry, StrBuf, Value};
