@@ -13,10 +13,14 @@ pub mod args;
 pub mod client;
 pub mod connection;
 pub mod errors;
+pub mod hashes;
 pub mod introspect;
 pub mod keys;
+pub mod lists;
 pub mod server;
+pub mod sets;
 pub mod strings;
+pub mod zsets;
 
 use std::sync::OnceLock;
 
@@ -74,6 +78,10 @@ pub mod flags {
 pub enum Group {
     Generic,
     String,
+    List,
+    Hash,
+    Set,
+    SortedSet,
     Connection,
     Server,
 }
@@ -83,6 +91,10 @@ impl Group {
         match self {
             Group::Generic => "generic",
             Group::String => "string",
+            Group::List => "list",
+            Group::Hash => "hash",
+            Group::Set => "set",
+            Group::SortedSet => "sorted-set",
             Group::Connection => "connection",
             Group::Server => "server",
         }
@@ -93,6 +105,10 @@ impl Group {
         match self {
             Group::Generic => "@keyspace",
             Group::String => "@string",
+            Group::List => "@list",
+            Group::Hash => "@hash",
+            Group::Set => "@set",
+            Group::SortedSet => "@sortedset",
             Group::Connection => "@connection",
             Group::Server => "@admin",
         }
@@ -261,11 +277,15 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 6] {
+fn tables() -> [&'static [CommandSpec]; 10] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
+        lists::COMMANDS,
+        hashes::COMMANDS,
+        sets::COMMANDS,
+        zsets::COMMANDS,
         server::COMMANDS,
         client::COMMANDS,
         introspect::COMMANDS,

@@ -25,14 +25,22 @@
 //!
 //! # Extending it
 //!
-//! Add one line to [`ENTRIES`] and one generator function. New data types (lists, hashes,
+//! Add one line to the family's `ENTRIES` (strings and keyspace: [`CORE_ENTRIES`]; collections: their module) and one generator function. New data types (lists, hashes,
 //! sets, zsets) should reuse [`Gen::key`], so their commands collide with the string keys and
 //! exercise WRONGTYPE paths on both sides; add their read-back to [`final_state`]. Order-free
 //! replies (SMEMBERS, HGETALL) use [`Check::Sorted`]. A MULTI/EXEC entry can emit its
 //! commands as consecutive steps: each of MULTI, the queued commands (`QUEUED`) and EXEC is an
 //! ordinary reply to compare.
 
+#[path = "../common/mod.rs"]
 mod common;
+
+// One module per collection family: each has `ENTRIES` (generators) and `read_back(key)`
+// (steps that compare a key's final content).
+mod hashes;
+mod lists;
+mod sets;
+mod zsets;
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -41,7 +49,7 @@ use std::time::Duration;
 
 use common::Server;
 
-/// Generator entries to run (`None` = all of [`ENTRIES`]); narrow it while developing a
+/// Generator entries to run (`None` = all entries); narrow it while developing a
 /// family that is not complete yet.
 const ONLY: Option<&[&str]> = None;
 
@@ -157,7 +165,7 @@ const fn e(name: &'static str, weight: u32, make: Make) -> Entry {
 }
 
 #[rustfmt::skip]
-static ENTRIES: &[Entry] = &[
+static CORE_ENTRIES: &[Entry] = &[
     // strings
     e("get", 4, |g| g.cmd("GET", |g, a| a.push(g.key()))),
     e("set", 4, |g| g.cmd("SET", |g, a| { a.push(g.key()); a.push(g.value()) })),
@@ -930,9 +938,31 @@ fn final_state(enabled: &[&str]) -> Vec<Step> {
             if enabled.contains(&"pttl") {
                 steps.push(step_of(&[b"PTTL", key], Check::Ttl(2000)));
             }
+            for read_back in [
+                lists::read_back,
+                hashes::read_back,
+                sets::read_back,
+                zsets::read_back,
+            ] {
+                steps.extend(read_back(key));
+            }
         }
     }
     steps
+}
+
+/// Every family's generator entries.
+fn all_entries() -> Vec<&'static Entry> {
+    [
+        CORE_ENTRIES,
+        lists::ENTRIES,
+        hashes::ENTRIES,
+        sets::ENTRIES,
+        zsets::ENTRIES,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 fn env_u64(name: &str) -> Option<u64> {
@@ -958,8 +988,8 @@ fn random_command_sequences_match_redis() {
     } else {
         ONLY
     };
-    let enabled: Vec<&'static Entry> = ENTRIES
-        .iter()
+    let enabled: Vec<&'static Entry> = all_entries()
+        .into_iter()
         .filter(|e| only.is_none_or(|only| only.contains(&e.name)))
         .collect();
     let names: Vec<&str> = enabled.iter().map(|e| e.name).collect();

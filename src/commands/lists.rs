@@ -1,0 +1,6 @@
+//! List commands (issue 4).
+
+use super::CommandSpec;
+
+#[rustfmt::skip]
+pub static COMMANDS: &[CommandSpec] = &[];
