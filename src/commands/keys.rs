@@ -732,51 +732,20 @@ fn persist(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::dispatch;
-    use crate::config::Config;
-    use crate::resp::reply::Reply;
-    use crate::server::client::{Client, ClientInfo};
-    use crate::server::shared::Shared;
-    use std::sync::Arc;
+    use crate::commands::testing;
 
     /// Runs commands at dispatch level with an explicit clock.
-    struct Harness {
-        srv: Shared,
-        client: Client,
-        stats: WorkerStats,
-    }
+    struct Harness(testing::Harness);
 
     impl Harness {
         fn new() -> Self {
-            let cfg = Config {
-                threads: 1,
-                ..Config::default()
-            };
-            let addr = "127.0.0.1:1".parse().unwrap();
-            let info = Arc::new(ClientInfo::new(1, addr, addr, -1, 0, 0));
-            Harness {
-                srv: Shared::new(cfg),
-                client: Client::new(info),
-                stats: WorkerStats::new(crate::commands::registry().all.len()),
-            }
+            Harness(testing::Harness::new())
         }
 
         /// The raw RESP2 reply of one command run at time `now` (ms).
         fn at(&mut self, now: u64, args: &str) -> String {
-            let argv: Vec<Bytes> = args
-                .split(' ')
-                .map(|a| Bytes::copy_from_slice(a.as_bytes()))
-                .collect();
-            let mut out = Reply::new(false);
-            let mut ctx = Ctx {
-                srv: &self.srv,
-                client: &mut self.client,
-                out: &mut out,
-                stats: &self.stats,
-                now,
-            };
-            dispatch(&mut ctx, &argv);
-            String::from_utf8(out.buf.to_vec()).unwrap()
+            let argv: Vec<&[u8]> = args.split(' ').map(str::as_bytes).collect();
+            self.0.run_at(now, false, &argv)
         }
     }
 

@@ -20,6 +20,8 @@ pub mod lists;
 pub mod server;
 pub mod sets;
 pub mod strings;
+#[cfg(test)]
+pub mod testing;
 pub mod zsets;
 
 use std::sync::OnceLock;

@@ -1036,53 +1036,28 @@ fn lcs(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 mod tests {
     //! Dispatch-level tests: no sockets, an injected clock, direct access to the store.
 
-    use std::net::SocketAddr;
     use std::sync::atomic::Ordering;
-    use std::sync::Arc;
 
     use super::*;
-    use crate::config::Config;
-    use crate::resp::reply::Reply;
-    use crate::server::client::{Client, ClientInfo};
-    use crate::server::shared::Shared;
+    use crate::commands::testing;
 
+    /// The shared dispatch harness plus this family's clock.
     struct Harness {
-        srv: Shared,
-        client: Client,
-        stats: WorkerStats,
+        inner: testing::Harness,
         now: u64,
     }
 
     impl Harness {
         fn new() -> Self {
-            let cfg = Config {
-                threads: 1,
-                ..Config::default()
-            };
-            let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
             Harness {
-                srv: Shared::new(cfg),
-                client: Client::new(Arc::new(ClientInfo::new(1, addr, addr, -1, 0, 0))),
-                stats: WorkerStats::new(crate::commands::registry().all.len()),
+                inner: testing::Harness::new(),
                 now: 1_000_000,
             }
         }
 
         fn run_with(&mut self, resp3: bool, args: &[&str]) -> String {
-            let argv: Vec<Bytes> = args
-                .iter()
-                .map(|a| Bytes::copy_from_slice(a.as_bytes()))
-                .collect();
-            let mut out = Reply::new(resp3);
-            let mut ctx = Ctx {
-                srv: &self.srv,
-                client: &mut self.client,
-                out: &mut out,
-                stats: &self.stats,
-                now: self.now,
-            };
-            crate::commands::dispatch(&mut ctx, &argv);
-            String::from_utf8_lossy(&out.buf).into_owned()
+            let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            self.inner.run_at(self.now, resp3, &argv)
         }
 
         fn run(&mut self, args: &[&str]) -> String {
@@ -1090,7 +1065,8 @@ mod tests {
         }
 
         fn expire_at(&self, key: &str) -> Option<u64> {
-            self.srv
+            self.inner
+                .srv
                 .store
                 .db(0)
                 .read(key.as_bytes(), self.now, |e| e.expire_at)
@@ -1098,8 +1074,8 @@ mod tests {
 
         fn stats(&self) -> (u64, u64) {
             (
-                self.stats.keyspace_hits.load(Ordering::Relaxed),
-                self.stats.keyspace_misses.load(Ordering::Relaxed),
+                self.inner.stats.keyspace_hits.load(Ordering::Relaxed),
+                self.inner.stats.keyspace_misses.load(Ordering::Relaxed),
             )
         }
     }

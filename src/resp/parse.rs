@@ -47,6 +47,8 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use crate::util::num::parse_i64 as string2ll;
+
 /// Longest header or inline line Redis waits for before giving up
 /// (`PROTO_INLINE_MAX_SIZE`).
 pub const PROTO_INLINE_MAX_SIZE: usize = 64 * 1024;
@@ -389,44 +391,6 @@ fn header_resume(buf: &[u8]) -> usize {
     match buf.last() {
         Some(b'\r') => buf.len() - 1,
         _ => buf.len(),
-    }
-}
-
-/// Parses a signed decimal exactly like Redis's `string2ll`: an optional `-`,
-/// then digits without a leading zero (except the string `"0"` itself), no
-/// `+`, no spaces, and the value must fit an `i64`.
-fn string2ll(s: &[u8]) -> Option<i64> {
-    // Longer than "-9223372036854775808" cannot fit (LONG_STR_SIZE is 21).
-    if s.is_empty() || s.len() >= 21 {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (negative, digits) = match s.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, s),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    if negative {
-        // -(2^63) is the one magnitude that fits only when negative.
-        if v == 1 << 63 {
-            Some(i64::MIN)
-        } else {
-            i64::try_from(v).ok().map(|v| -v)
-        }
-    } else {
-        i64::try_from(v).ok()
     }
 }
 

@@ -149,35 +149,23 @@ impl Db {
     pub fn random_key(&self, now: u64) -> Option<Bytes> {
         use rand::Rng;
         let mut rng = rand::thread_rng();
+        let pick = |shard: usize, rng: &mut rand::rngs::ThreadRng| {
+            let g = self.map.shards()[shard].read();
+            let live: Vec<&[u8]> = g
+                .keys()
+                .filter(|n| !n.entry().is_expired(now))
+                .map(|n| n.key())
+                .collect();
+            (!live.is_empty()).then(|| Bytes::copy_from_slice(live[rng.gen_range(0..live.len())]))
+        };
         // Sample a few random shards first (cheap when the db is dense), then fall back to a
         // full ordered walk so a sparse db still finds its key.
-        for _ in 0..16 {
-            let g = self.map.shards()[rng.gen_range(0..SHARDS)].read();
-            if g.is_empty() {
-                continue;
-            }
-            let live: Vec<&[u8]> = g
-                .keys()
-                .filter(|n| !n.entry().is_expired(now))
-                .map(|n| n.key())
-                .collect();
-            if !live.is_empty() {
-                return Some(Bytes::copy_from_slice(live[rng.gen_range(0..live.len())]));
-            }
-        }
-        let start = rng.gen_range(0..SHARDS);
-        for i in 0..SHARDS {
-            let g = self.map.shards()[(start + i) % SHARDS].read();
-            let live: Vec<&[u8]> = g
-                .keys()
-                .filter(|n| !n.entry().is_expired(now))
-                .map(|n| n.key())
-                .collect();
-            if !live.is_empty() {
-                return Some(Bytes::copy_from_slice(live[rng.gen_range(0..live.len())]));
-            }
-        }
-        None
+        (0..16)
+            .find_map(|_| pick(rng.gen_range(0..SHARDS), &mut rng))
+            .or_else(|| {
+                let start = rng.gen_range(0..SHARDS);
+                (0..SHARDS).find_map(|i| pick((start + i) % SHARDS, &mut rng))
+            })
     }
 
     /// One SCAN step.
