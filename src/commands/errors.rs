@@ -77,3 +77,15 @@ pub const NO_KEY_ARGUMENTS: &str = "ERR The command has no key arguments";
 pub const GETKEYS_ARITY: &str = "ERR Invalid number of arguments specified for command";
 pub const GETKEYS_INVALID: &str = "ERR Invalid arguments specified for command";
 pub const NO_SHUTDOWN: &str = "ERR No shutdown in progress.";
+
+// List family.
+/// `getPositiveLongFromObjectOrReply` without a custom message (LPOP/RPOP count).
+pub const NOT_POSITIVE: &str = "ERR value is out of range, must be positive";
+pub const INDEX_OUT_OF_RANGE: &str = "ERR index out of range";
+pub const LPOS_RANK_ZERO: &str = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list";
+pub const LPOS_COUNT_NEGATIVE: &str = "ERR COUNT can't be negative";
+pub const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
+/// LMPOP (and ZMPOP, SINTERCARD, ...) numkeys.
+pub const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
+/// LMPOP's (and ZMPOP's) COUNT.
+pub const COUNT_NOT_POSITIVE: &str = "ERR count should be greater than 0";

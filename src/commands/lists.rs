@@ -1,6 +1,885 @@
-//! List commands (issue 4).
+//! List commands: pushes (LPUSH, RPUSH, LPUSHX, RPUSHX, LINSERT), pops (LPOP, RPOP, LMPOP),
+//! reads (LLEN, LRANGE, LINDEX, LPOS), in-place edits (LSET, LREM, LTRIM) and the atomic moves
+//! (LMOVE, RPOPLPUSH), with Redis 7.0's semantics, replies and error texts. The blocking
+//! variants (BLPOP, BRPOP, BLMOVE, BLMPOP) are issue 5.
+//!
+//! # Layout
+//! The table below is the family's only list of commands. Handlers parse what Redis parses
+//! before its key lookup, then do their whole effect under the key's shard lock (one key) or
+//! under [`crate::store::Store::lock`] (LMOVE, RPOPLPUSH, LMPOP: every key locked up front, so
+//! the move is atomic to every other thread). Replies that stream list elements (LRANGE, LPOP
+//! with a count, LMPOP) are written straight from the stored bytes while the lock is held, as
+//! GET does: no copy of the elements.
+//!
+//! # Blocking hook (issue 5)
+//! Every path that gives a key list elements ends in [`pushed`]: LPUSH/RPUSH/LPUSHX/RPUSHX
+//! through [`push_generic`], and the destination of LMOVE/RPOPLPUSH. That is where BLPOP and
+//! friends will wake the clients waiting on the key (Redis's `signalKeyAsReady`), after the
+//! locks are released. LINSERT and LSET never create a list, so they cannot unblock anyone.
+//!
+//! # Keyspace statistics
+//! As Redis: LLEN, LRANGE, LINDEX and LPOS look their key up for reading and count a hit (the
+//! key exists, whatever its type) or a miss; the write commands count nothing.
 
-use super::CommandSpec;
+use bytes::Bytes;
+
+use super::flags::*;
+use super::{args, errors, spec, CommandSpec, Ctx, Group};
+use crate::resp::reply::Reply;
+use crate::server::shared::WorkerStats;
+use crate::store::types::List;
+use crate::store::{Entry, StrBuf, Value};
+use crate::util::num::parse_i64;
 
 #[rustfmt::skip]
-pub static COMMANDS: &[CommandSpec] = &[];
+pub static COMMANDS: &[CommandSpec] = &[
+    //   name       arity flags                      group        first last step handler
+    spec("lpush",      -3, WRITE | DENYOOM | FAST, Group::List, 1, 1, 1, lpush),
+    spec("rpush",      -3, WRITE | DENYOOM | FAST, Group::List, 1, 1, 1, rpush),
+    spec("lpushx",     -3, WRITE | DENYOOM | FAST, Group::List, 1, 1, 1, lpushx),
+    spec("rpushx",     -3, WRITE | DENYOOM | FAST, Group::List, 1, 1, 1, rpushx),
+    spec("lpop",       -2, WRITE | FAST,           Group::List, 1, 1, 1, lpop),
+    spec("rpop",       -2, WRITE | FAST,           Group::List, 1, 1, 1, rpop),
+    spec("llen",        2, READONLY | FAST,        Group::List, 1, 1, 1, llen),
+    spec("lrange",      4, READONLY,               Group::List, 1, 1, 1, lrange),
+    spec("lindex",      3, READONLY,               Group::List, 1, 1, 1, lindex),
+    spec("lset",        4, WRITE | DENYOOM,        Group::List, 1, 1, 1, lset),
+    spec("linsert",     5, WRITE | DENYOOM,        Group::List, 1, 1, 1, linsert),
+    spec("lrem",        4, WRITE,                  Group::List, 1, 1, 1, lrem),
+    spec("ltrim",       4, WRITE,                  Group::List, 1, 1, 1, ltrim),
+    spec("lpos",       -3, READONLY,               Group::List, 1, 1, 1, lpos),
+    spec("lmove",       5, WRITE | DENYOOM,        Group::List, 1, 2, 1, lmove),
+    spec("rpoplpush",   3, WRITE | DENYOOM,        Group::List, 1, 2, 1, rpoplpush),
+    // Keys at 2..2+numkeys: no first/last/step describes them (COMMAND INFO shows 0 0 0).
+    spec("lmpop",      -4, WRITE | MOVABLE_KEYS,   Group::List, 0, 0, 0, lmpop).with_keys(lmpop_keys),
+];
+
+// ---------------------------------------------------------------------------------------------
+// Shared helpers
+// ---------------------------------------------------------------------------------------------
+
+/// An end of a list: LEFT is the head, RIGHT the tail.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Side {
+    Left,
+    Right,
+}
+
+impl Side {
+    /// `getListPositionFromObjectOrReply`: LEFT or RIGHT, case-insensitive.
+    fn parse(arg: &[u8]) -> Option<Side> {
+        if args::is(arg, "LEFT") {
+            Some(Side::Left)
+        } else if args::is(arg, "RIGHT") {
+            Some(Side::Right)
+        } else {
+            None
+        }
+    }
+}
+
+/// The list inside a value, or `None` for any other type (the caller answers WRONGTYPE).
+#[inline]
+fn as_list(value: &Value) -> Option<&List> {
+    match value {
+        Value::List(l) => Some(l),
+        _ => None,
+    }
+}
+
+/// Like [`as_list`], mutably.
+#[inline]
+fn as_list_mut(value: &mut Value) -> Option<&mut List> {
+    match value {
+        Value::List(l) => Some(l),
+        _ => None,
+    }
+}
+
+#[inline]
+fn push(list: &mut List, side: Side, value: &[u8]) {
+    match side {
+        Side::Left => list.push_front(value),
+        Side::Right => list.push_back(value),
+    }
+}
+
+#[inline]
+fn pop(list: &mut List, side: Side) -> Option<StrBuf> {
+    match side {
+        Side::Left => list.pop_front(),
+        Side::Right => list.pop_back(),
+    }
+}
+
+/// A new stored list holding `values` pushed in order at `side`.
+fn new_list<'v>(side: Side, values: impl IntoIterator<Item = &'v [u8]>) -> Entry {
+    let mut list = List::new();
+    for v in values {
+        push(&mut list, side, v);
+    }
+    Entry::new(Value::List(Box::new(list)), 0)
+}
+
+/// Counts one keyspace hit (the key existed, whatever its type) or miss, as `lookupKeyRead`.
+#[inline]
+fn count_lookup(ctx: &Ctx<'_>, hit: bool) {
+    let counter = if hit {
+        &ctx.stats.keyspace_hits
+    } else {
+        &ctx.stats.keyspace_misses
+    };
+    WorkerStats::add(counter, 1);
+}
+
+/// Called after a command gave list elements to `key` (possibly creating it), with no lock
+/// held. TODO(issue 5): wake the clients blocked on `key` in database `db` (BLPOP, BRPOP,
+/// BLMOVE, BLMPOP), as Redis's `signalKeyAsReady`.
+#[inline]
+fn pushed(_ctx: &Ctx<'_>, _db: usize, _key: &[u8]) {}
+
+/// Redis's LRANGE/LTRIM index arithmetic: `[start, end]` (negative = from the tail) over a list
+/// of `len` elements, as `(first index, element count)`; a count of 0 is an empty range.
+fn range(start: i64, end: i64, len: usize) -> (usize, usize) {
+    let len = len as i64;
+    let start = if start < 0 { len + start } else { start }.max(0);
+    let end = if end < 0 { len + end } else { end };
+    if start > end || start >= len {
+        return (0, 0);
+    }
+    let end = end.min(len - 1);
+    (start as usize, (end - start + 1) as usize)
+}
+
+/// An index (negative = from the tail) as a position in a list of `len`, if inside it.
+fn index(index: i64, len: usize) -> Option<usize> {
+    let len = len as i64;
+    let i = if index < 0 { len + index } else { index };
+    (0..len).contains(&i).then_some(i as usize)
+}
+
+/// Pops up to `count` elements from `side`, replying with them as an array (in pop order),
+/// straight from the list's bytes.
+fn reply_popped(out: &mut Reply, list: &mut List, side: Side, count: usize) {
+    let n = count.min(list.len());
+    out.array(n);
+    match side {
+        Side::Left => {
+            for v in list.iter().take(n) {
+                out.bulk(v);
+            }
+            list.drop_front(n);
+        }
+        Side::Right => {
+            for v in list.iter_rev().take(n) {
+                out.bulk(v);
+            }
+            list.drop_back(n);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pushes
+// ---------------------------------------------------------------------------------------------
+
+/// `pushGenericCommand`: pushes `argv[2..]` one by one at `side`; with `only_existing` (the X
+/// variants) a missing key stays missing. Replies with the new length (0 when nothing was
+/// created).
+fn push_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], side: Side, only_existing: bool) {
+    let key = &argv[1];
+    let values = &argv[2..];
+    let len = ctx.db().write(key, ctx.now, |slot| match slot.get() {
+        Some(e) => {
+            let list = as_list_mut(&mut e.value).ok_or(())?;
+            for v in values {
+                push(list, side, v);
+            }
+            Ok(list.len())
+        }
+        None if only_existing => Ok(0),
+        None => {
+            slot.put(new_list(side, values.iter().map(|v| &v[..])));
+            Ok(values.len())
+        }
+    });
+    match len {
+        Ok(0) => ctx.out.int(0),
+        Ok(n) => {
+            ctx.out.int(n as i64);
+            pushed(ctx, ctx.client.db, key);
+        }
+        Err(()) => ctx.out.error(errors::WRONGTYPE),
+    }
+}
+
+/// # Format
+/// `LPUSH key element [element ...]` — the length after pushing each element at the head in
+/// turn (so `LPUSH k a b c` leaves `c b a`).
+fn lpush(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    push_generic(ctx, argv, Side::Left, false);
+}
+
+/// # Format
+/// `RPUSH key element [element ...]` — the length after appending the elements.
+fn rpush(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    push_generic(ctx, argv, Side::Right, false);
+}
+
+/// # Format
+/// `LPUSHX key element [element ...]` — LPUSH only when the key holds a list; 0 otherwise.
+fn lpushx(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    push_generic(ctx, argv, Side::Left, true);
+}
+
+/// # Format
+/// `RPUSHX key element [element ...]` — RPUSH only when the key holds a list; 0 otherwise.
+fn rpushx(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    push_generic(ctx, argv, Side::Right, true);
+}
+
+/// # Format
+/// `LINSERT key BEFORE|AFTER pivot element` — the new length, -1 when `pivot` is not in the
+/// list, 0 when the key is missing. The first (head-most) equal pivot is used.
+fn linsert(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let after = if args::is(&argv[2], "AFTER") {
+        true
+    } else if args::is(&argv[2], "BEFORE") {
+        false
+    } else {
+        return ctx.out.error(errors::SYNTAX);
+    };
+    let (pivot, value) = (&argv[3], &argv[4]);
+    let result = ctx.db().write(&argv[1], ctx.now, |slot| {
+        let Some(e) = slot.get() else {
+            return Ok(0);
+        };
+        let list = as_list_mut(&mut e.value).ok_or(())?;
+        Ok(if list.insert(pivot, value, after) {
+            list.len() as i64
+        } else {
+            -1
+        })
+    });
+    match result {
+        Ok(n) => ctx.out.int(n),
+        Err(()) => ctx.out.error(errors::WRONGTYPE),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pops
+// ---------------------------------------------------------------------------------------------
+
+/// `popGenericCommand`: `[LR]POP key [count]`. Without a count: the element or nil. With one:
+/// an array of up to `count` elements (empty for 0), or a nil array when the key is missing.
+/// The count is validated before the key is looked up, as in Redis.
+fn pop_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], side: Side, name: &str) {
+    if argv.len() > 3 {
+        return ctx.out.error(errors::wrong_arity(name));
+    }
+    let count = match argv.get(2) {
+        None => None,
+        Some(arg) => match parse_i64(arg) {
+            Some(n) if n >= 0 => Some(n as usize),
+            _ => return ctx.out.error(errors::NOT_POSITIVE),
+        },
+    };
+    let out = &mut *ctx.out;
+    let found = ctx
+        .srv
+        .store
+        .db(ctx.client.db)
+        .write(&argv[1], ctx.now, |slot| {
+            let Some(e) = slot.get() else {
+                return false;
+            };
+            let Some(list) = as_list_mut(&mut e.value) else {
+                out.error(errors::WRONGTYPE);
+                return true;
+            };
+            match count {
+                None => match pop(list, side) {
+                    Some(v) => out.bulk(&v),
+                    None => out.null(),
+                },
+                Some(n) => reply_popped(out, list, side, n),
+            }
+            if list.is_empty() {
+                slot.remove();
+            }
+            true
+        });
+    if !found {
+        match count {
+            Some(_) => ctx.out.null_array(),
+            None => ctx.out.null(),
+        }
+    }
+}
+
+/// # Format
+/// `LPOP key [count]`
+fn lpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    pop_generic(ctx, argv, Side::Left, "lpop");
+}
+
+/// # Format
+/// `RPOP key [count]` — with a count, the elements in pop order (tail first).
+fn rpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    pop_generic(ctx, argv, Side::Right, "rpop");
+}
+
+/// The key positions of `LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]` (Redis's
+/// `lmpopGetKeys`: `numkeys` keys from index 2, as many as the line can hold).
+fn lmpop_keys(argv: &[Bytes]) -> Option<Vec<usize>> {
+    let n = parse_i64(argv.get(1)?)?;
+    let room = argv.len().saturating_sub(2) as i64;
+    if n < 1 || n > room {
+        return None;
+    }
+    Some((2..2 + n as usize).collect())
+}
+
+/// # Format
+/// `LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]` — pops up to `count` (default 1)
+/// elements from the first key that holds a list, replying `[key, [elements]]`, or a nil array
+/// when every key is missing. A key of another type met before that is a WRONGTYPE error.
+/// Every key is locked up front, so the pop is atomic with respect to other threads.
+fn lmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let numkeys = match parse_i64(&argv[1]) {
+        Some(n) if n > 0 => n as u64,
+        _ => return ctx.out.error(errors::NUMKEYS_NOT_POSITIVE),
+    };
+    // The side follows the keys; `numkeys` may claim more arguments than there are.
+    let side_at = match usize::try_from(numkeys) {
+        Ok(n) if n < argv.len() - 2 => 2 + n,
+        _ => return ctx.out.error(errors::SYNTAX),
+    };
+    let Some(side) = Side::parse(&argv[side_at]) else {
+        return ctx.out.error(errors::SYNTAX);
+    };
+    let mut count = None;
+    let mut j = side_at + 1;
+    while j < argv.len() {
+        if count.is_none() && args::is(&argv[j], "COUNT") && j + 1 < argv.len() {
+            j += 1;
+            match parse_i64(&argv[j]) {
+                Some(n) if n > 0 => count = Some(n as usize),
+                _ => return ctx.out.error(errors::COUNT_NOT_POSITIVE),
+            }
+        } else {
+            return ctx.out.error(errors::SYNTAX);
+        }
+        j += 1;
+    }
+    let count = count.unwrap_or(1);
+    let keys = &argv[2..side_at];
+    let db = ctx.client.db;
+    let now = ctx.now;
+    let out = &mut *ctx.out;
+    let targets: Vec<(usize, &[u8])> = keys.iter().map(|k| (db, &k[..])).collect();
+    let mut locks = ctx.srv.store.lock(&targets);
+    for key in keys {
+        let mut slot = locks.slot(db, key, now);
+        let Some(e) = slot.get() else {
+            continue;
+        };
+        let Some(list) = as_list_mut(&mut e.value) else {
+            return out.error(errors::WRONGTYPE);
+        };
+        out.array(2);
+        out.bulk(key);
+        reply_popped(out, list, side, count);
+        if list.is_empty() {
+            slot.remove();
+        }
+        return;
+    }
+    out.null_array();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+// ---------------------------------------------------------------------------------------------
+
+/// # Format
+/// `LLEN key` — the length, 0 when the key is missing.
+fn llen(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let found = ctx
+        .db()
+        .read(&argv[1], ctx.now, |e| as_list(&e.value).map(List::len));
+    count_lookup(ctx, found.is_some());
+    match found {
+        None => ctx.out.int(0),
+        Some(Some(n)) => ctx.out.int(n as i64),
+        Some(None) => ctx.out.error(errors::WRONGTYPE),
+    }
+}
+
+/// # Format
+/// `LRANGE key start stop` — the elements from `start` to `stop` inclusive (negative = from
+/// the tail, clamped to the list), written straight from the list under its read lock.
+fn lrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let (Some(start), Some(end)) = (parse_i64(&argv[2]), parse_i64(&argv[3])) else {
+        return ctx.out.error(errors::NOT_INTEGER);
+    };
+    let out = &mut *ctx.out;
+    let found = ctx
+        .srv
+        .store
+        .db(ctx.client.db)
+        .read(&argv[1], ctx.now, |e| match as_list(&e.value) {
+            Some(list) => {
+                let (first, n) = range(start, end, list.len());
+                out.array(n);
+                for v in list.iter_from(first).take(n) {
+                    out.bulk(v);
+                }
+            }
+            None => out.error(errors::WRONGTYPE),
+        });
+    count_lookup(ctx, found.is_some());
+    if found.is_none() {
+        ctx.out.array(0);
+    }
+}
+
+/// # Format
+/// `LINDEX key index` — the element at `index` (negative = from the tail), or nil. The key is
+/// looked up (and its type checked) before the index is parsed, as in Redis.
+fn lindex(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let at = parse_i64(&argv[2]);
+    let out = &mut *ctx.out;
+    let found = ctx
+        .srv
+        .store
+        .db(ctx.client.db)
+        .read(&argv[1], ctx.now, |e| {
+            let Some(list) = as_list(&e.value) else {
+                return out.error(errors::WRONGTYPE);
+            };
+            let Some(at) = at else {
+                return out.error(errors::NOT_INTEGER);
+            };
+            match index(at, list.len()).and_then(|i| list.get(i)) {
+                Some(v) => out.bulk(v),
+                None => out.null(),
+            }
+        });
+    count_lookup(ctx, found.is_some());
+    if found.is_none() {
+        ctx.out.null();
+    }
+}
+
+/// LPOS options, as parsed before the key is looked up.
+struct LposOptions {
+    /// Which match to start from: 1 = the first; negative counts matches from the tail.
+    rank: i64,
+    /// COUNT: `None` = not given (reply with one index or nil), 0 = every match.
+    count: Option<u64>,
+    /// MAXLEN: compare at most this many elements (0 = all).
+    maxlen: u64,
+}
+
+impl LposOptions {
+    /// Parses `[RANK rank] [COUNT num-matches] [MAXLEN len]` from `argv[3..]`, in order, each
+    /// error as soon as it is met (later options are not looked at); options may repeat.
+    fn parse(argv: &[Bytes]) -> Result<LposOptions, &'static str> {
+        let mut opts = LposOptions {
+            rank: 1,
+            count: None,
+            maxlen: 0,
+        };
+        let mut j = 3;
+        while j < argv.len() {
+            let opt = &argv[j][..];
+            let value = argv.get(j + 1);
+            match value {
+                Some(v) if args::is(opt, "RANK") => {
+                    opts.rank = parse_i64(v).ok_or(errors::NOT_INTEGER)?;
+                    if opts.rank == 0 {
+                        return Err(errors::LPOS_RANK_ZERO);
+                    }
+                }
+                Some(v) if args::is(opt, "COUNT") => {
+                    let n = parse_i64(v).filter(|n| *n >= 0);
+                    opts.count = Some(n.ok_or(errors::LPOS_COUNT_NEGATIVE)? as u64);
+                }
+                Some(v) if args::is(opt, "MAXLEN") => {
+                    let n = parse_i64(v).filter(|n| *n >= 0);
+                    opts.maxlen = n.ok_or(errors::LPOS_MAXLEN_NEGATIVE)? as u64;
+                }
+                _ => return Err(errors::SYNTAX),
+            }
+            j += 2;
+        }
+        Ok(opts)
+    }
+}
+
+/// LPOS's scan over `elements` (head-to-tail, or tail-to-head when `from_tail`), returning the
+/// matching indexes (positions from the head) that the options select.
+///
+/// This mirrors Redis 7.0's loop exactly, including its arithmetic on `rank`: RANK
+/// -9223372036854775808 cannot be negated, stays negative, and so selects every match from the
+/// tail with COUNT never reached (Redis 7.0 behaves so; later versions reject the value).
+fn lpos_scan<'a>(
+    elements: impl Iterator<Item = &'a [u8]>,
+    len: usize,
+    from_tail: bool,
+    element: &[u8],
+    opts: &LposOptions,
+) -> Vec<i64> {
+    let rank = if opts.rank < 0 {
+        opts.rank.wrapping_neg()
+    } else {
+        opts.rank
+    };
+    let mut found = Vec::new();
+    let mut matches: i64 = 0;
+    for (i, v) in elements.enumerate() {
+        if opts.maxlen != 0 && i as u64 >= opts.maxlen {
+            break;
+        }
+        if v != element {
+            continue;
+        }
+        matches += 1;
+        if matches < rank {
+            continue;
+        }
+        found.push(if from_tail { len - 1 - i } else { i } as i64);
+        match opts.count {
+            None => break,
+            Some(0) => {}
+            Some(c) => {
+                if matches.wrapping_sub(rank).wrapping_add(1) >= c as i64 {
+                    break;
+                }
+            }
+        }
+    }
+    found
+}
+
+/// # Format
+/// `LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]` — the index of the
+/// `rank`-th match (nil when none); with COUNT, an array of up to that many indexes (all for
+/// 0). A negative rank searches from the tail. Indexes always count from the head.
+fn lpos(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let opts = match LposOptions::parse(argv) {
+        Ok(opts) => opts,
+        Err(e) => return ctx.out.error(e),
+    };
+    let element = &argv[2];
+    let found = ctx.db().read(&argv[1], ctx.now, |e| {
+        as_list(&e.value).map(|list| {
+            if opts.rank < 0 {
+                lpos_scan(list.iter_rev(), list.len(), true, element, &opts)
+            } else {
+                lpos_scan(list.iter(), list.len(), false, element, &opts)
+            }
+        })
+    });
+    count_lookup(ctx, found.is_some());
+    match (found, opts.count) {
+        (Some(None), _) => ctx.out.error(errors::WRONGTYPE),
+        (None, Some(_)) => ctx.out.array(0),
+        (None, None) => ctx.out.null(),
+        (Some(Some(indexes)), Some(_)) => {
+            ctx.out.array(indexes.len());
+            for i in indexes {
+                ctx.out.int(i);
+            }
+        }
+        (Some(Some(indexes)), None) => match indexes.first() {
+            Some(&i) => ctx.out.int(i),
+            None => ctx.out.null(),
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// In-place edits
+// ---------------------------------------------------------------------------------------------
+
+/// # Format
+/// `LSET key index element` — OK; `ERR no such key` when missing, `ERR index out of range`
+/// outside the list. The type is checked before the index is parsed, as in Redis.
+fn lset(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let at = parse_i64(&argv[2]);
+    let value = &argv[3];
+    let result = ctx.db().write(&argv[1], ctx.now, |slot| {
+        let e = slot.get().ok_or(errors::NO_SUCH_KEY)?;
+        let list = as_list_mut(&mut e.value).ok_or(errors::WRONGTYPE)?;
+        let at = at.ok_or(errors::NOT_INTEGER)?;
+        match index(at, list.len()) {
+            Some(i) if list.set(i, value) => Ok(()),
+            _ => Err(errors::INDEX_OUT_OF_RANGE),
+        }
+    });
+    match result {
+        Ok(()) => ctx.out.ok(),
+        Err(e) => ctx.out.error(e),
+    }
+}
+
+/// # Format
+/// `LREM key count element` — removes the first `count` elements equal to `element` (from the
+/// tail when negative, all when 0) and replies how many went.
+fn lrem(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let Some(count) = parse_i64(&argv[2]) else {
+        return ctx.out.error(errors::NOT_INTEGER);
+    };
+    // |i64::MIN| overflows in Redis and removes every match from the tail; so does this.
+    let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
+    let element = &argv[3];
+    let removed = ctx.db().write(&argv[1], ctx.now, |slot| {
+        let Some(e) = slot.get() else {
+            return Ok(0);
+        };
+        let list = as_list_mut(&mut e.value).ok_or(())?;
+        let removed = list.remove(element, limit, count < 0);
+        if list.is_empty() {
+            slot.remove();
+        }
+        Ok(removed)
+    });
+    match removed {
+        Ok(n) => ctx.out.int(n as i64),
+        Err(()) => ctx.out.error(errors::WRONGTYPE),
+    }
+}
+
+/// # Format
+/// `LTRIM key start stop` — OK; keeps only `[start, stop]` (LRANGE's index rules), deleting the
+/// key when nothing is left.
+fn ltrim(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let (Some(start), Some(end)) = (parse_i64(&argv[2]), parse_i64(&argv[3])) else {
+        return ctx.out.error(errors::NOT_INTEGER);
+    };
+    let result = ctx.db().write(&argv[1], ctx.now, |slot| {
+        let Some(e) = slot.get() else {
+            return Ok(None);
+        };
+        let list = as_list_mut(&mut e.value).ok_or(())?;
+        let len = list.len();
+        let (first, n) = range(start, end, len);
+        if n == 0 {
+            // Taken out whole: a big list is then freed off the loop by its Drop.
+            return Ok(slot.remove());
+        }
+        list.drop_back(len - first - n);
+        list.drop_front(first);
+        Ok(None)
+    });
+    match result {
+        // A removed list is dropped here, outside the shard lock.
+        Ok(_removed) => ctx.out.ok(),
+        Err(()) => ctx.out.error(errors::WRONGTYPE),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Moves
+// ---------------------------------------------------------------------------------------------
+
+/// What LMOVE found.
+enum Moved {
+    /// The source is missing: nil.
+    Missing,
+    WrongType,
+    /// The element moved.
+    Element(StrBuf),
+}
+
+/// `lmoveGenericCommand`: pops from `src`'s `from` end and pushes onto `dst`'s `to` end,
+/// atomically: both keys' shards are locked before either is read. A source equal to the
+/// destination rotates the list in place (its TTL kept). Checks as Redis: a missing source is
+/// nil whatever the destination holds; a destination of another type is WRONGTYPE and nothing
+/// moves.
+fn lmove_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from: Side, to: Side) {
+    let db = ctx.client.db;
+    let now = ctx.now;
+    let moved = {
+        let mut locks = ctx.srv.store.lock(&[(db, src), (db, dst)]);
+        match locks
+            .slot(db, src, now)
+            .get()
+            .map(|e| as_list(&e.value).is_some())
+        {
+            None => Moved::Missing,
+            Some(false) => Moved::WrongType,
+            Some(true) if src == dst => {
+                let mut slot = locks.slot(db, src, now);
+                let list = slot
+                    .get()
+                    .and_then(|e| as_list_mut(&mut e.value))
+                    .expect("checked above");
+                let v = pop(list, from).expect("stored lists are never empty");
+                push(list, to, &v);
+                Moved::Element(v)
+            }
+            Some(true) => {
+                let dst_ok = match locks.slot(db, dst, now).get() {
+                    None => true,
+                    Some(e) => as_list(&e.value).is_some(),
+                };
+                if dst_ok {
+                    let mut slot = locks.slot(db, src, now);
+                    let list = slot
+                        .get()
+                        .and_then(|e| as_list_mut(&mut e.value))
+                        .expect("checked above");
+                    let v = pop(list, from).expect("stored lists are never empty");
+                    if list.is_empty() {
+                        slot.remove();
+                    }
+                    let mut slot = locks.slot(db, dst, now);
+                    match slot.get().and_then(|e| as_list_mut(&mut e.value)) {
+                        Some(list) => push(list, to, &v),
+                        None => {
+                            slot.put(new_list(to, [&v[..]]));
+                        }
+                    }
+                    Moved::Element(v)
+                } else {
+                    Moved::WrongType
+                }
+            }
+        }
+    };
+    match moved {
+        Moved::Missing => ctx.out.null(),
+        Moved::WrongType => ctx.out.error(errors::WRONGTYPE),
+        Moved::Element(v) => {
+            ctx.out.bulk(&v);
+            pushed(ctx, db, dst);
+        }
+    }
+}
+
+/// # Format
+/// `LMOVE source destination LEFT|RIGHT LEFT|RIGHT` — the element moved, or nil.
+fn lmove(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let (Some(from), Some(to)) = (Side::parse(&argv[3]), Side::parse(&argv[4])) else {
+        return ctx.out.error(errors::SYNTAX);
+    };
+    lmove_generic(ctx, &argv[1], &argv[2], from, to);
+}
+
+/// # Format
+/// `RPOPLPUSH source destination` — `LMOVE source destination RIGHT LEFT`.
+fn rpoplpush(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    lmove_generic(ctx, &argv[1], &argv[2], Side::Right, Side::Left);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::testing::Harness;
+
+    fn run(h: &mut Harness, args: &[&str]) -> String {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        h.run_at(1_000, false, &args)
+    }
+
+    #[test]
+    fn range_follows_redis_index_rules() {
+        assert_eq!(range(0, -1, 3), (0, 3));
+        assert_eq!(range(-100, 100, 3), (0, 3));
+        assert_eq!(range(2, 1, 3), (0, 0));
+        assert_eq!(range(3, 5, 3), (0, 0));
+        assert_eq!(range(-1, -1, 3), (2, 1));
+        assert_eq!(range(i64::MAX, i64::MIN, 3), (0, 0));
+        assert_eq!(range(i64::MIN, i64::MAX, 3), (0, 3));
+        assert_eq!(range(0, -1, 0), (0, 0));
+        assert_eq!(index(-1, 3), Some(2));
+        assert_eq!(index(-4, 3), None);
+        assert_eq!(index(3, 3), None);
+        assert_eq!(index(i64::MIN, 3), None);
+    }
+
+    #[test]
+    fn push_pop_replies() {
+        let mut h = Harness::new();
+        assert_eq!(run(&mut h, &["RPUSH", "l", "a", "b", "c"]), ":3\r\n");
+        assert_eq!(run(&mut h, &["LPUSH", "l", "x", "y"]), ":5\r\n");
+        assert_eq!(
+            run(&mut h, &["LRANGE", "l", "0", "-1"]),
+            "*5\r\n$1\r\ny\r\n$1\r\nx\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"
+        );
+        assert_eq!(
+            run(&mut h, &["RPOP", "l", "2"]),
+            "*2\r\n$1\r\nc\r\n$1\r\nb\r\n"
+        );
+        assert_eq!(run(&mut h, &["LPOP", "l", "0"]), "*0\r\n");
+        assert_eq!(run(&mut h, &["LPOP", "missing", "1"]), "*-1\r\n");
+        assert_eq!(run(&mut h, &["LPOP", "missing"]), "$-1\r\n");
+        assert_eq!(
+            run(&mut h, &["LPOP", "l", "-1"]),
+            "-ERR value is out of range, must be positive\r\n"
+        );
+        assert_eq!(
+            run(&mut h, &["LPOP", "l", "1", "2"]),
+            "-ERR wrong number of arguments for 'lpop' command\r\n"
+        );
+        assert_eq!(
+            run(&mut h, &["LPOP", "l", "9"]),
+            "*3\r\n$1\r\ny\r\n$1\r\nx\r\n$1\r\na\r\n"
+        );
+        assert_eq!(run(&mut h, &["EXISTS", "l"]), ":0\r\n");
+    }
+
+    #[test]
+    fn lpos_rank_i64_min_behaves_like_redis_7_0() {
+        let mut h = Harness::new();
+        run(&mut h, &["RPUSH", "l", "a", "b", "c", "a", "b", "c", "a"]);
+        let min = "-9223372036854775808";
+        assert_eq!(run(&mut h, &["LPOS", "l", "a", "RANK", min]), ":6\r\n");
+        assert_eq!(
+            run(&mut h, &["LPOS", "l", "a", "RANK", min, "COUNT", "1"]),
+            "*3\r\n:6\r\n:3\r\n:0\r\n"
+        );
+        assert_eq!(
+            run(
+                &mut h,
+                &["LPOS", "l", "a", "RANK", min, "COUNT", "1", "MAXLEN", "2"]
+            ),
+            "*1\r\n:6\r\n"
+        );
+        assert_eq!(
+            run(
+                &mut h,
+                &[
+                    "LPOS",
+                    "l",
+                    "a",
+                    "RANK",
+                    "-9223372036854775807",
+                    "COUNT",
+                    "1"
+                ]
+            ),
+            "*0\r\n"
+        );
+    }
+
+    #[test]
+    fn lmpop_keys_follow_numkeys() {
+        let argv = |s: &[&str]| -> Vec<Bytes> {
+            s.iter()
+                .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+                .collect()
+        };
+        assert_eq!(
+            lmpop_keys(&argv(&["lmpop", "2", "a", "b", "left"])),
+            Some(vec![2, 3])
+        );
+        assert_eq!(lmpop_keys(&argv(&["lmpop", "5", "a", "left"])), None);
+        assert_eq!(lmpop_keys(&argv(&["lmpop", "0", "a", "left"])), None);
+        assert_eq!(lmpop_keys(&argv(&["lmpop", "x", "a", "left"])), None);
+    }
+}

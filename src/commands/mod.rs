@@ -138,6 +138,11 @@ impl Ctx<'_> {
 
 pub type Handler = fn(&mut Ctx<'_>, &[Bytes]);
 
+/// Key positions of a command whose keys cannot be described by first/last/step (a `numkeys`
+/// argument: LMPOP, ZUNIONSTORE, ...): the indexes of the key arguments in the full command
+/// line, or `None` when the arguments are malformed. Redis's `getkeys_proc`.
+pub type KeysFn = fn(&[Bytes]) -> Option<Vec<usize>>;
+
 /// One registry line.
 pub struct CommandSpec {
     /// Lowercase full name (`"get"`, `"client|kill"`).
@@ -153,6 +158,8 @@ pub struct CommandSpec {
     pub handler: Handler,
     /// Container commands (CLIENT, CONFIG, ...) dispatch on `args[1]` through these.
     pub subcommands: &'static [CommandSpec],
+    /// Movable keys (see [`KeysFn`]); set with [`CommandSpec::with_keys`].
+    pub movable_keys: Option<KeysFn>,
 }
 
 /// Builds a table line; see the family tables for use.
@@ -177,6 +184,7 @@ pub const fn spec(
         step,
         handler,
         subcommands: &[],
+        movable_keys: None,
     }
 }
 
@@ -198,10 +206,29 @@ pub const fn container(
         step: 0,
         handler: |_, _| {},
         subcommands,
+        movable_keys: None,
     }
 }
 
 impl CommandSpec {
+    /// The same line with a key-extraction function for movable keys (table use:
+    /// `spec(...).with_keys(f)`).
+    pub const fn with_keys(self, keys: KeysFn) -> CommandSpec {
+        CommandSpec {
+            movable_keys: Some(keys),
+            ..self
+        }
+    }
+
+    /// The key argument positions of a full command line: the movable-keys function when the
+    /// command has one (`None` = malformed arguments), else the first/last/step range.
+    pub fn keys_of(&self, args: &[Bytes]) -> Option<Vec<usize>> {
+        match self.movable_keys {
+            Some(keys) => keys(args),
+            None => Some(self.key_positions(args.len())),
+        }
+    }
+
     pub fn is_container(&self) -> bool {
         !self.subcommands.is_empty()
     }
