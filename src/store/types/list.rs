@@ -134,13 +134,18 @@ impl Chunk {
         self.buf.len() + entry_len(n) <= CHUNK_BYTES
     }
 
-    /// Makes room for `extra` bytes: doubling, but never past [`CHUNK_BYTES`] (plain `Vec`
-    /// growth would leave up to half of every full chunk unused).
+    /// Makes room for `extra` bytes. Small buffers grow to fit exactly (most lists are small,
+    /// and a listpack is exact too); larger ones double, but never past [`CHUNK_BYTES`] (plain
+    /// `Vec` growth would leave up to half of every full chunk unused).
     #[inline]
     fn grow(&mut self, extra: usize) {
         let need = self.buf.len() + extra;
         if need > self.buf.capacity() {
-            let target = need.max(self.buf.capacity() * 2).min(CHUNK_BYTES.max(need));
+            let target = if need <= CHUNK_BYTES / 8 {
+                need
+            } else {
+                need.max(self.buf.capacity() * 2).min(CHUNK_BYTES.max(need))
+            };
             self.buf.reserve_exact(target - self.buf.len());
         }
     }
