@@ -43,10 +43,21 @@ fn scenario(g: &mut Gen) -> Step {
     if g.chance(60) {
         steps.push(step_of(&[b"DEL", &key], Check::Exact));
     }
+    // Sometimes long enough (and with long elements) to span several of ferrokv's chunks.
+    let n = if g.chance(10) {
+        200 + g.below(300)
+    } else {
+        3 + g.below(8)
+    };
     steps.push(g.cmd("RPUSH", |g, a| {
         a.push(key.clone());
-        for _ in 0..3 + g.below(8) {
-            a.push(element(g));
+        for _ in 0..n {
+            if g.chance(10) {
+                let len = 20 + g.below(200) as usize;
+                a.push(b(g.pick(&["x", "y"])).repeat(len));
+            } else {
+                a.push(element(g));
+            }
         }
     }));
     for _ in 0..1 + g.below(3) {
@@ -93,10 +104,15 @@ fn scenario(g: &mut Gen) -> Step {
 }
 
 /// A list element: mostly from a tiny alphabet (matches for LREM, LPOS, LINSERT), else any
-/// generator value (binary, empty, numbers).
+/// generator value (binary, empty, numbers), rarely a long run of one letter.
 fn element(g: &mut Gen) -> Vec<u8> {
     if g.chance(70) {
         return b(g.pick(&["a", "b", "c", "1", "2", ""]));
+    }
+    if g.chance(5) {
+        // Long: past ferrokv's 4 KiB chunk at times.
+        let len = 100 + g.below(6000) as usize;
+        return b(g.pick(&["z", "w"])).repeat(len);
     }
     g.short_value()
 }
