@@ -183,6 +183,8 @@ enum State {
 #[derive(Debug, Default)]
 pub struct Parser {
     state: State,
+    /// Scratch for [`parse_whole`] (reused: no allocation per command).
+    ranges: Vec<(usize, usize)>,
 }
 
 impl Parser {
@@ -233,6 +235,9 @@ impl Parser {
                     let Some(&first) = buf.first() else {
                         return Ok(false);
                     };
+                    if first == b'*' && parse_whole(buf, args, &mut self.ranges, limits) {
+                        return Ok(true);
+                    }
                     self.state = if first == b'*' {
                         State::MultibulkCount { scanned: 0 }
                     } else {
@@ -349,6 +354,65 @@ impl Parser {
             }
         }
     }
+}
+
+/// Most arguments [`parse_whole`] takes; longer commands use the general path.
+const WHOLE_MAX_ARGS: usize = 32;
+/// Longest header line [`parse_whole`] looks at (`$` + 20 digits + `\r`).
+const WHOLE_MAX_HEADER: usize = 24;
+
+/// The fast path for the common case: one ordinary multibulk command that is entirely in
+/// `buf`. It is parsed in one pass over the bytes and split off once; its arguments are
+/// slices of that one frame. Anything unusual — incomplete input, a malformed or long
+/// header, an empty or huge command, a big argument — returns `false` with nothing consumed,
+/// and the general state machine handles it (with its exact errors and limits).
+fn parse_whole(
+    buf: &mut BytesMut,
+    args: &mut Vec<Bytes>,
+    ranges: &mut Vec<(usize, usize)>,
+    limits: &Limits,
+) -> bool {
+    let b = &buf[..];
+    let header = |at: usize| -> Option<(i64, usize)> {
+        // A header at `at` (whose first byte was checked): its number and where it ends.
+        let window = b.get(at + 1..b.len().min(at + WHOLE_MAX_HEADER))?;
+        let cr = at + 1 + window.iter().position(|&c| c == b'\r')?;
+        // Complete once the byte after `\r` is here (Redis skips it unchecked).
+        if cr + 1 >= b.len() {
+            return None;
+        }
+        Some((string2ll(&b[at + 1..cr])?, cr + 2))
+    };
+    let Some((count, mut pos)) = header(0) else {
+        return false;
+    };
+    if count <= 0 || count as usize > WHOLE_MAX_ARGS {
+        return false;
+    }
+    ranges.clear();
+    for _ in 0..count {
+        if b.get(pos) != Some(&b'$') {
+            return false;
+        }
+        let Some((len, start)) = header(pos) else {
+            return false;
+        };
+        let Ok(len) = usize::try_from(len) else {
+            return false;
+        };
+        if len > limits.max_bulk_len || len >= PROTO_MBULK_BIG_ARG {
+            return false;
+        }
+        let end = start + len;
+        if end + 2 > b.len() {
+            return false;
+        }
+        ranges.push((start, end));
+        pos = end + 2;
+    }
+    let frame = buf.split_to(pos).freeze();
+    args.extend(ranges.iter().map(|&(start, end)| frame.slice(start..end)));
+    true
 }
 
 /// Index of the first `needle` in `buf`, searching from `from` (the part
