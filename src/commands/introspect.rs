@@ -323,7 +323,7 @@ fn getkeys(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     if (spec.arity > 0 && spec.arity != argc) || argc < -spec.arity {
         return ctx.out.error(errors::GETKEYS_ARITY);
     }
-    let keys = spec.keys_of(cmd).unwrap_or_default();
+    let keys = spec.keys_of(cmd);
     if keys.is_empty() {
         return ctx.out.error(errors::GETKEYS_INVALID);
     }

@@ -24,7 +24,7 @@
 use bytes::Bytes;
 
 use super::flags::*;
-use super::{args, errors, spec, CommandSpec, Ctx, Group};
+use super::{args, errors, keys_after_numkeys, spec, CommandSpec, Ctx, Group};
 use crate::resp::reply::Reply;
 use crate::server::shared::WorkerStats;
 use crate::store::types::List;
@@ -51,7 +51,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("lmove",       5, WRITE | DENYOOM,        Group::List, 1, 2, 1, lmove),
     spec("rpoplpush",   3, WRITE | DENYOOM,        Group::List, 1, 2, 1, rpoplpush),
     // Keys at 2..2+numkeys: no first/last/step describes them (COMMAND INFO shows 0 0 0).
-    spec("lmpop",      -4, WRITE | MOVABLE_KEYS,   Group::List, 0, 0, 0, lmpop).with_keys(lmpop_keys),
+    spec("lmpop",      -4, WRITE,                  Group::List, 0, 0, 0, lmpop).with_keys(keys_after_numkeys::<1>),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -328,17 +328,6 @@ fn lpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// `RPOP key [count]` — with a count, the elements in pop order (tail first).
 fn rpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     pop_generic(ctx, argv, Side::Right, "rpop");
-}
-
-/// The key positions of `LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]` (Redis's
-/// `lmpopGetKeys`: `numkeys` keys from index 2, as many as the line can hold).
-fn lmpop_keys(argv: &[Bytes]) -> Option<Vec<usize>> {
-    let n = parse_i64(argv.get(1)?)?;
-    let room = argv.len().saturating_sub(2) as i64;
-    if n < 1 || n > room {
-        return None;
-    }
-    Some((2..2 + n as usize).collect())
 }
 
 /// # Format
@@ -865,21 +854,5 @@ mod tests {
             ),
             "*0\r\n"
         );
-    }
-
-    #[test]
-    fn lmpop_keys_follow_numkeys() {
-        let argv = |s: &[&str]| -> Vec<Bytes> {
-            s.iter()
-                .map(|a| Bytes::copy_from_slice(a.as_bytes()))
-                .collect()
-        };
-        assert_eq!(
-            lmpop_keys(&argv(&["lmpop", "2", "a", "b", "left"])),
-            Some(vec![2, 3])
-        );
-        assert_eq!(lmpop_keys(&argv(&["lmpop", "5", "a", "left"])), None);
-        assert_eq!(lmpop_keys(&argv(&["lmpop", "0", "a", "left"])), None);
-        assert_eq!(lmpop_keys(&argv(&["lmpop", "x", "a", "left"])), None);
     }
 }

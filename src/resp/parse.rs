@@ -183,6 +183,8 @@ enum State {
 #[derive(Debug, Default)]
 pub struct Parser {
     state: State,
+    /// Scratch for [`parse_whole`] (reused: no allocation per command).
+    ranges: Vec<(usize, usize)>,
 }
 
 impl Parser {
@@ -233,6 +235,9 @@ impl Parser {
                     let Some(&first) = buf.first() else {
                         return Ok(false);
                     };
+                    if first == b'*' && parse_whole(buf, args, &mut self.ranges, limits) {
+                        return Ok(true);
+                    }
                     self.state = if first == b'*' {
                         State::MultibulkCount { scanned: 0 }
                     } else {
@@ -349,6 +354,77 @@ impl Parser {
             }
         }
     }
+}
+
+/// Most arguments [`parse_whole`] takes; longer commands use the general path.
+const WHOLE_MAX_ARGS: usize = 32;
+/// Most digits [`whole_header`] reads (cannot overflow; longer numbers take the general path).
+const WHOLE_MAX_DIGITS: usize = 18;
+
+/// The header at `at` (`*` or `$`, already checked by the caller) as [`parse_whole`] needs
+/// it: a canonical non-negative number (no sign, no leading zero) and where the line ends,
+/// scanned and converted in one pass. `None` for anything else, left to the general path.
+#[inline]
+fn whole_header(b: &[u8], at: usize) -> Option<(usize, usize)> {
+    let first = at + 1;
+    let limit = b.len().min(first + WHOLE_MAX_DIGITS + 1);
+    let mut i = first;
+    let mut value = 0usize;
+    while i < limit {
+        let digit = b[i].wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        value = value * 10 + usize::from(digit);
+        i += 1;
+    }
+    // Digits, then `\r` and one more byte (which Redis skips unchecked); no leading zero.
+    let digits = i - first;
+    if digits == 0 || i + 1 >= b.len() || b[i] != b'\r' || (b[first] == b'0' && digits > 1) {
+        return None;
+    }
+    Some((value, i + 2))
+}
+
+/// The fast path for the common case: one ordinary multibulk command that is entirely in
+/// `buf`. It is parsed in one pass over the bytes and split off once; its arguments are
+/// slices of that one frame. Anything unusual — incomplete input, a malformed or long
+/// header, an empty or huge command, a big argument — returns `false` with nothing consumed,
+/// and the general state machine handles it (with its exact errors and limits).
+fn parse_whole(
+    buf: &mut BytesMut,
+    args: &mut Vec<Bytes>,
+    ranges: &mut Vec<(usize, usize)>,
+    limits: &Limits,
+) -> bool {
+    let b = &buf[..];
+    let Some((count, mut pos)) = whole_header(b, 0) else {
+        return false;
+    };
+    if count == 0 || count > WHOLE_MAX_ARGS {
+        return false;
+    }
+    ranges.clear();
+    for _ in 0..count {
+        if b.get(pos) != Some(&b'$') {
+            return false;
+        }
+        let Some((len, start)) = whole_header(b, pos) else {
+            return false;
+        };
+        if len > limits.max_bulk_len || len >= PROTO_MBULK_BIG_ARG {
+            return false;
+        }
+        let end = start + len;
+        if end + 2 > b.len() {
+            return false;
+        }
+        ranges.push((start, end));
+        pos = end + 2;
+    }
+    let frame = buf.split_to(pos).freeze();
+    args.extend(ranges.iter().map(|&(start, end)| frame.slice(start..end)));
+    true
 }
 
 /// Index of the first `needle` in `buf`, searching from `from` (the part

@@ -124,6 +124,10 @@ impl Conn {
                     // EAGAIN (one syscall per request saved). Not after the peer half-closed:
                     // that edge is already consumed and only reading to 0 reveals the EOF.
                     if n < asked && !self.peer_closed {
+                        // Output may have filled up while processing this read: commands left
+                        // in the buffer then wait for the drain (`on_writable` resumes them).
+                        self.paused =
+                            !self.client.close_after_reply && self.out.len() > PAUSE_OUTPUT;
                         break;
                     }
                 }

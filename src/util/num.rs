@@ -97,6 +97,18 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
         _ => return None,
     }
     let mut v: u64 = 0;
+    if digits.len() <= 18 {
+        // Cannot overflow: the common case (lengths, counts) without checked arithmetic.
+        for &b in digits {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            v = v * 10 + u64::from(d);
+        }
+        let v = v as i64;
+        return Some(if negative { -v } else { v });
+    }
     for &b in digits {
         if !b.is_ascii_digit() {
             return None;
