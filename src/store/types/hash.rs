@@ -269,7 +269,9 @@ impl Hash {
             Repr::Pack(v) => (Some(v.iter()), None),
             Repr::Table(t) => (None, Some(t.segs.iter().flat_map(|s| s.entries.iter()))),
         };
-        pack.into_iter().flatten().chain(table.into_iter().flatten())
+        pack.into_iter()
+            .flatten()
+            .chain(table.into_iter().flatten())
     }
 
     /// A uniformly chosen pair, or `None` when empty.
@@ -303,7 +305,7 @@ impl Hash {
     /// A listpack returns everything at once, whatever the cursor, as Redis does. A table
     /// covers the fields whose hash lies in `[cursor, next)`: about `count` of them, and never
     /// less than an eighth of a segment, so a full scan hashes each field at most ~8 times.
-    pub fn scan(&self, cursor: u64, count: usize, f: impl FnMut(&Pair)) -> u64 {
+    pub fn scan<'h>(&'h self, cursor: u64, count: usize, f: impl FnMut(&'h Pair)) -> u64 {
         match &self.repr {
             Repr::Pack(v) => {
                 v.iter().for_each(f);
@@ -385,9 +387,10 @@ impl Segment {
         }
         self.entries.push(pair);
         let entries = &self.entries;
-        self.index.insert_unique(hash, entries.len() as u32 - 1, |&j| {
-            hash_of(entries[j as usize].field())
-        });
+        self.index
+            .insert_unique(hash, entries.len() as u32 - 1, |&j| {
+                hash_of(entries[j as usize].field())
+            });
     }
 
     /// Removes `field`; true when it was there.
@@ -542,8 +545,7 @@ impl Table {
         let prefix = seg.prefix << 1;
         *seg = Segment::new(depth, prefix, stay.0, &stay.1);
         let t = self.segs.len();
-        self.segs
-            .push(Segment::new(depth, prefix | 1, go.0, &go.1));
+        self.segs.push(Segment::new(depth, prefix | 1, go.0, &go.1));
         for slot in self.slots(depth, prefix | 1) {
             self.dir[slot] = t as u32;
         }
@@ -624,7 +626,7 @@ impl Table {
         out
     }
 
-    fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&Pair)) -> u64 {
+    fn scan<'t>(&'t self, cursor: u64, count: usize, mut f: impl FnMut(&'t Pair)) -> u64 {
         let count = count.max(1);
         let mut pos = u128::from(cursor);
         let mut visited = 0usize;
