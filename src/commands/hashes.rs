@@ -12,7 +12,7 @@ use super::flags::{DENYOOM, FAST, READONLY, WRITE};
 use super::{args, errors, keys, spec, CommandSpec, Ctx, Group};
 use crate::resp::reply::Reply;
 use crate::server::shared::WorkerStats;
-use crate::store::types::hash::Pair;
+use crate::store::types::hash::FieldValue;
 use crate::store::types::Hash;
 use crate::store::{Entry, Value};
 use crate::util::glob::{glob_match, is_match_all};
@@ -116,18 +116,26 @@ fn reply_pairs<'h>(
     out: &mut Reply,
     n: usize,
     with_values: bool,
-    pairs: impl Iterator<Item = &'h Pair>,
+    pairs: impl IntoIterator<Item = FieldValue<'h>>,
 ) {
+    reply_pairs_header(out, n, with_values);
+    for pair in pairs {
+        reply_pair(out, with_values, pair);
+    }
+}
+
+fn reply_pairs_header(out: &mut Reply, n: usize, with_values: bool) {
     let nested = with_values && out.resp3;
     out.array(if with_values && !nested { 2 * n } else { n });
-    for p in pairs {
-        if nested {
-            out.array(2);
-        }
-        out.bulk(p.field());
-        if with_values {
-            out.bulk(p.value());
-        }
+}
+
+fn reply_pair(out: &mut Reply, with_values: bool, (field, value): FieldValue<'_>) {
+    if with_values && out.resp3 {
+        out.array(2);
+    }
+    out.bulk(field);
+    if with_values {
+        out.bulk(value);
     }
 }
 
@@ -331,12 +339,12 @@ fn all(ctx: &mut Ctx<'_>, key: &[u8], fields: bool, values: bool) {
         } else {
             out.array(h.len());
         }
-        for p in h.iter() {
+        for (field, value) in h.iter() {
             if fields {
-                out.bulk(p.field());
+                out.bulk(field);
             }
             if values {
-                out.bulk(p.value());
+                out.bulk(value);
             }
         }
     });
@@ -368,7 +376,7 @@ fn hrandfield(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let mut rng = rand::thread_rng();
     if argv.len() == 2 {
         let found = read(ctx, key, |h, out| match h.random(&mut rng) {
-            Some(p) => out.bulk(p.field()),
+            Some((field, _)) => out.bulk(field),
             None => out.null(),
         });
         if let Found::Missing = found {
@@ -406,15 +414,16 @@ fn hrandfield(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             if n.saturating_mul(least) > max_reply {
                 return out.error(errors::VALUE_OUT_OF_RANGE);
             }
-            let n = n as usize;
-            let picks = (0..n).filter_map(|_| h.random(&mut rng));
-            return reply_pairs(out, n, with_values, picks);
+            reply_pairs_header(out, n as usize, with_values);
+            return h.random_repeated(n as usize, &mut rng, |pair| {
+                reply_pair(out, with_values, pair)
+            });
         }
         if n >= h.len() as u64 {
             return reply_pairs(out, h.len(), with_values, h.iter());
         }
         let picked = h.random_distinct(n as usize, &mut rng);
-        reply_pairs(out, picked.len(), with_values, picked.into_iter());
+        reply_pairs(out, picked.len(), with_values, picked);
     });
     if let Found::Missing = found {
         ctx.out.array(0);
@@ -464,17 +473,17 @@ fn hscan(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             Err(e) => return out.error(e),
         };
         let mut pairs = Vec::new();
-        let next = h.scan(cursor, count, |p| {
-            if pattern.is_none_or(|pat| glob_match(pat, p.field(), false)) {
-                pairs.push(p);
+        let next = h.scan(cursor, count, |pair| {
+            if pattern.is_none_or(|pat| glob_match(pat, pair.0, false)) {
+                pairs.push(pair);
             }
         });
         out.array(2);
         out.bulk(itoa::Buffer::new().format(next).as_bytes());
         out.array(2 * pairs.len());
-        for p in pairs {
-            out.bulk(p.field());
-            out.bulk(p.value());
+        for (field, value) in pairs {
+            out.bulk(field);
+            out.bulk(value);
         }
     });
     if let Found::Missing = found {
