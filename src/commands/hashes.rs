@@ -3,7 +3,7 @@
 //!
 //! The representation (listpack / hashtable, scanning, random picks) lives in
 //! [`crate::store::types::hash`]; this file parses arguments, takes the key's shard lock through
-//! [`read`] or [`modify`], and writes replies. Read commands count keyspace hits and misses as
+//! `read` or `modify`, and writes replies. Read commands count keyspace hits and misses as
 //! Redis's `lookupKeyRead` does (a key of another type is a hit); write commands count neither.
 
 use bytes::Bytes;
@@ -156,7 +156,7 @@ fn hmset(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 }
 
 fn set_pairs(ctx: &mut Ctx<'_>, argv: &[Bytes], name: &str) {
-    if argv.len() % 2 != 0 {
+    if !argv.len().is_multiple_of(2) {
         ctx.out.error(errors::wrong_arity(name));
         return;
     }

@@ -6,24 +6,24 @@
 //! # Encodings (Redis 7.0's rules; `OBJECT ENCODING` reports them)
 //! - **listpack**: while the hash has at most [`MAX_PACK_ENTRIES`] fields and no field or value
 //!   longer than [`MAX_PACK_VALUE`] bytes (the defaults of `hash-max-listpack-entries` and
-//!   `hash-max-listpack-value`), it is one packed byte buffer ([`Pack`]: a length byte before
+//!   `hash-max-listpack-value`), it is one packed byte buffer (`Pack`: a length byte before
 //!   each field and value) in insertion order, searched linearly.
 //!   Deleting keeps the order of the others, as a listpack does, so HGETALL and HSCAN of a
 //!   small hash list fields in the same order as Redis.
-//! - **hashtable**: past either limit it converts, once, to a [`Table`]. It never converts
+//! - **hashtable**: past either limit it converts, once, to a `Table`. It never converts
 //!   back (Redis converts back only when it reloads a dataset).
 //!
 //! # Pairs
-//! In a table, a field and its value share one 32-byte [`Pair`]: inline when together they fit in
-//! [`INLINE`] bytes (no allocation at all), otherwise one boxed slice holding both.
+//! In a table, a field and its value share one 32-byte `Pair`: inline when together they fit in
+//! `INLINE` bytes (no allocation at all), otherwise one boxed slice holding both.
 //!
 //! # The table: extendible hashing over small segments
 //! Fields are placed by a 64-bit hash (one process-wide, randomly seeded ahash). A directory
-//! of `2^depth` slots maps the top `depth` bits of a hash to a [`Segment`]; a segment with
+//! of `2^depth` slots maps the top `depth` bits of a hash to a `Segment`; a segment with
 //! local depth `d` and prefix `p` holds exactly the fields whose hash starts with the `d` bits
 //! `p` (a contiguous range of the hash space). A segment is a dense `Vec<Pair>` plus a small
 //! hashbrown index of positions into it (the indexmap layout):
-//! - no whole-table rehash ever: a segment that passes [`SEG_MAX`] fields splits in two by its
+//! - no whole-table rehash ever: a segment that passes `SEG_MAX` fields splits in two by its
 //!   next hash bit (work bounded by the segment size), and a small segment merges back with its
 //!   buddy, so write latency stays flat while a hash grows to millions of fields;
 //! - dense storage: ~32 bytes per pair plus ~8 for the index, and O(1) uniform random access
