@@ -32,6 +32,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         step: 0,
         handler: command,
         subcommands: COMMAND,
+        movable_keys: None,
     },
     //   name    arity flags                                   group          keys     handler
     spec("info",  -1,  LOADING | STALE | SENTINEL | DANGEROUS, Group::Server, 0, 0, 0, info),
@@ -315,14 +316,14 @@ fn getkeys(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let Some(spec) = spec else {
         return ctx.out.error(errors::INVALID_COMMAND);
     };
-    if spec.first_key <= 0 {
+    if spec.first_key <= 0 && spec.movable_keys.is_none() {
         return ctx.out.error(errors::NO_KEY_ARGUMENTS);
     }
     let argc = cmd.len() as i32;
     if (spec.arity > 0 && spec.arity != argc) || argc < -spec.arity {
         return ctx.out.error(errors::GETKEYS_ARITY);
     }
-    let keys = spec.key_positions(cmd.len());
+    let keys = spec.keys_of(cmd);
     if keys.is_empty() {
         return ctx.out.error(errors::GETKEYS_INVALID);
     }

@@ -153,6 +153,28 @@ pub struct CommandSpec {
     pub handler: Handler,
     /// Container commands (CLIENT, CONFIG, ...) dispatch on `args[1]` through these.
     pub subcommands: &'static [CommandSpec],
+    /// Key positions of commands whose keys are not first/last/step (a `numkeys` argument):
+    /// `COMMAND GETKEYS` and (issue 5) transaction locking use [`CommandSpec::keys_of`].
+    pub movable_keys: Option<KeysFn>,
+}
+
+/// Finds the key positions in a full argument vector; `None` when the arguments are malformed.
+pub type KeysFn = fn(&[Bytes]) -> Option<Vec<usize>>;
+
+/// Keys counted by a `numkeys` argument at position `AT` and following it (LMPOP, SINTERCARD,
+/// ZINTERCARD, ZUNION, ZMPOP, ...).
+pub fn keys_after_numkeys<const AT: usize>(args: &[Bytes]) -> Option<Vec<usize>> {
+    let n = usize::try_from(crate::util::num::parse_i64(args.get(AT)?)?).ok()?;
+    let end = AT.checked_add(1)?.checked_add(n)?;
+    (n > 0 && end <= args.len()).then(|| (AT + 1..end).collect())
+}
+
+/// A destination key at 1, then keys counted by `numkeys` at 2 (ZUNIONSTORE, ZINTERSTORE,
+/// ZDIFFSTORE).
+pub fn dest_and_numkeys(args: &[Bytes]) -> Option<Vec<usize>> {
+    let mut keys = keys_after_numkeys::<2>(args)?;
+    keys.insert(0, 1);
+    Some(keys)
 }
 
 /// Builds a table line; see the family tables for use.
@@ -177,6 +199,7 @@ pub const fn spec(
         step,
         handler,
         subcommands: &[],
+        movable_keys: None,
     }
 }
 
@@ -198,10 +221,28 @@ pub const fn container(
         step: 0,
         handler: |_, _| {},
         subcommands,
+        movable_keys: None,
     }
 }
 
 impl CommandSpec {
+    /// This line with a key finder for movable keys (sets the `movablekeys` flag).
+    pub const fn with_keys(self, keys: KeysFn) -> CommandSpec {
+        CommandSpec {
+            movable_keys: Some(keys),
+            flags: self.flags | flags::MOVABLE_KEYS,
+            ..self
+        }
+    }
+
+    /// The key positions in `args` (the full argument vector), movable keys included.
+    pub fn keys_of(&self, args: &[Bytes]) -> Vec<usize> {
+        match self.movable_keys {
+            Some(find) => find(args).unwrap_or_default(),
+            None => self.key_positions(args.len()),
+        }
+    }
+
     pub fn is_container(&self) -> bool {
         !self.subcommands.is_empty()
     }
@@ -490,5 +531,29 @@ mod tests {
         assert_eq!(mset.key_positions(5), vec![1, 3]);
         let (_, get) = reg.lookup(b"get").unwrap();
         assert_eq!(get.key_positions(2), vec![1]);
+        let args = |v: &[&str]| -> Vec<Bytes> {
+            v.iter()
+                .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+                .collect()
+        };
+        assert_eq!(
+            keys_after_numkeys::<1>(&args(&["lmpop", "2", "a", "b", "LEFT"])),
+            Some(vec![2, 3])
+        );
+        assert_eq!(keys_after_numkeys::<1>(&args(&["lmpop", "9", "a"])), None);
+        assert_eq!(keys_after_numkeys::<1>(&args(&["lmpop", "0", "a"])), None);
+        assert_eq!(
+            dest_and_numkeys(&args(&[
+                "zunionstore",
+                "d",
+                "2",
+                "a",
+                "b",
+                "WEIGHTS",
+                "1",
+                "2"
+            ])),
+            Some(vec![1, 3, 4])
+        );
     }
 }

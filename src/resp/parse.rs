@@ -358,8 +358,33 @@ impl Parser {
 
 /// Most arguments [`parse_whole`] takes; longer commands use the general path.
 const WHOLE_MAX_ARGS: usize = 32;
-/// Longest header line [`parse_whole`] looks at (`$` + 20 digits + `\r`).
-const WHOLE_MAX_HEADER: usize = 24;
+/// Most digits [`whole_header`] reads (cannot overflow; longer numbers take the general path).
+const WHOLE_MAX_DIGITS: usize = 18;
+
+/// The header at `at` (`*` or `$`, already checked by the caller) as [`parse_whole`] needs
+/// it: a canonical non-negative number (no sign, no leading zero) and where the line ends,
+/// scanned and converted in one pass. `None` for anything else, left to the general path.
+#[inline]
+fn whole_header(b: &[u8], at: usize) -> Option<(usize, usize)> {
+    let first = at + 1;
+    let limit = b.len().min(first + WHOLE_MAX_DIGITS + 1);
+    let mut i = first;
+    let mut value = 0usize;
+    while i < limit {
+        let digit = b[i].wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        value = value * 10 + usize::from(digit);
+        i += 1;
+    }
+    // Digits, then `\r` and one more byte (which Redis skips unchecked); no leading zero.
+    let digits = i - first;
+    if digits == 0 || i + 1 >= b.len() || b[i] != b'\r' || (b[first] == b'0' && digits > 1) {
+        return None;
+    }
+    Some((value, i + 2))
+}
 
 /// The fast path for the common case: one ordinary multibulk command that is entirely in
 /// `buf`. It is parsed in one pass over the bytes and split off once; its arguments are
@@ -373,20 +398,10 @@ fn parse_whole(
     limits: &Limits,
 ) -> bool {
     let b = &buf[..];
-    let header = |at: usize| -> Option<(i64, usize)> {
-        // A header at `at` (whose first byte was checked): its number and where it ends.
-        let window = b.get(at + 1..b.len().min(at + WHOLE_MAX_HEADER))?;
-        let cr = at + 1 + window.iter().position(|&c| c == b'\r')?;
-        // Complete once the byte after `\r` is here (Redis skips it unchecked).
-        if cr + 1 >= b.len() {
-            return None;
-        }
-        Some((string2ll(&b[at + 1..cr])?, cr + 2))
-    };
-    let Some((count, mut pos)) = header(0) else {
+    let Some((count, mut pos)) = whole_header(b, 0) else {
         return false;
     };
-    if count <= 0 || count as usize > WHOLE_MAX_ARGS {
+    if count == 0 || count > WHOLE_MAX_ARGS {
         return false;
     }
     ranges.clear();
@@ -394,10 +409,7 @@ fn parse_whole(
         if b.get(pos) != Some(&b'$') {
             return false;
         }
-        let Some((len, start)) = header(pos) else {
-            return false;
-        };
-        let Ok(len) = usize::try_from(len) else {
+        let Some((len, start)) = whole_header(b, pos) else {
             return false;
         };
         if len > limits.max_bulk_len || len >= PROTO_MBULK_BIG_ARG {
