@@ -78,6 +78,16 @@ pub const GETKEYS_ARITY: &str = "ERR Invalid number of arguments specified for c
 pub const GETKEYS_INVALID: &str = "ERR Invalid arguments specified for command";
 pub const NO_SHUTDOWN: &str = "ERR No shutdown in progress.";
 
+// Hash family.
+pub const HASH_NOT_INTEGER: &str = "ERR hash value is not an integer";
+pub const HASH_NOT_FLOAT: &str = "ERR hash value is not a float";
+/// HINCRBYFLOAT's increment is infinite (before the sum is even computed).
+pub const VALUE_NAN_OR_INF: &str = "ERR value is NaN or Infinity";
+pub const VALUE_OUT_OF_RANGE: &str = "ERR value is out of range";
+/// `getRangeLongFromObjectOrReply(..., -LONG_MAX, LONG_MAX, ...)` (HRANDFIELD's count).
+pub const COUNT_OUT_OF_RANGE: &str =
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
+
 // List family.
 /// `getPositiveLongFromObjectOrReply` without a custom message (LPOP/RPOP count).
 pub const NOT_POSITIVE: &str = "ERR value is out of range, must be positive";

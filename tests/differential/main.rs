@@ -143,6 +143,12 @@ enum Check {
     NilOrNot,
     /// `SCAN cursor <args[1..]>` iterated to cursor 0; the keys sorted and deduplicated.
     ScanAll,
+    /// A flat field/value array in unspecified order (HGETALL, RESP2 or RESP3 map), or a scan
+    /// reply `[cursor, [field, value, ...]]`: the pairs are sorted as pairs.
+    SortedPairs,
+    /// Random picks (HRANDFIELD, ...): only the shape is compared — errors, nils and integers
+    /// exactly, aggregates by kind and length, every bulk string alike.
+    Shape,
 }
 
 /// One command to send to both servers.
@@ -863,7 +869,44 @@ fn normalize(reply: Reply, check: Check) -> Reply {
             Reply::Aggregate(kind, items)
         }
         (Check::NilOrNot, Reply::Bulk(_)) => Reply::Simple(b"<not nil>".to_vec()),
+        (Check::SortedPairs, reply) => sorted_pairs(reply),
+        (Check::Shape, reply) => shape(reply),
         (_, reply) => reply,
+    }
+}
+
+/// See [`Check::SortedPairs`].
+fn sorted_pairs(reply: Reply) -> Reply {
+    match reply {
+        Reply::Aggregate(kind, mut items)
+            if items.len() == 2
+                && matches!(items[0], Reply::Bulk(_))
+                && matches!(items[1], Reply::Aggregate(..)) =>
+        {
+            let pairs = sorted_pairs(items.pop().expect("two items"));
+            items.push(pairs);
+            Reply::Aggregate(kind, items)
+        }
+        Reply::Aggregate(kind, items) if items.len() % 2 == 0 => {
+            let mut pairs: Vec<[Reply; 2]> = items
+                .chunks(2)
+                .map(|p| [p[0].clone(), p[1].clone()])
+                .collect();
+            pairs.sort();
+            Reply::Aggregate(kind, pairs.into_iter().flatten().collect())
+        }
+        other => other,
+    }
+}
+
+/// See [`Check::Shape`].
+fn shape(reply: Reply) -> Reply {
+    match reply {
+        Reply::Bulk(_) => Reply::Bulk(b"<bulk>".to_vec()),
+        Reply::Aggregate(kind, items) => {
+            Reply::Aggregate(kind, items.into_iter().map(shape).collect())
+        }
+        other => other,
     }
 }
 
