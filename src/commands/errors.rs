@@ -77,3 +77,13 @@ pub const NO_KEY_ARGUMENTS: &str = "ERR The command has no key arguments";
 pub const GETKEYS_ARITY: &str = "ERR Invalid number of arguments specified for command";
 pub const GETKEYS_INVALID: &str = "ERR Invalid arguments specified for command";
 pub const NO_SHUTDOWN: &str = "ERR No shutdown in progress.";
+
+// Set family.
+/// `getPositiveLongFromObjectOrReply` without a custom message (SPOP's count).
+pub const MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
+/// `getRangeLongFromObjectOrReply(.., -LONG_MAX, LONG_MAX, ..)` (SRANDMEMBER's count).
+pub const COUNT_RANGE: &str =
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
+pub const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
+pub const NUMKEYS_TOO_MANY: &str = "ERR Number of keys can't be greater than number of args";
+pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
