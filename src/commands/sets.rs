@@ -17,10 +17,9 @@
 //! As in Redis: an intset answers in ascending order, a hashtable in an unspecified order.
 //!
 //! # Keyspace statistics
-//! Reads (SMEMBERS, SISMEMBER, SMISMEMBER, SCARD, SRANDMEMBER, SSCAN, SINTER, SINTERCARD,
-//! SINTERSTORE, SUNION, SDIFF) count a keyspace hit or miss per key looked up, as Redis's
-//! `lookupKeyRead`; SUNIONSTORE and SDIFFSTORE look their sources up for writing, and the
-//! write commands count nothing.
+//! Reads (SMEMBERS, SISMEMBER, SMISMEMBER, SCARD, SRANDMEMBER, SSCAN) and the sources of the
+//! multi-key commands (STORE variants included, as in Redis 7.0) count a keyspace hit or miss
+//! per key looked up, as Redis's `lookupKeyRead`; SADD, SREM, SPOP and SMOVE count nothing.
 
 use bytes::Bytes;
 
@@ -579,14 +578,10 @@ fn set_op(ctx: &mut Ctx<'_>, op: Op, keys: &[Bytes], output: Output<'_>) {
     for (_, key) in &names {
         locks.slot(d, key, now).get();
     }
-    // SUNIONSTORE and SDIFFSTORE look their sources up for writing (no hit/miss counted).
-    let counted = !(matches!(output, Output::Store(_)) && op != Op::Inter);
     let mut sets: Vec<Option<&Set>> = Vec::with_capacity(keys.len());
     for key in keys {
         let entry = locks.get(d, key, now);
-        if counted {
-            count_lookup(ctx, entry.is_some());
-        }
+        count_lookup(ctx, entry.is_some());
         match entry.map(|e| &e.value) {
             None => sets.push(None),
             Some(Value::Set(s)) => sets.push(Some(s)),
