@@ -94,10 +94,11 @@ pub struct Set {
 enum Repr {
     /// Sorted and deduplicated: Redis's intset.
     Ints(Vec<i64>),
-    /// A hash table of integers ("hashtable" for OBJECT ENCODING).
-    IntTable(Table<i64>),
+    /// A hash table of integers ("hashtable" for OBJECT ENCODING). Tables are boxed so a
+    /// small set (an intset) costs only its `Vec`.
+    IntTable(Box<Table<i64>>),
     /// A hash table of byte strings.
-    StrTable(Table<StrBuf>),
+    StrTable(Box<Table<StrBuf>>),
 }
 
 impl Default for Repr {
@@ -117,9 +118,11 @@ fn hash_bytes(b: &[u8]) -> u64 {
     hasher().hash_one(b)
 }
 
+/// An integer hashes as its decimal text, so a member keeps its bucket when an `IntTable`
+/// becomes a `StrTable`, and an SSCAN in progress keeps its guarantee across the conversion.
 #[inline]
 fn hash_int(v: i64) -> u64 {
-    hasher().hash_one(v)
+    hash_bytes(itoa::Buffer::new().format(v).as_bytes())
 }
 
 fn int_bytes(v: i64) -> StrBuf {
@@ -211,7 +214,7 @@ impl Set {
                     for &y in v.iter() {
                         t.insert_new(hash_int(y), y);
                     }
-                    self.repr = Repr::IntTable(t);
+                    self.repr = Repr::IntTable(Box::new(t));
                 }
                 true
             }
@@ -237,7 +240,7 @@ impl Set {
             let b = int_bytes(v);
             t.insert_new(hash_bytes(&b), b);
         }
-        self.repr = Repr::StrTable(t);
+        self.repr = Repr::StrTable(Box::new(t));
     }
 
     /// Removes `member` (client bytes); false when it was not there.
@@ -760,6 +763,40 @@ mod tests {
         let mut n = 0;
         s.scan(0, 10, |_| n += 1);
         assert!(n < 100, "{n}");
+    }
+
+    #[test]
+    fn scan_survives_the_switch_from_integers_to_strings() {
+        let mut s = Set::new();
+        for i in 0..5000 {
+            s.add(i.to_string().as_bytes());
+        }
+        let mut seen = HashSet::new();
+        let mut cursor = s.scan(0, 10, |m| {
+            seen.insert(m.to_owned());
+        });
+        assert!(matches!(s.repr, Repr::IntTable(_)));
+        s.add(b"not a number");
+        assert!(matches!(s.repr, Repr::StrTable(_)));
+        while cursor != 0 {
+            cursor = s.scan(cursor, 10, |m| {
+                seen.insert(m.with_bytes(|b| OwnedMember::Bytes(StrBuf::from_slice(b))));
+            });
+        }
+        for i in 0..5000i64 {
+            let as_int = OwnedMember::Int(i);
+            let as_text = OwnedMember::Bytes(int_bytes(i));
+            assert!(
+                seen.contains(&as_int) || seen.contains(&as_text),
+                "missing {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_set_header_is_small() {
+        // Small sets are common: the boxed header is a Vec plus the variant tag.
+        assert!(std::mem::size_of::<Set>() <= 32);
     }
 
     #[test]
