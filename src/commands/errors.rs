@@ -99,3 +99,7 @@ pub const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
 pub const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
 /// LMPOP's (and ZMPOP's) COUNT.
 pub const COUNT_NOT_POSITIVE: &str = "ERR count should be greater than 0";
+
+// Set family.
+pub const NUMKEYS_TOO_MANY: &str = "ERR Number of keys can't be greater than number of args";
+pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";

@@ -147,4 +147,29 @@ impl<'a> Locks<'a> {
             .expect("key was locked by Store::lock");
         Slot::new(d, &mut self.guards[i].1, key, hash, now)
     }
+
+    /// Shared access to the live entry of `key` (which must have been passed to
+    /// [`Store::lock`]), or `None` when it is missing or expired. Unlike [`Locks::slot`] this
+    /// borrows `self` shared, so a multi-key read (SINTER, SUNION, ...) can hold several
+    /// entries at once. An expired entry is only skipped here; call `slot(..).get()` first to
+    /// remove it, as Redis's lookups do.
+    pub fn get(&self, db: usize, key: &[u8], now: u64) -> Option<&Entry> {
+        let d = self.store.db(db);
+        let hash = d.hash(key);
+        let shard = d.shard_of(hash);
+        let i = self
+            .guards
+            .binary_search_by_key(&(db, shard), |(k, _)| *k)
+            .expect("key was locked by Store::lock");
+        let (node, _) = self.guards[i]
+            .1
+            .raw_entry()
+            .from_key_hashed_nocheck(hash, key)?;
+        let entry = node.entry();
+        if entry.is_expired(now) {
+            return None;
+        }
+        entry.touch();
+        Some(entry)
+    }
 }

@@ -149,6 +149,20 @@ enum Check {
     /// Random picks (HRANDFIELD, ...): only the shape is compared — errors, nils and integers
     /// exactly, aggregates by kind and length, every bulk string alike.
     Shape,
+    /// `<name> key cursor <args[2..]>` (SSCAN) iterated to cursor 0; the elements sorted and
+    /// deduplicated.
+    KeyScanAll,
+    /// Random members of the set `args[1]` (SRANDMEMBER): only the reply's type and length are
+    /// compared, and whether every member is in the set (and, for a positive count, distinct).
+    Sample,
+    /// Members popped at random from the set `args[1]` (SPOP): compared as [`Check::Sample`],
+    /// plus the popped members must be gone. Then both servers are brought back in step
+    /// deterministically: the popped members are re-added and the smallest ones removed
+    /// instead, so the set loses the same number of members on both.
+    Pop,
+    /// The reply only when `TYPE <last argument>` is this type (e.g. OBJECT ENCODING for the
+    /// types whose encodings are implemented), else a placeholder.
+    IfType(&'static str),
 }
 
 /// One command to send to both servers.
@@ -834,14 +848,95 @@ impl RespConn {
 
 /// Runs one step and returns its reply after the masking its check requires.
 fn run_step(c: &mut RespConn, step: &Step) -> io::Result<Reply> {
-    if step.check != Check::ScanAll {
-        return Ok(normalize(c.call(&step.args)?, step.check));
+    match step.check {
+        Check::ScanAll => scan_all(c, &step.args, 1),
+        Check::KeyScanAll => scan_all(c, &step.args, 2),
+        Check::Sample => random_members(c, &step.args, false),
+        Check::Pop => random_members(c, &step.args, true),
+        Check::IfType(t) => {
+            let key = step.args.last().cloned().unwrap_or_default();
+            match c.call(&[b"TYPE".to_vec(), key])? {
+                Reply::Simple(found) if found == t.as_bytes() => c.call(&step.args),
+                _ => Ok(Reply::Simple(b"<other type>".to_vec())),
+            }
+        }
+        check => Ok(normalize(c.call(&step.args)?, check)),
     }
+}
+
+/// Bulk strings of a reply (a single bulk, or an array or set of them).
+fn bulks(reply: &Reply) -> Option<Vec<Vec<u8>>> {
+    match reply {
+        Reply::Bulk(b) => Some(vec![b.clone()]),
+        Reply::Aggregate(b'*' | b'~', items) => items
+            .iter()
+            .map(|r| match r {
+                Reply::Bulk(b) => Some(b.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    }
+}
+
+/// [`Check::Sample`] and [`Check::Pop`]: `args` is `SRANDMEMBER|SPOP key [count]`.
+fn random_members(c: &mut RespConn, args: &[Vec<u8>], pop: bool) -> io::Result<Reply> {
+    let reply = c.call(args)?;
+    let (Some(picked), Some(key)) = (bulks(&reply), args.get(1)) else {
+        return Ok(reply);
+    };
+    if picked.is_empty() {
+        return Ok(reply);
+    }
+    let Some(rest) = bulks(&c.call(&[b"SMEMBERS".to_vec(), key.clone()])?) else {
+        return Err(io::Error::other("SMEMBERS after a random pick failed"));
+    };
+    let mut unique = picked.clone();
+    unique.sort();
+    unique.dedup();
+    let distinct = unique.len() == picked.len();
+    let ok = if pop {
+        distinct && picked.iter().all(|m| !rest.contains(m))
+    } else {
+        let positive = args.get(2).is_some_and(|n| !n.starts_with(b"-"));
+        (distinct || !positive) && picked.iter().all(|m| rest.contains(m))
+    };
+    if pop {
+        let mut all: Vec<Vec<u8>> = rest.iter().chain(&unique).cloned().collect();
+        all.sort();
+        let mut sadd = vec![b"SADD".to_vec(), key.clone()];
+        sadd.extend(unique.iter().cloned());
+        c.call(&sadd)?;
+        let mut srem = vec![b"SREM".to_vec(), key.clone()];
+        srem.extend(all.into_iter().take(unique.len()));
+        c.call(&srem)?;
+    }
+    let kind = match &reply {
+        Reply::Aggregate(kind, _) => *kind,
+        _ => b'$',
+    };
+    Ok(Reply::Aggregate(
+        kind,
+        vec![
+            Reply::Int(picked.len() as i64),
+            Reply::Simple(if ok {
+                b"members ok".to_vec()
+            } else {
+                b"WRONG MEMBERS".to_vec()
+            }),
+        ],
+    ))
+}
+
+/// [`Check::ScanAll`] / [`Check::KeyScanAll`]: the cursor goes at `args[at]`.
+fn scan_all(c: &mut RespConn, step_args: &[Vec<u8>], at: usize) -> io::Result<Reply> {
     let mut keys: Vec<Reply> = Vec::new();
     let mut cursor = b"0".to_vec();
     for _ in 0..10_000 {
-        let mut args = vec![step.args[0].clone(), cursor.clone()];
-        args.extend(step.args[1..].iter().cloned());
+        let at = at.min(step_args.len());
+        let mut args = step_args[..at].to_vec();
+        args.push(cursor.clone());
+        args.extend(step_args[at..].iter().cloned());
         match c.call(&args)? {
             Reply::Aggregate(b'*', parts) if parts.len() == 2 => {
                 let (Reply::Bulk(next), Reply::Aggregate(b'*', batch)) = (&parts[0], &parts[1])
