@@ -24,7 +24,7 @@
 use bytes::Bytes;
 
 use super::flags::*;
-use super::{errors, keys, spec, CommandSpec, Ctx, Group};
+use super::{errors, keys, keys_after_numkeys, spec, CommandSpec, Ctx, Group};
 use crate::resp::reply::Reply;
 use crate::server::shared::WorkerStats;
 use crate::store::types::set::{Member, OwnedMember};
@@ -47,7 +47,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("smove",          4, WRITE | FAST,           Group::Set, 1,  2, 1, smove),
     spec("sinter",        -2, READONLY,               Group::Set, 1, -1, 1, sinter),
     // Keys follow `numkeys` (argv[1]): movable, as Redis reports it (0 0 0 + movablekeys).
-    spec("sintercard",    -3, READONLY | MOVABLE_KEYS, Group::Set, 0, 0, 0, sintercard),
+    spec("sintercard",    -3, READONLY, Group::Set, 0, 0, 0, sintercard).with_keys(keys_after_numkeys::<1>),
     spec("sunion",        -2, READONLY,               Group::Set, 1, -1, 1, sunion),
     spec("sdiff",         -2, READONLY,               Group::Set, 1, -1, 1, sdiff),
     spec("sinterstore",   -3, WRITE | DENYOOM,        Group::Set, 1, -1, 1, sinterstore),
