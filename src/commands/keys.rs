@@ -171,7 +171,7 @@ fn keys(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// Parses a SCAN cursor exactly as Redis's `parseScanCursorOrReply`, i.e. C's `strtoul` in
 /// base 10 on a 64-bit `unsigned long`: optional sign (a `-` wraps around), digits, nothing
 /// after them, no leading whitespace, no overflow. Quirk kept: the empty string is cursor 0.
-fn parse_cursor(s: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(s: &[u8]) -> Option<u64> {
     let Some(&first) = s.first() else {
         return Some(0);
     };

@@ -143,6 +143,9 @@ enum Check {
     NilOrNot,
     /// `SCAN cursor <args[1..]>` iterated to cursor 0; the keys sorted and deduplicated.
     ScanAll,
+    /// Random picks (ZRANDMEMBER & co): only the reply's shape is compared — types and
+    /// array lengths, with every bulk string's content masked.
+    Shape,
 }
 
 /// One command to send to both servers.
@@ -856,8 +859,19 @@ fn run_step(c: &mut RespConn, step: &Step) -> io::Result<Reply> {
     Err(io::Error::other("SCAN did not finish in 10000 calls"))
 }
 
+/// Masks bulk-string contents, keeping the structure (for [`Check::Shape`]).
+fn shape(reply: Reply) -> Reply {
+    match reply {
+        Reply::Bulk(_) => Reply::Bulk(b"<bulk>".to_vec()),
+        Reply::Scalar(kind, _) => Reply::Scalar(kind, Vec::new()),
+        Reply::Aggregate(kind, items) => Reply::Aggregate(kind, items.into_iter().map(shape).collect()),
+        other => other,
+    }
+}
+
 fn normalize(reply: Reply, check: Check) -> Reply {
     match (check, reply) {
+        (Check::Shape, reply) => shape(reply),
         (Check::Sorted, Reply::Aggregate(kind, mut items)) => {
             items.sort();
             Reply::Aggregate(kind, items)

@@ -18,6 +18,15 @@ impl Set {
         self.items.is_empty()
     }
 
+    /// Every member, in no particular order (ZUNION & co read sets through this).
+    pub fn members(&self) -> impl Iterator<Item = &[u8]> {
+        self.items.iter().map(|m| &m[..])
+    }
+
+    pub fn contains(&self, member: &[u8]) -> bool {
+        self.items.iter().any(|m| m[..] == *member)
+    }
+
     /// `OBJECT ENCODING`.
     pub fn encoding(&self) -> &'static str {
         "hashtable"

@@ -16,7 +16,6 @@
 //! zset order, which also restores locality); that bumps an epoch carried in the cursor, and a
 //! cursor from an older epoch restarts the walk (duplicates are allowed, omissions are not).
 
-use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 
@@ -122,10 +121,6 @@ impl Big {
 
     pub fn len(&self) -> usize {
         self.tree.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.tree.is_empty()
     }
 
     fn find(&self, member: &[u8]) -> Option<u32> {

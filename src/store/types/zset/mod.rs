@@ -14,7 +14,8 @@
 //!
 //! # Order
 //! Elements are ordered by score, then by member bytes (`memcmp`, a prefix first). Scores are
-//! never NaN; `-0.0` and `0.0` are equal (a ZADD of one over the other changes nothing).
+//! never NaN; `-0.0` and `0.0` are equal (a ZADD of one over the other changes nothing), and
+//! the compact form stores `-0.0` as `0` like Redis's listpack.
 //!
 //! # Ranges
 //! Range lookups follow Redis's algorithm so that replies match it exactly, including for
@@ -51,6 +52,17 @@ pub struct ZSet {
 enum Repr {
     Compact(Vec<(f64, StrBuf)>),
     Big(Big),
+}
+
+/// A score as Redis 7.0's listpack stores it: `-0` is written as the integer 0, so the compact
+/// form loses the sign of zero (the big form keeps it, as Redis's skiplist does).
+#[inline]
+fn listpack_score(score: f64) -> f64 {
+    if score == 0.0 {
+        0.0
+    } else {
+        score
+    }
 }
 
 impl Default for ZSet {
@@ -220,7 +232,12 @@ impl ZSet {
         let fits = pairs.len() <= LISTPACK_MAX_ENTRIES
             && pairs.iter().all(|(m, _)| m.len() <= LISTPACK_MAX_VALUE);
         let repr = if fits {
-            Repr::Compact(pairs.into_iter().map(|(m, s)| (s, m)).collect())
+            Repr::Compact(
+                pairs
+                    .into_iter()
+                    .map(|(m, s)| (listpack_score(s), m))
+                    .collect(),
+            )
         } else {
             let mut big = Big::new();
             for (m, s) in &pairs {
@@ -255,6 +272,7 @@ impl ZSet {
     fn insert_new(&mut self, member: &[u8], score: f64) {
         if let Repr::Compact(items) = &mut self.repr {
             if items.len() < LISTPACK_MAX_ENTRIES && member.len() <= LISTPACK_MAX_VALUE {
+                let score = listpack_score(score);
                 let at = Self::compact_pos(items, score, member);
                 items.insert(at, (score, StrBuf::from_slice(member)));
                 return;
@@ -275,6 +293,7 @@ impl ZSet {
         match &mut self.repr {
             Repr::Compact(items) => {
                 if let Some(i) = Self::compact_find(items, member) {
+                    let score = listpack_score(score);
                     let (_, m) = items.remove(i);
                     let at = Self::compact_pos(items, score, member);
                     items.insert(at, (score, m));

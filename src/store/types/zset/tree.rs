@@ -172,10 +172,6 @@ impl Tree {
         self.len
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     fn leaf(&self, n: u32) -> &Leaf {
         match &self.nodes[n as usize] {
             Node::Leaf(l) => l,
