@@ -271,7 +271,7 @@ fn zadd_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], incr: bool) {
         i += 1;
     }
     let rest = &argv[i..];
-    if rest.is_empty() || rest.len() % 2 != 0 {
+    if rest.is_empty() || !rest.len().is_multiple_of(2) {
         ctx.out.error(errors::SYNTAX);
         return;
     }
@@ -279,7 +279,7 @@ fn zadd_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], incr: bool) {
         ctx.out.error(errors::ZADD_XX_AND_NX);
         return;
     }
-    if (flags.gt && flags.nx) || (flags.lt && flags.nx) || (flags.gt && flags.lt) {
+    if (flags.nx && (flags.gt || flags.lt)) || (flags.gt && flags.lt) {
         ctx.out.error(errors::ZADD_GT_LT_NX);
         return;
     }
@@ -474,7 +474,8 @@ fn zrevrank(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 
 fn rank_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], rev: bool) {
     if argv.len() > 4 {
-        ctx.out.error(errors::wrong_arity(if rev { "zrevrank" } else { "zrank" }));
+        ctx.out
+            .error(errors::wrong_arity(if rev { "zrevrank" } else { "zrank" }));
         return;
     }
     let withscore = argv.len() == 4;
@@ -905,7 +906,11 @@ fn zpop(ctx: &mut Ctx<'_>, argv: &[Bytes], max: bool) {
         }
     };
     let nested = ctx.out.resp3 && count.is_some();
-    ctx.out.array(if nested { popped.len() } else { 2 * popped.len() });
+    ctx.out.array(if nested {
+        popped.len()
+    } else {
+        2 * popped.len()
+    });
     for (member, score) in &popped {
         if nested {
             ctx.out.array(2);

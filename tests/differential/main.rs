@@ -864,7 +864,9 @@ fn shape(reply: Reply) -> Reply {
     match reply {
         Reply::Bulk(_) => Reply::Bulk(b"<bulk>".to_vec()),
         Reply::Scalar(kind, _) => Reply::Scalar(kind, Vec::new()),
-        Reply::Aggregate(kind, items) => Reply::Aggregate(kind, items.into_iter().map(shape).collect()),
+        Reply::Aggregate(kind, items) => {
+            Reply::Aggregate(kind, items.into_iter().map(shape).collect())
+        }
         other => other,
     }
 }

@@ -148,10 +148,14 @@ fn scenario(g: &mut Gen) -> Step {
 /// compact form's limit).
 fn member(g: &mut Gen) -> Vec<u8> {
     match g.below(100) {
-        0..=74 => b(g.pick(&["a", "b", "c", "d", "e", "f", "g", "h", "aa", "ab", "ba", "A"])),
+        0..=74 => b(g.pick(&[
+            "a", "b", "c", "d", "e", "f", "g", "h", "aa", "ab", "ba", "A",
+        ])),
         75..=84 => b(g.pick(&["1", "10", "-1", "2", "007", "1.5", "9223372036854775807"])),
         85..=89 => Vec::new(),
-        90..=94 => g.pick::<[u8]>(&[b"b\x00c", b"\xff", b"a b", b"\r\n"]).to_vec(),
+        90..=94 => g
+            .pick::<[u8]>(&[b"b\x00c", b"\xff", b"a b", b"\r\n"])
+            .to_vec(),
         _ => vec![b'x'; 64],
     }
 }
@@ -162,8 +166,25 @@ fn score(g: &mut Gen) -> Vec<u8> {
         return g.range(-5, 5).to_string().into_bytes();
     }
     b(g.pick(&[
-        "1.5", "-0.5", "0.1", "1e3", "inf", "-inf", "+inf", "-0", "0x10", "3.0", ".5", "nan", "abc",
-        "", "(1", "1e400", " 1", "1 ", "1.7976931348623157e308",
+        "1.5",
+        "-0.5",
+        "0.1",
+        "1e3",
+        "inf",
+        "-inf",
+        "+inf",
+        "-0",
+        "0x10",
+        "3.0",
+        ".5",
+        "nan",
+        "abc",
+        "",
+        "(1",
+        "1e400",
+        " 1",
+        "1 ",
+        "1.7976931348623157e308",
     ]))
 }
 
@@ -200,7 +221,13 @@ fn rank_arg(g: &mut Gen) -> Vec<u8> {
         return g.range(-6, 6).to_string().into_bytes();
     }
     b(g.pick(&[
-        "9223372036854775807", "-9223372036854775808", "abc", "", "1.5", "+1", "100",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "abc",
+        "",
+        "1.5",
+        "+1",
+        "100",
     ]))
 }
 
@@ -352,8 +379,13 @@ fn zmpop(g: &mut Gen) -> Step {
         } else {
             b(g.pick(&["0", "-1", "abc", "5"]))
         });
-        for _ in 0..n { a.push(zkey(g)) }
-        a.push({ let w = g.pick(&["MIN", "MAX", "MIN", "MAX", "MID"]); g.maybe_mixed_case(w) });
+        for _ in 0..n {
+            a.push(zkey(g))
+        }
+        a.push({
+            let w = g.pick(&["MIN", "MAX", "MIN", "MAX", "MID"]);
+            g.maybe_mixed_case(w)
+        });
         if g.chance(50) {
             a.push(g.maybe_mixed_case("COUNT"));
             a.push(b(g.pick(&["1", "2", "5", "0", "-1", "abc"])));
@@ -401,17 +433,24 @@ fn set_op(g: &mut Gen, name: &str, store: bool, weighted: bool) -> Step {
         } else {
             b(g.pick(&["0", "-1", "abc", "9"]))
         });
-        for _ in 0..n { a.push(zkey(g)) }
+        for _ in 0..n {
+            a.push(zkey(g))
+        }
         if weighted && g.chance(35) {
             a.push(g.maybe_mixed_case("WEIGHTS"));
             let w = if g.chance(90) { n } else { n + 1 };
             for _ in 0..w {
-                a.push(b(g.pick(&["1", "2", "0", "-1", "0.5", "inf", "-inf", "abc", "1e400"])));
+                a.push(b(g.pick(&[
+                    "1", "2", "0", "-1", "0.5", "inf", "-inf", "abc", "1e400",
+                ])));
             }
         }
         if weighted && g.chance(30) {
             a.push(g.maybe_mixed_case("AGGREGATE"));
-            a.push({ let w = g.pick(&["SUM", "MIN", "MAX", "AVG"]); g.maybe_mixed_case(w) });
+            a.push({
+                let w = g.pick(&["SUM", "MIN", "MAX", "AVG"]);
+                g.maybe_mixed_case(w)
+            });
         }
         if g.chance(if store { 5 } else { 40 }) {
             a.push(g.maybe_mixed_case("WITHSCORES"));
@@ -431,7 +470,9 @@ fn zintercard(g: &mut Gen) -> Step {
         } else {
             b(g.pick(&["0", "-1", "abc", "9"]))
         });
-        for _ in 0..n { a.push(zkey(g)) }
+        for _ in 0..n {
+            a.push(zkey(g))
+        }
         if g.chance(40) {
             a.push(g.maybe_mixed_case("LIMIT"));
             a.push(b(g.pick(&["0", "1", "2", "-1", "abc"])));

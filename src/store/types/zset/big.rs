@@ -16,7 +16,6 @@
 //! zset order, which also restores locality); that bumps an epoch carried in the cursor, and a
 //! cursor from an older epoch restarts the walk (duplicates are allowed, omissions are not).
 
-
 use hashbrown::HashTable;
 
 use super::tree::{Members, Pos, Tree};

@@ -183,7 +183,11 @@ fn encoding_follows_redis_limits() {
     z.insert(b"one-more", 0.0);
     assert_eq!(z.encoding(), "skiplist");
     z.remove(b"one-more");
-    assert_eq!(z.encoding(), "skiplist", "never converted back by deletions");
+    assert_eq!(
+        z.encoding(),
+        "skiplist",
+        "never converted back by deletions"
+    );
 
     let mut z = ZSet::new();
     z.insert(&[b'x'; LISTPACK_MAX_VALUE], 1.0);
@@ -207,24 +211,58 @@ fn add_flags_follow_zadd() {
         lt,
         incr,
     };
-    assert_eq!(z.add(1.0, b"a", f(false, true, false, false, false)), AddOutcome::Skipped);
-    assert_eq!(z.add(1.0, b"a", f(true, false, false, false, false)), AddOutcome::Added(1.0));
-    assert_eq!(z.add(2.0, b"a", f(true, false, false, false, false)), AddOutcome::Skipped);
-    assert_eq!(z.add(0.5, b"a", f(false, false, true, false, false)), AddOutcome::Skipped);
-    assert_eq!(z.add(3.0, b"a", f(false, false, true, false, false)), AddOutcome::Updated(3.0));
-    assert_eq!(z.add(4.0, b"a", f(false, false, false, true, false)), AddOutcome::Skipped);
-    assert_eq!(z.add(2.0, b"a", f(false, true, false, true, true)), AddOutcome::Skipped);
-    assert_eq!(z.add(-1.0, b"a", f(false, true, false, true, true)), AddOutcome::Updated(2.0));
-    assert_eq!(z.add(2.0, b"a", f(false, false, false, false, false)), AddOutcome::Unchanged(2.0));
+    assert_eq!(
+        z.add(1.0, b"a", f(false, true, false, false, false)),
+        AddOutcome::Skipped
+    );
+    assert_eq!(
+        z.add(1.0, b"a", f(true, false, false, false, false)),
+        AddOutcome::Added(1.0)
+    );
+    assert_eq!(
+        z.add(2.0, b"a", f(true, false, false, false, false)),
+        AddOutcome::Skipped
+    );
+    assert_eq!(
+        z.add(0.5, b"a", f(false, false, true, false, false)),
+        AddOutcome::Skipped
+    );
+    assert_eq!(
+        z.add(3.0, b"a", f(false, false, true, false, false)),
+        AddOutcome::Updated(3.0)
+    );
+    assert_eq!(
+        z.add(4.0, b"a", f(false, false, false, true, false)),
+        AddOutcome::Skipped
+    );
+    assert_eq!(
+        z.add(2.0, b"a", f(false, true, false, true, true)),
+        AddOutcome::Skipped
+    );
+    assert_eq!(
+        z.add(-1.0, b"a", f(false, true, false, true, true)),
+        AddOutcome::Updated(2.0)
+    );
+    assert_eq!(
+        z.add(2.0, b"a", f(false, false, false, false, false)),
+        AddOutcome::Unchanged(2.0)
+    );
     z.insert(b"inf", f64::INFINITY);
     assert_eq!(
-        z.add(f64::NEG_INFINITY, b"inf", f(false, false, false, false, true)),
+        z.add(
+            f64::NEG_INFINITY,
+            b"inf",
+            f(false, false, false, false, true)
+        ),
         AddOutcome::NotANumber
     );
     assert_eq!(z.score(b"inf"), Some(f64::INFINITY));
     // -0 over 0 changes nothing (they compare equal).
     z.insert(b"zero", 0.0);
-    assert_eq!(z.add(-0.0, b"zero", AddFlags::default()), AddOutcome::Unchanged(-0.0));
+    assert_eq!(
+        z.add(-0.0, b"zero", AddFlags::default()),
+        AddOutcome::Unchanged(-0.0)
+    );
     assert!(z.score(b"zero").unwrap().is_sign_positive());
 }
 
@@ -273,9 +311,17 @@ fn lex_ranges_on_equal_scores_agree_between_forms() {
     ] {
         let r = lex(min, max);
         for rev in [false, true] {
-            assert_eq!(small.lex_start(&r, rev), big.lex_start(&r, rev), "{min} {max} {rev}");
+            assert_eq!(
+                small.lex_start(&r, rev),
+                big.lex_start(&r, rev),
+                "{min} {max} {rev}"
+            );
         }
-        assert_eq!(small.count_in_lex_range(&r), big.count_in_lex_range(&r), "{min} {max}");
+        assert_eq!(
+            small.count_in_lex_range(&r),
+            big.count_in_lex_range(&r),
+            "{min} {max}"
+        );
     }
     let r = lex("[100", "[300");
     assert_eq!(small.remove_lex_range(&r), big.remove_lex_range(&r));

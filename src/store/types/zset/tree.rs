@@ -252,7 +252,11 @@ impl Tree {
     }
 
     fn split_leaf<M: Members>(&mut self, left: u32, path: &Path, appended: bool, m: &M) {
-        let mid = if appended { LEAF_CAP } else { LEAF_CAP.div_ceil(2) };
+        let mid = if appended {
+            LEAF_CAP
+        } else {
+            LEAF_CAP.div_ceil(2)
+        };
         let mut right = Leaf::new();
         let l = self.leaf_mut(left);
         right.scores.extend_from_slice(&l.scores[mid..]);
@@ -654,7 +658,10 @@ impl Tree {
             .iter()
             .flat_map(|&l| {
                 let leaf = self.leaf(l);
-                leaf.scores.iter().zip(&leaf.ids).map(|(&s, &id)| (s, m.member(id)))
+                leaf.scores
+                    .iter()
+                    .zip(&leaf.ids)
+                    .map(|(&s, &id)| (s, m.member(id)))
             })
             .collect();
         assert_eq!(ids.len(), keys.len());
