@@ -1,9 +1,10 @@
 //! The sorted-set value type: representation, operations and Redis 7.0's encoding rules.
 //!
 //! # Representation
-//! - **Compact** ("listpack"): a `Vec<(score, member)>` kept in zset order. Used while the zset
-//!   has at most [`LISTPACK_MAX_ENTRIES`] elements, none longer than [`LISTPACK_MAX_VALUE`]
-//!   bytes. Lookups by member are linear, as in Redis's listpack.
+//! - **Compact** ("listpack"): every element packed in one byte buffer in zset order (see
+//!   [`pack`]), `member length + 10` bytes each. Used while the zset has at most
+//!   [`LISTPACK_MAX_ENTRIES`] elements, none longer than [`LISTPACK_MAX_VALUE`] bytes. Lookups
+//!   are linear walks, as in Redis's listpack.
 //! - **Big** ("skiplist"): a slab of members with a hash index and an order-statistic B+tree
 //!   (see [`big`] and [`tree`]): member lookups `O(1)`, rank/range queries `O(log n + m)`.
 //!
@@ -28,12 +29,14 @@
 //! module owns representation and operations; it never formats replies.
 
 mod big;
+mod pack;
 mod tree;
 
 use std::cmp::Ordering;
 
 use crate::store::{lazyfree, StrBuf};
 use big::Big;
+use pack::Pack;
 use tree::Pos;
 
 pub use tree::cmp_key;
@@ -50,8 +53,8 @@ pub struct ZSet {
 
 #[derive(Debug, Clone)]
 enum Repr {
-    Compact(Vec<(f64, StrBuf)>),
-    Big(Big),
+    Compact(Pack),
+    Big(Box<Big>),
 }
 
 /// A score as Redis 7.0's listpack stores it: `-0` is written as the integer 0, so the compact
@@ -202,13 +205,13 @@ pub enum AddOutcome {
 impl ZSet {
     pub fn new() -> ZSet {
         ZSet {
-            repr: Repr::Compact(Vec::new()),
+            repr: Repr::Compact(Pack::default()),
         }
     }
 
     pub fn len(&self) -> usize {
         match &self.repr {
-            Repr::Compact(v) => v.len(),
+            Repr::Compact(p) => p.len(),
             Repr::Big(b) => b.len(),
         }
     }
@@ -232,33 +235,25 @@ impl ZSet {
         let fits = pairs.len() <= LISTPACK_MAX_ENTRIES
             && pairs.iter().all(|(m, _)| m.len() <= LISTPACK_MAX_VALUE);
         let repr = if fits {
-            Repr::Compact(
-                pairs
-                    .into_iter()
-                    .map(|(m, s)| (listpack_score(s), m))
-                    .collect(),
-            )
+            let mut pack = Pack::default();
+            // Ascending input: each insert appends.
+            for (m, s) in &pairs {
+                pack.insert(listpack_score(*s), m);
+            }
+            Repr::Compact(pack)
         } else {
             let mut big = Big::new();
             for (m, s) in &pairs {
-                big.insert_new(m, s.to_owned());
+                big.insert_new(m, *s);
             }
-            Repr::Big(big)
+            Repr::Big(Box::new(big))
         };
         ZSet { repr }
     }
 
-    fn compact_find(items: &[(f64, StrBuf)], member: &[u8]) -> Option<usize> {
-        items.iter().position(|(_, m)| m[..] == *member)
-    }
-
-    fn compact_pos(items: &[(f64, StrBuf)], score: f64, member: &[u8]) -> usize {
-        items.partition_point(|(s, m)| cmp_key(*s, m, score, member) == Ordering::Less)
-    }
-
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match &self.repr {
-            Repr::Compact(v) => Self::compact_find(v, member).map(|i| v[i].0),
+            Repr::Compact(p) => p.find(member).map(|(_, it)| it.score),
             Repr::Big(b) => b.score(member),
         }
     }
@@ -270,18 +265,16 @@ impl ZSet {
     /// Adds a member known to be absent, converting to the big form when the compact limits
     /// would be exceeded.
     fn insert_new(&mut self, member: &[u8], score: f64) {
-        if let Repr::Compact(items) = &mut self.repr {
-            if items.len() < LISTPACK_MAX_ENTRIES && member.len() <= LISTPACK_MAX_VALUE {
-                let score = listpack_score(score);
-                let at = Self::compact_pos(items, score, member);
-                items.insert(at, (score, StrBuf::from_slice(member)));
+        if let Repr::Compact(pack) = &mut self.repr {
+            if pack.len() < LISTPACK_MAX_ENTRIES && member.len() <= LISTPACK_MAX_VALUE {
+                pack.insert(listpack_score(score), member);
                 return;
             }
             let mut big = Big::new();
-            for (s, m) in items.drain(..) {
+            for (m, s) in pack.take() {
                 big.insert_new(&m, s);
             }
-            self.repr = Repr::Big(big);
+            self.repr = Repr::Big(Box::new(big));
         }
         if let Repr::Big(b) = &mut self.repr {
             b.insert_new(member, score);
@@ -291,12 +284,11 @@ impl ZSet {
     /// Moves a present member to `score`.
     fn set_score(&mut self, member: &[u8], score: f64) {
         match &mut self.repr {
-            Repr::Compact(items) => {
-                if let Some(i) = Self::compact_find(items, member) {
-                    let score = listpack_score(score);
-                    let (_, m) = items.remove(i);
-                    let at = Self::compact_pos(items, score, member);
-                    items.insert(at, (score, m));
+            Repr::Compact(pack) => {
+                if let Some((_, it)) = pack.find(member) {
+                    let start = it.start;
+                    pack.remove_at(start);
+                    pack.insert(listpack_score(score), member);
                 }
             }
             Repr::Big(b) => {
@@ -345,9 +337,9 @@ impl ZSet {
     /// Removes a member; true when it was present.
     pub fn remove(&mut self, member: &[u8]) -> bool {
         match &mut self.repr {
-            Repr::Compact(items) => match Self::compact_find(items, member) {
-                Some(i) => {
-                    items.remove(i);
+            Repr::Compact(pack) => match pack.find(member).map(|(_, it)| it.start) {
+                Some(start) => {
+                    pack.remove_at(start);
                     true
                 }
                 None => false,
@@ -359,7 +351,7 @@ impl ZSet {
     /// 0-based ascending rank and score of a member.
     pub fn rank(&self, member: &[u8]) -> Option<(usize, f64)> {
         match &self.repr {
-            Repr::Compact(v) => Self::compact_find(v, member).map(|i| (i, v[i].0)),
+            Repr::Compact(p) => p.find(member).map(|(rank, it)| (rank, it.score)),
             Repr::Big(b) => b.rank(member),
         }
     }
@@ -367,7 +359,7 @@ impl ZSet {
     /// The element of 0-based ascending rank `rank`.
     pub fn get(&self, rank: usize) -> Option<(&[u8], f64)> {
         match &self.repr {
-            Repr::Compact(v) => v.get(rank).map(|(s, m)| (&m[..], *s)),
+            Repr::Compact(p) => p.get(rank).map(|it| (it.member, it.score)),
             Repr::Big(b) => b.select(rank).map(|p| b.at(p)),
         }
     }
@@ -378,7 +370,10 @@ impl ZSet {
             State::Done
         } else {
             match &self.repr {
-                Repr::Compact(v) => State::Compact(v, start),
+                Repr::Compact(p) => match p.get(start) {
+                    Some(it) => State::Compact(p, it.start),
+                    None => State::Done,
+                },
                 Repr::Big(b) => match b.select(start) {
                     Some(pos) => State::Big(b, pos),
                     None => State::Done,
@@ -408,7 +403,7 @@ impl ZSet {
     /// Leading elements whose score satisfies a prefix predicate.
     fn count_scores(&self, before: impl Fn(f64) -> bool) -> usize {
         match &self.repr {
-            Repr::Compact(v) => v.partition_point(|(s, _)| before(*s)),
+            Repr::Compact(p) => p.count_while(|_, s| before(s)),
             Repr::Big(b) => b.count_by_score(before),
         }
     }
@@ -444,13 +439,20 @@ impl ZSet {
             return None;
         }
         match &self.repr {
-            Repr::Compact(v) => {
+            Repr::Compact(p) => {
                 if rev {
-                    let i = v.iter().rposition(|(_, m)| range.lte_max(m))?;
-                    range.gte_min(&v[i].1).then_some(i)
+                    let i = p
+                        .items()
+                        .enumerate()
+                        .filter(|(_, it)| range.lte_max(it.member))
+                        .last()?;
+                    range.gte_min(i.1.member).then_some(i.0)
                 } else {
-                    let i = v.iter().position(|(_, m)| range.gte_min(m))?;
-                    range.lte_max(&v[i].1).then_some(i)
+                    let i = p
+                        .items()
+                        .enumerate()
+                        .find(|(_, it)| range.gte_min(it.member))?;
+                    range.lte_max(i.1.member).then_some(i.0)
                 }
             }
             Repr::Big(b) => {
@@ -495,9 +497,7 @@ impl ZSet {
             return 0;
         }
         match &mut self.repr {
-            Repr::Compact(v) => {
-                v.drain(lo..hi);
-            }
+            Repr::Compact(p) => p.remove_ranks(lo, hi),
             Repr::Big(b) => {
                 for _ in lo..hi {
                     if let Some(pos) = b.select(lo) {
@@ -542,12 +542,14 @@ impl ZSet {
     /// Removes and returns the lowest (or highest, `max`) element.
     pub fn pop(&mut self, max: bool) -> Option<(StrBuf, f64)> {
         match &mut self.repr {
-            Repr::Compact(v) => {
-                if v.is_empty() {
+            Repr::Compact(p) => {
+                if p.len() == 0 {
                     return None;
                 }
-                let (s, m) = if max { v.pop()? } else { v.remove(0) };
-                Some((m, s))
+                let it = if max { p.before(p.end()) } else { p.at(0) };
+                let (member, score, start) = (StrBuf::from_slice(it.member), it.score, it.start);
+                p.remove_at(start);
+                Some((member, score))
             }
             Repr::Big(b) => {
                 let pos = if max { b.last()? } else { b.first()? };
@@ -560,9 +562,9 @@ impl ZSet {
     /// a big one incrementally. Returns the next cursor.
     pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], f64)) -> u64 {
         match &self.repr {
-            Repr::Compact(v) => {
-                for (s, m) in v {
-                    f(m, *s);
+            Repr::Compact(p) => {
+                for it in p.items() {
+                    f(it.member, it.score);
                 }
                 0
             }
@@ -574,9 +576,14 @@ impl ZSet {
     #[cfg(test)]
     fn check(&self) {
         match &self.repr {
-            Repr::Compact(v) => {
-                for w in v.windows(2) {
-                    assert_eq!(cmp_key(w[0].0, &w[0].1, w[1].0, &w[1].1), Ordering::Less);
+            Repr::Compact(p) => {
+                let items: Vec<_> = p.items().collect();
+                assert_eq!(items.len(), p.len());
+                for w in items.windows(2) {
+                    assert_eq!(
+                        cmp_key(w[0].score, w[0].member, w[1].score, w[1].member),
+                        Ordering::Less
+                    );
                 }
             }
             Repr::Big(b) => b.check(),
@@ -591,7 +598,8 @@ pub struct Iter<'a> {
 }
 
 enum State<'a> {
-    Compact(&'a [(f64, StrBuf)], usize),
+    /// A pack and the byte offset of the next entry to yield.
+    Compact(&'a Pack, usize),
     Big(&'a Big, Pos),
     Done,
 }
@@ -602,15 +610,20 @@ impl<'a> Iterator for Iter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self.state {
             State::Done => None,
-            State::Compact(items, i) => {
-                let (s, m) = &items[i];
-                self.state = match (self.rev, i) {
-                    (true, 0) => State::Done,
-                    (true, _) => State::Compact(items, i - 1),
-                    (false, _) if i + 1 < items.len() => State::Compact(items, i + 1),
-                    (false, _) => State::Done,
+            State::Compact(pack, start) => {
+                let it = pack.at(start);
+                self.state = if self.rev {
+                    if start == 0 {
+                        State::Done
+                    } else {
+                        State::Compact(pack, pack.before(start).start)
+                    }
+                } else if it.end < pack.end() {
+                    State::Compact(pack, it.end)
+                } else {
+                    State::Done
                 };
-                Some((&m[..], *s))
+                Some((it.member, it.score))
             }
             State::Big(big, pos) => {
                 let item = big.at(pos);
@@ -630,7 +643,7 @@ impl Drop for ZSet {
     /// Large values are freed on the lazyfree thread, never on an event loop.
     fn drop(&mut self) {
         if self.len() > lazyfree::THRESHOLD {
-            let repr = std::mem::replace(&mut self.repr, Repr::Compact(Vec::new()));
+            let repr = std::mem::replace(&mut self.repr, Repr::Compact(Pack::default()));
             lazyfree::defer(repr);
         }
     }
