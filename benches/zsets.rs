@@ -100,6 +100,9 @@ fn bench_type(c: &mut Criterion) {
     g.finish();
 }
 
+/// Builds the next request of a command benchmark.
+type MakeRequest = Box<dyn FnMut() -> Vec<u8>>;
+
 fn command(args: &[&[u8]]) -> Vec<u8> {
     let mut v = format!("*{}\r\n", args.len()).into_bytes();
     for a in args {
@@ -146,7 +149,7 @@ fn bench_commands(c: &mut Criterion) {
     let mut g = c.benchmark_group("zset_commands");
     g.throughput(Throughput::Elements(1));
     let mut seq = Seq(11);
-    let cases: Vec<(&str, Box<dyn FnMut() -> Vec<u8>>)> = vec![
+    let cases: Vec<(&str, MakeRequest)> = vec![
         (
             "zadd_update",
             Box::new(move || {
