@@ -1251,7 +1251,8 @@ fn multi_key_commands_are_atomic() {
 }
 
 /// DEL of a million-member zset returns at once (the memory is freed on the lazyfree thread),
-/// and the same connection's next command is answered promptly.
+/// and the same connection's next command is answered promptly. Freeing such a zset inline
+/// takes tens of milliseconds; the best of three deletions must stay well below that.
 #[test]
 fn deleting_a_huge_zset_keeps_the_loop_responsive() {
     let s = Server::start(&["--threads", "1"]);
@@ -1269,19 +1270,23 @@ fn deleting_a_huge_zset_keeps_the_loop_responsive() {
         ok(&mut c, &["OBJECT", "ENCODING", "huge"]),
         bulk("skiplist")
     );
+    assert_eq!(ok(&mut c, &["COPY", "huge", "huge2"]), int(1));
+    assert_eq!(ok(&mut c, &["COPY", "huge", "huge3"]), int(1));
     let mut raw = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
     raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let t = Instant::now();
-    raw.write_all(b"*2\r\n$3\r\nDEL\r\n$4\r\nhuge\r\n*1\r\n$4\r\nPING\r\n")
-        .unwrap();
-    let mut buf = [0u8; 11];
-    raw.read_exact(&mut buf).unwrap();
-    let elapsed = t.elapsed();
-    assert_eq!(&buf, b":1\r\n+PONG\r\n");
-    // Freeing 1M heap members inline takes far longer than this on the loop.
-    assert!(
-        elapsed < Duration::from_millis(500),
-        "DEL + PING took {elapsed:?}"
-    );
-    assert_eq!(ok(&mut c, &["EXISTS", "huge"]), int(0));
+    let mut best = Duration::MAX;
+    for key in ["huge", "huge2", "huge3"] {
+        let t = Instant::now();
+        let req = format!(
+            "*2\r\n$3\r\nDEL\r\n${}\r\n{key}\r\n*1\r\n$4\r\nPING\r\n",
+            key.len()
+        );
+        raw.write_all(req.as_bytes()).unwrap();
+        let mut buf = [0u8; 11];
+        raw.read_exact(&mut buf).unwrap();
+        best = best.min(t.elapsed());
+        assert_eq!(&buf, b":1\r\n+PONG\r\n");
+    }
+    assert!(best < Duration::from_millis(10), "DEL + PING took {best:?}");
+    assert_eq!(ok(&mut c, &["EXISTS", "huge", "huge2", "huge3"]), int(0));
 }

@@ -607,17 +607,16 @@ fn zrangestore(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             ),
         },
     };
+    count_lookup(ctx, !matches!(selected, Read::Missing));
     let pairs = match selected {
         Read::WrongType => {
             drop(locks);
-            count_lookup(ctx, true);
             ctx.out.error(errors::WRONGTYPE);
             return;
         }
         Read::Missing => Vec::new(),
         Read::Found(pairs) => pairs,
     };
-    let hit = locks.slot(d, src, now).exists();
     let stored = pairs.len();
     let mut slot = locks.slot(d, dst, now);
     let old = if pairs.is_empty() {
@@ -627,7 +626,6 @@ fn zrangestore(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     };
     drop(locks);
     drop(old);
-    count_lookup(ctx, hit || stored > 0);
     ctx.out.int(stored as i64);
 }
 

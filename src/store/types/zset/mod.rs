@@ -640,9 +640,10 @@ impl<'a> Iterator for Iter<'a> {
 }
 
 impl Drop for ZSet {
-    /// Large values are freed on the lazyfree thread, never on an event loop.
+    /// Large values are freed on the lazyfree thread, never on an event loop. (A compact zset
+    /// is one allocation, freed here like Redis frees a listpack.)
     fn drop(&mut self) {
-        if self.len() > lazyfree::THRESHOLD {
+        if matches!(self.repr, Repr::Big(_)) && self.len() > lazyfree::THRESHOLD {
             let repr = std::mem::replace(&mut self.repr, Repr::Compact(Pack::default()));
             lazyfree::defer(repr);
         }
