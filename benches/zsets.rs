@@ -165,9 +165,15 @@ fn bench_commands(c: &mut Criterion) {
         (
             "zrange_rank_10_withscores",
             Box::new(move || {
-                let i = (seq.next() % 99_990).to_string();
-                let j = (seq.next() % 99_990 + 9).to_string();
-                command(&[b"ZRANGE", b"big", i.as_bytes(), j.as_bytes(), b"WITHSCORES"])
+                let i = seq.next() % 99_990;
+                let (start, stop) = (i.to_string(), (i + 9).to_string());
+                command(&[
+                    b"ZRANGE",
+                    b"big",
+                    start.as_bytes(),
+                    stop.as_bytes(),
+                    b"WITHSCORES",
+                ])
             }),
         ),
         (

@@ -1055,6 +1055,11 @@ fn random_members(z: &ZSet, count: i64) -> Vec<(&[u8], f64)> {
     let len = z.len();
     let n = count.unsigned_abs() as usize;
     if count < 0 || n == 1 {
+        // A small zset is walked once, not once per pick.
+        if len <= 128 {
+            let all: Vec<(&[u8], f64)> = z.iter().collect();
+            return (0..n).map(|_| all[rng.gen_range(0..len)]).collect();
+        }
         return (0..n)
             .filter_map(|_| z.get(rng.gen_range(0..len)))
             .collect();
@@ -1062,10 +1067,12 @@ fn random_members(z: &ZSet, count: i64) -> Vec<(&[u8], f64)> {
     if n >= len {
         return z.iter_from(len - 1, true).collect();
     }
-    rand::seq::index::sample(&mut rng, len, n)
-        .into_iter()
-        .filter_map(|rank| z.get(rank))
-        .collect()
+    let ranks = rand::seq::index::sample(&mut rng, len, n);
+    if len <= 128 {
+        let all: Vec<(&[u8], f64)> = z.iter().collect();
+        return ranks.into_iter().map(|rank| all[rank]).collect();
+    }
+    ranks.into_iter().filter_map(|rank| z.get(rank)).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
