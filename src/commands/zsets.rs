@@ -77,6 +77,32 @@ pub static COMMANDS: &[CommandSpec] = &[
 /// build an unbounded reply (Redis would stream until the client's output limit closes it).
 const RANDMEMBER_MAX_REPEATS: u64 = 1 << 24;
 
+/// Key positions of this family's movable-key commands, which `first/last/step` cannot
+/// describe: `ZUNION|ZINTER|ZDIFF|ZINTERCARD|ZMPOP numkeys key ...` and
+/// `ZUNIONSTORE|ZINTERSTORE|ZDIFFSTORE dst numkeys key ...`. `None` for other commands, an
+/// empty list when `numkeys` is invalid. For MULTI/EXEC key locking and `COMMAND GETKEYS`
+/// once the registry has a hook for movable keys.
+pub fn movable_key_positions(argv: &[Bytes]) -> Option<Vec<usize>> {
+    let name = argv.first()?.to_ascii_lowercase();
+    let (dst, numkeys_idx) = match &name[..] {
+        b"zunion" | b"zinter" | b"zdiff" | b"zintercard" | b"zmpop" => (false, 1),
+        b"zunionstore" | b"zinterstore" | b"zdiffstore" => (true, 2),
+        _ => return None,
+    };
+    let n = argv
+        .get(numkeys_idx)
+        .and_then(|a| parse_i64(a))
+        .filter(|&n| n >= 1)
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| n <= argv.len().saturating_sub(numkeys_idx + 1));
+    let Some(n) = n else {
+        return Some(Vec::new());
+    };
+    let mut keys: Vec<usize> = if dst { vec![1] } else { Vec::new() };
+    keys.extend(numkeys_idx + 1..numkeys_idx + 1 + n);
+    Some(keys)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
 // ---------------------------------------------------------------------------------------------
@@ -1483,5 +1509,53 @@ fn zscan(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     for (member, score) in &items {
         ctx.out.bulk(member);
         ctx.out.bulk(format_f64(*score).as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(line: &str) -> Vec<Bytes> {
+        line.split(' ')
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn movable_keys_follow_numkeys() {
+        let keys = |line: &str| movable_key_positions(&argv(line));
+        assert_eq!(keys("ZUNIONSTORE d 2 a b WEIGHTS 1 2"), Some(vec![1, 3, 4]));
+        assert_eq!(keys("zinter 3 a b c"), Some(vec![2, 3, 4]));
+        assert_eq!(keys("ZMPOP 1 a MIN"), Some(vec![2]));
+        assert_eq!(keys("ZINTERCARD 5 a b"), Some(vec![]));
+        assert_eq!(keys("ZDIFF x a"), Some(vec![]));
+        assert_eq!(keys("ZADD z 1 a"), None);
+    }
+
+    #[test]
+    fn range_bounds_parse_like_redis() {
+        let r = parse_score_range(b"(1.5", b"+inf").unwrap();
+        assert_eq!(
+            (r.min, r.min_ex, r.max, r.max_ex),
+            (1.5, true, f64::INFINITY, false)
+        );
+        assert!(parse_score_range(b"", b"(").is_some());
+        assert!(parse_score_range(b"((1", b"2").is_none());
+        assert!(parse_score_range(b"1", b"nan").is_none());
+        assert_eq!(parse_lex_bound(b"+"), Some(LexBound::Max));
+        assert_eq!(parse_lex_bound(b"+\0x"), Some(LexBound::Max));
+        assert_eq!(
+            parse_lex_bound(b"(a"),
+            Some(LexBound::Exclusive(b"a".to_vec()))
+        );
+        assert_eq!(parse_lex_bound(b"["), Some(LexBound::Inclusive(Vec::new())));
+        assert_eq!(parse_lex_bound(b""), None);
+        assert_eq!(parse_lex_bound(b"+a"), None);
+        assert_eq!(parse_lex_bound(b"a"), None);
+        assert_eq!(rank_bounds(-2, -1, 5), Some((3, 4)));
+        assert_eq!(rank_bounds(i64::MIN, i64::MAX, 5), Some((0, 4)));
+        assert_eq!(rank_bounds(3, 1, 5), None);
+        assert_eq!(rank_bounds(5, 10, 5), None);
     }
 }
