@@ -210,6 +210,23 @@ fn format_f64_libc(v: f64) -> String {
     out[..n].iter().map(|&b| char::from(b)).collect()
 }
 
+/// Parses a score-range bound as Redis's `zslParseRange` does: C `strtod` over the bytes up
+/// to the first NUL, which must all be consumed, and the result must not be NaN. Looser than
+/// [`parse_f64`]: leading whitespace, the empty string (0), overflow (±inf) and underflow are
+/// accepted, as Redis accepts them in `ZRANGEBYSCORE` & co.
+pub fn parse_f64_strtod(s: &[u8]) -> Option<f64> {
+    let s = &s[..s.iter().position(|&b| b == 0).unwrap_or(s.len())];
+    let mut buf = Vec::with_capacity(s.len() + 1);
+    buf.extend_from_slice(s);
+    buf.push(0);
+    let mut end: *mut std::ffi::c_char = std::ptr::null_mut();
+    // SAFETY: `buf` is NUL-terminated and outlives the call; strtod reads up to the NUL and
+    // stores into `end` a pointer into `buf`.
+    let v = unsafe { libc::strtod(buf.as_ptr().cast(), &mut end) };
+    let consumed = end as usize - buf.as_ptr() as usize;
+    (consumed == s.len() && !v.is_nan()).then_some(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,5 +524,19 @@ mod tests {
         for v in [0.1, 1.0 / 3.0, 1e-300, 6.02214076e23, -2.5e-10, 5e-324] {
             assert_eq!(parse_f64(format_f64(v).as_bytes()), Some(v));
         }
+    }
+
+    #[test]
+    fn strtod_bounds_follow_zsl_parse_range() {
+        assert_eq!(parse_f64_strtod(b"1.5"), Some(1.5));
+        assert_eq!(parse_f64_strtod(b""), Some(0.0));
+        assert_eq!(parse_f64_strtod(b" 1"), Some(1.0));
+        assert_eq!(parse_f64_strtod(b"0x10"), Some(16.0));
+        assert_eq!(parse_f64_strtod(b"1e400"), Some(f64::INFINITY));
+        assert_eq!(parse_f64_strtod(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_f64_strtod(b"2\0junk"), Some(2.0));
+        assert_eq!(parse_f64_strtod(b"1 "), None);
+        assert_eq!(parse_f64_strtod(b"nan"), None);
+        assert_eq!(parse_f64_strtod(b"abc"), None);
     }
 }

@@ -957,15 +957,27 @@ fn scan_all(c: &mut RespConn, step_args: &[Vec<u8>], at: usize) -> io::Result<Re
     Err(io::Error::other("SCAN did not finish in 10000 calls"))
 }
 
+/// Masks bulk-string contents, keeping the structure (for [`Check::Shape`]).
+fn shape(reply: Reply) -> Reply {
+    match reply {
+        Reply::Bulk(_) => Reply::Bulk(b"<bulk>".to_vec()),
+        Reply::Scalar(kind, _) => Reply::Scalar(kind, Vec::new()),
+        Reply::Aggregate(kind, items) => {
+            Reply::Aggregate(kind, items.into_iter().map(shape).collect())
+        }
+        other => other,
+    }
+}
+
 fn normalize(reply: Reply, check: Check) -> Reply {
     match (check, reply) {
+        (Check::Shape, reply) => shape(reply),
         (Check::Sorted, Reply::Aggregate(kind, mut items)) => {
             items.sort();
             Reply::Aggregate(kind, items)
         }
         (Check::NilOrNot, Reply::Bulk(_)) => Reply::Simple(b"<not nil>".to_vec()),
         (Check::SortedPairs, reply) => sorted_pairs(reply),
-        (Check::Shape, reply) => shape(reply),
         (_, reply) => reply,
     }
 }
@@ -989,17 +1001,6 @@ fn sorted_pairs(reply: Reply) -> Reply {
                 .collect();
             pairs.sort();
             Reply::Aggregate(kind, pairs.into_iter().flatten().collect())
-        }
-        other => other,
-    }
-}
-
-/// See [`Check::Shape`].
-fn shape(reply: Reply) -> Reply {
-    match reply {
-        Reply::Bulk(_) => Reply::Bulk(b"<bulk>".to_vec()),
-        Reply::Aggregate(kind, items) => {
-            Reply::Aggregate(kind, items.into_iter().map(shape).collect())
         }
         other => other,
     }

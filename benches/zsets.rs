@@ -1,0 +1,212 @@
+//! Sorted-set benchmarks: the ZSet type's core operations at a compact size (128, "listpack")
+//! and a big one (100,000, "skiplist"), and the ZADD / ZRANGE command paths (parser, registry,
+//! store, reply) on a big zset.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ferrokv::commands::{dispatch, Ctx};
+use ferrokv::config::Config;
+use ferrokv::resp::parse::{Limits, Parser};
+use ferrokv::resp::reply::Reply;
+use ferrokv::server::client::{Client, ClientInfo};
+use ferrokv::server::shared::{Shared, WorkerStats};
+use ferrokv::store::types::zset::ScoreRange;
+use ferrokv::store::types::ZSet;
+
+const SIZES: [usize; 2] = [128, 100_000];
+
+/// A fixed pseudo-random sequence (SplitMix64), so runs compare like with like.
+#[derive(Clone, Copy)]
+struct Seq(u64);
+
+impl Seq {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+fn member(i: u64) -> Vec<u8> {
+    format!("member:{i}").into_bytes()
+}
+
+fn score(i: u64) -> f64 {
+    (i % 10_007) as f64
+}
+
+fn zset_of(n: usize) -> ZSet {
+    let mut z = ZSet::new();
+    let mut seq = Seq(n as u64);
+    for _ in 0..n {
+        let i = seq.next() % (n as u64 * 10);
+        z.insert(&member(i), score(i));
+    }
+    z
+}
+
+fn bench_type(c: &mut Criterion) {
+    let mut g = c.benchmark_group("zset_type");
+    g.throughput(Throughput::Elements(1));
+    for n in SIZES {
+        let mut z = zset_of(n);
+        let members: Vec<Vec<u8>> = z.iter().map(|(m, _)| m.to_vec()).collect();
+        let mut seq = Seq(7);
+        g.bench_function(BenchmarkId::new("add_remove", n), |b| {
+            b.iter(|| {
+                let i = seq.next();
+                let m = format!("new:{i}");
+                z.insert(m.as_bytes(), score(i));
+                black_box(z.remove(m.as_bytes()));
+            })
+        });
+        g.bench_function(BenchmarkId::new("update_score", n), |b| {
+            b.iter(|| {
+                let i = seq.next();
+                z.insert(&members[i as usize % members.len()], score(i));
+            })
+        });
+        g.bench_function(BenchmarkId::new("score", n), |b| {
+            b.iter(|| black_box(z.score(&members[seq.next() as usize % members.len()])))
+        });
+        g.bench_function(BenchmarkId::new("rank", n), |b| {
+            b.iter(|| black_box(z.rank(&members[seq.next() as usize % members.len()])))
+        });
+        g.bench_function(BenchmarkId::new("range_by_rank_10", n), |b| {
+            b.iter(|| {
+                let start = seq.next() as usize % n.saturating_sub(10).max(1);
+                black_box(z.iter_from(start, false).take(10).count())
+            })
+        });
+        g.bench_function(BenchmarkId::new("range_by_score_10", n), |b| {
+            b.iter(|| {
+                let min = (seq.next() % 10_007) as f64;
+                let range = ScoreRange {
+                    min,
+                    max: f64::INFINITY,
+                    min_ex: false,
+                    max_ex: false,
+                };
+                let start = z.score_start(&range, false).unwrap_or(0);
+                black_box(z.iter_from(start, false).take(10).count())
+            })
+        });
+    }
+    g.finish();
+}
+
+/// Builds the next request of a command benchmark.
+type MakeRequest = Box<dyn FnMut() -> Vec<u8>>;
+
+fn command(args: &[&[u8]]) -> Vec<u8> {
+    let mut v = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        v.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        v.extend_from_slice(a);
+        v.extend_from_slice(b"\r\n");
+    }
+    v
+}
+
+fn bench_commands(c: &mut Criterion) {
+    let shared = Shared::new(Config::default());
+    let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+    let mut client = Client::new(Arc::new(ClientInfo::new(1, addr, addr, -1, 0, 0)));
+    let stats = WorkerStats::new(ferrokv::commands::registry().all.len());
+    let mut out = Reply::new(false);
+    let limits = Limits::default();
+    let mut parser = Parser::new();
+    let mut args = Vec::new();
+    let mut run = |req: &[u8], out: &mut Reply| {
+        let mut buf = BytesMut::from(req);
+        while let Ok(true) = parser.parse(&mut buf, &mut args, &limits) {
+            let mut ctx = Ctx {
+                srv: &shared,
+                client: &mut client,
+                out,
+                stats: &stats,
+                now: 1,
+            };
+            dispatch(&mut ctx, &args);
+            args.clear();
+        }
+        out.buf.clear();
+    };
+    // A 100,000-member zset loaded through ZADD itself.
+    for start in (0..100_000u64).step_by(1000) {
+        let pairs: Vec<Vec<u8>> = (start..start + 1000)
+            .flat_map(|i| [score(i).to_string().into_bytes(), member(i)])
+            .collect();
+        let mut cmd: Vec<&[u8]> = vec![b"ZADD", b"big"];
+        cmd.extend(pairs.iter().map(|p| &p[..]));
+        run(&command(&cmd), &mut out);
+    }
+    let mut g = c.benchmark_group("zset_commands");
+    g.throughput(Throughput::Elements(1));
+    let mut seq = Seq(11);
+    let cases: Vec<(&str, MakeRequest)> = vec![
+        (
+            "zadd_update",
+            Box::new(move || {
+                let i = seq.next() % 100_000;
+                command(&[
+                    b"ZADD",
+                    b"big",
+                    score(i + 1).to_string().as_bytes(),
+                    &member(i),
+                ])
+            }),
+        ),
+        (
+            "zrange_rank_10_withscores",
+            Box::new(move || {
+                let i = seq.next() % 99_990;
+                let (start, stop) = (i.to_string(), (i + 9).to_string());
+                command(&[
+                    b"ZRANGE",
+                    b"big",
+                    start.as_bytes(),
+                    stop.as_bytes(),
+                    b"WITHSCORES",
+                ])
+            }),
+        ),
+        (
+            "zrangebyscore_limit_10",
+            Box::new(move || {
+                let min = (seq.next() % 10_007).to_string();
+                command(&[
+                    b"ZRANGEBYSCORE",
+                    b"big",
+                    min.as_bytes(),
+                    b"+inf",
+                    b"LIMIT",
+                    b"0",
+                    b"10",
+                ])
+            }),
+        ),
+        (
+            "zrank",
+            Box::new(move || command(&[b"ZRANK", b"big", &member(seq.next() % 100_000)])),
+        ),
+    ];
+    for (name, mut make) in cases {
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                &mut make,
+                |req| run(&req, &mut out),
+                criterion::BatchSize::SmallInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_type, bench_commands);
+criterion_main!(benches);
