@@ -26,7 +26,7 @@
 use bytes::Bytes;
 
 use super::flags::*;
-use super::{args, errors, spec, CommandSpec, Ctx, Group};
+use super::{args, dest_and_numkeys, errors, keys_after_numkeys, spec, CommandSpec, Ctx, Group};
 use crate::resp::reply::Reply;
 use crate::server::shared::WorkerStats;
 use crate::store::types::zset::{AddFlags, AddOutcome, LexBound, LexRange, ScoreRange};
@@ -60,48 +60,22 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("zremrangebylex",     4, WRITE,                                Group::SortedSet, 1, 1, 1, zremrangebylex),
     spec("zpopmin",           -2, WRITE | FAST,                         Group::SortedSet, 1, 1, 1, zpopmin),
     spec("zpopmax",           -2, WRITE | FAST,                         Group::SortedSet, 1, 1, 1, zpopmax),
-    // Movable keys: `numkeys key ...` (key extraction needs the numkeys argument).
-    spec("zmpop",             -4, WRITE | MOVABLE_KEYS,                 Group::SortedSet, 0, 0, 0, zmpop),
+    // Movable keys: `numkeys key ...` (found by the registry's numkeys finders).
+    spec("zmpop",             -4, WRITE,                 Group::SortedSet, 0, 0, 0, zmpop).with_keys(keys_after_numkeys::<1>),
     spec("zrandmember",       -2, READONLY,                             Group::SortedSet, 1, 1, 1, zrandmember),
-    spec("zunion",            -3, READONLY | MOVABLE_KEYS,              Group::SortedSet, 0, 0, 0, zunion),
-    spec("zinter",            -3, READONLY | MOVABLE_KEYS,              Group::SortedSet, 0, 0, 0, zinter),
-    spec("zdiff",             -3, READONLY | MOVABLE_KEYS,              Group::SortedSet, 0, 0, 0, zdiff),
-    spec("zintercard",        -3, READONLY | MOVABLE_KEYS,              Group::SortedSet, 0, 0, 0, zintercard),
-    spec("zunionstore",       -4, WRITE | DENYOOM | MOVABLE_KEYS,       Group::SortedSet, 1, 1, 1, zunionstore),
-    spec("zinterstore",       -4, WRITE | DENYOOM | MOVABLE_KEYS,       Group::SortedSet, 1, 1, 1, zinterstore),
-    spec("zdiffstore",        -4, WRITE | DENYOOM | MOVABLE_KEYS,       Group::SortedSet, 1, 1, 1, zdiffstore),
+    spec("zunion",            -3, READONLY,              Group::SortedSet, 0, 0, 0, zunion).with_keys(keys_after_numkeys::<1>),
+    spec("zinter",            -3, READONLY,              Group::SortedSet, 0, 0, 0, zinter).with_keys(keys_after_numkeys::<1>),
+    spec("zdiff",             -3, READONLY,              Group::SortedSet, 0, 0, 0, zdiff).with_keys(keys_after_numkeys::<1>),
+    spec("zintercard",        -3, READONLY,              Group::SortedSet, 0, 0, 0, zintercard).with_keys(keys_after_numkeys::<1>),
+    spec("zunionstore",       -4, WRITE | DENYOOM,       Group::SortedSet, 1, 1, 1, zunionstore).with_keys(dest_and_numkeys),
+    spec("zinterstore",       -4, WRITE | DENYOOM,       Group::SortedSet, 1, 1, 1, zinterstore).with_keys(dest_and_numkeys),
+    spec("zdiffstore",        -4, WRITE | DENYOOM,       Group::SortedSet, 1, 1, 1, zdiffstore).with_keys(dest_and_numkeys),
     spec("zscan",             -3, READONLY,                             Group::SortedSet, 1, 1, 1, zscan),
 ];
 
 /// `ZRANDMEMBER` with a negative count repeats members; beyond this many we refuse rather than
 /// build an unbounded reply (Redis would stream until the client's output limit closes it).
 const RANDMEMBER_MAX_REPEATS: u64 = 1 << 24;
-
-/// Key positions of this family's movable-key commands, which `first/last/step` cannot
-/// describe: `ZUNION|ZINTER|ZDIFF|ZINTERCARD|ZMPOP numkeys key ...` and
-/// `ZUNIONSTORE|ZINTERSTORE|ZDIFFSTORE dst numkeys key ...`. `None` for other commands, an
-/// empty list when `numkeys` is invalid. For MULTI/EXEC key locking and `COMMAND GETKEYS`
-/// once the registry has a hook for movable keys.
-pub fn movable_key_positions(argv: &[Bytes]) -> Option<Vec<usize>> {
-    let name = argv.first()?.to_ascii_lowercase();
-    let (dst, numkeys_idx) = match &name[..] {
-        b"zunion" | b"zinter" | b"zdiff" | b"zintercard" | b"zmpop" => (false, 1),
-        b"zunionstore" | b"zinterstore" | b"zdiffstore" => (true, 2),
-        _ => return None,
-    };
-    let n = argv
-        .get(numkeys_idx)
-        .and_then(|a| parse_i64(a))
-        .filter(|&n| n >= 1)
-        .and_then(|n| usize::try_from(n).ok())
-        .filter(|&n| n <= argv.len().saturating_sub(numkeys_idx + 1));
-    let Some(n) = n else {
-        return Some(Vec::new());
-    };
-    let mut keys: Vec<usize> = if dst { vec![1] } else { Vec::new() };
-    keys.extend(numkeys_idx + 1..numkeys_idx + 1 + n);
-    Some(keys)
-}
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
@@ -1520,13 +1494,17 @@ mod tests {
 
     #[test]
     fn movable_keys_follow_numkeys() {
-        let keys = |line: &str| movable_key_positions(&argv(line));
-        assert_eq!(keys("ZUNIONSTORE d 2 a b WEIGHTS 1 2"), Some(vec![1, 3, 4]));
-        assert_eq!(keys("zinter 3 a b c"), Some(vec![2, 3, 4]));
-        assert_eq!(keys("ZMPOP 1 a MIN"), Some(vec![2]));
-        assert_eq!(keys("ZINTERCARD 5 a b"), Some(vec![]));
-        assert_eq!(keys("ZDIFF x a"), Some(vec![]));
-        assert_eq!(keys("ZADD z 1 a"), None);
+        let keys = |line: &str| {
+            let args = argv(line);
+            let (_, spec) = crate::commands::registry().lookup(&args[0]).unwrap();
+            spec.keys_of(&args)
+        };
+        assert_eq!(keys("ZUNIONSTORE d 2 a b WEIGHTS 1 2"), vec![1, 3, 4]);
+        assert_eq!(keys("zinter 3 a b c"), vec![2, 3, 4]);
+        assert_eq!(keys("ZMPOP 1 a MIN"), vec![2]);
+        assert_eq!(keys("ZINTERCARD 5 a b"), Vec::<usize>::new());
+        assert_eq!(keys("ZDIFF x a"), Vec::<usize>::new());
+        assert_eq!(keys("ZADD z 1 a"), vec![1]);
     }
 
     #[test]
