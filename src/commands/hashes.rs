@@ -11,7 +11,6 @@ use bytes::Bytes;
 use super::flags::{DENYOOM, FAST, READONLY, WRITE};
 use super::{args, errors, keys, spec, CommandSpec, Ctx, Group};
 use crate::resp::reply::Reply;
-use crate::server::shared::WorkerStats;
 use crate::store::types::hash::FieldValue;
 use crate::store::types::Hash;
 use crate::store::{Entry, Value};
@@ -63,12 +62,7 @@ fn read<R>(ctx: &mut Ctx<'_>, key: &[u8], f: impl FnOnce(&Hash, &mut Reply) -> R
             _ => Found::WrongType,
         })
         .unwrap_or(Found::Missing);
-    let counter = if matches!(found, Found::Missing) {
-        &ctx.stats.keyspace_misses
-    } else {
-        &ctx.stats.keyspace_hits
-    };
-    WorkerStats::add(counter, 1);
+    ctx.count_lookup(!matches!(found, Found::Missing));
     if matches!(found, Found::WrongType) {
         ctx.out.error(errors::WRONGTYPE);
     }

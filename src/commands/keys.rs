@@ -16,8 +16,7 @@ use bytes::Bytes;
 
 use super::flags::*;
 use super::{args, container, errors, spec, CommandSpec, Ctx, Group};
-use crate::server::shared::WorkerStats;
-use crate::store::{Db, Entry, Value};
+use crate::store::{Entry, Value};
 use crate::util::glob::{glob_match, is_match_all};
 use crate::util::num::parse_i64;
 
@@ -61,24 +60,6 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
     spec("object|refcount", 3, READONLY, Group::Generic, 2, 2, 1, object_refcount),
 ];
 
-/// The selected database, borrowed from the shared state rather than from `ctx` so the
-/// handler can keep writing to `ctx.out` while it is in use.
-#[inline]
-fn db<'a>(ctx: &Ctx<'a>) -> &'a Db {
-    ctx.srv.store.db(ctx.client.db)
-}
-
-/// Counts a read lookup as a keyspace hit or miss (Redis counts neither for write lookups).
-#[inline]
-fn count_lookup(ctx: &Ctx<'_>, found: bool) {
-    let counter = if found {
-        &ctx.stats.keyspace_hits
-    } else {
-        &ctx.stats.keyspace_misses
-    };
-    WorkerStats::add(counter, 1);
-}
-
 /// Drops `value` on a short-lived background thread (FLUSHDB/FLUSHALL ASYNC), so freeing a
 /// large keyspace does not stall the event loop. If no thread can be spawned the value is
 /// dropped here, which is slower but correct.
@@ -98,7 +79,7 @@ fn free_in_background<T: Send + 'static>(value: T) {
 /// # Format
 /// `DEL key [key ...]` — the number of keys removed (a repeated key counts once).
 fn del(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let db = db(ctx);
+    let db = ctx.db();
     let now = ctx.now;
     let n = argv[1..]
         .iter()
@@ -120,11 +101,11 @@ fn unlink(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// # Format
 /// `EXISTS key [key ...]` — how many of the given keys exist; repeats count each time.
 fn exists(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let db = db(ctx);
+    let db = ctx.db();
     let mut n = 0;
     for key in &argv[1..] {
         let found = db.peek(key, ctx.now, |_| ()).is_some();
-        count_lookup(ctx, found);
+        ctx.count_lookup(found);
         n += found as i64;
     }
     ctx.out.int(n);
@@ -133,11 +114,11 @@ fn exists(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// # Format
 /// `TOUCH key [key ...]` — like EXISTS, but records an access on each key.
 fn touch(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let db = db(ctx);
+    let db = ctx.db();
     let mut n = 0;
     for key in &argv[1..] {
         let found = db.read(key, ctx.now, |_| ()).is_some();
-        count_lookup(ctx, found);
+        ctx.count_lookup(found);
         n += found as i64;
     }
     ctx.out.int(n);
@@ -146,8 +127,8 @@ fn touch(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// # Format
 /// `TYPE key` — a simple string: the type name, or `none`.
 fn type_(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let name = db(ctx).peek(&argv[1], ctx.now, |e| e.value.type_name());
-    count_lookup(ctx, name.is_some());
+    let name = ctx.db().peek(&argv[1], ctx.now, |e| e.value.type_name());
+    ctx.count_lookup(name.is_some());
     ctx.out.simple(name.unwrap_or("none"));
 }
 
@@ -157,7 +138,7 @@ fn keys(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let pattern = &argv[1][..];
     let all = is_match_all(pattern);
     let mut found = Vec::new();
-    db(ctx).for_each_key(ctx.now, |key, _| {
+    ctx.db().for_each_key(ctx.now, |key, _| {
         if all || glob_match(pattern, key, false) {
             found.push(Bytes::copy_from_slice(key));
         }
@@ -233,7 +214,7 @@ fn scan(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         }
         i += 2;
     }
-    let (next, found) = db(ctx).scan(cursor, count, ctx.now, |key, entry| {
+    let (next, found) = ctx.db().scan(cursor, count, ctx.now, |key, entry| {
         pattern.is_none_or(|p| glob_match(p, key, false))
             && type_name.is_none_or(|t| t.eq_ignore_ascii_case(entry.value.type_name().as_bytes()))
     });
@@ -249,7 +230,7 @@ fn scan(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// # Format
 /// `RANDOMKEY` — a random live key, or nil when the database is empty.
 fn randomkey(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
-    match db(ctx).random_key(ctx.now) {
+    match ctx.db().random_key(ctx.now) {
         Some(key) => ctx.out.bulk(&key),
         None => ctx.out.null(),
     }
@@ -352,7 +333,7 @@ fn copy(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         .map(|e| Entry::new(e.value.clone(), e.expire_at))
     else {
         drop(locks);
-        count_lookup(ctx, false);
+        ctx.count_lookup(false);
         ctx.out.int(0);
         return;
     };
@@ -362,7 +343,7 @@ fn copy(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         target.put(copy);
     }
     drop(locks);
-    count_lookup(ctx, true);
+    ctx.count_lookup(true);
     ctx.out.int(copied as i64);
 }
 
@@ -442,7 +423,7 @@ fn flush(ctx: &mut Ctx<'_>, argv: &[Bytes], dbs: &[usize]) {
 /// # Format
 /// `DBSIZE` — keys in the selected database (not-yet-swept expired keys included, as Redis).
 fn dbsize(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
-    ctx.out.int(db(ctx).len() as i64);
+    ctx.out.int(ctx.db().len() as i64);
 }
 
 /// # Format
@@ -492,8 +473,8 @@ fn object_help(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
 
 /// Looks `key` up without touching it (Redis's `objectCommandLookup`); nil when missing.
 fn object_lookup<R>(ctx: &mut Ctx<'_>, key: &[u8], f: impl FnOnce(&Entry) -> R) -> Option<R> {
-    let found = db(ctx).peek(key, ctx.now, f);
-    count_lookup(ctx, found.is_some());
+    let found = ctx.db().peek(key, ctx.now, f);
+    ctx.count_lookup(found.is_some());
     if found.is_none() {
         ctx.out.null();
     }
@@ -612,7 +593,7 @@ fn expire_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], relative: bool, seconds: bo
         ctx.out.error(errors::invalid_expire(name));
         return;
     };
-    let changed = db(ctx).write(&argv[1], ctx.now, |slot| {
+    let changed = ctx.db().write(&argv[1], ctx.now, |slot| {
         let Some(entry) = slot.get() else {
             return false;
         };
@@ -668,12 +649,12 @@ fn pexpireat(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// -1 when it has no TTL; seconds are rounded to the nearest second as Redis does.
 fn ttl_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], millis: bool, absolute: bool) {
     let now = ctx.now;
-    let Some(expire_at) = db(ctx).peek(&argv[1], now, |e| e.expire_at) else {
-        count_lookup(ctx, false);
+    let Some(expire_at) = ctx.db().peek(&argv[1], now, |e| e.expire_at) else {
+        ctx.count_lookup(false);
         ctx.out.int(-2);
         return;
     };
-    count_lookup(ctx, true);
+    ctx.count_lookup(true);
     if expire_at == 0 {
         ctx.out.int(-1);
         return;
@@ -719,7 +700,7 @@ fn pexpiretime(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// # Format
 /// `PERSIST key` — 1 if a TTL was removed, 0 if the key is missing or has none.
 fn persist(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let removed = db(ctx).write(&argv[1], ctx.now, |slot| match slot.get() {
+    let removed = ctx.db().write(&argv[1], ctx.now, |slot| match slot.get() {
         Some(e) if e.is_volatile() => {
             e.expire_at = 0;
             true

@@ -26,7 +26,6 @@ use bytes::Bytes;
 use super::flags::*;
 use super::{args, errors, keys_after_numkeys, spec, CommandSpec, Ctx, Group};
 use crate::resp::reply::Reply;
-use crate::server::shared::WorkerStats;
 use crate::store::types::List;
 use crate::store::{Entry, StrBuf, Value};
 use crate::util::num::parse_i64;
@@ -119,17 +118,6 @@ fn new_list<'v>(side: Side, values: impl IntoIterator<Item = &'v [u8]>) -> Entry
         push(&mut list, side, v);
     }
     Entry::new(Value::List(Box::new(list)), 0)
-}
-
-/// Counts one keyspace hit (the key existed, whatever its type) or miss, as `lookupKeyRead`.
-#[inline]
-fn count_lookup(ctx: &Ctx<'_>, hit: bool) {
-    let counter = if hit {
-        &ctx.stats.keyspace_hits
-    } else {
-        &ctx.stats.keyspace_misses
-    };
-    WorkerStats::add(counter, 1);
 }
 
 /// Called after a command gave list elements to `key` (possibly creating it), with no lock
@@ -398,7 +386,7 @@ fn llen(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let found = ctx
         .db()
         .read(&argv[1], ctx.now, |e| as_list(&e.value).map(List::len));
-    count_lookup(ctx, found.is_some());
+    ctx.count_lookup(found.is_some());
     match found {
         None => ctx.out.int(0),
         Some(Some(n)) => ctx.out.int(n as i64),
@@ -428,7 +416,7 @@ fn lrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             }
             None => out.error(errors::WRONGTYPE),
         });
-    count_lookup(ctx, found.is_some());
+    ctx.count_lookup(found.is_some());
     if found.is_none() {
         ctx.out.array(0);
     }
@@ -456,7 +444,7 @@ fn lindex(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
                 None => out.null(),
             }
         });
-    count_lookup(ctx, found.is_some());
+    ctx.count_lookup(found.is_some());
     if found.is_none() {
         ctx.out.null();
     }
@@ -572,7 +560,7 @@ fn lpos(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             }
         })
     });
-    count_lookup(ctx, found.is_some());
+    ctx.count_lookup(found.is_some());
     match (found, opts.count) {
         (Some(None), _) => ctx.out.error(errors::WRONGTYPE),
         (None, Some(_)) => ctx.out.array(0),

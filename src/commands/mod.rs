@@ -128,11 +128,24 @@ pub struct Ctx<'a> {
     pub now: u64,
 }
 
-impl Ctx<'_> {
-    /// The client's selected database.
+impl<'a> Ctx<'a> {
+    /// The client's selected database (borrowed from the shared state, not from `self`, so a
+    /// handler can keep writing to `self.out` while it holds it).
     #[inline]
-    pub fn db(&self) -> &Db {
+    pub fn db(&self) -> &'a Db {
         self.srv.store.db(self.client.db)
+    }
+
+    /// Counts a read lookup as a keyspace hit (the key existed, whatever its type) or miss, as
+    /// Redis's `lookupKeyRead` (write lookups count neither).
+    #[inline]
+    pub fn count_lookup(&self, hit: bool) {
+        let counter = if hit {
+            &self.stats.keyspace_hits
+        } else {
+            &self.stats.keyspace_misses
+        };
+        WorkerStats::add(counter, 1);
     }
 }
 

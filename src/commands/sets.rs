@@ -26,10 +26,9 @@ use bytes::Bytes;
 use super::flags::*;
 use super::{errors, keys, keys_after_numkeys, spec, CommandSpec, Ctx, Group};
 use crate::resp::reply::Reply;
-use crate::server::shared::WorkerStats;
 use crate::store::types::set::{Member, OwnedMember};
 use crate::store::types::Set;
-use crate::store::{Db, Entry, Value};
+use crate::store::{Entry, Value};
 use crate::util::glob::{glob_match, is_match_all};
 use crate::util::num::parse_i64;
 
@@ -60,24 +59,6 @@ pub static COMMANDS: &[CommandSpec] = &[
 // Shared helpers
 // ---------------------------------------------------------------------------------------------
 
-/// The selected database, borrowed from the shared state rather than from `ctx` so the
-/// handler can write to `ctx.out` while using it.
-#[inline]
-fn db<'a>(ctx: &Ctx<'a>) -> &'a Db {
-    ctx.srv.store.db(ctx.client.db)
-}
-
-/// Counts a read lookup as a keyspace hit or miss.
-#[inline]
-fn count_lookup(ctx: &Ctx<'_>, found: bool) {
-    let counter = if found {
-        &ctx.stats.keyspace_hits
-    } else {
-        &ctx.stats.keyspace_misses
-    };
-    WorkerStats::add(counter, 1);
-}
-
 #[inline]
 fn reply_member(out: &mut Reply, m: Member<'_>) {
     match m {
@@ -98,7 +79,7 @@ fn reply_set(out: &mut Reply, set: &Set) {
 /// shard's read lock; replies WRONGTYPE for another type. Returns false when the key is
 /// missing, leaving the reply to the caller.
 fn read_set(ctx: &mut Ctx<'_>, key: &[u8], f: impl FnOnce(&Set, &mut Reply)) -> bool {
-    let db = db(ctx);
+    let db = ctx.db();
     let out = &mut *ctx.out;
     let found = db
         .read(key, ctx.now, |e| match &e.value {
@@ -106,7 +87,7 @@ fn read_set(ctx: &mut Ctx<'_>, key: &[u8], f: impl FnOnce(&Set, &mut Reply)) -> 
             _ => out.error(errors::WRONGTYPE),
         })
         .is_some();
-    count_lookup(ctx, found);
+    ctx.count_lookup(found);
     found
 }
 
@@ -125,7 +106,7 @@ enum Write<T> {
 /// `SADD key member [member ...]` — the number of members added.
 fn sadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let members = &argv[2..];
-    let added = db(ctx).write(&argv[1], ctx.now, |slot| {
+    let added = ctx.db().write(&argv[1], ctx.now, |slot| {
         let Some(e) = slot.get() else {
             let mut set = Set::new();
             let n = members.iter().filter(|m| set.add(m)).count();
@@ -146,7 +127,7 @@ fn sadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// # Format
 /// `SREM key member [member ...]` — the number of members removed; an emptied set is deleted.
 fn srem(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let removed = db(ctx).write(&argv[1], ctx.now, |slot| {
+    let removed = ctx.db().write(&argv[1], ctx.now, |slot| {
         let Some(e) = slot.get() else {
             return Write::Missing;
         };
@@ -247,7 +228,7 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             }
         },
     };
-    let popped = db(ctx).write(&argv[1], ctx.now, |slot| {
+    let popped = ctx.db().write(&argv[1], ctx.now, |slot| {
         let Some(e) = slot.get() else {
             return Write::Missing;
         };
@@ -581,7 +562,7 @@ fn set_op(ctx: &mut Ctx<'_>, op: Op, keys: &[Bytes], output: Output<'_>) {
     let mut sets: Vec<Option<&Set>> = Vec::with_capacity(keys.len());
     for key in keys {
         let entry = locks.get(d, key, now);
-        count_lookup(ctx, entry.is_some());
+        ctx.count_lookup(entry.is_some());
         match entry.map(|e| &e.value) {
             None => sets.push(None),
             Some(Value::Set(s)) => sets.push(Some(s)),

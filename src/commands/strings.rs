@@ -23,7 +23,6 @@ use bytes::Bytes;
 
 use super::flags::*;
 use super::{args, errors, spec, CommandSpec, Ctx, Group};
-use crate::server::shared::WorkerStats;
 use crate::store::{Entry, StrBuf, Value};
 use crate::util::num::{incr_by_float, parse_i64};
 
@@ -94,17 +93,6 @@ impl Found {
             },
         }
     }
-}
-
-/// Counts one keyspace hit (the key existed, whatever its type) or miss, as `lookupKeyRead`.
-#[inline]
-fn count_lookup(ctx: &Ctx<'_>, hit: bool) {
-    let counter = if hit {
-        &ctx.stats.keyspace_hits
-    } else {
-        &ctx.stats.keyspace_misses
-    };
-    WorkerStats::add(counter, 1);
 }
 
 /// A stored string: a private copy of `data` (argv points into the connection's read buffer).
@@ -332,10 +320,10 @@ fn set_generic(
     // The replaced value is freed here, outside the shard lock.
     drop(dropped);
     if get {
-        count_lookup(
-            ctx,
-            !matches!(outcome, SetOutcome::Done(None) | SetOutcome::Aborted(None)),
-        );
+        ctx.count_lookup(!matches!(
+            outcome,
+            SetOutcome::Done(None) | SetOutcome::Aborted(None)
+        ));
     }
     match outcome {
         SetOutcome::WrongType => ctx.out.error(errors::WRONGTYPE),
@@ -418,7 +406,7 @@ fn get(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             Some(s) => out.bulk(s),
             None => out.error(errors::WRONGTYPE),
         });
-    count_lookup(ctx, found.is_some());
+    ctx.count_lookup(found.is_some());
     if found.is_none() {
         ctx.out.null();
     }
@@ -457,7 +445,7 @@ fn getdel(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 
 /// Counts the lookup and replies with the value, nil or WRONGTYPE.
 fn reply_found(ctx: &mut Ctx<'_>, found: Found) {
-    count_lookup(ctx, !matches!(found, Found::Missing));
+    ctx.count_lookup(!matches!(found, Found::Missing));
     match found {
         Found::Missing => ctx.out.null(),
         Found::WrongType => ctx.out.error(errors::WRONGTYPE),
@@ -503,7 +491,7 @@ fn getex(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         Ok(found) => reply_found(ctx, found),
         Err(e) => {
             // The key was found (a hit) before its expiry argument was refused.
-            count_lookup(ctx, true);
+            ctx.count_lookup(true);
             match e {
                 ExpireError::NotInteger => ctx.out.error(errors::NOT_INTEGER),
                 ExpireError::Invalid => ctx.out.error(errors::invalid_expire("getex")),
@@ -541,7 +529,7 @@ fn mget(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     };
     ctx.out.array(values.len());
     for v in values {
-        count_lookup(ctx, !matches!(v, Found::Missing));
+        ctx.count_lookup(!matches!(v, Found::Missing));
         match v {
             Found::Str(s) => ctx.out.bulk(&s),
             Found::Missing | Found::WrongType => ctx.out.null(),
@@ -726,7 +714,7 @@ fn strlen(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let found = ctx
         .db()
         .read(&argv[1], ctx.now, |e| as_str(&e.value).map(|s| s.len()));
-    count_lookup(ctx, found.is_some());
+    ctx.count_lookup(found.is_some());
     match found {
         None => ctx.out.int(0),
         Some(None) => ctx.out.error(errors::WRONGTYPE),
@@ -777,7 +765,7 @@ fn getrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             },
             None => out.error(errors::WRONGTYPE),
         });
-    count_lookup(ctx, found.is_some());
+    ctx.count_lookup(found.is_some());
     if found.is_none() {
         ctx.out.bulk(b"");
     }
@@ -941,8 +929,8 @@ fn lcs(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         let b = Found::of(locks.slot(db_index, &argv[2], now).get());
         (a, b)
     };
-    count_lookup(ctx, !matches!(a, Found::Missing));
-    count_lookup(ctx, !matches!(b, Found::Missing));
+    ctx.count_lookup(!matches!(a, Found::Missing));
+    ctx.count_lookup(!matches!(b, Found::Missing));
     let text = |f: Found| match f {
         Found::Missing => Some(Bytes::new()),
         Found::Str(s) => Some(s),

@@ -101,17 +101,6 @@ fn new_entry(z: ZSet) -> Entry {
     Entry::new(Value::ZSet(Box::new(z)), 0)
 }
 
-/// Counts one keyspace hit (the key existed, whatever its type) or miss, as `lookupKeyRead`.
-#[inline]
-fn count_lookup(ctx: &Ctx<'_>, hit: bool) {
-    let counter = if hit {
-        &ctx.stats.keyspace_hits
-    } else {
-        &ctx.stats.keyspace_misses
-    };
-    WorkerStats::add(counter, 1);
-}
-
 /// What a read of a key found.
 enum Read<T> {
     Missing,
@@ -129,7 +118,7 @@ fn read_zset<R>(ctx: &mut Ctx<'_>, key: &[u8], f: impl FnOnce(&ZSet) -> R) -> Re
             Some(z) => Read::Found(f(z)),
             None => Read::WrongType,
         });
-    count_lookup(ctx, found.is_some());
+    ctx.count_lookup(found.is_some());
     found.unwrap_or(Read::Missing)
 }
 
@@ -607,7 +596,7 @@ fn zrangestore(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             ),
         },
     };
-    count_lookup(ctx, !matches!(selected, Read::Missing));
+    ctx.count_lookup(!matches!(selected, Read::Missing));
     let pairs = match selected {
         Read::WrongType => {
             drop(locks);
@@ -717,7 +706,7 @@ fn range_reply(ctx: &mut Ctx<'_>, key: &[u8], q: &RangeQuery) {
             Some(z) => reply_elements(out, select(z, q).into_iter(), q.withscores),
             None => out.error(errors::WRONGTYPE),
         });
-    count_lookup(ctx, found.is_some());
+    ctx.count_lookup(found.is_some());
     if found.is_none() {
         ctx.out.array(0);
     }
@@ -1040,7 +1029,7 @@ fn zrandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             Some(z) => reply_elements(out, random_members(z, l).into_iter(), withscores),
             None => out.error(errors::WRONGTYPE),
         });
-    count_lookup(ctx, found.is_some());
+    ctx.count_lookup(found.is_some());
     if found.is_none() {
         ctx.out.array(0);
     }
