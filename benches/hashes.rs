@@ -3,16 +3,9 @@
 //! worst case) and a 100,000-field table; plus HSET of new fields while a table grows (segment
 //! splits included). Field choice is seeded, so runs are comparable.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
 use bytes::Bytes;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ferrokv::commands::{dispatch, Ctx};
-use ferrokv::config::Config;
-use ferrokv::resp::reply::Reply;
-use ferrokv::server::client::{Client, ClientInfo};
-use ferrokv::server::shared::{Shared, WorkerStats};
+use ferrokv::commands::session::Session;
 use ferrokv::store::types::Hash;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -75,21 +68,10 @@ fn bench_type(c: &mut Criterion) {
 }
 
 fn bench_commands(c: &mut Criterion) {
-    let shared = Shared::new(Config::default());
-    let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
-    let mut client = Client::new(Arc::new(ClientInfo::new(1, addr, addr, -1, 0, 0)));
-    let stats = WorkerStats::new(ferrokv::commands::registry().all.len());
-    let mut out = Reply::new(false);
+    let mut session = Session::new();
     let mut run = |argv: &[Bytes]| {
-        let mut ctx = Ctx {
-            srv: &shared,
-            client: &mut client,
-            out: &mut out,
-            stats: &stats,
-            now: 1,
-        };
-        dispatch(&mut ctx, argv);
-        ctx.out.buf.clear();
+        session.execute(1, argv);
+        session.out.buf.clear();
     };
     let mut g = c.benchmark_group("hash_commands");
     g.throughput(Throughput::Elements(1));

@@ -2,16 +2,9 @@
 //! walk) on lists of several sizes, and LPUSH / LRANGE / LINDEX / RPUSH+LPOP through the whole
 //! command path (dispatch, store, reply encoding), without sockets.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
 use bytes::Bytes;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ferrokv::commands::{dispatch, Ctx};
-use ferrokv::config::Config;
-use ferrokv::resp::reply::Reply;
-use ferrokv::server::client::{Client, ClientInfo};
-use ferrokv::server::shared::{Shared, WorkerStats};
+use ferrokv::commands::session::Session;
 use ferrokv::store::types::List;
 
 /// List sizes the type-level benches run on.
@@ -68,35 +61,17 @@ fn bench_type(c: &mut Criterion) {
     g.finish();
 }
 
-/// Runs commands through `dispatch` on one server state.
-struct Bench {
-    shared: Shared,
-    client: Client,
-    stats: WorkerStats,
-    out: Reply,
-}
+/// Runs commands (argument lists) on one session; replies are discarded.
+struct Bench(Session);
 
 impl Bench {
     fn new() -> Bench {
-        let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
-        Bench {
-            shared: Shared::new(Config::default()),
-            client: Client::new(Arc::new(ClientInfo::new(1, addr, addr, -1, 0, 0))),
-            stats: WorkerStats::new(ferrokv::commands::registry().all.len()),
-            out: Reply::new(false),
-        }
+        Bench(Session::new())
     }
 
     fn run(&mut self, argv: &[Bytes]) {
-        let mut ctx = Ctx {
-            srv: &self.shared,
-            client: &mut self.client,
-            out: &mut self.out,
-            stats: &self.stats,
-            now: 1,
-        };
-        dispatch(&mut ctx, argv);
-        self.out.buf.clear();
+        self.0.execute(1, argv);
+        self.0.out.buf.clear();
     }
 }
 

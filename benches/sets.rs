@@ -2,73 +2,21 @@
 //! and on a hashtable, without sockets. Members cycle through a fixed, seeded pool so each
 //! iteration does the same kind of work.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
-use bytes::BytesMut;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ferrokv::commands::{dispatch, Ctx};
-use ferrokv::config::Config;
-use ferrokv::resp::parse::{Limits, Parser};
-use ferrokv::resp::reply::Reply;
-use ferrokv::server::client::{Client, ClientInfo};
-use ferrokv::server::shared::{Shared, WorkerStats};
+use ferrokv::commands::session::{request, Session};
 use rand::{Rng, SeedableRng};
 
-fn command(args: &[&[u8]]) -> Vec<u8> {
-    let mut v = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        v.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        v.extend_from_slice(a);
-        v.extend_from_slice(b"\r\n");
-    }
-    v
-}
-
-/// A server state plus one client, driven by request bytes.
-struct Harness {
-    shared: Shared,
-    client: Client,
-    stats: WorkerStats,
-    out: Reply,
-    parser: Parser,
-    args: Vec<bytes::Bytes>,
-    buf: BytesMut,
-    limits: Limits,
-}
+/// A session driven by request bytes; replies are discarded.
+struct Harness(Session);
 
 impl Harness {
     fn new() -> Self {
-        let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
-        Harness {
-            shared: Shared::new(Config::default()),
-            client: Client::new(Arc::new(ClientInfo::new(1, addr, addr, -1, 0, 0))),
-            stats: WorkerStats::new(ferrokv::commands::registry().all.len()),
-            out: Reply::new(false),
-            parser: Parser::new(),
-            args: Vec::new(),
-            buf: BytesMut::with_capacity(4096),
-            limits: Limits::default(),
-        }
+        Harness(Session::new())
     }
 
     fn run(&mut self, req: &[u8]) {
-        self.buf.extend_from_slice(req);
-        while let Ok(true) = self
-            .parser
-            .parse(&mut self.buf, &mut self.args, &self.limits)
-        {
-            let mut ctx = Ctx {
-                srv: &self.shared,
-                client: &mut self.client,
-                out: &mut self.out,
-                stats: &self.stats,
-                now: 1,
-            };
-            dispatch(&mut ctx, &self.args);
-            self.args.clear();
-        }
-        self.out.buf.clear();
+        self.0.feed(1, req);
+        self.0.out.buf.clear();
     }
 }
 
@@ -78,7 +26,7 @@ fn requests(name: &str, key: &str, members: &[Vec<u8>], count: usize) -> Vec<Vec
     (0..count)
         .map(|_| {
             let m = &members[rng.gen_range(0..members.len())];
-            command(&[name.as_bytes(), key.as_bytes(), m])
+            request(&[name.as_bytes(), key.as_bytes(), m])
         })
         .collect()
 }
@@ -92,7 +40,7 @@ fn bench_sets(c: &mut Criterion) {
     // Preload: an intset of 512 integers and a hashtable of 100k strings.
     for (key, members) in [("intset", &ints), ("table", &strings)] {
         for m in members.iter() {
-            h.run(&command(&[b"SADD", key.as_bytes(), m]));
+            h.run(&request(&[b"SADD", key.as_bytes(), m]));
         }
     }
     let mut g = c.benchmark_group("sets");

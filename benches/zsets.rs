@@ -2,17 +2,8 @@
 //! and a big one (100,000, "skiplist"), and the ZADD / ZRANGE command paths (parser, registry,
 //! store, reply) on a big zset.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
-use bytes::BytesMut;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ferrokv::commands::{dispatch, Ctx};
-use ferrokv::config::Config;
-use ferrokv::resp::parse::{Limits, Parser};
-use ferrokv::resp::reply::Reply;
-use ferrokv::server::client::{Client, ClientInfo};
-use ferrokv::server::shared::{Shared, WorkerStats};
+use ferrokv::commands::session::{request, Session};
 use ferrokv::store::types::zset::ScoreRange;
 use ferrokv::store::types::ZSet;
 
@@ -103,39 +94,11 @@ fn bench_type(c: &mut Criterion) {
 /// Builds the next request of a command benchmark.
 type MakeRequest = Box<dyn FnMut() -> Vec<u8>>;
 
-fn command(args: &[&[u8]]) -> Vec<u8> {
-    let mut v = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        v.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        v.extend_from_slice(a);
-        v.extend_from_slice(b"\r\n");
-    }
-    v
-}
-
 fn bench_commands(c: &mut Criterion) {
-    let shared = Shared::new(Config::default());
-    let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
-    let mut client = Client::new(Arc::new(ClientInfo::new(1, addr, addr, -1, 0, 0)));
-    let stats = WorkerStats::new(ferrokv::commands::registry().all.len());
-    let mut out = Reply::new(false);
-    let limits = Limits::default();
-    let mut parser = Parser::new();
-    let mut args = Vec::new();
-    let mut run = |req: &[u8], out: &mut Reply| {
-        let mut buf = BytesMut::from(req);
-        while let Ok(true) = parser.parse(&mut buf, &mut args, &limits) {
-            let mut ctx = Ctx {
-                srv: &shared,
-                client: &mut client,
-                out,
-                stats: &stats,
-                now: 1,
-            };
-            dispatch(&mut ctx, &args);
-            args.clear();
-        }
-        out.buf.clear();
+    let mut session = Session::new();
+    let mut run = |req: &[u8]| {
+        session.feed(1, req);
+        session.out.buf.clear();
     };
     // A 100,000-member zset loaded through ZADD itself.
     for start in (0..100_000u64).step_by(1000) {
@@ -144,7 +107,7 @@ fn bench_commands(c: &mut Criterion) {
             .collect();
         let mut cmd: Vec<&[u8]> = vec![b"ZADD", b"big"];
         cmd.extend(pairs.iter().map(|p| &p[..]));
-        run(&command(&cmd), &mut out);
+        run(&request(&cmd));
     }
     let mut g = c.benchmark_group("zset_commands");
     g.throughput(Throughput::Elements(1));
@@ -154,7 +117,7 @@ fn bench_commands(c: &mut Criterion) {
             "zadd_update",
             Box::new(move || {
                 let i = seq.next() % 100_000;
-                command(&[
+                request(&[
                     b"ZADD",
                     b"big",
                     score(i + 1).to_string().as_bytes(),
@@ -167,7 +130,7 @@ fn bench_commands(c: &mut Criterion) {
             Box::new(move || {
                 let i = seq.next() % 99_990;
                 let (start, stop) = (i.to_string(), (i + 9).to_string());
-                command(&[
+                request(&[
                     b"ZRANGE",
                     b"big",
                     start.as_bytes(),
@@ -180,7 +143,7 @@ fn bench_commands(c: &mut Criterion) {
             "zrangebyscore_limit_10",
             Box::new(move || {
                 let min = (seq.next() % 10_007).to_string();
-                command(&[
+                request(&[
                     b"ZRANGEBYSCORE",
                     b"big",
                     min.as_bytes(),
@@ -193,16 +156,12 @@ fn bench_commands(c: &mut Criterion) {
         ),
         (
             "zrank",
-            Box::new(move || command(&[b"ZRANK", b"big", &member(seq.next() % 100_000)])),
+            Box::new(move || request(&[b"ZRANK", b"big", &member(seq.next() % 100_000)])),
         ),
     ];
     for (name, mut make) in cases {
         g.bench_function(name, |b| {
-            b.iter_batched(
-                &mut make,
-                |req| run(&req, &mut out),
-                criterion::BatchSize::SmallInput,
-            )
+            b.iter_batched(&mut make, |req| run(&req), criterion::BatchSize::SmallInput)
         });
     }
     g.finish();

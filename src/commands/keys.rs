@@ -713,14 +713,14 @@ fn persist(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::testing;
+    use crate::commands::session::Session;
 
     /// Runs commands at dispatch level with an explicit clock.
-    struct Harness(testing::Harness);
+    struct Harness(Session);
 
     impl Harness {
         fn new() -> Self {
-            Harness(testing::Harness::new())
+            Harness(Session::new())
         }
 
         /// The raw RESP2 reply of one command run at time `now` (ms).

@@ -756,7 +756,7 @@ fn rpoplpush(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::testing::Harness;
+    use crate::commands::session::Session as Harness;
 
     fn run(h: &mut Harness, args: &[&str]) -> String {
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();

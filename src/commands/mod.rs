@@ -18,10 +18,9 @@ pub mod introspect;
 pub mod keys;
 pub mod lists;
 pub mod server;
+pub mod session;
 pub mod sets;
 pub mod strings;
-#[cfg(test)]
-pub mod testing;
 pub mod zsets;
 
 use std::sync::OnceLock;

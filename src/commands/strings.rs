@@ -1027,18 +1027,18 @@ mod tests {
     use std::sync::atomic::Ordering;
 
     use super::*;
-    use crate::commands::testing;
+    use crate::commands::session::Session;
 
     /// The shared dispatch harness plus this family's clock.
     struct Harness {
-        inner: testing::Harness,
+        inner: Session,
         now: u64,
     }
 
     impl Harness {
         fn new() -> Self {
             Harness {
-                inner: testing::Harness::new(),
+                inner: Session::new(),
                 now: 1_000_000,
             }
         }
