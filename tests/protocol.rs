@@ -564,3 +564,29 @@ fn half_closed_client_gets_reply_then_eof() {
     let clients: String = redis::cmd("CLIENT").arg("LIST").query(&mut c).unwrap();
     assert_eq!(clients.lines().count(), 1, "leaked connections: {clients}");
 }
+
+/// `client-query-buffer-limit`: a client whose unfinished request passes the limit is closed
+/// without a reply (as Redis does), and other clients carry on.
+#[test]
+fn query_buffer_limit_closes_the_client() {
+    let dir = std::env::temp_dir().join(format!("ferrokv-qbuf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("qbuf.conf");
+    std::fs::write(&conf, "client-query-buffer-limit 1mb\n").unwrap();
+    let conf = conf.to_str().unwrap().to_string();
+    for (name, s) in servers(
+        &["--threads", "2", "--config", &conf],
+        &["--client-query-buffer-limit", "1mb"],
+    ) {
+        let mut bystander = Peer::connect(&s);
+        // A 3 MB value announced, 1.5 MB of it sent: the request never completes.
+        let mut request = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3000000\r\n".to_vec();
+        request.extend(std::iter::repeat_n(b'x', 1_500_000));
+        assert_protocol_error(name, &s, &mut bystander, &request, b"");
+        // Just under the limit is fine.
+        let mut p = Peer::connect(&s);
+        p.send(&resp(&[b"SET", b"k", &vec![b'y'; 900_000]]));
+        p.expect(b"+OK\r\n");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -50,6 +50,11 @@ pub struct Conn {
     pub stream: TcpStream,
     pub token: Token,
     rbuf: BytesMut,
+    /// Bytes read from the socket so far, and that count when the command now being received
+    /// began: their difference is the query buffer `client-query-buffer-limit` bounds (the
+    /// unfinished command's arguments already parsed plus everything unparsed).
+    bytes_read: u64,
+    command_start: u64,
     parser: Parser,
     args: Vec<Bytes>,
     pub out: Reply,
@@ -71,6 +76,8 @@ impl Conn {
             stream,
             token,
             rbuf: BytesMut::with_capacity(READ_CHUNK),
+            bytes_read: 0,
+            command_start: 0,
             parser: Parser::new(),
             args: Vec::with_capacity(8),
             out: Reply::new(false),
@@ -118,7 +125,20 @@ impl Conn {
                 }
                 Ok((n, asked)) => {
                     WorkerStats::add(&stats.net_input_bytes, n as u64);
+                    self.bytes_read += n as u64;
                     self.process(shared, stats);
+                    let limit = shared
+                        .settings
+                        .client_query_buffer_limit
+                        .load(Ordering::Relaxed);
+                    if self.bytes_read - self.command_start > limit {
+                        // As Redis: no reply, the client is closed and the event logged.
+                        tracing::warn!(
+                            client = self.client.id,
+                            "closing client that reached max query buffer length"
+                        );
+                        return Next::Close;
+                    }
                     // A short read drained the socket: with edge-triggered readiness, data that
                     // arrives later raises a new event, so skip the read that would only say
                     // EAGAIN (one syscall per request saved). Not after the peer half-closed:
@@ -211,6 +231,7 @@ impl Conn {
         while !self.client.close_after_reply && self.out.len() <= PAUSE_OUTPUT {
             match self.parser.parse(&mut self.rbuf, &mut self.args, &limits) {
                 Ok(true) => {
+                    self.command_start = self.bytes_read - self.rbuf.len() as u64;
                     clock = self.execute(shared, stats, now_ms, clock);
                     self.args.clear();
                     ran_any = true;
