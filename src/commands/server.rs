@@ -237,8 +237,11 @@ fn apply(srv: &Shared, value: NewValue) {
             *s.output_limits.lock() = l;
             s.output_limits_version.fetch_add(1, Ordering::Release);
         }
-        // Recorded for CONFIG GET; the log filter itself is fixed at start-up.
-        NewValue::LogLevel(l) => *s.loglevel.lock() = l.to_string(),
+        // Applied to the live log filter and recorded for CONFIG GET.
+        NewValue::LogLevel(l) => {
+            crate::logging::set_level(l);
+            *s.loglevel.lock() = l.to_string();
+        }
         NewValue::Unchanged => {}
     }
 }
