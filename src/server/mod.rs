@@ -26,6 +26,9 @@ pub struct Running {
 /// Binds and starts everything; returns once the loops are accepting.
 pub fn start(config: Config) -> io::Result<Running> {
     crate::clock::tick();
+    // quanta calibrates its TSC clock on first use (milliseconds of work): do it now rather
+    // than inside the first client's request.
+    let _ = quanta::Instant::now();
     let threads = config.threads;
     let mut addrs = Vec::new();
     for host in &config.bind {
