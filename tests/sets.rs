@@ -676,3 +676,31 @@ fn command_info_describes_the_set_commands() {
     let sadd = fields(&info[2]);
     assert_eq!(sadd[1], Value::Int(-3));
 }
+
+/// A huge negative SRANDMEMBER count is refused instead of building an unbounded reply (a
+/// hostile client must not exhaust memory or stall its loop); reasonable counts still work.
+#[test]
+fn srandmember_refuses_unbounded_repeats() {
+    let s = Server::start(&["--threads", "1"]);
+    let mut c = s.conn();
+    let _: i64 = redis::cmd("SADD")
+        .arg("s")
+        .arg("a")
+        .arg("b")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(
+        common::err(&mut c, &["SRANDMEMBER", "s", "-9223372036854775807"]),
+        "ERR value is out of range"
+    );
+    let picks: Vec<String> = redis::cmd("SRANDMEMBER")
+        .arg("s")
+        .arg(-1000)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(picks.len(), 1000);
+    assert_eq!(
+        common::run(&mut c, &["PING"]).unwrap(),
+        redis::Value::SimpleString("PONG".into())
+    );
+}

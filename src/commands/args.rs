@@ -29,3 +29,8 @@ pub fn float(ctx: &mut Ctx<'_>, arg: &Bytes) -> Option<f64> {
 pub fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())
 }
+
+/// SRANDMEMBER / ZRANDMEMBER with a negative count repeat members; beyond this many repeats we
+/// refuse (`ERR value is out of range`) rather than build an unbounded reply under a shard lock
+/// (Redis would stream until memory or the client's output limit runs out).
+pub const MAX_RANDOM_REPEATS: u64 = 1 << 24;

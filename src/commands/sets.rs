@@ -24,7 +24,7 @@
 use bytes::Bytes;
 
 use super::flags::*;
-use super::{errors, keys, keys_after_numkeys, spec, CommandSpec, Ctx, Group};
+use super::{args, errors, keys, keys_after_numkeys, spec, CommandSpec, Ctx, Group};
 use crate::resp::reply::Reply;
 use crate::store::types::set::{Member, OwnedMember};
 use crate::store::types::Set;
@@ -302,6 +302,10 @@ fn srandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     };
     if l == i64::MIN {
         ctx.out.error(errors::COUNT_OUT_OF_RANGE);
+        return;
+    }
+    if l < 0 && l.unsigned_abs() > args::MAX_RANDOM_REPEATS {
+        ctx.out.error(errors::VALUE_OUT_OF_RANGE);
         return;
     }
     let count = usize::try_from(l.unsigned_abs()).unwrap_or(usize::MAX);

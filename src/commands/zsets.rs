@@ -73,10 +73,6 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("zscan",             -3, READONLY,                             Group::SortedSet, 1, 1, 1, zscan),
 ];
 
-/// `ZRANDMEMBER` with a negative count repeats members; beyond this many we refuse rather than
-/// build an unbounded reply (Redis would stream until the client's output limit closes it).
-const RANDMEMBER_MAX_REPEATS: u64 = 1 << 24;
-
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
 // ---------------------------------------------------------------------------------------------
@@ -1016,7 +1012,7 @@ fn zrandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         ctx.out.error(errors::VALUE_OUT_OF_RANGE);
         return;
     }
-    if l < 0 && l.unsigned_abs() > RANDMEMBER_MAX_REPEATS {
+    if l < 0 && l.unsigned_abs() > args::MAX_RANDOM_REPEATS {
         ctx.out.error(errors::VALUE_OUT_OF_RANGE);
         return;
     }
