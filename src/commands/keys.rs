@@ -101,23 +101,25 @@ fn unlink(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// # Format
 /// `EXISTS key [key ...]` — how many of the given keys exist; repeats count each time.
 fn exists(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let db = ctx.db();
-    let mut n = 0;
-    for key in &argv[1..] {
-        let found = db.peek(key, ctx.now, |_| ()).is_some();
-        ctx.count_lookup(found);
-        n += found as i64;
-    }
-    ctx.out.int(n);
+    count_existing(ctx, argv, false);
 }
 
 /// # Format
 /// `TOUCH key [key ...]` — like EXISTS, but records an access on each key.
 fn touch(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    count_existing(ctx, argv, true);
+}
+
+/// EXISTS and TOUCH: counts the live keys among `argv[1..]`, recording an access when `touch`.
+fn count_existing(ctx: &mut Ctx<'_>, argv: &[Bytes], touch: bool) {
     let db = ctx.db();
     let mut n = 0;
     for key in &argv[1..] {
-        let found = db.read(key, ctx.now, |_| ()).is_some();
+        let found = if touch {
+            db.read(key, ctx.now, |_| ()).is_some()
+        } else {
+            db.peek(key, ctx.now, |_| ()).is_some()
+        };
         ctx.count_lookup(found);
         n += found as i64;
     }
