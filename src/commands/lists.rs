@@ -77,24 +77,6 @@ impl Side {
     }
 }
 
-/// The list inside a value, or `None` for any other type (the caller answers WRONGTYPE).
-#[inline]
-fn as_list(value: &Value) -> Option<&List> {
-    match value {
-        Value::List(l) => Some(l),
-        _ => None,
-    }
-}
-
-/// Like [`as_list`], mutably.
-#[inline]
-fn as_list_mut(value: &mut Value) -> Option<&mut List> {
-    match value {
-        Value::List(l) => Some(l),
-        _ => None,
-    }
-}
-
 #[inline]
 fn push(list: &mut List, side: Side, value: &[u8]) {
     match side {
@@ -179,7 +161,7 @@ fn push_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], side: Side, only_existing: bo
     let values = &argv[2..];
     let len = ctx.db().write(key, ctx.now, |slot| match slot.get() {
         Some(e) => {
-            let list = as_list_mut(&mut e.value).ok_or(())?;
+            let list = e.value.as_list_mut().ok_or(())?;
             for v in values {
                 push(list, side, v);
             }
@@ -242,7 +224,7 @@ fn linsert(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         let Some(e) = slot.get() else {
             return Ok(0);
         };
-        let list = as_list_mut(&mut e.value).ok_or(())?;
+        let list = e.value.as_list_mut().ok_or(())?;
         Ok(if list.insert(pivot, value, after) {
             list.len() as i64
         } else {
@@ -282,7 +264,7 @@ fn pop_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], side: Side, name: &str) {
             let Some(e) = slot.get() else {
                 return false;
             };
-            let Some(list) = as_list_mut(&mut e.value) else {
+            let Some(list) = e.value.as_list_mut() else {
                 out.error(errors::WRONGTYPE);
                 return true;
             };
@@ -362,7 +344,7 @@ fn lmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         let Some(e) = slot.get() else {
             continue;
         };
-        let Some(list) = as_list_mut(&mut e.value) else {
+        let Some(list) = e.value.as_list_mut() else {
             return out.error(errors::WRONGTYPE);
         };
         out.array(2);
@@ -385,7 +367,7 @@ fn lmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 fn llen(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let found = ctx
         .db()
-        .read(&argv[1], ctx.now, |e| as_list(&e.value).map(List::len));
+        .read(&argv[1], ctx.now, |e| e.value.as_list().map(List::len));
     ctx.count_lookup(found.is_some());
     match found {
         None => ctx.out.int(0),
@@ -406,7 +388,7 @@ fn lrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         .srv
         .store
         .db(ctx.client.db)
-        .read(&argv[1], ctx.now, |e| match as_list(&e.value) {
+        .read(&argv[1], ctx.now, |e| match e.value.as_list() {
             Some(list) => {
                 let (first, n) = range(start, end, list.len());
                 out.array(n);
@@ -433,7 +415,7 @@ fn lindex(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         .store
         .db(ctx.client.db)
         .read(&argv[1], ctx.now, |e| {
-            let Some(list) = as_list(&e.value) else {
+            let Some(list) = e.value.as_list() else {
                 return out.error(errors::WRONGTYPE);
             };
             let Some(at) = at else {
@@ -552,7 +534,7 @@ fn lpos(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     };
     let element = &argv[2];
     let found = ctx.db().read(&argv[1], ctx.now, |e| {
-        as_list(&e.value).map(|list| {
+        e.value.as_list().map(|list| {
             if opts.rank < 0 {
                 lpos_scan(list.iter_rev(), list.len(), true, element, &opts)
             } else {
@@ -590,7 +572,7 @@ fn lset(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let value = &argv[3];
     let result = ctx.db().write(&argv[1], ctx.now, |slot| {
         let e = slot.get().ok_or(errors::NO_SUCH_KEY)?;
-        let list = as_list_mut(&mut e.value).ok_or(errors::WRONGTYPE)?;
+        let list = e.value.as_list_mut().ok_or(errors::WRONGTYPE)?;
         let at = at.ok_or(errors::NOT_INTEGER)?;
         match index(at, list.len()) {
             Some(i) if list.set(i, value) => Ok(()),
@@ -617,7 +599,7 @@ fn lrem(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         let Some(e) = slot.get() else {
             return Ok(0);
         };
-        let list = as_list_mut(&mut e.value).ok_or(())?;
+        let list = e.value.as_list_mut().ok_or(())?;
         let removed = list.remove(element, limit, count < 0);
         if list.is_empty() {
             slot.remove();
@@ -641,7 +623,7 @@ fn ltrim(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         let Some(e) = slot.get() else {
             return Ok(None);
         };
-        let list = as_list_mut(&mut e.value).ok_or(())?;
+        let list = e.value.as_list_mut().ok_or(())?;
         let len = list.len();
         let (first, n) = range(start, end, len);
         if n == 0 {
@@ -685,7 +667,7 @@ fn lmove_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from: Side, to: Side
         match locks
             .slot(db, src, now)
             .get()
-            .map(|e| as_list(&e.value).is_some())
+            .map(|e| e.value.as_list().is_some())
         {
             None => Moved::Missing,
             Some(false) => Moved::WrongType,
@@ -693,7 +675,7 @@ fn lmove_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from: Side, to: Side
                 let mut slot = locks.slot(db, src, now);
                 let list = slot
                     .get()
-                    .and_then(|e| as_list_mut(&mut e.value))
+                    .and_then(|e| e.value.as_list_mut())
                     .expect("checked above");
                 let v = pop(list, from).expect("stored lists are never empty");
                 push(list, to, &v);
@@ -702,20 +684,20 @@ fn lmove_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from: Side, to: Side
             Some(true) => {
                 let dst_ok = match locks.slot(db, dst, now).get() {
                     None => true,
-                    Some(e) => as_list(&e.value).is_some(),
+                    Some(e) => e.value.as_list().is_some(),
                 };
                 if dst_ok {
                     let mut slot = locks.slot(db, src, now);
                     let list = slot
                         .get()
-                        .and_then(|e| as_list_mut(&mut e.value))
+                        .and_then(|e| e.value.as_list_mut())
                         .expect("checked above");
                     let v = pop(list, from).expect("stored lists are never empty");
                     if list.is_empty() {
                         slot.remove();
                     }
                     let mut slot = locks.slot(db, dst, now);
-                    match slot.get().and_then(|e| as_list_mut(&mut e.value)) {
+                    match slot.get().and_then(|e| e.value.as_list_mut()) {
                         Some(list) => push(list, to, &v),
                         None => {
                             slot.put(new_list(to, [&v[..]]));

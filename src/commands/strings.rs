@@ -57,24 +57,6 @@ pub static COMMANDS: &[CommandSpec] = &[
 // Shared helpers
 // ---------------------------------------------------------------------------------------------
 
-/// The string inside a value, or `None` for any other type (the caller answers WRONGTYPE).
-#[inline]
-fn as_str(value: &Value) -> Option<&StrBuf> {
-    match value {
-        Value::Str(s) => Some(s),
-        _ => None,
-    }
-}
-
-/// Like [`as_str`], mutably.
-#[inline]
-fn as_str_mut(value: &mut Value) -> Option<&mut StrBuf> {
-    match value {
-        Value::Str(s) => Some(s),
-        _ => None,
-    }
-}
-
 /// What a key held when a command looked at it.
 enum Found {
     Missing,
@@ -87,7 +69,7 @@ impl Found {
     fn of(entry: Option<&mut Entry>) -> Found {
         match entry {
             None => Found::Missing,
-            Some(e) => match as_str(&e.value) {
+            Some(e) => match e.value.as_str() {
                 Some(s) => Found::Str(Bytes::copy_from_slice(s)),
                 None => Found::WrongType,
             },
@@ -402,7 +384,7 @@ fn get(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         .srv
         .store
         .db(ctx.client.db)
-        .read(&argv[1], ctx.now, |e| match as_str(&e.value) {
+        .read(&argv[1], ctx.now, |e| match e.value.as_str() {
             Some(s) => out.bulk(s),
             None => out.error(errors::WRONGTYPE),
         });
@@ -515,7 +497,7 @@ fn mget(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let db_index = ctx.client.db;
     let now = ctx.now;
     let values: Vec<Found> = if keys.len() == 1 {
-        let found = ctx.db().read(&keys[0], now, |e| match as_str(&e.value) {
+        let found = ctx.db().read(&keys[0], now, |e| match e.value.as_str() {
             Some(s) => Found::Str(Bytes::copy_from_slice(s)),
             None => Found::WrongType,
         });
@@ -609,7 +591,7 @@ fn incr_decr(ctx: &mut Ctx<'_>, key: &[u8], by: i64) {
             slot.put(new_string(num.format(by).as_bytes(), 0));
             return Ok(by);
         };
-        let s = as_str_mut(&mut e.value).ok_or(CounterError::WrongType)?;
+        let s = e.value.as_str_mut().ok_or(CounterError::WrongType)?;
         let old = parse_i64(s).ok_or(CounterError::NotInteger)?;
         let new = old.checked_add(by).ok_or(CounterError::Overflow)?;
         let mut num = itoa::Buffer::new();
@@ -669,7 +651,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             slot.put(new_string(&new, 0));
             return Ok(new);
         };
-        let s = as_str_mut(&mut e.value).ok_or(errors::WRONGTYPE)?;
+        let s = e.value.as_str_mut().ok_or(errors::WRONGTYPE)?;
         let new = incr_by_float(s, incr).map_err(|e| e.message())?;
         *s = StrBuf::from_slice(&new);
         Ok(new)
@@ -694,7 +676,7 @@ fn append(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             slot.put(new_string(tail, 0));
             return Ok(tail.len());
         };
-        let s = as_str_mut(&mut e.value).ok_or(errors::WRONGTYPE)?;
+        let s = e.value.as_str_mut().ok_or(errors::WRONGTYPE)?;
         if (s.len() as u64).saturating_add(tail.len() as u64) > limit {
             return Err(errors::STRING_TOO_LONG);
         }
@@ -713,7 +695,7 @@ fn append(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 fn strlen(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let found = ctx
         .db()
-        .read(&argv[1], ctx.now, |e| as_str(&e.value).map(|s| s.len()));
+        .read(&argv[1], ctx.now, |e| e.value.as_str().map(|s| s.len()));
     ctx.count_lookup(found.is_some());
     match found {
         None => ctx.out.int(0),
@@ -758,7 +740,7 @@ fn getrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         .srv
         .store
         .db(ctx.client.db)
-        .read(&argv[1], ctx.now, |e| match as_str(&e.value) {
+        .read(&argv[1], ctx.now, |e| match e.value.as_str() {
             Some(s) => match clamp_range(start, end, s.len()) {
                 Some((a, b)) => out.bulk(&s[a..=b]),
                 None => out.bulk(b""),
@@ -801,7 +783,7 @@ fn setrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             slot.put(Entry::new(Value::Str(buf), 0));
             return Ok(offset + value.len());
         };
-        let s = as_str_mut(&mut e.value).ok_or(errors::WRONGTYPE)?;
+        let s = e.value.as_str_mut().ok_or(errors::WRONGTYPE)?;
         if value.is_empty() {
             return Ok(s.len());
         }

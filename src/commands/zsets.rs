@@ -77,22 +77,6 @@ pub static COMMANDS: &[CommandSpec] = &[
 // Shared helpers
 // ---------------------------------------------------------------------------------------------
 
-#[inline]
-fn zset_of(value: &Value) -> Option<&ZSet> {
-    match value {
-        Value::ZSet(z) => Some(z),
-        _ => None,
-    }
-}
-
-#[inline]
-fn zset_of_mut(value: &mut Value) -> Option<&mut ZSet> {
-    match value {
-        Value::ZSet(z) => Some(z),
-        _ => None,
-    }
-}
-
 fn new_entry(z: ZSet) -> Entry {
     Entry::new(Value::ZSet(Box::new(z)), 0)
 }
@@ -110,7 +94,7 @@ fn read_zset<R>(ctx: &mut Ctx<'_>, key: &[u8], f: impl FnOnce(&ZSet) -> R) -> Re
         .srv
         .store
         .db(ctx.client.db)
-        .read(key, ctx.now, |e| match zset_of(&e.value) {
+        .read(key, ctx.now, |e| match e.value.as_zset() {
             Some(z) => Read::Found(f(z)),
             None => Read::WrongType,
         });
@@ -281,14 +265,14 @@ fn zadd_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], incr: bool) {
     }
     let result = ctx.db().write(&argv[1], ctx.now, |slot| {
         match slot.get() {
-            Some(e) if zset_of(&e.value).is_none() => return Err(AddError::WrongType),
+            Some(e) if e.value.as_zset().is_none() => return Err(AddError::WrongType),
             Some(_) => {}
             None if flags.xx => return Ok(AddTally::default()),
             None => {
                 slot.put(new_entry(ZSet::new()));
             }
         }
-        let Some(z) = slot.get().and_then(|e| zset_of_mut(&mut e.value)) else {
+        let Some(z) = slot.get().and_then(|e| e.value.as_zset_mut()) else {
             return Ok(AddTally::default());
         };
         let mut tally = AddTally::default();
@@ -347,7 +331,7 @@ fn zrem(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         let Some(e) = slot.get() else {
             return Some((0, None));
         };
-        let z = zset_of_mut(&mut e.value)?;
+        let z = e.value.as_zset_mut()?;
         let mut removed = 0;
         for member in &argv[2..] {
             if z.remove(member) {
@@ -582,7 +566,7 @@ fn zrangestore(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let mut locks = ctx.srv.store.lock(&[(d, src), (d, dst)]);
     let selected = match locks.slot(d, src, now).get() {
         None => Read::Missing,
-        Some(e) => match zset_of(&e.value) {
+        Some(e) => match e.value.as_zset() {
             None => Read::WrongType,
             Some(z) => Read::Found(
                 select(z, &q)
@@ -698,7 +682,7 @@ fn range_reply(ctx: &mut Ctx<'_>, key: &[u8], q: &RangeQuery) {
         .srv
         .store
         .db(ctx.client.db)
-        .read(key, ctx.now, |e| match zset_of(&e.value) {
+        .read(key, ctx.now, |e| match e.value.as_zset() {
             Some(z) => reply_elements(out, select(z, q).into_iter(), q.withscores),
             None => out.error(errors::WRONGTYPE),
         });
@@ -803,7 +787,7 @@ fn remove_range(ctx: &mut Ctx<'_>, key: &[u8], bounds: Bounds) {
         let Some(e) = slot.get() else {
             return Some((0, None));
         };
-        let z = zset_of_mut(&mut e.value)?;
+        let z = e.value.as_zset_mut()?;
         let removed = match &bounds {
             Bounds::Rank(start, end) => match rank_bounds(*start, *end, z.len()) {
                 Some((start, end)) => z.remove_ranks(start, end + 1),
@@ -847,7 +831,7 @@ fn pop_from(
     max: bool,
     count: u64,
 ) -> (Vec<(StrBuf, f64)>, Option<Entry>) {
-    let Some(z) = slot.get().and_then(|e| zset_of_mut(&mut e.value)) else {
+    let Some(z) = slot.get().and_then(|e| e.value.as_zset_mut()) else {
         return (Vec::new(), None);
     };
     let n = count.min(z.len() as u64) as usize;
@@ -873,7 +857,7 @@ fn zpop(ctx: &mut Ctx<'_>, argv: &[Bytes], max: bool) {
     };
     let result = ctx.db().write(&argv[1], ctx.now, |slot| match slot.get() {
         None => Read::Missing,
-        Some(e) if zset_of(&e.value).is_none() => Read::WrongType,
+        Some(e) if e.value.as_zset().is_none() => Read::WrongType,
         Some(_) if count == Some(0) => Read::Found((Vec::new(), None)),
         Some(_) => Read::Found(pop_from(slot, max, count.unwrap_or(1))),
     });
@@ -957,7 +941,7 @@ fn zmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         let mut slot = locks.slot(d, key, now);
         match slot.get() {
             None => continue,
-            Some(e) if zset_of(&e.value).is_none() => result = Read::WrongType,
+            Some(e) if e.value.as_zset().is_none() => result = Read::WrongType,
             Some(_) => result = Read::Found((key, pop_from(&mut slot, max, count.unwrap_or(1)))),
         }
         break;
@@ -1021,7 +1005,7 @@ fn zrandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         .srv
         .store
         .db(ctx.client.db)
-        .read(&argv[1], ctx.now, |e| match zset_of(&e.value) {
+        .read(&argv[1], ctx.now, |e| match e.value.as_zset() {
             Some(z) => reply_elements(out, random_members(z, l).into_iter(), withscores),
             None => out.error(errors::WRONGTYPE),
         });

@@ -24,6 +24,39 @@ pub enum Value {
 /// String value bytes, inline up to 16 bytes (no allocation for small values).
 pub type StrBuf = SmallVec<[u8; 16]>;
 
+/// Typed views of a value: `None` for any other type (the caller answers WRONGTYPE).
+macro_rules! accessors {
+    ($($variant:ident: $ty:ty => $get:ident, $get_mut:ident;)*) => {
+        impl Value {
+            $(
+                #[inline]
+                pub fn $get(&self) -> Option<&$ty> {
+                    match self {
+                        Value::$variant(v) => Some(v),
+                        _ => None,
+                    }
+                }
+
+                #[inline]
+                pub fn $get_mut(&mut self) -> Option<&mut $ty> {
+                    match self {
+                        Value::$variant(v) => Some(v),
+                        _ => None,
+                    }
+                }
+            )*
+        }
+    };
+}
+
+accessors! {
+    Str: StrBuf => as_str, as_str_mut;
+    List: List => as_list, as_list_mut;
+    Hash: Hash => as_hash, as_hash_mut;
+    Set: Set => as_set, as_set_mut;
+    ZSet: ZSet => as_zset, as_zset_mut;
+}
+
 impl Value {
     /// The name `TYPE` reports.
     pub fn type_name(&self) -> &'static str {
