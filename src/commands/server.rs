@@ -235,7 +235,6 @@ fn apply(srv: &Shared, value: NewValue) {
         NewValue::QueryBufferLimit(n) => s.client_query_buffer_limit.store(n, Ordering::Relaxed),
         NewValue::OutputLimits(l) => {
             *s.output_limits.lock() = l;
-            s.output_limits_version.fetch_add(1, Ordering::Release);
         }
         // Applied to the live log filter and recorded for CONFIG GET.
         NewValue::LogLevel(l) => {

@@ -25,8 +25,6 @@ pub struct Settings {
     pub proto_max_bulk_len: AtomicU64,
     pub client_query_buffer_limit: AtomicU64,
     pub output_limits: Mutex<OutputLimits>,
-    /// Bumped whenever `output_limits` changes, so loops can cache it.
-    pub output_limits_version: AtomicU64,
     pub loglevel: Mutex<String>,
 }
 
@@ -38,7 +36,6 @@ impl Settings {
             proto_max_bulk_len: AtomicU64::new(cfg.proto_max_bulk_len),
             client_query_buffer_limit: AtomicU64::new(cfg.client_query_buffer_limit),
             output_limits: Mutex::new(cfg.output_limits),
-            output_limits_version: AtomicU64::new(0),
             loglevel: Mutex::new(cfg.loglevel.clone()),
         }
     }
