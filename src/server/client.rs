@@ -172,6 +172,9 @@ pub struct Client {
     pub reply_skip_next: bool,
     /// The reply of the command now running is discarded (set from `reply_skip_next`).
     pub reply_skip: bool,
+    /// The command now running was queued by MULTI and runs inside EXEC: blocking commands
+    /// must not block (they answer as their non-blocking forms would on timeout).
+    pub in_exec: bool,
 }
 
 impl Client {
@@ -185,6 +188,7 @@ impl Client {
             reply_off: false,
             reply_skip_next: false,
             reply_skip: false,
+            in_exec: false,
         }
     }
 

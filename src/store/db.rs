@@ -8,10 +8,15 @@ use bytes::Bytes;
 use dashmap::{DashMap, RwLockWriteGuard, SharedValue};
 use hashbrown::hash_map::RawEntryMut;
 
+use super::events::{class, KeyspaceEvents};
 use super::node::NodeBox;
 use super::{Entry, Shard, SHARDS};
 
 pub struct Db {
+    /// This database's number (for keyspace events).
+    index: usize,
+    /// The store's event hub (WATCH, keyspace notifications).
+    events: std::sync::Arc<KeyspaceEvents>,
     /// Keys and entries live in [`NodeBox`]es; the map's value type is unit.
     map: DashMap<NodeBox, (), RandomState>,
     /// Set whenever a TTL may have been stored since the last sweep; the sweeper skips
@@ -24,13 +29,35 @@ pub struct Db {
 }
 
 impl Db {
-    pub(super) fn new(hasher: RandomState) -> Self {
+    pub(super) fn new(
+        index: usize,
+        hasher: RandomState,
+        events: std::sync::Arc<KeyspaceEvents>,
+    ) -> Self {
         Db {
+            index,
+            events,
             map: DashMap::with_hasher_and_shard_amount(hasher, SHARDS),
             maybe_volatile: AtomicBool::new(false),
             sweep_cursor: AtomicUsize::new(0),
             pass_saw_volatile: AtomicBool::new(false),
         }
+    }
+
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    pub fn events(&self) -> &KeyspaceEvents {
+        &self.events
+    }
+
+    /// A key found logically expired was removed: Redis's `deleteExpiredKeyAndPropagate`
+    /// notifies `expired` and invalidates WATCH. Called under the key's shard lock.
+    fn expired(&self, key: &[u8]) {
+        self.events
+            .notify(class::EXPIRED, "expired", self.index, key);
+        self.events.watches.touch(self.index, key, false);
     }
 
     #[inline]
@@ -248,6 +275,9 @@ impl Db {
                 let e = node.entry();
                 let expired = e.is_expired(now);
                 any_volatile |= e.is_volatile() && !expired;
+                if expired {
+                    self.expired(node.key());
+                }
                 !expired
             });
             let n = before - g.len();
@@ -312,6 +342,7 @@ impl<'a> Slot<'a> {
             RawEntryMut::Occupied(o) => {
                 if o.key().entry().is_expired(self.now) {
                     o.remove();
+                    self.db.expired(self.key);
                     None
                 } else {
                     let e = o.into_key().entry_mut();
@@ -324,6 +355,40 @@ impl<'a> Slot<'a> {
 
     pub fn exists(&mut self) -> bool {
         self.get().is_some()
+    }
+
+    /// Reports a change to this key: Redis's `signalModifiedKey` (WATCH) plus
+    /// `notifyKeyspaceEvent(class, event)`. Call once the change is made, before the lock is
+    /// released (the slot's lifetime guarantees that).
+    #[inline]
+    pub fn modified(&self, class: u32, event: &str) {
+        self.touched();
+        self.notify(class, event);
+    }
+
+    /// Redis's `signalModifiedKey` alone (WATCH).
+    #[inline]
+    pub fn touched(&self) {
+        let events = &self.db.events;
+        if events.watches.any() {
+            let exists = self
+                .shard
+                .raw_entry()
+                .from_key_hashed_nocheck(self.hash, self.key)
+                .is_some();
+            events.watches.touch(self.db.index, self.key, exists);
+        }
+    }
+
+    /// Redis's `notifyKeyspaceEvent` alone.
+    #[inline]
+    pub fn notify(&self, class: u32, event: &str) {
+        self.db.events.notify(class, event, self.db.index, self.key);
+    }
+
+    /// The database this slot belongs to.
+    pub fn db(&self) -> &'a Db {
+        self.db
     }
 
     /// Stores `entry`, returning the previous live entry. The key is copied on first insert
@@ -340,7 +405,13 @@ impl<'a> Slot<'a> {
         {
             RawEntryMut::Occupied(o) => {
                 let old = std::mem::replace(o.into_key().entry_mut(), entry);
-                (!old.is_expired(now)).then_some(old)
+                if old.is_expired(now) {
+                    self.db.expired(self.key);
+                    self.notify(class::NEW, "new");
+                    None
+                } else {
+                    Some(old)
+                }
             }
             RawEntryMut::Vacant(v) => {
                 v.insert_hashed_nocheck(
@@ -348,6 +419,7 @@ impl<'a> Slot<'a> {
                     NodeBox::new(self.key, entry),
                     SharedValue::new(()),
                 );
+                self.notify(class::NEW, "new");
                 None
             }
         }
@@ -364,7 +436,11 @@ impl<'a> Slot<'a> {
             RawEntryMut::Occupied(o) => {
                 let (node, _) = o.remove_entry();
                 let e = node.into_entry();
-                (!e.is_expired(self.now)).then_some(e)
+                if e.is_expired(self.now) {
+                    self.db.expired(self.key);
+                    return None;
+                }
+                Some(e)
             }
         }
     }

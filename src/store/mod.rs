@@ -28,6 +28,7 @@
 
 mod db;
 mod entry;
+pub mod events;
 pub mod lazyfree;
 mod node;
 pub mod types;
@@ -48,15 +49,22 @@ pub(crate) type Shard = hashbrown::HashMap<node::NodeBox, dashmap::SharedValue<(
 /// All databases.
 pub struct Store {
     dbs: Box<[Db]>,
+    events: std::sync::Arc<events::KeyspaceEvents>,
 }
 
 impl Store {
     pub fn new(databases: usize) -> Self {
         let hasher = RandomState::new();
+        let events = std::sync::Arc::new(events::KeyspaceEvents::new(databases));
         let dbs = (0..databases.max(1))
-            .map(|_| Db::new(hasher.clone()))
+            .map(|i| Db::new(i, hasher.clone(), events.clone()))
             .collect();
-        Store { dbs }
+        Store { dbs, events }
+    }
+
+    /// WATCH registrations and keyspace notifications (see [`events`]).
+    pub fn events(&self) -> &events::KeyspaceEvents {
+        &self.events
     }
 
     pub fn db(&self, index: usize) -> &Db {
