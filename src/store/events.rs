@@ -166,11 +166,14 @@ struct Watcher {
     expired: bool,
 }
 
-/// Watched keys of every database: key -> the clients watching it.
+/// One database's watched keys: key -> the clients watching it.
+type WatchedKeys = DashMap<Box<[u8]>, Vec<Watcher>, ahash::RandomState>;
+
+/// Watched keys of every database.
 pub struct Watches {
     /// Registrations in all databases; a modification only looks further when non-zero.
     count: AtomicUsize,
-    dbs: Box<[DashMap<Box<[u8]>, Vec<Watcher>, ahash::RandomState>]>,
+    dbs: Box<[WatchedKeys]>,
 }
 
 impl Watches {
