@@ -26,7 +26,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("ping",   -1,   FAST | SENTINEL,                                                      Group::Connection, 0, 0, 0, ping),
     spec("echo",    2,   LOADING | STALE | FAST,                                               Group::Connection, 0, 0, 0, echo),
     spec("quit",   -1,   ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,             Group::Connection, 0, 0, 0, quit),
-    spec("select",  2,   LOADING | STALE | FAST,                                               Group::Connection, 0, 0, 0, select),
+    spec("select",  2,   KEYSPACE_WIDE | LOADING | STALE | FAST,                                               Group::Connection, 0, 0, 0, select),
     spec("hello",  -1,   NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,  Group::Connection, 0, 0, 0, hello),
     spec("auth",   -2,   NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,  Group::Connection, 0, 0, 0, auth),
     spec("reset",   1,   NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,             Group::Connection, 0, 0, 0, reset),
@@ -166,6 +166,7 @@ fn auth(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// authenticated as `default`; replies `+RESET`. (MULTI state and subscriptions, once they
 /// exist, must be cleared here too.)
 fn reset(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
+    super::multi::discard_transaction(ctx);
     ctx.client.select(0);
     set_protocol(ctx, 2);
     *ctx.client.info.name.lock() = None;

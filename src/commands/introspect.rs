@@ -35,7 +35,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         movable_keys: None,
     },
     //   name    arity flags                                   group          keys     handler
-    spec("info",  -1,  LOADING | STALE | SENTINEL | DANGEROUS, Group::Server, 0, 0, 0, info),
+    spec("info",  -1,  KEYSPACE_WIDE | LOADING | STALE | SENTINEL | DANGEROUS, Group::Server, 0, 0, 0, info),
 ];
 
 #[rustfmt::skip]

@@ -17,6 +17,7 @@ pub mod hashes;
 pub mod introspect;
 pub mod keys;
 pub mod lists;
+pub mod multi;
 pub mod server;
 pub mod session;
 pub mod sets;
@@ -52,6 +53,9 @@ pub mod flags {
     pub const MOVABLE_KEYS: u32 = 1 << 15;
     pub const SENTINEL: u32 = 1 << 16;
     pub const DANGEROUS: u32 = 1 << 17;
+    /// Internal (not reported by `COMMAND`): the command may touch keys it does not name
+    /// (KEYS, SCAN, FLUSHALL, SELECT, MOVE, ...), so EXEC locks every shard when it is queued.
+    pub const KEYSPACE_WIDE: u32 = 1 << 24;
 
     /// (flag, name) for `COMMAND INFO`, in Redis's order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -85,6 +89,7 @@ pub enum Group {
     SortedSet,
     Connection,
     Server,
+    Transactions,
 }
 
 impl Group {
@@ -98,6 +103,7 @@ impl Group {
             Group::SortedSet => "sorted-set",
             Group::Connection => "connection",
             Group::Server => "server",
+            Group::Transactions => "transactions",
         }
     }
 
@@ -112,6 +118,7 @@ impl Group {
             Group::SortedSet => "@sortedset",
             Group::Connection => "@connection",
             Group::Server => "@admin",
+            Group::Transactions => "@transaction",
         }
     }
 }
@@ -332,7 +339,7 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 10] {
+fn tables() -> [&'static [CommandSpec]; 11] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -344,6 +351,7 @@ fn tables() -> [&'static [CommandSpec]; 10] {
         server::COMMANDS,
         client::COMMANDS,
         introspect::COMMANDS,
+        multi::COMMANDS,
     ]
 }
 
@@ -459,9 +467,19 @@ pub fn unknown_command(args: &[Bytes]) -> Vec<u8> {
     ])
 }
 
-/// Checks arity and runs the command. Returns the registry index and spec that ran (for stats
-/// and `cmd=` in CLIENT LIST), or `None` when the command was rejected.
-pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Option<(usize, &'static CommandSpec)> {
+/// What [`dispatch`] did with a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dispatched {
+    /// The handler ran (registry index).
+    Ran(usize),
+    /// Queued by MULTI (`+QUEUED`).
+    Queued,
+    /// Rejected before running: unknown (None), wrong arity, not allowed here.
+    Rejected(Option<usize>),
+}
+
+/// Resolves, checks arity, queues (inside MULTI) or runs the command.
+pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Dispatched {
     let reg = registry();
     let cached = ctx
         .client
@@ -478,8 +496,8 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Option<(usize, &'static Co
                 .info
                 .last_cmd
                 .store(0, std::sync::atomic::Ordering::Relaxed);
-            ctx.out.error(&e);
-            return None;
+            multi::rejected(ctx, None, &e);
+            return Dispatched::Rejected(None);
         }
     };
     // Recorded before running, so CLIENT LIST shows `cmd=client|list` for its own caller.
@@ -488,11 +506,14 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Option<(usize, &'static Co
         .last_cmd
         .store(index + 1, std::sync::atomic::Ordering::Relaxed);
     if !spec.arity_ok(args.len()) {
-        ctx.out.error(errors::wrong_arity(spec.name));
-        return None;
+        multi::rejected(ctx, Some(spec), errors::wrong_arity(spec.name).as_bytes());
+        return Dispatched::Rejected(Some(index));
+    }
+    if let Some(queued) = multi::intercept(ctx, index, spec, args) {
+        return queued;
     }
     (spec.handler)(ctx, args);
-    Some((index, spec))
+    Dispatched::Ran(index)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -36,6 +36,8 @@ pub struct ClientInfo {
     pub qbuf: AtomicUsize,
     pub obuf: AtomicUsize,
     pub killed: AtomicBool,
+    /// Commands queued in the open MULTI, -1 outside MULTI (CLIENT LIST `multi=`).
+    pub multi: AtomicI64,
 }
 
 impl ClientInfo {
@@ -65,6 +67,7 @@ impl ClientInfo {
             qbuf: AtomicUsize::new(0),
             obuf: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
+            multi: AtomicI64::new(-1),
         }
     }
 
@@ -73,6 +76,18 @@ impl ClientInfo {
     /// features must make this report their class.
     pub fn client_type(&self) -> &'static str {
         "normal"
+    }
+
+    /// CLIENT LIST `flags=`: Redis's letters, `N` when none applies.
+    fn flags(&self) -> String {
+        let mut flags = String::new();
+        if self.multi.load(Ordering::Relaxed) >= 0 {
+            flags.push('x');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        flags
     }
 
     pub fn idle_secs(&self) -> u64 {
@@ -92,7 +107,7 @@ impl ClientInfo {
         let qbuf = self.qbuf.load(Ordering::Relaxed);
         let obuf = self.obuf.load(Ordering::Relaxed);
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -100,7 +115,9 @@ impl ClientInfo {
             String::from_utf8_lossy(&name),
             self.created.elapsed().as_secs(),
             self.idle_secs(),
+            self.flags(),
             self.db.load(Ordering::Relaxed),
+            self.multi.load(Ordering::Relaxed),
             qbuf,
             16384usize.saturating_sub(qbuf),
             16384usize.max(qbuf),
@@ -175,6 +192,10 @@ pub struct Client {
     /// The command now running was queued by MULTI and runs inside EXEC: blocking commands
     /// must not block (they answer as their non-blocking forms would on timeout).
     pub in_exec: bool,
+    /// The open MULTI, if any.
+    pub multi: Option<Box<crate::commands::multi::Transaction>>,
+    /// WATCHed keys.
+    pub watched: crate::commands::multi::Watched,
 }
 
 impl Client {
@@ -189,6 +210,8 @@ impl Client {
             reply_skip_next: false,
             reply_skip: false,
             in_exec: false,
+            multi: None,
+            watched: Default::default(),
         }
     }
 

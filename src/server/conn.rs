@@ -19,7 +19,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
-use crate::commands::{self, Ctx};
+use crate::commands::{self, Ctx, Dispatched};
 use crate::config::OutputLimit;
 use crate::resp::parse::{Limits, Parser};
 use crate::resp::reply::Reply;
@@ -286,24 +286,26 @@ impl Conn {
                 self.out.buf.truncate(reply_start);
                 self.out.error("ERR internal error");
                 self.client.close_after_reply = true;
-                None
+                Dispatched::Rejected(None)
             }
         };
         let end = quanta::Instant::now();
-        WorkerStats::add(&stats.commands_processed, 1);
-        let is_error = self.out.buf.get(reply_start) == Some(&b'-');
-        if is_error {
-            stats.count_error(&self.out.buf[reply_start + 1..]);
-        }
-        if let Some((index, _)) = ran {
-            let stat = &stats.commands[index];
-            WorkerStats::add(&stat.calls, 1);
-            WorkerStats::add(&stat.usec, (end - start).as_micros() as u64);
-            if is_error {
-                WorkerStats::add(&stat.failed, 1);
+        let reply = &self.out.buf[reply_start.min(self.out.buf.len())..];
+        match ran {
+            Dispatched::Ran(index) => {
+                stats.record_call(index, (end - start).as_micros() as u64, reply)
             }
-        } else if let Ok((index, _)) = commands::registry().resolve(&self.args) {
-            WorkerStats::add(&stats.commands[index].rejected, 1);
+            // Queued commands are counted when EXEC runs them.
+            Dispatched::Queued => {}
+            Dispatched::Rejected(index) => {
+                WorkerStats::add(&stats.commands_processed, 1);
+                if let Some(index) = index {
+                    WorkerStats::add(&stats.commands[index].rejected, 1);
+                }
+                if reply.first() == Some(&b'-') {
+                    stats.count_error(&reply[1..]);
+                }
+            }
         }
         // CLIENT REPLY OFF|SKIP: the reply is produced (and counted) as usual, then dropped.
         let client = &mut self.client;

@@ -87,6 +87,18 @@ impl WorkerStats {
     }
 
     /// Counts one error reply whose text (after `-`) starts with `reply` (`ERR syntax error`).
+    /// Records one executed command (Redis's `call()` statistics): `reply` is what it wrote.
+    pub fn record_call(&self, index: usize, usec: u64, reply: &[u8]) {
+        WorkerStats::add(&self.commands_processed, 1);
+        let stat = &self.commands[index];
+        WorkerStats::add(&stat.calls, 1);
+        WorkerStats::add(&stat.usec, usec);
+        if reply.first() == Some(&b'-') {
+            WorkerStats::add(&stat.failed, 1);
+            self.count_error(&reply[1..]);
+        }
+    }
+
     pub fn count_error(&self, reply: &[u8]) {
         WorkerStats::add(&self.total_error_replies, 1);
         let end = reply

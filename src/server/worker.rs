@@ -220,6 +220,8 @@ impl Worker {
     fn close(&mut self, key: usize) {
         if let Some(mut conn) = self.conns.try_remove(key) {
             let _ = self.poll.registry().deregister(&mut conn.stream);
+            let client = &mut conn.client;
+            crate::commands::multi::release_watches(&self.shared, client.id, &mut client.watched);
             self.shared.clients.remove(conn.client.id);
             self.shared.connected.fetch_sub(1, Ordering::SeqCst);
         }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use ahash::RandomState;
 use bytes::Bytes;
-use dashmap::{DashMap, RwLockWriteGuard, SharedValue};
+use dashmap::{DashMap, SharedValue};
 use hashbrown::hash_map::RawEntryMut;
 
 use super::events::{class, KeyspaceEvents};
@@ -70,8 +70,10 @@ impl Db {
         self.map.determine_shard(hash as usize)
     }
 
-    pub(super) fn lock_shard(&self, shard: usize) -> RwLockWriteGuard<'_, Shard> {
-        self.map.shards()[shard].write()
+    /// The shard locks themselves; everything else goes through [`Db::write_shard`] /
+    /// [`Db::read_shard`] (`txn.rs`), which know about a running transaction.
+    pub(super) fn raw_shards(&self) -> &[dashmap::RwLock<Shard>] {
+        self.map.shards()
     }
 
     /// Call after storing a TTL so the expiry thread visits this database.
@@ -105,9 +107,8 @@ impl Db {
         f: impl FnOnce(&Entry) -> R,
     ) -> Option<R> {
         let hash = self.hash(key);
-        let shard = &self.map.shards()[self.shard_of(hash)];
         let expired = {
-            let guard = shard.read();
+            let guard = self.read_shard(self.shard_of(hash));
             match guard.raw_entry().from_key_hashed_nocheck(hash, key) {
                 None => return None,
                 Some((node, _)) => {
@@ -130,18 +131,29 @@ impl Db {
         None
     }
 
+    /// Runs `f` on `key`'s entry as stored — expired or not, nothing removed, no access
+    /// recorded — under the shard's read lock (WATCH registers under it).
+    pub fn inspect<R>(&self, key: &[u8], f: impl FnOnce(Option<&Entry>) -> R) -> R {
+        let hash = self.hash(key);
+        let guard = self.read_shard(self.shard_of(hash));
+        f(guard
+            .raw_entry()
+            .from_key_hashed_nocheck(hash, key)
+            .map(|(node, _)| node.entry()))
+    }
+
     /// Runs `f` with write access to `key`'s slot under its shard's write lock.
     #[inline]
     pub fn write<R>(&self, key: &[u8], now: u64, f: impl FnOnce(&mut Slot<'_>) -> R) -> R {
         let hash = self.hash(key);
-        let mut guard = self.lock_shard(self.shard_of(hash));
+        let mut guard = self.write_shard(self.shard_of(hash));
         let mut slot = Slot::new(self, &mut guard, key, hash, now);
         f(&mut slot)
     }
 
     /// Number of keys (including not-yet-swept expired ones, as Redis's DBSIZE).
     pub fn len(&self) -> usize {
-        self.map.len()
+        (0..SHARDS).map(|s| self.read_shard(s).len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -152,8 +164,8 @@ impl Db {
     pub fn counts(&self) -> (usize, usize) {
         let mut keys = 0;
         let mut volatile = 0;
-        for shard in self.map.shards() {
-            let g = shard.read();
+        for shard in 0..SHARDS {
+            let g = self.read_shard(shard);
             keys += g.len();
             volatile += g.keys().filter(|n| n.entry().is_volatile()).count();
         }
@@ -162,8 +174,8 @@ impl Db {
 
     /// Calls `f` for every live key, one shard at a time (each under its read lock).
     pub fn for_each_key(&self, now: u64, mut f: impl FnMut(&[u8], &Entry)) {
-        for shard in self.map.shards() {
-            let g = shard.read();
+        for shard in 0..SHARDS {
+            let g = self.read_shard(shard);
             for node in g.keys() {
                 if !node.entry().is_expired(now) {
                     f(node.key(), node.entry());
@@ -177,7 +189,7 @@ impl Db {
         use rand::Rng;
         let mut rng = rand::thread_rng();
         let pick = |shard: usize, rng: &mut rand::rngs::ThreadRng| {
-            let g = self.map.shards()[shard].read();
+            let g = self.read_shard(shard);
             let live: Vec<&[u8]> = g
                 .keys()
                 .filter(|n| !n.entry().is_expired(now))
@@ -217,7 +229,7 @@ impl Db {
         let mut out = Vec::new();
         let mut visited = 0usize;
         while shard < SHARDS && visited < count {
-            let g = self.map.shards()[shard].read();
+            let g = self.read_shard(shard);
             let len = g.len().max(1) as u64;
             let want = (count as u64).max(len / 8).max(1);
             // Range width in the 2^32 space so that ~`want` of `len` keys fall inside.
@@ -269,7 +281,7 @@ impl Db {
         let end = (start + shards.max(1)).min(SHARDS);
         let mut any_volatile = false;
         for s in start..end {
-            let mut g = self.lock_shard(s);
+            let mut g = self.write_shard(s);
             let before = g.len();
             g.retain(|node, _| {
                 let e = node.entry();

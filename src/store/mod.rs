@@ -31,14 +31,16 @@ mod entry;
 pub mod events;
 pub mod lazyfree;
 mod node;
+mod txn;
 pub mod types;
 
 pub use db::{Db, Slot};
 pub use entry::{Entry, StrBuf, Value};
 pub use node::KeyBuf;
+use txn::ShardWrite;
+pub use txn::TxnLocks;
 
 use ahash::RandomState;
-use dashmap::RwLockWriteGuard;
 
 /// Shards per database (power of two). Many small shards keep lock hold times, SCAN batches and
 /// expiry sweeps short.
@@ -89,7 +91,7 @@ impl Store {
         targets.dedup();
         let guards = targets
             .into_iter()
-            .map(|(db, shard)| ((db, shard), self.dbs[db].lock_shard(shard)))
+            .map(|(db, shard)| ((db, shard), self.dbs[db].write_shard(shard)))
             .collect();
         Locks {
             store: self,
@@ -98,13 +100,13 @@ impl Store {
     }
 
     /// Write-locks every shard of the given databases (ascending), for whole-db operations.
-    fn lock_all(&self, dbs: &[usize]) -> Vec<RwLockWriteGuard<'_, Shard>> {
+    fn lock_all(&self, dbs: &[usize]) -> Vec<ShardWrite<'_>> {
         let mut dbs = dbs.to_vec();
         dbs.sort_unstable();
         dbs.dedup();
         dbs.iter()
             .flat_map(|&db| (0..SHARDS).map(move |s| (db, s)))
-            .map(|(db, s)| self.dbs[db].lock_shard(s))
+            .map(|(db, s)| self.dbs[db].write_shard(s))
             .collect()
     }
 
@@ -140,7 +142,7 @@ impl Store {
 /// Write locks held on a set of shards, acquired in order by [`Store::lock`].
 pub struct Locks<'a> {
     store: &'a Store,
-    guards: Vec<((usize, usize), RwLockWriteGuard<'a, Shard>)>,
+    guards: Vec<((usize, usize), ShardWrite<'a>)>,
 }
 
 impl<'a> Locks<'a> {

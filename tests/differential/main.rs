@@ -239,6 +239,8 @@ static CORE_ENTRIES: &[Entry] = &[
     // connection
     e("ping", 1, |g| g.cmd("PING", |g, a| if g.chance(50) { a.push(g.short_value()) })),
     e("echo", 1, |g| g.cmd("ECHO", |g, a| a.push(g.value()))),
+    // transactions
+    e("multi", 4, transaction),
     // errors
     e("unknown", 1, unknown),
     e("arity", 2, wrong_arity),
@@ -657,6 +659,66 @@ fn scan(g: &mut Gen) -> Step {
     step
 }
 
+/// A transaction, as consecutive steps: sometimes WATCH (and sometimes a change to a watched
+/// key by this same connection, which counts in Redis), MULTI, one to four queued commands
+/// drawn from the other entries (some rejected while queueing: unknown, wrong arity), maybe a
+/// nested MULTI or a WATCH inside MULTI, then EXEC (or DISCARD). EXEC's reply carries every
+/// queued command's reply, so only entries compared exactly are queued.
+fn transaction(g: &mut Gen) -> Step {
+    let mut steps = Vec::new();
+    if g.chance(40) {
+        let n = 1 + g.below(2);
+        steps.push(g.cmd("WATCH", |g, a| a.extend(g.keys(n))));
+        if g.chance(50) {
+            steps.extend(exact_steps(g));
+        }
+        if g.chance(10) {
+            steps.push(g.cmd("UNWATCH", |_, _| {}));
+        }
+    }
+    steps.push(g.cmd("MULTI", |_, _| {}));
+    for _ in 0..1 + g.below(4) {
+        steps.extend(exact_steps(g));
+        if g.chance(3) {
+            let name = if g.chance(50) { "MULTI" } else { "WATCH" };
+            steps.push(g.cmd(name, |g, a| {
+                if name == "WATCH" {
+                    a.push(g.key())
+                }
+            }));
+        }
+    }
+    let end = if g.chance(85) { "EXEC" } else { "DISCARD" };
+    steps.push(g.cmd(end, |_, _| {}));
+    let first = steps.remove(0);
+    g.queue.extend(steps);
+    first
+}
+
+/// The steps of one entry (other than a transaction) whose replies are compared exactly;
+/// PING if none is found after a few draws.
+fn exact_steps(g: &mut Gen) -> Vec<Step> {
+    let entries: Vec<&Entry> = g
+        .enabled
+        .iter()
+        .copied()
+        .filter(|e| e.name != "multi")
+        .collect();
+    for _ in 0..10 {
+        if entries.is_empty() {
+            break;
+        }
+        let entry = entries[g.below(entries.len() as u64) as usize];
+        let first = (entry.make)(g);
+        let mut steps = vec![first];
+        steps.extend(g.queue.drain(..));
+        if steps.iter().all(|s| s.check == Check::Exact) {
+            return steps;
+        }
+    }
+    vec![g.cmd("PING", |_, _| {})]
+}
+
 /// An unknown command. Its arguments are kept printable for now: Redis echoes them raw (cut
 /// at a NUL) into the error, while ferrokv's dispatcher replaces non-UTF-8 bytes with U+FFFD.
 /// Allow any bytes here once that is fixed.
@@ -679,7 +741,7 @@ fn wrong_arity(g: &mut Gen) -> Step {
         .enabled
         .iter()
         .copied()
-        .filter(|e| !["arity", "unknown"].contains(&e.name))
+        .filter(|e| !["arity", "unknown", "multi"].contains(&e.name))
         .collect();
     if commands.is_empty() {
         return g.cmd("PING", |_, _| {});
@@ -1062,7 +1124,8 @@ fn reset(pair: &mut Pair) {
 
 /// Reads the whole keyspace back from both servers: the commands to do so.
 fn final_state(enabled: &[&str]) -> Vec<Step> {
-    let mut steps = Vec::new();
+    // A transaction cut off by the step limit would queue the read-back.
+    let mut steps = vec![step_of(&[b"DISCARD"], Check::Exact)];
     for db in 0..DBS {
         steps.push(step_of(
             &[b"SELECT", db.to_string().as_bytes()],

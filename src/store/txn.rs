@@ -1,0 +1,253 @@
+//! Shard access that knows about transactions: what makes MULTI/EXEC atomic.
+//!
+//! EXEC write-locks, in ascending (db, shard) order (locking rule 2), every shard its queued
+//! commands and watched keys may touch ([`Store::lock_txn`]), then runs the commands on its own
+//! thread inside [`TxnLocks::run`]. The commands lock shards as they always do, through
+//! [`Db::write_shard`] / [`Db::read_shard`]; those see the thread's held set and hand out the
+//! already-held shard instead of locking it again (the locks are not reentrant). So no other
+//! thread can observe a partial transaction, and the commands need no transaction-specific code.
+//!
+//! Invariants:
+//! - The held set is installed in a thread-local only for the duration of `run`, and removed
+//!   before the guards drop (also on panic).
+//! - A held shard is handed out to at most one user at a time: commands never lock a shard
+//!   twice (locking rule 5), which is what makes the `&mut` handed out unique.
+//! - Accessing a shard outside the held set while inside `run` locks it normally; the set is
+//!   computed from the registry's key positions, and commands that may touch any key are
+//!   flagged so EXEC locks everything for them.
+
+use std::cell::Cell;
+use std::ops::{Deref, DerefMut};
+
+use dashmap::{RwLockReadGuard, RwLockWriteGuard};
+
+use super::{Db, Shard, Store, SHARDS};
+
+/// A write-locked shard: locked here, or held by the running transaction.
+pub enum ShardWrite<'a> {
+    Locked(RwLockWriteGuard<'a, Shard>),
+    Held(&'a mut Shard),
+}
+
+/// A read-locked shard: locked here, or held by the running transaction.
+pub enum ShardRead<'a> {
+    Locked(RwLockReadGuard<'a, Shard>),
+    Held(&'a Shard),
+}
+
+impl Deref for ShardWrite<'_> {
+    type Target = Shard;
+    fn deref(&self) -> &Shard {
+        match self {
+            ShardWrite::Locked(g) => g,
+            ShardWrite::Held(s) => s,
+        }
+    }
+}
+
+impl DerefMut for ShardWrite<'_> {
+    fn deref_mut(&mut self) -> &mut Shard {
+        match self {
+            ShardWrite::Locked(g) => g,
+            ShardWrite::Held(s) => s,
+        }
+    }
+}
+
+impl Deref for ShardRead<'_> {
+    type Target = Shard;
+    fn deref(&self) -> &Shard {
+        match self {
+            ShardRead::Locked(g) => g,
+            ShardRead::Held(s) => s,
+        }
+    }
+}
+
+/// The shards a running transaction holds: (db address, shard index) -> the shard, sorted.
+struct Held {
+    shards: Vec<((usize, usize), *mut Shard)>,
+}
+
+thread_local! {
+    static HELD: Cell<*const Held> = const { Cell::new(std::ptr::null()) };
+}
+
+/// The shard of `db` this thread's running transaction holds, if any.
+#[inline]
+fn held(db: &Db, shard: usize) -> Option<*mut Shard> {
+    let held = HELD.with(Cell::get);
+    if held.is_null() {
+        return None;
+    }
+    held_slow(held, db, shard)
+}
+
+#[cold]
+fn held_slow(held: *const Held, db: &Db, shard: usize) -> Option<*mut Shard> {
+    // SAFETY: `HELD` points at the `Held` of a `TxnLocks::run` still running on this thread.
+    let held = unsafe { &*held };
+    let key = (db as *const Db as usize, shard);
+    held.shards
+        .binary_search_by_key(&key, |(k, _)| *k)
+        .ok()
+        .map(|i| held.shards[i].1)
+}
+
+impl Db {
+    /// Write access to shard `shard`: the transaction's if it holds it, else a fresh lock.
+    #[inline]
+    pub(super) fn write_shard(&self, shard: usize) -> ShardWrite<'_> {
+        match held(self, shard) {
+            // SAFETY: the running transaction holds this shard's write lock for longer than
+            // the borrow, and hands it to one user at a time (module invariants).
+            Some(p) => ShardWrite::Held(unsafe { &mut *p }),
+            None => ShardWrite::Locked(self.raw_shards()[shard].write()),
+        }
+    }
+
+    /// Read access to shard `shard`: the transaction's if it holds it, else a fresh read lock.
+    #[inline]
+    pub(super) fn read_shard(&self, shard: usize) -> ShardRead<'_> {
+        match held(self, shard) {
+            // SAFETY: as in `write_shard`.
+            Some(p) => ShardRead::Held(unsafe { &*p }),
+            None => ShardRead::Locked(self.raw_shards()[shard].read()),
+        }
+    }
+}
+
+/// The write locks a transaction holds while EXEC runs.
+pub struct TxnLocks<'a> {
+    guards: Vec<RwLockWriteGuard<'a, Shard>>,
+    held: Held,
+}
+
+impl Store {
+    /// Write-locks, in ascending (db, shard) order, the shards of `keys`, or every shard of
+    /// every database when `everything` (commands that may touch any key: KEYS, FLUSHALL,
+    /// SELECT, ...).
+    pub fn lock_txn(&self, keys: &[(usize, &[u8])], everything: bool) -> TxnLocks<'_> {
+        let mut targets: Vec<(usize, usize)> = if everything {
+            (0..self.len())
+                .flat_map(|db| (0..SHARDS).map(move |s| (db, s)))
+                .collect()
+        } else {
+            keys.iter()
+                .map(|(db, key)| (*db, self.db(*db).shard_of(self.db(*db).hash(key))))
+                .collect()
+        };
+        targets.sort_unstable();
+        targets.dedup();
+        let mut guards = Vec::with_capacity(targets.len());
+        let mut shards = Vec::with_capacity(targets.len());
+        for (db, shard) in targets {
+            let d = self.db(db);
+            let mut g = d.raw_shards()[shard].write();
+            shards.push(((d as *const Db as usize, shard), &mut *g as *mut Shard));
+            guards.push(g);
+        }
+        shards.sort_unstable_by_key(|(k, _)| *k);
+        TxnLocks {
+            guards,
+            held: Held { shards },
+        }
+    }
+}
+
+impl TxnLocks<'_> {
+    /// Runs `f` with this thread's shard accesses served from the held locks.
+    pub fn run<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        struct Reset(*const Held);
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                HELD.with(|h| h.set(self.0));
+            }
+        }
+        let previous = HELD.with(|h| h.replace(&self.held));
+        let _reset = Reset(previous);
+        f()
+    }
+
+    /// Number of shards held.
+    pub fn len(&self) -> usize {
+        self.guards.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.guards.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Entry, StrBuf, Value};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    fn s(v: &str) -> Entry {
+        Entry::new(Value::Str(StrBuf::from_slice(v.as_bytes())), 0)
+    }
+
+    #[test]
+    fn commands_inside_run_reuse_the_held_locks() {
+        let store = Store::new(2);
+        let mut txn = store.lock_txn(&[(0, b"a"), (0, b"b"), (1, b"c")], false);
+        txn.run(|| {
+            // Single-key and multi-key paths both work without deadlocking.
+            store.db(0).write(b"a", 0, |slot| slot.put(s("1")));
+            let mut locks = store.lock(&[(0, b"b"), (1, b"c")]);
+            locks.slot(0, b"b", 0).put(s("2"));
+            locks.slot(1, b"c", 0).put(s("3"));
+            drop(locks);
+            assert!(store.db(0).read(b"a", 0, |_| ()).is_some());
+        });
+        drop(txn);
+        assert!(store.db(1).read(b"c", 0, |_| ()).is_some());
+    }
+
+    #[test]
+    fn everything_mode_serves_whole_db_operations() {
+        let store = Store::new(2);
+        store.db(0).write(b"x", 0, |slot| slot.put(s("1")));
+        let mut txn = store.lock_txn(&[], true);
+        assert_eq!(txn.len(), 2 * SHARDS);
+        txn.run(|| {
+            assert_eq!(store.db(0).len(), 1);
+            store.swap(0, 1);
+            assert_eq!(store.db(1).len(), 1);
+            store.flush(&[1]);
+        });
+        drop(txn);
+        assert_eq!(store.db(1).len(), 0);
+    }
+
+    #[test]
+    fn other_threads_wait_for_the_transaction() {
+        let store = Arc::new(Store::new(1));
+        let mut txn = store.lock_txn(&[(0, b"k")], false);
+        let done = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let (store, done) = (store.clone(), done.clone());
+            std::thread::spawn(move || {
+                let v = store
+                    .db(0)
+                    .read(b"k", 0, |e| e.value.as_str().unwrap().to_vec());
+                assert!(
+                    done.load(Ordering::SeqCst),
+                    "read ran inside the transaction"
+                );
+                v
+            })
+        };
+        txn.run(|| {
+            store.db(0).write(b"k", 0, |slot| slot.put(s("1")));
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            store.db(0).write(b"k", 0, |slot| slot.put(s("2")));
+        });
+        done.store(true, Ordering::SeqCst);
+        drop(txn);
+        assert_eq!(reader.join().unwrap(), Some(b"2".to_vec()));
+    }
+}
