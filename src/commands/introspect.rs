@@ -49,25 +49,6 @@ static COMMAND: &[CommandSpec] = &[
     spec("command|help",      2,  SUB,  Group::Server, 0, 0, 0, help),
 ];
 
-/// Flags in the order (and with the omissions) of Redis's COMMAND INFO.
-const FLAG_ORDER: &[u32] = &[
-    WRITE,
-    READONLY,
-    DENYOOM,
-    ADMIN,
-    PUBSUB,
-    NOSCRIPT,
-    BLOCKING,
-    LOADING,
-    STALE,
-    SKIP_MONITOR,
-    FAST,
-    NO_AUTH,
-    NO_MULTI,
-    MOVABLE_KEYS,
-    ALLOW_BUSY,
-];
-
 /// ACL categories in the order Redis lists them.
 const ACL_ORDER: &[&str] = &[
     "@keyspace",
@@ -93,24 +74,16 @@ const ACL_ORDER: &[&str] = &[
     "@scripting",
 ];
 
-fn flag_name(flag: u32) -> &'static str {
-    flags::NAMES
-        .iter()
-        .find(|(f, _)| *f == flag)
-        .map(|(_, n)| *n)
-        .unwrap_or("")
-}
-
 /// One COMMAND INFO entry: `[name, arity, flags, first, last, step, acl categories, tips,
 /// key specs, subcommands]`.
 fn write_info(out: &mut Reply, spec: &CommandSpec) {
     out.array(10);
     out.bulk(spec.name.as_bytes());
     out.int(spec.arity as i64);
-    let shown: Vec<&str> = FLAG_ORDER
+    let shown: Vec<&str> = flags::NAMES
         .iter()
-        .filter(|&&f| spec.flags & f != 0)
-        .map(|&f| flag_name(f))
+        .filter(|(f, _)| spec.flags & f != 0)
+        .map(|(_, name)| *name)
         .collect();
     out.set(shown.len());
     for name in shown {
@@ -145,6 +118,9 @@ fn write_key_specs(out: &mut Reply, spec: &CommandSpec) {
     out.bulk(b"flags");
     let key_flags: &[&str] = if spec.flags & WRITE != 0 {
         &["RW", "update"]
+    } else if spec.group == Group::Transactions {
+        // WATCH only looks at its keys' versions, never their values.
+        &["RO"]
     } else {
         &["RO", "access"]
     };

@@ -53,11 +53,13 @@ pub mod flags {
     pub const MOVABLE_KEYS: u32 = 1 << 15;
     pub const SENTINEL: u32 = 1 << 16;
     pub const DANGEROUS: u32 = 1 << 17;
+    pub const SKIP_SLOWLOG: u32 = 1 << 18;
     /// Internal (not reported by `COMMAND`): the command may touch keys it does not name
     /// (KEYS, SCAN, FLUSHALL, SELECT, MOVE, ...), so EXEC locks every shard when it is queued.
     pub const KEYSPACE_WIDE: u32 = 1 << 24;
 
-    /// (flag, name) for `COMMAND INFO`, in Redis's order.
+    /// (flag, name) as `COMMAND INFO` shows them: Redis's order, without the flags Redis
+    /// hides there (may_replicate, sentinel).
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
         (READONLY, "readonly"),
@@ -69,12 +71,12 @@ pub mod flags {
         (LOADING, "loading"),
         (STALE, "stale"),
         (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
-        (MAY_REPLICATE, "may_replicate"),
         (NO_MULTI, "no_multi"),
-        (ALLOW_BUSY, "allow_busy"),
         (MOVABLE_KEYS, "movablekeys"),
+        (ALLOW_BUSY, "allow_busy"),
     ];
 }
 

@@ -26,7 +26,7 @@ use crate::store::events::WatchFlag;
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
     spec("multi",   1,  NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, Group::Transactions, 0, 0, 0, multi),
-    spec("exec",    1,  NOSCRIPT | LOADING | STALE, Group::Transactions, 0, 0, 0, exec),
+    spec("exec",    1,  NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, Group::Transactions, 0, 0, 0, exec),
     spec("discard", 1,  NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, Group::Transactions, 0, 0, 0, discard),
     spec("watch",   -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, Group::Transactions, 1, -1, 1, watch),
     spec("unwatch", 1,  NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, Group::Transactions, 0, 0, 0, unwatch),
