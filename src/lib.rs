@@ -23,7 +23,12 @@
 //! - Commands execute inline on the loop; single-key commands lock one shard; multi-key
 //!   commands lock their shards in ascending order (see [`store`]). There is no global lock on
 //!   the request path.
-//! - Other threads reach a loop only through its inbox ([`server::worker::Msg`]).
+//! - Other threads reach a loop only through its inbox ([`server::worker::Msg`]): pub/sub
+//!   messages, MONITOR lines, blocked-client wake-ups and CLIENT KILL/UNBLOCK all travel that
+//!   way, so a connection's output is only ever written by its own loop.
+//! - MULTI/EXEC is atomic by holding the shard locks of every key of the transaction while it
+//!   runs (`store::TxnLocks`); WATCH and keyspace notifications hang off the store's change
+//!   reports (`store::events`), made under the changed key's lock.
 //! - No input from the network can panic the server: protocol errors close only the offending
 //!   connection after Redis's error reply.
 

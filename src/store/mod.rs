@@ -14,9 +14,15 @@
 //!    it holds them all until its effect is complete. Ascending order makes deadlock
 //!    impossible; holding all makes the effect atomic to every other thread.
 //! 3. Whole-database operations (FLUSHDB, FLUSHALL, SWAPDB) are rule 2 applied to every shard.
-//! 4. No lock is held across an I/O call or across commands (MULTI/EXEC will collect all keys
-//!    of the transaction up front and apply rule 2 once).
+//! 4. No lock is held across an I/O call or across commands — except EXEC, which applies rule 2
+//!    once to every key of the transaction (or every shard, for keyspace-wide commands) and
+//!    runs the queued commands under those locks; while it does, the thread's shard accesses
+//!    are served from the held locks (`txn.rs`), so command code is the same inside EXEC.
 //! 5. Never lock a shard twice on one thread: [`Locks`] de-duplicates.
+//! 6. Every change to a key is reported from its [`Slot`] while the shard lock is held
+//!    ([`Slot::modified`]; WATCH and keyspace notifications, see [`events`]). Code that runs
+//!    under a shard lock (the notification sink, blocking wake-up bookkeeping) never takes a
+//!    shard lock itself.
 //!
 //! A later point-in-time snapshot (persistence) can walk the shards one at a time under a read
 //! lock, copying a shard's entries (values are cheap `Bytes` clones) without stopping the world;
