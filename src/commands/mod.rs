@@ -17,6 +17,7 @@ pub mod hashes;
 pub mod introspect;
 pub mod keys;
 pub mod lists;
+pub mod pubsub;
 pub mod server;
 pub mod session;
 pub mod sets;
@@ -85,6 +86,7 @@ pub enum Group {
     SortedSet,
     Connection,
     Server,
+    PubSub,
 }
 
 impl Group {
@@ -98,10 +100,12 @@ impl Group {
             Group::SortedSet => "sorted-set",
             Group::Connection => "connection",
             Group::Server => "server",
+            Group::PubSub => "pubsub",
         }
     }
 
-    /// The ACL category this group implies.
+    /// The ACL category this group implies ("" for none: Pub/Sub commands get `@pubsub` from
+    /// their `pubsub` flag, and Redis gives PUBSUB HELP and the PUBSUB container none).
     pub fn acl_category(self) -> &'static str {
         match self {
             Group::Generic => "@keyspace",
@@ -112,6 +116,7 @@ impl Group {
             Group::SortedSet => "@sortedset",
             Group::Connection => "@connection",
             Group::Server => "@admin",
+            Group::PubSub => "",
         }
     }
 }
@@ -294,7 +299,9 @@ impl CommandSpec {
         if self.flags & flags::READONLY != 0 {
             cats.push("@read");
         }
-        cats.push(self.group.acl_category());
+        if !self.group.acl_category().is_empty() {
+            cats.push(self.group.acl_category());
+        }
         if self.flags & flags::FAST != 0 {
             cats.push("@fast");
         } else {
@@ -332,7 +339,7 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 10] {
+fn tables() -> [&'static [CommandSpec]; 11] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -344,6 +351,7 @@ fn tables() -> [&'static [CommandSpec]; 10] {
         server::COMMANDS,
         client::COMMANDS,
         introspect::COMMANDS,
+        pubsub::COMMANDS,
     ]
 }
 
@@ -491,7 +499,12 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Option<(usize, &'static Co
         ctx.out.error(errors::wrong_arity(spec.name));
         return None;
     }
+    if !crate::pubsub::allowed_in_context(ctx, spec.name) {
+        return None;
+    }
+    let mark = crate::pubsub::before_command(ctx.client, ctx.out);
     (spec.handler)(ctx, args);
+    crate::pubsub::after_command(ctx, mark, spec, args);
     Some((index, spec))
 }
 

@@ -36,6 +36,8 @@ pub struct ClientInfo {
     pub qbuf: AtomicUsize,
     pub obuf: AtomicUsize,
     pub killed: AtomicBool,
+    /// Subscription counts and MONITOR mode (written by the owning loop).
+    pub pubsub: crate::pubsub::SubCounts,
 }
 
 impl ClientInfo {
@@ -65,14 +67,34 @@ impl ClientInfo {
             qbuf: AtomicUsize::new(0),
             obuf: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
+            pubsub: crate::pubsub::SubCounts::default(),
         }
     }
 
-    /// The client class CLIENT LIST/KILL TYPE filter on (`normal`, `slave`, `pubsub`,
-    /// `master`). Every connection is `normal` until replication and pub/sub exist; those
-    /// features must make this report their class.
+    /// The client class CLIENT LIST/KILL TYPE filter on and output limits apply by (Redis's
+    /// `getClientType`): `pubsub` while subscribed to anything, else `normal` (MONITOR clients
+    /// included). There is no replication yet, so never `slave` or `master`.
     pub fn client_type(&self) -> &'static str {
-        "normal"
+        if self.pubsub.is_subscribed() {
+            "pubsub"
+        } else {
+            "normal"
+        }
+    }
+
+    /// CLIENT LIST `flags=`, in Redis's order (`N` when none is set).
+    fn flags(&self) -> String {
+        let mut flags = String::new();
+        if self.pubsub.monitor.load(Ordering::Relaxed) {
+            flags.push('O');
+        }
+        if self.pubsub.is_subscribed() {
+            flags.push('P');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        flags
     }
 
     pub fn idle_secs(&self) -> u64 {
@@ -92,7 +114,7 @@ impl ClientInfo {
         let qbuf = self.qbuf.load(Ordering::Relaxed);
         let obuf = self.obuf.load(Ordering::Relaxed);
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -100,7 +122,11 @@ impl ClientInfo {
             String::from_utf8_lossy(&name),
             self.created.elapsed().as_secs(),
             self.idle_secs(),
+            self.flags(),
             self.db.load(Ordering::Relaxed),
+            self.pubsub.channels.load(Ordering::Relaxed),
+            self.pubsub.patterns.load(Ordering::Relaxed),
+            self.pubsub.shard.load(Ordering::Relaxed),
             qbuf,
             16384usize.saturating_sub(qbuf),
             16384usize.max(qbuf),
@@ -175,6 +201,8 @@ pub struct Client {
     /// The command now running was queued by MULTI and runs inside EXEC: blocking commands
     /// must not block (they answer as their non-blocking forms would on timeout).
     pub in_exec: bool,
+    /// Channels, patterns and shard channels subscribed to, and MONITOR mode.
+    pub pubsub: crate::pubsub::Subscriptions,
 }
 
 impl Client {
@@ -189,6 +217,7 @@ impl Client {
             reply_skip_next: false,
             reply_skip: false,
             in_exec: false,
+            pubsub: crate::pubsub::Subscriptions::default(),
         }
     }
 
