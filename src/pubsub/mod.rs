@@ -616,8 +616,14 @@ pub fn before_command(client: &Client, out: &Reply) -> Mark {
         };
     }
     let me = (Subscriber::of(&client.info), out.resp3);
+    let previous = RUNNING.with(|r| r.replace(Some(me)));
+    if previous.is_none() {
+        // Outermost command: nothing can be pending (a handler that panicked may have left
+        // pushes behind; they belonged to a connection that is closed since).
+        SELF_PUSHES.with(|p| p.borrow_mut().clear());
+    }
     Mark {
-        previous: RUNNING.with(|r| r.replace(Some(me))),
+        previous,
         reply_start: out.len(),
         active: true,
     }
