@@ -55,12 +55,10 @@ impl Conn {
         let header = self.line(into);
         let n = || header.parse::<i64>().expect("length");
         match into[start] {
-            b'$' | b'=' | b'!' => {
-                if n() >= 0 {
-                    let mut body = vec![0u8; n() as usize + 2];
-                    self.r.read_exact(&mut body).expect("read bulk");
-                    into.extend_from_slice(&body);
-                }
+            b'$' | b'=' | b'!' if n() >= 0 => {
+                let mut body = vec![0u8; n() as usize + 2];
+                self.r.read_exact(&mut body).expect("read bulk");
+                into.extend_from_slice(&body);
             }
             b'*' | b'~' | b'>' => {
                 for _ in 0..n().max(0) {
