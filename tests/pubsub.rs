@@ -712,10 +712,14 @@ fn monitor_transcript(port: u16) -> Vec<String> {
     c.send_str(&["GET"]);
     c.send_str(&["SubScribe", "ch"]);
     c.send_str(&["PING"]);
-    for _ in 0..10 {
+    c.send_str(&["RESET"]);
+    c.send_str(&["AUTH", "secret"]);
+    c.send_str(&["AUTH", "default", "secret"]);
+    c.send_str(&["HELLO", "2", "AUTH", "default", "secret", "SETNAME", "n"]);
+    for _ in 0..14 {
         c.frame();
     }
-    let mut lines: Vec<String> = (0..6).map(|_| monitor_shape(&m.frame(), &addr)).collect();
+    let mut lines: Vec<String> = (0..10).map(|_| monitor_shape(&m.frame(), &addr)).collect();
     // The monitor's own commands come after its own replies.
     let maddr = m.w.local_addr().unwrap().to_string();
     m.send_str(&["PING"]);
@@ -743,6 +747,10 @@ fn monitor_streams_commands_from_every_loop_in_redis_format() {
         "[1 ADDR] \"client\" \"id\"\r\n",
         "[1 ADDR] \"SubScribe\" \"ch\"\r\n",
         "[1 ADDR] \"PING\"\r\n",
+        "[0 ADDR] \"RESET\"\r\n",
+        "[0 ADDR] \"AUTH\" \"(redacted)\"\r\n",
+        "[0 ADDR] \"AUTH\" \"(redacted)\" \"(redacted)\"\r\n",
+        "[0 ADDR] \"HELLO\" \"2\" \"AUTH\" \"(redacted)\" \"(redacted)\" \"SETNAME\" \"n\"\r\n",
         "+PONG\r\n",
         "[0 ADDR] \"PING\"\r\n",
         "$1\r\ne\r\n",

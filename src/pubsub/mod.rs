@@ -649,7 +649,7 @@ pub fn after_command(
     }
     use crate::commands::flags::{ADMIN, SKIP_MONITOR};
     if ctx.srv.pubsub.has_monitors() && spec.flags & (SKIP_MONITOR | ADMIN) == 0 {
-        monitor::feed(ctx, args);
+        monitor::feed(ctx, spec.name, args);
     }
 }
 
@@ -698,5 +698,41 @@ mod tests {
         let mut out = Reply::new(true);
         write_frame(&mut out, b"+1.000001 [0 a] \"x\"\r\n");
         assert_eq!(&out.buf[..], b"+1.000001 [0 a] \"x\"\r\n");
+    }
+}
+
+#[cfg(test)]
+mod session_tests {
+    use crate::commands::session::Session;
+
+    #[test]
+    fn registry_follows_subscriptions_and_clear_leaves_no_trace() {
+        let mut s = Session::new();
+        let run = |s: &mut Session, resp3: bool, args: &[&str]| {
+            let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            s.run_at(0, resp3, &args)
+        };
+        run(&mut s, false, &["SUBSCRIBE", "a", "b"]);
+        run(&mut s, false, &["PSUBSCRIBE", "a*"]);
+        run(&mut s, false, &["SSUBSCRIBE", "a"]);
+        assert_eq!(s.srv.pubsub.numsub(super::Space::Global, b"a"), 1);
+        assert_eq!(s.srv.pubsub.numpat(), 1);
+        assert!(s.client.info.pubsub.is_subscribed());
+        // RESP3: the session's own message comes before the PUBLISH reply (both deliveries).
+        assert_eq!(
+            run(&mut s, true, &["PUBLISH", "a", "m"]),
+            ">3\r\n$7\r\nmessage\r\n$1\r\na\r\n$1\r\nm\r\n>4\r\n$8\r\npmessage\r\n$2\r\na*\r\n$1\r\na\r\n$1\r\nm\r\n:2\r\n"
+        );
+        assert_eq!(
+            run(&mut s, false, &["PING"]),
+            "*2\r\n$4\r\npong\r\n$0\r\n\r\n"
+        );
+        assert_eq!(run(&mut s, false, &["RESET"]), "+RESET\r\n");
+        assert_eq!(s.srv.pubsub.numsub(super::Space::Global, b"a"), 0);
+        assert_eq!(s.srv.pubsub.numsub(super::Space::Shard, b"a"), 0);
+        assert_eq!(s.srv.pubsub.numpat(), 0);
+        assert_eq!(s.srv.pubsub.channel_count(super::Space::Global), 0);
+        assert!(!s.client.info.pubsub.is_subscribed());
+        assert_eq!(run(&mut s, true, &["PUBLISH", "a", "m"]), ":0\r\n");
     }
 }

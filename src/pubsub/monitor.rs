@@ -1,6 +1,7 @@
 //! MONITOR lines: Redis's `replicationFeedMonitors` format,
 //! `+<unix secs>.<usecs> [<db> <ip:port>] "arg" "arg" ...\r\n`, each argument quoted and
-//! escaped as `sdscatrepr`.
+//! escaped as `sdscatrepr`; passwords (AUTH, HELLO ... AUTH) show as `"(redacted)"`, as Redis's
+//! `redactClientCommandArgument` makes them.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -10,14 +11,57 @@ use crate::commands::Ctx;
 /// Feeds the command just run by `ctx`'s client (`args` as it sent them, its database as the
 /// command left it) to every MONITOR client. Its own line, when it monitors too, goes right
 /// after its reply.
-pub fn feed(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+pub fn feed(ctx: &mut Ctx<'_>, name: &str, args: &[Bytes]) {
     let info = &ctx.client.info;
-    let line = format_line(crate::clock::now_us(), ctx.client.db, &info.addr, args);
+    let hidden = redacted(name, args);
+    let shown: Vec<Bytes> = if hidden.is_empty() {
+        args.to_vec()
+    } else {
+        args.iter()
+            .enumerate()
+            .map(|(i, a)| {
+                if hidden.contains(&i) {
+                    Bytes::from_static(b"(redacted)")
+                } else {
+                    a.clone()
+                }
+            })
+            .collect()
+    };
+    let line = format_line(crate::clock::now_us(), ctx.client.db, &info.addr, &shown);
     let mine = ctx
         .srv
         .pubsub
         .feed(line, Subscriber::of(info), ctx.out.resp3);
     ctx.out.buf.put_slice(&mine);
+}
+
+/// The argument positions Redis redacts: AUTH's user and password (when it has at most
+/// three arguments), and each `AUTH user password` of HELLO up to the first option it cannot
+/// parse.
+fn redacted(name: &str, args: &[Bytes]) -> Vec<usize> {
+    match name {
+        "auth" if args.len() <= 3 => (1..args.len()).collect(),
+        "hello" => {
+            let protover_ok = args.len() < 2
+                || crate::util::num::parse_i64(&args[1]).is_some_and(|v| (2..=3).contains(&v));
+            let mut hidden = Vec::new();
+            let mut j = 2;
+            while protover_ok && j < args.len() {
+                let more = args.len() - 1 - j;
+                if args[j].eq_ignore_ascii_case(b"AUTH") && more >= 2 {
+                    hidden.extend([j + 1, j + 2]);
+                    j += 3;
+                } else if args[j].eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
+                    j += 2;
+                } else {
+                    break;
+                }
+            }
+            hidden
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// One MONITOR line for `args` run at `now_us` (unix microseconds) by a client at `addr`.
@@ -66,6 +110,27 @@ pub fn repr(b: &mut BytesMut, s: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_are_redacted_as_redis() {
+        let v = |a: &[&str]| -> Vec<Bytes> {
+            a.iter()
+                .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+                .collect()
+        };
+        assert_eq!(redacted("auth", &v(&["AUTH", "pw"])), [1]);
+        assert_eq!(redacted("auth", &v(&["AUTH", "u", "pw"])), [1, 2]);
+        assert!(redacted("auth", &v(&["AUTH", "a", "b", "c"])).is_empty());
+        assert_eq!(
+            redacted(
+                "hello",
+                &v(&["HELLO", "3", "SETNAME", "n", "auth", "u", "p"])
+            ),
+            [5, 6]
+        );
+        assert!(redacted("hello", &v(&["HELLO", "4", "AUTH", "u", "p"])).is_empty());
+        assert!(redacted("hello", &v(&["HELLO", "3", "X", "AUTH", "u", "p"])).is_empty());
+    }
 
     #[test]
     fn line_matches_redis_format() {
