@@ -141,6 +141,8 @@ pub struct Config {
     pub client_query_buffer_limit: u64,
     pub output_limits: OutputLimits,
     pub loglevel: String,
+    /// `notify-keyspace-events` as [`crate::store::events::class`] bits.
+    pub notify_keyspace_events: u32,
     pub config_file: Option<PathBuf>,
 }
 
@@ -159,6 +161,7 @@ impl Default for Config {
             client_query_buffer_limit: DEFAULT_CLIENT_QUERY_BUFFER_LIMIT,
             output_limits: OutputLimits::default(),
             loglevel: "notice".to_string(),
+            notify_keyspace_events: 0,
             config_file: None,
         }
     }
@@ -293,6 +296,10 @@ impl Config {
                     parse_memory(one()?).ok_or("argument must be a memory value")?
             }
             "client-output-buffer-limit" => self.output_limits.apply(values)?,
+            "notify-keyspace-events" => {
+                self.notify_keyspace_events = crate::store::events::class::parse(one()?.as_bytes())
+                    .ok_or(crate::commands::errors::INVALID_EVENT_CLASS)?
+            }
             "loglevel" => {
                 let v = one()?.to_ascii_lowercase();
                 if !["debug", "verbose", "notice", "warning", "nothing"].contains(&v.as_str()) {

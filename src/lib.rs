@@ -36,6 +36,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod logging;
+pub mod pubsub;
 pub mod resp;
 pub mod server;
 pub mod store;

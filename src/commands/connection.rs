@@ -33,9 +33,15 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 /// # Format
-/// `PING [message]` — `+PONG`, or the message as a bulk string (the same in RESP3: the
-/// pub/sub form of PING belongs to subscribed clients).
+/// `PING [message]` — `+PONG`, or the message as a bulk string. A RESP2 client in Pub/Sub
+/// mode gets `["pong", message or ""]` instead (RESP3 has no such mode).
 fn ping(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    if argv.len() <= 2 && !ctx.out.resp3 && ctx.client.pubsub.is_subscribed() {
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(argv.get(1).map_or(&b""[..], |m| m));
+        return;
+    }
     match argv.len() {
         1 => ctx.out.simple("PONG"),
         2 => ctx.out.bulk(&argv[1]),
@@ -163,10 +169,11 @@ fn auth(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 
 /// # Format
 /// `RESET` — back to a fresh connection's state: database 0, RESP2, no name, replies on,
-/// authenticated as `default`; replies `+RESET`. (MULTI state and subscriptions, once they
-/// exist, must be cleared here too.)
+/// authenticated as `default`, no subscriptions (dropped without confirmations), out of
+/// MONITOR mode; replies `+RESET`. (MULTI state, once it exists, must be cleared here too.)
 fn reset(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
     super::multi::discard_transaction(ctx);
+    ctx.srv.pubsub.clear(ctx.client);
     ctx.client.select(0);
     set_protocol(ctx, 2);
     *ctx.client.info.name.lock() = None;

@@ -30,6 +30,18 @@ pub fn invalid_expire(command: &str) -> String {
     format!("ERR invalid expire time in '{command}' command")
 }
 
+/// `ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.`
+/// (Redis's `addReplySubcommandSyntaxError`: the subcommand as sent, the command uppercased.)
+pub fn subcommand_syntax(args: &[bytes::Bytes]) -> Vec<u8> {
+    concat(&[
+        b"ERR unknown subcommand or wrong number of arguments for '",
+        c_str(&args[1], 128),
+        b"'. Try ",
+        &c_str(&args[0], usize::MAX).to_ascii_uppercase(),
+        b" HELP.",
+    ])
+}
+
 /// `ERR wrong number of arguments for 'get' command`
 pub fn wrong_arity(command: &str) -> String {
     format!("ERR wrong number of arguments for '{command}' command")
@@ -121,3 +133,10 @@ pub const WEIGHT_NOT_FLOAT: &str = "ERR weight value is not a float";
 pub fn at_least_one_key(command: &str) -> String {
     format!("ERR at least 1 input key is needed for '{command}' command")
 }
+
+// Pub/Sub, MONITOR and notify-keyspace-events.
+/// CONFIG SET / config-file reason for a bad `notify-keyspace-events` value.
+pub const INVALID_EVENT_CLASS: &str = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+pub const SSUBSCRIBE_DENY_BLOCKING: &str =
+    "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client";
+pub const MONITOR_DENY_BLOCKING: &str = "ERR MONITOR isn't allowed for DENY BLOCKING client";

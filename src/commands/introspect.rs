@@ -116,7 +116,10 @@ fn write_key_specs(out: &mut Reply, spec: &CommandSpec) {
     out.set(1);
     out.map(3);
     out.bulk(b"flags");
-    let key_flags: &[&str] = if spec.flags & WRITE != 0 {
+    // Shard channels are "keys" for cluster routing only.
+    let key_flags: &[&str] = if spec.flags & PUBSUB != 0 {
+        &["not_key"]
+    } else if spec.flags & WRITE != 0 {
         &["RW", "update"]
     } else if spec.group == Group::Transactions {
         // WATCH only looks at its keys' versions, never their values.
@@ -715,9 +718,9 @@ fn stats_section(srv: &Shared, s: &mut String) {
         "current_eviction_exceeded_time" => 0,
         "keyspace_hits" => srv.stat(|w| &w.keyspace_hits),
         "keyspace_misses" => srv.stat(|w| &w.keyspace_misses),
-        "pubsub_channels" => 0,
-        "pubsub_patterns" => 0,
-        "pubsubshard_channels" => 0,
+        "pubsub_channels" => srv.pubsub.channel_count(crate::pubsub::Space::Global),
+        "pubsub_patterns" => srv.pubsub.numpat(),
+        "pubsubshard_channels" => srv.pubsub.channel_count(crate::pubsub::Space::Shard),
         "latest_fork_usec" => 0,
         "total_forks" => 0,
         "migrate_cached_sockets" => 0,

@@ -18,6 +18,7 @@ pub mod introspect;
 pub mod keys;
 pub mod lists;
 pub mod multi;
+pub mod pubsub;
 pub mod server;
 pub mod session;
 pub mod sets;
@@ -92,6 +93,7 @@ pub enum Group {
     Connection,
     Server,
     Transactions,
+    PubSub,
 }
 
 impl Group {
@@ -106,10 +108,12 @@ impl Group {
             Group::Connection => "connection",
             Group::Server => "server",
             Group::Transactions => "transactions",
+            Group::PubSub => "pubsub",
         }
     }
 
-    /// The ACL category this group implies.
+    /// The ACL category this group implies ("" for none: Pub/Sub commands get `@pubsub` from
+    /// their `pubsub` flag, and Redis gives PUBSUB HELP and the PUBSUB container none).
     pub fn acl_category(self) -> &'static str {
         match self {
             Group::Generic => "@keyspace",
@@ -121,6 +125,7 @@ impl Group {
             Group::Connection => "@connection",
             Group::Server => "@admin",
             Group::Transactions => "@transaction",
+            Group::PubSub => "",
         }
     }
 }
@@ -303,7 +308,9 @@ impl CommandSpec {
         if self.flags & flags::READONLY != 0 {
             cats.push("@read");
         }
-        cats.push(self.group.acl_category());
+        if !self.group.acl_category().is_empty() {
+            cats.push(self.group.acl_category());
+        }
         if self.flags & flags::FAST != 0 {
             cats.push("@fast");
         } else {
@@ -341,7 +348,7 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 11] {
+fn tables() -> [&'static [CommandSpec]; 12] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -354,6 +361,7 @@ fn tables() -> [&'static [CommandSpec]; 11] {
         client::COMMANDS,
         introspect::COMMANDS,
         multi::COMMANDS,
+        pubsub::COMMANDS,
     ]
 }
 
@@ -511,10 +519,15 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Dispatched {
         multi::rejected(ctx, Some(spec), errors::wrong_arity(spec.name).as_bytes());
         return Dispatched::Rejected(Some(index));
     }
+    if !crate::pubsub::allowed_in_context(ctx, spec.name) {
+        return Dispatched::Rejected(Some(index));
+    }
     if let Some(queued) = multi::intercept(ctx, index, spec, args) {
         return queued;
     }
+    let mark = crate::pubsub::before_command(ctx.client, ctx.out);
     (spec.handler)(ctx, args);
+    crate::pubsub::after_command(ctx, mark, spec, args);
     Dispatched::Ran(index)
 }
 

@@ -20,6 +20,7 @@ use super::flags::*;
 use super::{client, container, errors, spec, CommandSpec, Ctx, Group};
 use crate::config::{parse_memory, OutputLimits};
 use crate::server::shared::Shared;
+use crate::store::events::class;
 use crate::util::glob::glob_match;
 
 #[rustfmt::skip]
@@ -51,6 +52,7 @@ enum NewValue {
     QueryBufferLimit(u64),
     OutputLimits(OutputLimits),
     LogLevel(&'static str),
+    NotifyKeyspaceEvents(u32),
     /// Accepted, nothing changes (a compatibility parameter set to its only value).
     Unchanged,
 }
@@ -159,6 +161,15 @@ const PARAMS: &[Param] = &[
         }),
     },
     Param {
+        name: "notify-keyspace-events",
+        get: |s| class::format(s.store.events().notify_flags.load(Ordering::Relaxed)),
+        set: Some(|_, v| {
+            class::parse(v.as_bytes())
+                .map(NewValue::NotifyKeyspaceEvents)
+                .ok_or_else(|| errors::INVALID_EVENT_CLASS.to_string())
+        }),
+    },
+    Param {
         name: "save",
         get: |_| String::new(),
         set: Some(|_, v| only(v, "", "there is no persistence: only \"\" is accepted")),
@@ -241,6 +252,11 @@ fn apply(srv: &Shared, value: NewValue) {
             crate::logging::set_level(l);
             *s.loglevel.lock() = l.to_string();
         }
+        NewValue::NotifyKeyspaceEvents(flags) => srv
+            .store
+            .events()
+            .notify_flags
+            .store(flags, Ordering::Relaxed),
         NewValue::Unchanged => {}
     }
 }

@@ -108,6 +108,12 @@ impl Reply {
         self.header(b'*', len as i64);
     }
 
+    /// A push of `len` elements (`>` in RESP3; an array in RESP2): Pub/Sub messages and
+    /// subscription confirmations.
+    pub fn push(&mut self, len: usize) {
+        self.header(if self.resp3 { b'>' } else { b'*' }, len as i64);
+    }
+
     /// A map of `len` pairs (`%` in RESP3, a flat array of 2*len in RESP2).
     pub fn map(&mut self, len: usize) {
         if self.resp3 {
@@ -201,6 +207,8 @@ mod tests {
         assert_eq!(out(true, |r| r.boolean(false)), b"#f\r\n");
         assert_eq!(out(true, |r| r.double(1.5)), b",1.5\r\n");
         assert_eq!(out(true, |r| r.verbatim(b"hi")), b"=6\r\ntxt:hi\r\n");
+        assert_eq!(out(true, |r| r.push(3)), b">3\r\n");
+        assert_eq!(out(false, |r| r.push(3)), b"*3\r\n");
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub struct ClientInfo {
     pub killed: AtomicBool,
     /// Commands queued in the open MULTI, -1 outside MULTI (CLIENT LIST `multi=`).
     pub multi: AtomicI64,
+    /// Subscription counts and MONITOR mode (written by the owning loop).
+    pub pubsub: crate::pubsub::SubCounts,
 }
 
 impl ClientInfo {
@@ -68,19 +70,30 @@ impl ClientInfo {
             obuf: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             multi: AtomicI64::new(-1),
+            pubsub: crate::pubsub::SubCounts::default(),
         }
     }
 
-    /// The client class CLIENT LIST/KILL TYPE filter on (`normal`, `slave`, `pubsub`,
-    /// `master`). Every connection is `normal` until replication and pub/sub exist; those
-    /// features must make this report their class.
+    /// The client class CLIENT LIST/KILL TYPE filter on and output limits apply by (Redis's
+    /// `getClientType`): `pubsub` while subscribed to anything, else `normal` (MONITOR clients
+    /// included). There is no replication yet, so never `slave` or `master`.
     pub fn client_type(&self) -> &'static str {
-        "normal"
+        if self.pubsub.is_subscribed() {
+            "pubsub"
+        } else {
+            "normal"
+        }
     }
 
-    /// CLIENT LIST `flags=`: Redis's letters, `N` when none applies.
+    /// CLIENT LIST `flags=`, in Redis's order (`N` when none is set).
     fn flags(&self) -> String {
         let mut flags = String::new();
+        if self.pubsub.monitor.load(Ordering::Relaxed) {
+            flags.push('O');
+        }
+        if self.pubsub.is_subscribed() {
+            flags.push('P');
+        }
         if self.multi.load(Ordering::Relaxed) >= 0 {
             flags.push('x');
         }
@@ -107,7 +120,7 @@ impl ClientInfo {
         let qbuf = self.qbuf.load(Ordering::Relaxed);
         let obuf = self.obuf.load(Ordering::Relaxed);
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -117,6 +130,9 @@ impl ClientInfo {
             self.idle_secs(),
             self.flags(),
             self.db.load(Ordering::Relaxed),
+            self.pubsub.channels.load(Ordering::Relaxed),
+            self.pubsub.patterns.load(Ordering::Relaxed),
+            self.pubsub.shard.load(Ordering::Relaxed),
             self.multi.load(Ordering::Relaxed),
             qbuf,
             16384usize.saturating_sub(qbuf),
@@ -196,6 +212,8 @@ pub struct Client {
     pub multi: Option<Box<crate::commands::multi::Transaction>>,
     /// WATCHed keys.
     pub watched: crate::commands::multi::Watched,
+    /// Channels, patterns and shard channels subscribed to, and MONITOR mode.
+    pub pubsub: crate::pubsub::Subscriptions,
 }
 
 impl Client {
@@ -212,6 +230,7 @@ impl Client {
             in_exec: false,
             multi: None,
             watched: Default::default(),
+            pubsub: crate::pubsub::Subscriptions::default(),
         }
     }
 

@@ -349,8 +349,14 @@ impl Conn {
             }
             self.soft_since = None;
         } else {
-            let limit = *shared.settings.output_limits.lock();
-            if self.over_output_limit(limit.normal, pending) {
+            let limits = *shared.settings.output_limits.lock();
+            // The client's class (Redis's `getClientType`): subscribers have their own limit.
+            let limit = if self.client.pubsub.is_subscribed() {
+                limits.pubsub
+            } else {
+                limits.normal
+            };
+            if self.over_output_limit(limit, pending) {
                 tracing::info!(
                     client = self.client.id,
                     pending,

@@ -61,7 +61,17 @@ pub fn start(config: Config) -> io::Result<Running> {
         workers.push(w);
         handles.push(h);
     }
+    shared.pubsub.set_workers(handles.clone());
     let _ = shared.workers.set(handles);
+    // Keyspace notifications publish through the registry. The sink runs under a store shard
+    // lock, so it holds only the registry (which never locks the store), not `Shared`.
+    let pubsub = shared.pubsub.clone();
+    shared
+        .store
+        .events()
+        .set_sink(Box::new(move |channel: &[u8], message: &[u8]| {
+            pubsub.publish(crate::pubsub::Space::Global, channel, message);
+        }));
     let mut joins = Vec::with_capacity(threads + 1);
     for (i, w) in workers.into_iter().enumerate() {
         joins.push(

@@ -223,6 +223,8 @@ pub struct Shared {
     pub rates: Mutex<Rates>,
     /// Highest RSS INFO has observed (`used_memory_peak`).
     pub peak_memory: AtomicU64,
+    /// Pub/Sub subscriptions and MONITOR clients of every loop.
+    pub pubsub: Arc<crate::pubsub::PubSub>,
 }
 
 impl Shared {
@@ -241,9 +243,14 @@ impl Shared {
         };
         let run_id = hex40();
         let replid = hex40();
+        let store = Store::new(config.databases);
+        store
+            .events()
+            .notify_flags
+            .store(config.notify_keyspace_events, Ordering::Relaxed);
         Shared {
             settings: Settings::from_config(&config),
-            store: Store::new(config.databases),
+            store,
             clients: ClientTable::default(),
             connected: AtomicUsize::new(0),
             workers: OnceLock::new(),
@@ -257,6 +264,7 @@ impl Shared {
             started_unix: crate::clock::now_ms() / 1000,
             rates: Mutex::new(Rates::starting(crate::clock::now_ms())),
             peak_memory: AtomicU64::new(0),
+            pubsub: Arc::new(crate::pubsub::PubSub::new()),
             config,
         }
     }

@@ -32,9 +32,13 @@ pub enum Msg {
     Kill { token: usize, id: u64 },
     /// Close everything and exit the loop.
     Shutdown,
+    /// Pub/Sub messages or MONITOR lines for connections of this loop (one per publication
+    /// per loop; see [`crate::pubsub`]).
+    Deliver(crate::pubsub::Delivery),
 }
 
 /// How other threads reach a loop.
+#[derive(Clone)]
 pub struct WorkerHandle {
     inbox: Sender<Msg>,
     waker: Arc<Waker>,
@@ -60,6 +64,8 @@ pub struct Worker {
     read_again: Vec<usize>,
     /// An accept failed for lack of resources; retry on the next tick.
     accept_backoff: bool,
+    /// Connections given Pub/Sub or MONITOR output while draining the inbox (flushed once).
+    pushed: Vec<usize>,
 }
 
 impl Worker {
@@ -89,6 +95,7 @@ impl Worker {
                 stats,
                 read_again: Vec::new(),
                 accept_backoff: false,
+                pushed: Vec::new(),
             },
             WorkerHandle { inbox: tx, waker },
         ))
@@ -222,6 +229,7 @@ impl Worker {
             let _ = self.poll.registry().deregister(&mut conn.stream);
             let client = &mut conn.client;
             crate::commands::multi::release_watches(&self.shared, client.id, &mut client.watched);
+            self.shared.pubsub.clear(&mut conn.client);
             self.shared.clients.remove(conn.client.id);
             self.shared.connected.fetch_sub(1, Ordering::SeqCst);
         }
@@ -238,9 +246,41 @@ impl Worker {
                     }
                 }
                 Msg::Shutdown => shutdown = true,
+                Msg::Deliver(d) => self.deliver(&d),
             }
         }
+        self.flush_pushed();
         shutdown || self.shared.shutdown.load(Ordering::Relaxed)
+    }
+
+    /// Appends a publication's frames to its live targets on this loop.
+    fn deliver(&mut self, d: &crate::pubsub::Delivery) {
+        for t in &d.targets {
+            if let Some(conn) = self.conns.get_mut(t.token) {
+                if d.write(t, &conn.client, &mut conn.out) {
+                    self.pushed.push(t.token);
+                }
+            }
+        }
+    }
+
+    /// Writes out what deliveries appended, once per connection (the output limit for its
+    /// client class is checked there).
+    fn flush_pushed(&mut self) {
+        if self.pushed.is_empty() {
+            return;
+        }
+        let mut pushed = std::mem::take(&mut self.pushed);
+        pushed.sort_unstable();
+        pushed.dedup();
+        for &key in &pushed {
+            if let Some(conn) = self.conns.get_mut(key) {
+                let next = conn.on_writable(&self.shared, &self.stats, self.poll.registry());
+                self.after(key, next);
+            }
+        }
+        pushed.clear();
+        self.pushed = pushed;
     }
 
     fn housekeeping(&mut self) {

@@ -1,0 +1,242 @@
+//! Pub/Sub commands: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, the sharded
+//! SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH, PUBSUB introspection, and MONITOR. The registry and
+//! cross-loop delivery live in [`crate::pubsub`].
+//!
+//! Replies follow Redis 7.0: every (un)subscription is confirmed by its own
+//! `[kind, channel, count]` push (a RESP2 array), where count is channels + patterns for the
+//! global space and shard channels for the shard space.
+
+use bytes::Bytes;
+
+use super::flags::*;
+use super::{client, container, errors, spec, CommandSpec, Ctx, Group};
+use crate::pubsub::{PubSub, Space};
+use crate::resp::reply::Reply;
+
+const SUBSCRIBING: u32 = PUBSUB | NOSCRIPT | LOADING | STALE | SENTINEL;
+const PUBLISHING: u32 = PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE;
+const INTROSPECT: u32 = PUBSUB | LOADING | STALE;
+
+#[rustfmt::skip]
+pub static COMMANDS: &[CommandSpec] = &[
+    //   name            arity flags                                  group          keys       handler
+    spec("subscribe",     -2,  SUBSCRIBING,                           Group::PubSub, 0,  0, 0,  subscribe),
+    spec("unsubscribe",   -1,  SUBSCRIBING,                           Group::PubSub, 0,  0, 0,  unsubscribe),
+    spec("psubscribe",    -2,  SUBSCRIBING,                           Group::PubSub, 0,  0, 0,  psubscribe),
+    spec("punsubscribe",  -1,  SUBSCRIBING,                           Group::PubSub, 0,  0, 0,  punsubscribe),
+    spec("publish",        3,  PUBLISHING | SENTINEL,                 Group::PubSub, 0,  0, 0,  publish),
+    // Shard channels are declared as keys (cluster routing), as in Redis.
+    spec("ssubscribe",    -2,  PUBSUB | NOSCRIPT | LOADING | STALE,   Group::PubSub, 1, -1, 1,  ssubscribe),
+    spec("sunsubscribe",  -1,  PUBSUB | NOSCRIPT | LOADING | STALE,   Group::PubSub, 1, -1, 1,  sunsubscribe),
+    spec("spublish",       3,  PUBLISHING,                            Group::PubSub, 1,  1, 1,  spublish),
+    container("pubsub",        0,                                     Group::PubSub, PUBSUB_SUBCOMMANDS),
+    spec("monitor",        1,  ADMIN | NOSCRIPT | LOADING | STALE,    Group::Server, 0,  0, 0,  monitor),
+];
+
+#[rustfmt::skip]
+static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
+    //   name                   arity flags             group          keys     handler
+    spec("pubsub|channels",      -2,  INTROSPECT,       Group::PubSub, 0, 0, 0, channels),
+    spec("pubsub|numsub",        -2,  INTROSPECT,       Group::PubSub, 0, 0, 0, numsub),
+    spec("pubsub|numpat",         2,  INTROSPECT,       Group::PubSub, 0, 0, 0, numpat),
+    spec("pubsub|shardchannels", -2,  INTROSPECT,       Group::PubSub, 0, 0, 0, shardchannels),
+    spec("pubsub|shardnumsub",   -2,  INTROSPECT,       Group::PubSub, 0, 0, 0, shardnumsub),
+    spec("pubsub|help",           2,  LOADING | STALE,  Group::PubSub, 0, 0, 0, help),
+];
+
+/// `[kind, channel or nil, count]`.
+fn confirm(out: &mut Reply, kind: &str, channel: Option<&[u8]>, count: usize) {
+    out.push(3);
+    out.bulk(kind.as_bytes());
+    match channel {
+        Some(c) => out.bulk(c),
+        None => out.null(),
+    }
+    out.int(count as i64);
+}
+
+fn subscribe_in(ctx: &mut Ctx<'_>, argv: &[Bytes], space: Space) {
+    let (kind, _, _) = space.names();
+    for channel in &argv[1..] {
+        ctx.srv.pubsub.subscribe(ctx.client, space, channel);
+        confirm(ctx.out, kind, Some(channel), ctx.client.pubsub.count(space));
+    }
+}
+
+fn unsubscribe_in(ctx: &mut Ctx<'_>, argv: &[Bytes], space: Space) {
+    let (_, kind, _) = space.names();
+    let channels = if argv.len() == 1 {
+        let all = PubSub::channels_of(ctx.client, space);
+        if all.is_empty() {
+            // Subscribed to nothing: still one confirmation, with a nil channel.
+            return confirm(ctx.out, kind, None, ctx.client.pubsub.count(space));
+        }
+        all
+    } else {
+        argv[1..].to_vec()
+    };
+    for channel in &channels {
+        ctx.srv.pubsub.unsubscribe(ctx.client, space, channel);
+        confirm(ctx.out, kind, Some(channel), ctx.client.pubsub.count(space));
+    }
+}
+
+/// # Format
+/// `SUBSCRIBE channel [channel ...]` — one `subscribe` confirmation per channel.
+fn subscribe(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    // Allowed inside MULTI/EXEC, as Redis (for backward compatibility), unlike SSUBSCRIBE.
+    subscribe_in(ctx, argv, Space::Global);
+}
+
+/// # Format
+/// `UNSUBSCRIBE [channel [channel ...]]` — every channel when none is given.
+fn unsubscribe(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    unsubscribe_in(ctx, argv, Space::Global);
+}
+
+/// # Format
+/// `PSUBSCRIBE pattern [pattern ...]`
+fn psubscribe(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    for pattern in &argv[1..] {
+        ctx.srv.pubsub.psubscribe(ctx.client, pattern);
+        let count = ctx.client.pubsub.count(Space::Global);
+        confirm(ctx.out, "psubscribe", Some(pattern), count);
+    }
+}
+
+/// # Format
+/// `PUNSUBSCRIBE [pattern [pattern ...]]` — every pattern when none is given.
+fn punsubscribe(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let patterns = if argv.len() == 1 {
+        let all = PubSub::patterns_of(ctx.client);
+        if all.is_empty() {
+            let count = ctx.client.pubsub.count(Space::Global);
+            return confirm(ctx.out, "punsubscribe", None, count);
+        }
+        all
+    } else {
+        argv[1..].to_vec()
+    };
+    for pattern in &patterns {
+        ctx.srv.pubsub.punsubscribe(ctx.client, pattern);
+        let count = ctx.client.pubsub.count(Space::Global);
+        confirm(ctx.out, "punsubscribe", Some(pattern), count);
+    }
+}
+
+/// # Format
+/// `PUBLISH channel message` — the number of receivers on every loop (channel subscribers
+/// plus matching pattern subscriptions).
+fn publish(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let n = ctx.srv.pubsub.publish(Space::Global, &argv[1], &argv[2]);
+    ctx.out.int(n as i64);
+}
+
+/// # Format
+/// `SSUBSCRIBE shardchannel [shardchannel ...]`
+fn ssubscribe(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    // Inside EXEC (Redis's CLIENT_DENY_BLOCKING), unlike SUBSCRIBE.
+    if ctx.client.in_exec {
+        return ctx.out.error(errors::SSUBSCRIBE_DENY_BLOCKING);
+    }
+    subscribe_in(ctx, argv, Space::Shard);
+}
+
+/// # Format
+/// `SUNSUBSCRIBE [shardchannel [shardchannel ...]]`
+fn sunsubscribe(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    unsubscribe_in(ctx, argv, Space::Shard);
+}
+
+/// # Format
+/// `SPUBLISH shardchannel message` — shard subscribers only (patterns do not apply).
+fn spublish(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let n = ctx.srv.pubsub.publish(Space::Shard, &argv[1], &argv[2]);
+    ctx.out.int(n as i64);
+}
+
+fn channel_list(ctx: &mut Ctx<'_>, argv: &[Bytes], space: Space) {
+    if argv.len() > 3 {
+        return ctx.out.error(errors::subcommand_syntax(argv));
+    }
+    let names = ctx
+        .srv
+        .pubsub
+        .active(space, argv.get(2).map(|p| p.as_ref()));
+    ctx.out.array(names.len());
+    for n in &names {
+        ctx.out.bulk(n);
+    }
+}
+
+fn numsub_in(ctx: &mut Ctx<'_>, argv: &[Bytes], space: Space) {
+    ctx.out.array((argv.len() - 2) * 2);
+    for channel in &argv[2..] {
+        ctx.out.bulk(channel);
+        ctx.out.int(ctx.srv.pubsub.numsub(space, channel) as i64);
+    }
+}
+
+/// # Format
+/// `PUBSUB CHANNELS [pattern]` — active channels (with at least one subscriber).
+fn channels(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    channel_list(ctx, argv, Space::Global);
+}
+
+/// # Format
+/// `PUBSUB NUMSUB [channel ...]` — `[channel, count, ...]` (patterns not counted).
+fn numsub(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    numsub_in(ctx, argv, Space::Global);
+}
+
+/// # Format
+/// `PUBSUB NUMPAT` — distinct patterns subscribed to.
+fn numpat(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
+    ctx.out.int(ctx.srv.pubsub.numpat() as i64);
+}
+
+/// # Format
+/// `PUBSUB SHARDCHANNELS [pattern]`
+fn shardchannels(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    channel_list(ctx, argv, Space::Shard);
+}
+
+/// # Format
+/// `PUBSUB SHARDNUMSUB [shardchannel ...]`
+fn shardnumsub(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    numsub_in(ctx, argv, Space::Shard);
+}
+
+/// # Format
+/// `PUBSUB HELP`
+fn help(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    client::help_reply(
+        ctx,
+        &argv[0],
+        &[
+            "CHANNELS [<pattern>]",
+            "    Return the currently active channels matching a <pattern> (default: '*').",
+            "NUMPAT",
+            "    Return number of subscriptions to patterns.",
+            "NUMSUB [<channel> ...]",
+            "    Return the number of subscribers for the specified channels, excluding",
+            "    pattern subscriptions(default: no channels).",
+            "SHARDCHANNELS [<pattern>]",
+            "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+            "SHARDNUMSUB [<shardchannel> ...]",
+            "    Return the number of subscribers for the specified shard level channel(s)",
+        ],
+    );
+}
+
+/// # Format
+/// `MONITOR` — `+OK`, then every command any client runs, as one line each (see
+/// [`crate::pubsub::monitor`]). A client already monitoring gets no reply at all, as in Redis.
+fn monitor(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
+    if ctx.client.in_exec {
+        return ctx.out.error(errors::MONITOR_DENY_BLOCKING);
+    }
+    if ctx.srv.pubsub.monitor(ctx.client) {
+        ctx.out.ok();
+    }
+}
