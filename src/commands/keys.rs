@@ -8,6 +8,12 @@
 //! them happen at once (locking rule 2 in `store`). DEL, UNLINK, EXISTS and TOUCH act per key,
 //! as Redis allows. DBSIZE lives in `server.rs`.
 //!
+//! Keyspace events follow Redis 7.0: `del` (DEL, UNLINK, EXPIRE family with a time not in the
+//! future), `rename_from` + `rename_to`, `move_from` + `move_to`, `copy_to`, `expire`,
+//! `persist`; RENAME, MOVE and COPY ... REPLACE re-create their destination, so it also gets
+//! `new`. FLUSHDB, FLUSHALL and SWAPDB publish nothing but flag the watchers of the databases
+//! they empty or exchange ([`crate::store::Store::flush`], [`crate::store::Store::swap`]).
+//!
 //! Lookups follow Redis's flags: commands Redis runs with `LOOKUP_NOTOUCH` (TYPE, EXISTS, the
 //! TTL family, OBJECT) use [`Db::peek`] so they do not reset `OBJECT IDLETIME`; read lookups
 //! count keyspace hits and misses, write lookups do not.
@@ -280,7 +286,9 @@ fn rename_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], nx: bool) {
             target.remove();
             target.put(entry);
         }
-        locks.slot(d, from, now).modified(class::GENERIC, "rename_from");
+        locks
+            .slot(d, from, now)
+            .modified(class::GENERIC, "rename_from");
         locks.slot(d, to, now).modified(class::GENERIC, "rename_to");
         true
     };
@@ -388,7 +396,9 @@ fn move_(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         locks
             .slot(src_db, key, now)
             .modified(class::GENERIC, "move_from");
-        locks.slot(dst_db, key, now).modified(class::GENERIC, "move_to");
+        locks
+            .slot(dst_db, key, now)
+            .modified(class::GENERIC, "move_to");
     }
     drop(locks);
     ctx.out.int(moved as i64);
