@@ -204,6 +204,17 @@ const SCRIPTS: &[(&str, &[&str])] = &[
         "ZMPOP 1 z MAX COUNT 5", "ZMPOP 1 z MAX", "ZPOPMIN z -1", "SET str v", "ZPOPMIN str",
         "ZADD z 1 a", "ZMPOP 2 str z MIN",
     ]),
+    ("multi-key lookups expire keys in Redis's order", &[
+        "SADD a 1", "SET str v", "SET e v PX 100", "SET f v PX 100", "SET g v PX 100",
+        "SET h v PX 100", "SET i v PX 100", "SET j v PX 100", "@sleep 130",
+        "SINTER a str e", "SUNION e a f", "SINTERSTORE d g str h", "MGET i x j",
+        "SET e v PX 100", "SET f v PX 100", "SET g v PX 100", "SET h v PX 100",
+        "SET i v PX 100", "SET j v PX 100", "@sleep 130",
+        "ZUNION 3 e str f", "ZINTERSTORE d 2 g h", "LCS i j", "LMPOP 2 e a LEFT",
+        "ZMPOP 2 f a MIN", "SMOVE g h 1", "SET k v PX 100", "SADD s 1", "@sleep 130",
+        "SMOVE s k 1", "MSETNX h 1 a 2", "RPUSH l x", "SET e v PX 100", "@sleep 130",
+        "LMOVE l e LEFT LEFT", "SET e v PX 100", "@sleep 130", "LMOVE e l LEFT LEFT",
+    ]),
     ("zset stores", &[
         "ZADD a 1 x 2 y", "ZADD b 3 y", "ZUNIONSTORE d 2 a b", "ZINTERSTORE d 2 a b",
         "ZDIFFSTORE d 2 a b", "ZINTERSTORE d 2 a missing", "ZINTERSTORE d 2 a missing",
