@@ -5,12 +5,17 @@
 //! [`crate::store::types::hash`]; this file parses arguments, takes the key's shard lock through
 //! `read` or `modify`, and writes replies. Read commands count keyspace hits and misses as
 //! Redis's `lookupKeyRead` does (a key of another type is a hit); write commands count neither.
+//!
+//! Keyspace events follow Redis 7.0: `hset` (HSET and HMSET always, HSETNX when it set the
+//! field), `hdel` (then `del` when the hash empties), `hincrby`, `hincrbyfloat`; the store
+//! reports `new` when a command creates the key.
 
 use bytes::Bytes;
 
 use super::flags::{DENYOOM, FAST, READONLY, WRITE};
 use super::{args, errors, keys, spec, CommandSpec, Ctx, Group};
 use crate::resp::reply::Reply;
+use crate::store::events::class;
 use crate::store::types::hash::FieldValue;
 use crate::store::types::Hash;
 use crate::store::{Entry, Value};
@@ -72,26 +77,33 @@ fn read<R>(ctx: &mut Ctx<'_>, key: &[u8], f: impl FnOnce(&Hash, &mut Reply) -> R
 /// Runs `f` on the hash at `key` under its shard's write lock. A missing key is `Ok(None)`,
 /// unless `create`: then `f` gets a new empty hash, stored only if `f` left it non-empty. A hash
 /// that `f` empties is deleted (a stored hash is never empty). `Err` is WRONGTYPE's text.
+///
+/// `f` also says whether it changed the hash; if so, `event` is reported (then `del` when the
+/// hash was emptied and deleted), as Redis's hash commands do.
 fn modify<R>(
     ctx: &Ctx<'_>,
     key: &[u8],
     create: bool,
-    f: impl FnOnce(&mut Hash) -> R,
+    event: &str,
+    f: impl FnOnce(&mut Hash) -> (R, bool),
 ) -> Result<Option<R>, &'static str> {
     ctx.db().write(key, ctx.now, |slot| {
-        let (r, emptied) = match slot.get() {
+        let (r, changed, emptied) = match slot.get() {
             Some(e) => match &mut e.value {
                 Value::Hash(h) => {
-                    let r = f(h);
-                    (r, h.is_empty())
+                    let (r, changed) = f(h);
+                    (r, changed, h.is_empty())
                 }
                 _ => return Err(errors::WRONGTYPE),
             },
             None if create => {
                 let mut h = Hash::new();
-                let r = f(&mut h);
+                let (r, changed) = f(&mut h);
                 if !h.is_empty() {
                     slot.put(Entry::new(Value::Hash(Box::new(h)), 0));
+                }
+                if changed {
+                    slot.modified(class::HASH, event);
                 }
                 return Ok(Some(r));
             }
@@ -99,6 +111,12 @@ fn modify<R>(
         };
         if emptied {
             slot.remove();
+        }
+        if changed {
+            slot.modified(class::HASH, event);
+            if emptied {
+                slot.notify(class::GENERIC, "del");
+            }
         }
         Ok(Some(r))
     })
@@ -155,11 +173,13 @@ fn set_pairs(ctx: &mut Ctx<'_>, argv: &[Bytes], name: &str) {
         return;
     }
     let pairs = &argv[2..];
-    let added = modify(ctx, &argv[1], true, |h| {
-        pairs
+    // `hset` is reported even when no field changed, as Redis.
+    let added = modify(ctx, &argv[1], true, "hset", |h| {
+        let added = pairs
             .chunks_exact(2)
             .filter(|p| h.set(&p[0], &p[1]))
-            .count()
+            .count();
+        (added, true)
     });
     match added {
         Err(e) => ctx.out.error(e),
@@ -172,8 +192,9 @@ fn set_pairs(ctx: &mut Ctx<'_>, argv: &[Bytes], name: &str) {
 /// `HSETNX key field value` — 1 when the field was set, 0 when it already existed.
 fn hsetnx(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let (field, value) = (&argv[2], &argv[3]);
-    let set = modify(ctx, &argv[1], true, |h| {
-        !h.contains(field) && h.set(field, value)
+    let set = modify(ctx, &argv[1], true, "hset", |h| {
+        let set = !h.contains(field) && h.set(field, value);
+        (set, set)
     });
     match set {
         Err(e) => ctx.out.error(e),
@@ -185,8 +206,9 @@ fn hsetnx(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// `HDEL key field [field ...]` — how many of the fields were removed.
 fn hdel(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let fields = &argv[2..];
-    match modify(ctx, &argv[1], false, |h| {
-        fields.iter().filter(|f| h.remove(f)).count()
+    match modify(ctx, &argv[1], false, "hdel", |h| {
+        let removed = fields.iter().filter(|f| h.remove(f)).count();
+        (removed, removed > 0)
     }) {
         Err(e) => ctx.out.error(e),
         Ok(n) => ctx.out.int(n.unwrap_or(0) as i64),
@@ -200,14 +222,18 @@ fn hincrby(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         return;
     };
     let field = &argv[2];
-    let result = modify(ctx, &argv[1], true, |h| {
-        let current = match h.get(field) {
-            Some(v) => parse_i64(v).ok_or(errors::HASH_NOT_INTEGER)?,
-            None => 0,
-        };
-        let new = current.checked_add(incr).ok_or(errors::OVERFLOW)?;
-        h.set(field, itoa::Buffer::new().format(new).as_bytes());
-        Ok(new)
+    let result = modify(ctx, &argv[1], true, "hincrby", |h| {
+        let r = (|| {
+            let current = match h.get(field) {
+                Some(v) => parse_i64(v).ok_or(errors::HASH_NOT_INTEGER)?,
+                None => 0,
+            };
+            let new = current.checked_add(incr).ok_or(errors::OVERFLOW)?;
+            h.set(field, itoa::Buffer::new().format(new).as_bytes());
+            Ok(new)
+        })();
+        let changed = r.is_ok();
+        (r, changed)
     });
     match result.and_then(|r| r.unwrap_or(Ok(0))) {
         Ok(n) => ctx.out.int(n),
@@ -227,13 +253,16 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         Err(IncrFloatError::NanOrInf) => return ctx.out.error(errors::VALUE_NAN_OR_INF),
     }
     let field = &argv[2];
-    let result = modify(ctx, &argv[1], true, |h| {
-        let new = incr_by_float(h.get(field).unwrap_or(b"0"), incr).map_err(|e| match e {
+    let result = modify(ctx, &argv[1], true, "hincrbyfloat", |h| {
+        let r = incr_by_float(h.get(field).unwrap_or(b"0"), incr).map_err(|e| match e {
             IncrFloatError::NotFloat => errors::HASH_NOT_FLOAT,
             IncrFloatError::NanOrInf => errors::NAN_OR_INF,
-        })?;
-        h.set(field, &new);
-        Ok(new)
+        });
+        if let Ok(new) = &r {
+            h.set(field, new);
+        }
+        let changed = r.is_ok();
+        (r, changed)
     });
     match result.and_then(|r| r.unwrap_or_else(|| Ok(Vec::new()))) {
         Ok(v) => ctx.out.bulk(&v),

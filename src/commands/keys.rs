@@ -8,6 +8,12 @@
 //! them happen at once (locking rule 2 in `store`). DEL, UNLINK, EXISTS and TOUCH act per key,
 //! as Redis allows. DBSIZE lives in `server.rs`.
 //!
+//! Keyspace events follow Redis 7.0: `del` (DEL, UNLINK, EXPIRE family with a time not in the
+//! future), `rename_from` + `rename_to`, `move_from` + `move_to`, `copy_to`, `expire`,
+//! `persist`; RENAME, MOVE and COPY ... REPLACE re-create their destination, so it also gets
+//! `new`. FLUSHDB, FLUSHALL and SWAPDB publish nothing but flag the watchers of the databases
+//! they empty or exchange ([`crate::store::Store::flush`], [`crate::store::Store::swap`]).
+//!
 //! Lookups follow Redis's flags: commands Redis runs with `LOOKUP_NOTOUCH` (TYPE, EXISTS, the
 //! TTL family, OBJECT) use [`Db::peek`] so they do not reset `OBJECT IDLETIME`; read lookups
 //! count keyspace hits and misses, write lookups do not.
@@ -16,6 +22,7 @@ use bytes::Bytes;
 
 use super::flags::*;
 use super::{args, container, errors, spec, CommandSpec, Ctx, Group};
+use crate::store::events::class;
 use crate::store::{Entry, Value};
 use crate::util::glob::{glob_match, is_match_all};
 use crate::util::num::parse_i64;
@@ -83,7 +90,15 @@ fn del(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let now = ctx.now;
     let n = argv[1..]
         .iter()
-        .filter(|k| db.write(k, now, |slot| slot.remove().is_some()))
+        .filter(|k| {
+            db.write(k, now, |slot| {
+                let removed = slot.remove().is_some();
+                if removed {
+                    slot.modified(class::GENERIC, "del");
+                }
+                removed
+            })
+        })
         .count();
     ctx.out.int(n as i64);
 }
@@ -266,8 +281,15 @@ fn rename_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], nx: bool) {
         false
     } else {
         if let Some(entry) = locks.slot(d, from, now).remove() {
-            locks.slot(d, to, now).put(entry);
+            // Redis deletes an existing destination, then adds the key anew (`new` event).
+            let mut target = locks.slot(d, to, now);
+            target.remove();
+            target.put(entry);
         }
+        locks
+            .slot(d, from, now)
+            .modified(class::GENERIC, "rename_from");
+        locks.slot(d, to, now).modified(class::GENERIC, "rename_to");
         true
     };
     drop(locks);
@@ -342,7 +364,10 @@ fn copy(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let mut target = locks.slot(dst_db, dst, now);
     let copied = replace || !target.exists();
     if copied {
+        // REPLACE deletes the old destination first: the copy is a new key (`new` event).
+        target.remove();
         target.put(copy);
+        target.modified(class::GENERIC, "copy_to");
     }
     drop(locks);
     ctx.count_lookup(true);
@@ -368,6 +393,12 @@ fn move_(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         if let Some(entry) = locks.slot(src_db, key, now).remove() {
             locks.slot(dst_db, key, now).put(entry);
         }
+        locks
+            .slot(src_db, key, now)
+            .modified(class::GENERIC, "move_from");
+        locks
+            .slot(dst_db, key, now)
+            .modified(class::GENERIC, "move_to");
     }
     drop(locks);
     ctx.out.int(moved as i64);
@@ -389,7 +420,7 @@ fn swapdb(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let n = ctx.srv.store.len();
     match (usize::try_from(a), usize::try_from(b)) {
         (Ok(a), Ok(b)) if a < n && b < n => {
-            ctx.srv.store.swap(a, b);
+            ctx.srv.store.swap(a, b, ctx.now);
             ctx.out.ok();
         }
         _ => ctx.out.error(errors::DB_INDEX),
@@ -614,9 +645,11 @@ fn expire_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], relative: bool, seconds: bo
         }
         if when <= now {
             slot.remove();
+            slot.modified(class::GENERIC, "del");
         } else {
             // `when > now > 0`, so it is a valid non-zero expiry.
             slot.set_expire(when as u64);
+            slot.modified(class::GENERIC, "expire");
         }
         true
     });
@@ -705,6 +738,7 @@ fn persist(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let removed = ctx.db().write(&argv[1], ctx.now, |slot| match slot.get() {
         Some(e) if e.is_volatile() => {
             e.expire_at = 0;
+            slot.modified(class::GENERIC, "persist");
             true
         }
         _ => false,

@@ -17,6 +17,12 @@
 //! friends will wake the clients waiting on the key (Redis's `signalKeyAsReady`), after the
 //! locks are released. LINSERT and LSET never create a list, so they cannot unblock anyone.
 //!
+//! # Keyspace events
+//! As Redis 7.0: `lpush`/`rpush` (pushes, and the destination of LMOVE/RPOPLPUSH),
+//! `lpop`/`rpop` (pops, LMPOP, the source of a move) followed by `del` when the list empties,
+//! `linsert`, `lset`, `lrem` (only when something was removed), `ltrim` (always, then `del` when
+//! nothing is left). `[LR]POP key 0`, a missing pivot or a missing key report nothing.
+//!
 //! # Keyspace statistics
 //! As Redis: LLEN, LRANGE, LINDEX and LPOS look their key up for reading and count a hit (the
 //! key exists, whatever its type) or a miss; the write commands count nothing.
@@ -26,8 +32,9 @@ use bytes::Bytes;
 use super::flags::*;
 use super::{args, errors, keys_after_numkeys, spec, CommandSpec, Ctx, Group};
 use crate::resp::reply::Reply;
+use crate::store::events::class;
 use crate::store::types::List;
-use crate::store::{Entry, StrBuf, Value};
+use crate::store::{Entry, Slot, StrBuf, Value};
 use crate::util::num::parse_i64;
 
 #[rustfmt::skip]
@@ -65,6 +72,22 @@ enum Side {
 }
 
 impl Side {
+    /// The keyspace event of a push at this end.
+    fn push_event(self) -> &'static str {
+        match self {
+            Side::Left => "lpush",
+            Side::Right => "rpush",
+        }
+    }
+
+    /// The keyspace event of a pop from this end.
+    fn pop_event(self) -> &'static str {
+        match self {
+            Side::Left => "lpop",
+            Side::Right => "rpop",
+        }
+    }
+
     /// `getListPositionFromObjectOrReply`: LEFT or RIGHT, case-insensitive.
     fn parse(arg: &[u8]) -> Option<Side> {
         if args::is(arg, "LEFT") {
@@ -100,6 +123,18 @@ fn new_list<'v>(side: Side, values: impl IntoIterator<Item = &'v [u8]>) -> Entry
         push(&mut list, side, v);
     }
     Entry::new(Value::List(Box::new(list)), 0)
+}
+
+/// Redis's `listElementsRemoved`: after elements were popped from the list in `slot` (now
+/// `emptied` or not), reports the pop, deletes an emptied list (reporting `del`) and signals
+/// the change.
+fn elements_removed(slot: &mut Slot<'_>, side: Side, emptied: bool) {
+    slot.notify(class::LIST, side.pop_event());
+    if emptied {
+        slot.remove();
+        slot.notify(class::GENERIC, "del");
+    }
+    slot.touched();
 }
 
 /// Called after a command gave list elements to `key` (possibly creating it), with no lock
@@ -159,19 +194,23 @@ fn reply_popped(out: &mut Reply, list: &mut List, side: Side, count: usize) {
 fn push_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], side: Side, only_existing: bool) {
     let key = &argv[1];
     let values = &argv[2..];
-    let len = ctx.db().write(key, ctx.now, |slot| match slot.get() {
-        Some(e) => {
-            let list = e.value.as_list_mut().ok_or(())?;
-            for v in values {
-                push(list, side, v);
+    let len = ctx.db().write(key, ctx.now, |slot| {
+        let len = match slot.get() {
+            Some(e) => {
+                let list = e.value.as_list_mut().ok_or(())?;
+                for v in values {
+                    push(list, side, v);
+                }
+                list.len()
             }
-            Ok(list.len())
-        }
-        None if only_existing => Ok(0),
-        None => {
-            slot.put(new_list(side, values.iter().map(|v| &v[..])));
-            Ok(values.len())
-        }
+            None if only_existing => return Ok(0),
+            None => {
+                slot.put(new_list(side, values.iter().map(|v| &v[..])));
+                values.len()
+            }
+        };
+        slot.modified(class::LIST, side.push_event());
+        Ok(len)
     });
     match len {
         Ok(0) => ctx.out.int(0),
@@ -225,11 +264,12 @@ fn linsert(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             return Ok(0);
         };
         let list = e.value.as_list_mut().ok_or(())?;
-        Ok(if list.insert(pivot, value, after) {
-            list.len() as i64
-        } else {
-            -1
-        })
+        if !list.insert(pivot, value, after) {
+            return Ok(-1);
+        }
+        let len = list.len() as i64;
+        slot.modified(class::LIST, "linsert");
+        Ok(len)
     });
     match result {
         Ok(n) => ctx.out.int(n),
@@ -269,15 +309,19 @@ fn pop_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], side: Side, name: &str) {
                 return true;
             };
             match count {
+                // `[LR]POP key 0` on a list: an empty array, and no change.
+                Some(0) => {
+                    out.array(0);
+                    return true;
+                }
                 None => match pop(list, side) {
                     Some(v) => out.bulk(&v),
                     None => out.null(),
                 },
                 Some(n) => reply_popped(out, list, side, n),
             }
-            if list.is_empty() {
-                slot.remove();
-            }
+            let emptied = list.is_empty();
+            elements_removed(slot, side, emptied);
             true
         });
     if !found {
@@ -350,9 +394,8 @@ fn lmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         out.array(2);
         out.bulk(key);
         reply_popped(out, list, side, count);
-        if list.is_empty() {
-            slot.remove();
-        }
+        let emptied = list.is_empty();
+        elements_removed(&mut slot, side, emptied);
         return;
     }
     out.null_array();
@@ -575,7 +618,10 @@ fn lset(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         let list = e.value.as_list_mut().ok_or(errors::WRONGTYPE)?;
         let at = at.ok_or(errors::NOT_INTEGER)?;
         match index(at, list.len()) {
-            Some(i) if list.set(i, value) => Ok(()),
+            Some(i) if list.set(i, value) => {
+                slot.modified(class::LIST, "lset");
+                Ok(())
+            }
             _ => Err(errors::INDEX_OUT_OF_RANGE),
         }
     });
@@ -601,8 +647,15 @@ fn lrem(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         };
         let list = e.value.as_list_mut().ok_or(())?;
         let removed = list.remove(element, limit, count < 0);
-        if list.is_empty() {
+        let emptied = list.is_empty();
+        if emptied {
             slot.remove();
+        }
+        if removed > 0 {
+            slot.modified(class::LIST, "lrem");
+        }
+        if emptied {
+            slot.notify(class::GENERIC, "del");
         }
         Ok(removed)
     });
@@ -626,13 +679,22 @@ fn ltrim(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         let list = e.value.as_list_mut().ok_or(())?;
         let len = list.len();
         let (first, n) = range(start, end, len);
-        if n == 0 {
-            // Taken out whole: a big list is then freed off the loop by its Drop.
-            return Ok(slot.remove());
+        if n > 0 {
+            list.drop_back(len - first - n);
+            list.drop_front(first);
         }
-        list.drop_back(len - first - n);
-        list.drop_front(first);
-        Ok(None)
+        // Reported even when nothing was trimmed, as Redis.
+        slot.notify(class::LIST, "ltrim");
+        // Taken out whole: a big list is then freed off the loop by its Drop.
+        let removed = if n == 0 {
+            let removed = slot.remove();
+            slot.notify(class::GENERIC, "del");
+            removed
+        } else {
+            None
+        };
+        slot.touched();
+        Ok(removed)
     });
     match result {
         // A removed list is dropped here, outside the shard lock.
@@ -679,6 +741,9 @@ fn lmove_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from: Side, to: Side
                     .expect("checked above");
                 let v = pop(list, from).expect("stored lists are never empty");
                 push(list, to, &v);
+                // Redis reports the push, then the pop.
+                slot.modified(class::LIST, to.push_event());
+                slot.notify(class::LIST, from.pop_event());
                 Moved::Element(v)
             }
             Some(true) => {
@@ -693,9 +758,9 @@ fn lmove_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from: Side, to: Side
                         .and_then(|e| e.value.as_list_mut())
                         .expect("checked above");
                     let v = pop(list, from).expect("stored lists are never empty");
-                    if list.is_empty() {
-                        slot.remove();
-                    }
+                    let emptied = list.is_empty();
+                    // As Redis: the destination's events (`new`, the push) come first, then the
+                    // source's (the pop, `del` when emptied).
                     let mut slot = locks.slot(db, dst, now);
                     match slot.get().and_then(|e| e.value.as_list_mut()) {
                         Some(list) => push(list, to, &v),
@@ -703,6 +768,8 @@ fn lmove_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from: Side, to: Side
                             slot.put(new_list(to, [&v[..]]));
                         }
                     }
+                    slot.modified(class::LIST, to.push_event());
+                    elements_removed(&mut locks.slot(db, src, now), from, emptied);
                     Moved::Element(v)
                 } else {
                     Moved::WrongType

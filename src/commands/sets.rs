@@ -13,6 +13,12 @@
 //! when the reply borrows from the sources (SINTER); results built as new sets are replied after
 //! the locks are released.
 //!
+//! # Keyspace events
+//! As Redis 7.0: `sadd` / `srem` when members were added / removed, `spop` (not for a count of
+//! 0), SMOVE's `srem` on the source and `sadd` on the destination (only when the member was new
+//! there), `sinterstore` / `sunionstore` / `sdiffstore` on a stored result, and `del` when a set
+//! empties or a STORE with an empty result deletes its destination.
+//!
 //! # Reply order
 //! As in Redis: an intset answers in ascending order, a hashtable in an unspecified order.
 //!
@@ -26,6 +32,7 @@ use bytes::Bytes;
 use super::flags::*;
 use super::{args, errors, keys, keys_after_numkeys, spec, CommandSpec, Ctx, Group};
 use crate::resp::reply::Reply;
+use crate::store::events::class;
 use crate::store::types::set::{Member, OwnedMember};
 use crate::store::types::Set;
 use crate::store::{Entry, Value};
@@ -107,16 +114,22 @@ enum Write<T> {
 fn sadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let members = &argv[2..];
     let added = ctx.db().write(&argv[1], ctx.now, |slot| {
-        let Some(e) = slot.get() else {
-            let mut set = Set::new();
-            let n = members.iter().filter(|m| set.add(m)).count();
-            slot.put(Entry::new(Value::Set(Box::new(set)), 0));
-            return Some(n);
+        let n = match slot.get() {
+            None => {
+                let mut set = Set::new();
+                let n = members.iter().filter(|m| set.add(m)).count();
+                slot.put(Entry::new(Value::Set(Box::new(set)), 0));
+                n
+            }
+            Some(e) => match &mut e.value {
+                Value::Set(set) => members.iter().filter(|m| set.add(m)).count(),
+                _ => return None,
+            },
         };
-        match &mut e.value {
-            Value::Set(set) => Some(members.iter().filter(|m| set.add(m)).count()),
-            _ => None,
+        if n > 0 {
+            slot.modified(class::SET, "sadd");
         }
+        Some(n)
     });
     match added {
         Some(n) => ctx.out.int(n as i64),
@@ -143,8 +156,15 @@ fn srem(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
                 }
             }
         }
-        if set.is_empty() {
+        let emptied = set.is_empty();
+        if emptied {
             slot.remove();
+        }
+        if n > 0 {
+            slot.modified(class::SET, "srem");
+            if emptied {
+                slot.notify(class::GENERIC, "del");
+            }
         }
         Write::Done(n)
     });
@@ -238,7 +258,8 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         let rng = &mut rand::thread_rng();
         let popped = match count {
             None => Popped::One(set.pop_random(rng)),
-            Some(0) => Popped::Some(Vec::new()),
+            // `SPOP key 0`: an empty reply, and no change.
+            Some(0) => return Write::Done(Popped::Some(Vec::new())),
             Some(n) if n >= set.len() => {
                 let rest = std::mem::take(&mut **set);
                 Popped::Rest(Box::new(rest))
@@ -256,9 +277,13 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
                 }
             }
         };
-        if set.is_empty() {
+        let emptied = set.is_empty();
+        slot.notify(class::SET, "spop");
+        if emptied {
             slot.remove();
+            slot.notify(class::GENERIC, "del");
         }
+        slot.touched();
         Write::Done(popped)
     });
     let out = &mut *ctx.out;
@@ -425,8 +450,13 @@ fn smove(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             let removed = match from.get().map(|e| &mut e.value) {
                 Some(Value::Set(s)) => {
                     let removed = s.remove(member);
-                    if s.is_empty() {
+                    let emptied = s.is_empty();
+                    if removed {
+                        from.notify(class::SET, "srem");
+                    }
+                    if emptied {
                         from.remove();
+                        from.notify(class::GENERIC, "del");
                     }
                     removed
                 }
@@ -434,15 +464,19 @@ fn smove(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             };
             if removed {
                 let mut to = locks.slot(d, dst, now);
-                match to.get().map(|e| &mut e.value) {
-                    Some(Value::Set(s)) => {
-                        s.add(member);
-                    }
+                let added = match to.get().map(|e| &mut e.value) {
+                    Some(Value::Set(s)) => s.add(member),
                     _ => {
                         let mut set = Set::new();
                         set.add(member);
                         to.put(Entry::new(Value::Set(Box::new(set)), 0));
+                        true
                     }
+                };
+                locks.slot(d, src, now).touched();
+                // Reported only when the member was not already in the destination.
+                if added {
+                    locks.slot(d, dst, now).modified(class::SET, "sadd");
                 }
             }
             Ok(removed)
@@ -560,23 +594,27 @@ fn set_op(ctx: &mut Ctx<'_>, op: Op, keys: &[Bytes], output: Output<'_>) {
         names.push((d, dst));
     }
     let mut locks = srv.store.lock(&names);
-    for (_, key) in &names {
-        locks.slot(d, key, now).get();
-    }
-    let mut sets: Vec<Option<&Set>> = Vec::with_capacity(keys.len());
+    // Each source is looked up in turn (an expired one removed then, as Redis's lookups do),
+    // stopping at the first of another type. The destination is only met when storing.
     for key in keys {
-        let entry = locks.get(d, key, now);
-        ctx.count_lookup(entry.is_some());
-        match entry.map(|e| &e.value) {
-            None => sets.push(None),
-            Some(Value::Set(s)) => sets.push(Some(s)),
-            Some(_) => {
-                drop(locks);
-                ctx.out.error(errors::WRONGTYPE);
-                return;
-            }
+        let found = locks
+            .slot(d, key, now)
+            .get()
+            .map(|e| matches!(e.value, Value::Set(_)));
+        ctx.count_lookup(found.is_some());
+        if found == Some(false) {
+            drop(locks);
+            ctx.out.error(errors::WRONGTYPE);
+            return;
         }
     }
+    let sets: Vec<Option<&Set>> = keys
+        .iter()
+        .map(|key| match locks.get(d, key, now).map(|e| &e.value) {
+            Some(Value::Set(s)) => Some(&**s),
+            _ => None,
+        })
+        .collect();
     let result: Set = match (op, &output) {
         (Op::Inter, Output::Reply) => {
             // Reply straight from the sources, under the locks.
@@ -627,12 +665,25 @@ fn set_op(ctx: &mut Ctx<'_>, op: Op, keys: &[Bytes], output: Output<'_>) {
     if let Output::Store(dst) = output {
         let n = result.len();
         let mut slot = locks.slot(d, dst, now);
-        if n > 0 {
-            slot.put(Entry::new(Value::Set(Box::new(result)), 0));
+        let old = if n > 0 {
+            let old = slot.put(Entry::new(Value::Set(Box::new(result)), 0));
+            let event = match op {
+                Op::Inter => "sinterstore",
+                Op::Union => "sunionstore",
+                Op::Diff => "sdiffstore",
+            };
+            slot.modified(class::SET, event);
+            old
         } else {
-            slot.remove();
-        }
+            // Redis deletes the destination without looking it up: an expired one counts.
+            let old = slot.delete();
+            if old.is_some() {
+                slot.modified(class::GENERIC, "del");
+            }
+            old
+        };
         drop(locks);
+        drop(old);
         ctx.out.int(n as i64);
     } else {
         drop(locks);

@@ -12,7 +12,16 @@
 //! # Expiry rules (as Redis)
 //! - SET/SETEX/PSETEX/GETSET/MSET/MSETNX replace the value and its TTL (SET KEEPTTL keeps it).
 //! - INCR family, INCRBYFLOAT, APPEND and SETRANGE change the value in place and keep the TTL.
-//! - An absolute expiry already in the past (`SET k v EXAT 1`, `GETEX k PXAT 1`) leaves no key.
+//! - An absolute expiry already in the past leaves no live key: `GETEX k PXAT 1` deletes it;
+//!   `SET k v EXAT 1` stores it already expired (Redis 7.0 does; DBSIZE counts it until its next
+//!   lookup or the sweep removes it with an `expired` event).
+//!
+//! # Keyspace events
+//! Each write reports its change through [`crate::store::Slot::modified`] with Redis 7.0's event
+//! names and conditions: `set` (SET family, GETSET, MSET, MSETNX) plus `expire` when SET/SETEX/
+//! PSETEX got a TTL, `incrby` (INCR, DECR, INCRBY, DECRBY), `incrbyfloat`, `append`, `setrange`
+//! (non-empty value only), `del` (GETDEL; GETEX with a past EXAT/PXAT), `expire`/`persist`
+//! (GETEX). A command that changes nothing reports nothing.
 //!
 //! # Keyspace statistics
 //! Commands that Redis runs through `lookupKeyRead` (GET, GETEX, GETDEL, GETSET, SET ... GET,
@@ -23,6 +32,7 @@ use bytes::Bytes;
 
 use super::flags::*;
 use super::{args, errors, spec, CommandSpec, Ctx, Group};
+use crate::store::events::class;
 use crate::store::{Entry, StrBuf, Value};
 use crate::util::num::{incr_by_float, parse_i64};
 
@@ -291,11 +301,12 @@ fn set_generic(
             None if flags & opt::KEEPTTL != 0 => old_ttl,
             None => 0,
         };
-        if ttl != 0 && ttl <= now {
-            // An absolute time in the past: the key is set and expires at once.
-            dropped = slot.remove();
-        } else {
-            dropped = slot.put(Entry::new(Value::Str(value), ttl));
+        // An absolute time already past is stored as is, as Redis does: the key is logically
+        // gone and its next lookup (or the sweep) removes it with an `expired` event.
+        dropped = slot.put(Entry::new(Value::Str(value), ttl));
+        slot.modified(class::STRING, "set");
+        if expire_at.is_some() {
+            slot.notify(class::GENERIC, "expire");
         }
         SetOutcome::Done(old)
     });
@@ -403,6 +414,7 @@ fn getset(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         let found = Found::of(slot.get());
         if !matches!(found, Found::WrongType) {
             dropped = slot.put(Entry::new(Value::Str(value), 0));
+            slot.modified(class::STRING, "set");
         }
         found
     });
@@ -418,6 +430,7 @@ fn getdel(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         let found = Found::of(slot.get());
         if matches!(found, Found::Str(_)) {
             dropped = slot.remove();
+            slot.modified(class::GENERIC, "del");
         }
         found
     });
@@ -457,12 +470,20 @@ fn getex(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         match resolved {
             Some(Err(e)) => return Err(e),
             // An absolute time already past deletes the key (after it was read).
-            Some(Ok(at)) if at <= now => dropped = slot.remove(),
+            Some(Ok(at)) if at <= now => {
+                dropped = slot.remove();
+                slot.modified(class::GENERIC, "del");
+            }
             Some(Ok(at)) => {
                 slot.set_expire(at);
+                slot.modified(class::GENERIC, "expire");
             }
             None if flags & opt::PERSIST != 0 => {
-                slot.set_expire(0);
+                let had_ttl = slot.get().is_some_and(|e| e.is_volatile());
+                if had_ttl {
+                    slot.set_expire(0);
+                    slot.modified(class::GENERIC, "persist");
+                }
             }
             None => {}
         }
@@ -547,7 +568,9 @@ fn mset_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], nx: bool) -> Option<bool> {
             return Some(false);
         }
         for (k, entry) in pairs {
-            replaced.extend(locks.slot(db_index, k, now).put(entry));
+            let mut slot = locks.slot(db_index, k, now);
+            replaced.extend(slot.put(entry));
+            slot.modified(class::STRING, "set");
         }
     }
     // Old values are freed after the locks are released.
@@ -586,16 +609,23 @@ enum CounterError {
 /// `incrDecrCommand`: adds `by` to the integer at `argv[1]` (missing = 0), keeping its TTL.
 fn incr_decr(ctx: &mut Ctx<'_>, key: &[u8], by: i64) {
     let result = ctx.db().write(key, ctx.now, |slot| {
-        let Some(e) = slot.get() else {
-            let mut num = itoa::Buffer::new();
-            slot.put(new_string(num.format(by).as_bytes(), 0));
-            return Ok(by);
+        let new = match slot.get() {
+            None => {
+                let mut num = itoa::Buffer::new();
+                slot.put(new_string(num.format(by).as_bytes(), 0));
+                by
+            }
+            Some(e) => {
+                let s = e.value.as_str_mut().ok_or(CounterError::WrongType)?;
+                let old = parse_i64(s).ok_or(CounterError::NotInteger)?;
+                let new = old.checked_add(by).ok_or(CounterError::Overflow)?;
+                let mut num = itoa::Buffer::new();
+                *s = StrBuf::from_slice(num.format(new).as_bytes());
+                new
+            }
         };
-        let s = e.value.as_str_mut().ok_or(CounterError::WrongType)?;
-        let old = parse_i64(s).ok_or(CounterError::NotInteger)?;
-        let new = old.checked_add(by).ok_or(CounterError::Overflow)?;
-        let mut num = itoa::Buffer::new();
-        *s = StrBuf::from_slice(num.format(new).as_bytes());
+        // INCR, DECR, INCRBY and DECRBY all report `incrby`, as Redis.
+        slot.modified(class::STRING, "incrby");
         Ok(new)
     });
     match result {
@@ -646,14 +676,20 @@ fn decrby(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 fn incrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let incr = &argv[2];
     let result: Result<Vec<u8>, &str> = ctx.db().write(&argv[1], ctx.now, |slot| {
-        let Some(e) = slot.get() else {
-            let new = incr_by_float(b"0", incr).map_err(|e| e.message())?;
-            slot.put(new_string(&new, 0));
-            return Ok(new);
+        let new = match slot.get() {
+            None => {
+                let new = incr_by_float(b"0", incr).map_err(|e| e.message())?;
+                slot.put(new_string(&new, 0));
+                new
+            }
+            Some(e) => {
+                let s = e.value.as_str_mut().ok_or(errors::WRONGTYPE)?;
+                let new = incr_by_float(s, incr).map_err(|e| e.message())?;
+                *s = StrBuf::from_slice(&new);
+                new
+            }
         };
-        let s = e.value.as_str_mut().ok_or(errors::WRONGTYPE)?;
-        let new = incr_by_float(s, incr).map_err(|e| e.message())?;
-        *s = StrBuf::from_slice(&new);
+        slot.modified(class::STRING, "incrbyfloat");
         Ok(new)
     });
     match result {
@@ -672,17 +708,23 @@ fn append(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let tail = &argv[2];
     let limit = max_string_len(ctx);
     let result = ctx.db().write(&argv[1], ctx.now, |slot| {
-        let Some(e) = slot.get() else {
-            slot.put(new_string(tail, 0));
-            return Ok(tail.len());
+        let len = match slot.get() {
+            None => {
+                slot.put(new_string(tail, 0));
+                tail.len()
+            }
+            Some(e) => {
+                let s = e.value.as_str_mut().ok_or(errors::WRONGTYPE)?;
+                if (s.len() as u64).saturating_add(tail.len() as u64) > limit {
+                    return Err(errors::STRING_TOO_LONG);
+                }
+                // Grows in place, amortised (as Redis's sds does).
+                s.extend_from_slice(tail);
+                s.len()
+            }
         };
-        let s = e.value.as_str_mut().ok_or(errors::WRONGTYPE)?;
-        if (s.len() as u64).saturating_add(tail.len() as u64) > limit {
-            return Err(errors::STRING_TOO_LONG);
-        }
-        // Grows in place, amortised (as Redis's sds does).
-        s.extend_from_slice(tail);
-        Ok(s.len())
+        slot.modified(class::STRING, "append");
+        Ok(len)
     });
     match result {
         Ok(n) => ctx.out.int(n as i64),
@@ -781,6 +823,7 @@ fn setrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             let mut buf = StrBuf::from_elem(0, offset + value.len());
             buf[offset..].copy_from_slice(value);
             slot.put(Entry::new(Value::Str(buf), 0));
+            slot.modified(class::STRING, "setrange");
             return Ok(offset + value.len());
         };
         let s = e.value.as_str_mut().ok_or(errors::WRONGTYPE)?;
@@ -795,7 +838,9 @@ fn setrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             s.resize(end, 0);
         }
         s[offset..end].copy_from_slice(value);
-        Ok(s.len())
+        let len = s.len();
+        slot.modified(class::STRING, "setrange");
+        Ok(len)
     });
     match result {
         Ok(n) => ctx.out.int(n as i64),
@@ -1123,7 +1168,10 @@ mod tests {
         assert_eq!(h.expire_at("k"), Some(2_000_000));
         h.now = 2_000_000;
         assert_eq!(h.run(&["GET", "k"]), "$-1\r\n");
+        // Stored already expired, as Redis 7.0: counted by DBSIZE until a lookup removes it.
         assert_eq!(h.run(&["SET", "k", "v", "EXAT", "1"]), "+OK\r\n");
+        assert_eq!(h.run(&["DBSIZE"]), ":1\r\n");
+        assert_eq!(h.run(&["GET", "k"]), "$-1\r\n");
         assert_eq!(h.run(&["DBSIZE"]), ":0\r\n");
     }
 

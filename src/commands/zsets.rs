@@ -16,6 +16,13 @@
 //! ZPOPMIN/ZPOPMAX nest pairs in RESP3 only when a count was given; ZMPOP always nests; ZSCAN
 //! always returns scores as bulk strings.
 //!
+//! # Keyspace events
+//! As Redis 7.0: `zadd` / `zincr` (ZADD INCR, ZINCRBY) when a member was added or its score
+//! changed, `zrem` and `zremrangebyrank|score|lex` when something was removed, `zpopmin` /
+//! `zpopmax` (ZMPOP too; not for a count of 0), `zunionstore` / `zinterstore` / `zdiffstore` /
+//! `zrangestore` on a stored result, and `del` when a zset empties or a STORE with an empty
+//! result deletes its destination.
+//!
 //! # Keyspace statistics
 //! As Redis: commands that look their keys up for reading (ZSCORE, ZRANGE & co, ZCARD, the set
 //! operations' sources, ...) count one hit or miss per key; write lookups (ZADD, ZREM, ZPOP*,
@@ -29,6 +36,7 @@ use super::flags::*;
 use super::{args, dest_and_numkeys, errors, keys_after_numkeys, spec, CommandSpec, Ctx, Group};
 use crate::resp::reply::Reply;
 use crate::server::shared::WorkerStats;
+use crate::store::events::class;
 use crate::store::types::zset::{AddFlags, AddOutcome, LexBound, LexRange, ScoreRange};
 use crate::store::types::ZSet;
 use crate::store::{Entry, StrBuf, Value};
@@ -304,6 +312,10 @@ fn zadd_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], incr: bool) {
         if z.is_empty() {
             slot.remove();
         }
+        // Reported when something changed, even if a later element failed, as Redis.
+        if tally.added + tally.updated > 0 {
+            slot.modified(class::ZSET, if flags.incr { "zincr" } else { "zadd" });
+        }
         if failed {
             Err(AddError::NotANumber)
         } else {
@@ -342,7 +354,7 @@ fn zrem(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             }
         }
         let emptied = z.is_empty();
-        Some((removed, if emptied { slot.remove() } else { None }))
+        Some((removed, removed_events(slot, removed > 0, "zrem", emptied)))
     });
     match result {
         Some((removed, dropped)) => {
@@ -587,12 +599,7 @@ fn zrangestore(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         Read::Found(pairs) => pairs,
     };
     let stored = pairs.len();
-    let mut slot = locks.slot(d, dst, now);
-    let old = if pairs.is_empty() {
-        slot.remove()
-    } else {
-        slot.put(new_entry(ZSet::from_pairs(pairs)))
-    };
+    let old = store_result(&mut locks.slot(d, dst, now), pairs, "zrangestore");
     drop(locks);
     drop(old);
     ctx.out.int(stored as i64);
@@ -796,8 +803,13 @@ fn remove_range(ctx: &mut Ctx<'_>, key: &[u8], bounds: Bounds) {
             Bounds::Score(r) => z.remove_score_range(r),
             Bounds::Lex(r) => z.remove_lex_range(r),
         };
+        let event = match &bounds {
+            Bounds::Rank(..) => "zremrangebyrank",
+            Bounds::Score(_) => "zremrangebyscore",
+            Bounds::Lex(_) => "zremrangebylex",
+        };
         let emptied = z.is_empty();
-        Some((removed, if emptied { slot.remove() } else { None }))
+        Some((removed, removed_events(slot, removed > 0, event, emptied)))
     });
     match result {
         Some((removed, dropped)) => {
@@ -837,7 +849,58 @@ fn pop_from(
     let n = count.min(z.len() as u64) as usize;
     let popped: Vec<(StrBuf, f64)> = (0..n).filter_map(|_| z.pop(max)).collect();
     let emptied = z.is_empty();
-    (popped, if emptied { slot.remove() } else { None })
+    if popped.is_empty() {
+        return (popped, None);
+    }
+    slot.notify(class::ZSET, if max { "zpopmax" } else { "zpopmin" });
+    let removed = if emptied {
+        let removed = slot.remove();
+        slot.notify(class::GENERIC, "del");
+        removed
+    } else {
+        None
+    };
+    slot.touched();
+    (popped, removed)
+}
+
+/// After members were removed from the zset in `slot` (if `changed`): reports `event`, deletes
+/// an `emptied` zset reporting `del`, and returns the removed entry (drop it unlocked).
+fn removed_events(
+    slot: &mut crate::store::Slot<'_>,
+    changed: bool,
+    event: &str,
+    emptied: bool,
+) -> Option<Entry> {
+    let removed = if emptied { slot.remove() } else { None };
+    if changed {
+        slot.modified(class::ZSET, event);
+        if emptied {
+            slot.notify(class::GENERIC, "del");
+        }
+    }
+    removed
+}
+
+/// Stores a STORE command's non-empty `result` in `slot` reporting `event`, or deletes the
+/// destination reporting `del` (Redis deletes without a lookup: an expired one counts).
+/// Returns the old entry (drop it unlocked).
+fn store_result(
+    slot: &mut crate::store::Slot<'_>,
+    result: Vec<(StrBuf, f64)>,
+    event: &str,
+) -> Option<Entry> {
+    if result.is_empty() {
+        let old = slot.delete();
+        if old.is_some() {
+            slot.modified(class::GENERIC, "del");
+        }
+        old
+    } else {
+        let old = slot.put(new_entry(ZSet::from_pairs(result)));
+        slot.modified(class::ZSET, event);
+        old
+    }
 }
 
 fn zpop(ctx: &mut Ctx<'_>, argv: &[Bytes], max: bool) {
@@ -1364,12 +1427,12 @@ fn set_operation(ctx: &mut Ctx<'_>, argv: &[Bytes], name: &str, op: SetOp, outpu
     }
     if let Some(dst) = dst {
         let stored = result.len();
-        let mut slot = locks.slot(d, dst, now);
-        let old = if result.is_empty() {
-            slot.remove()
-        } else {
-            slot.put(new_entry(ZSet::from_pairs(result)))
+        let event = match op {
+            SetOp::Union => "zunionstore",
+            SetOp::Inter => "zinterstore",
+            SetOp::Diff => "zdiffstore",
         };
+        let old = store_result(&mut locks.slot(d, dst, now), result, event);
         drop(locks);
         drop(old);
         ctx.out.int(stored as i64);

@@ -457,6 +457,21 @@ impl<'a> Slot<'a> {
         }
     }
 
+    /// Redis's `dbDelete` without a lookup first: removes the key whether or not it is
+    /// logically expired, with no `expired` event, and returns its entry. The STORE commands
+    /// delete their destination so when their result is empty (and report `del`, even for a
+    /// destination that had expired but was not yet removed).
+    pub fn delete(&mut self) -> Option<Entry> {
+        match self
+            .shard
+            .raw_entry_mut()
+            .from_key_hashed_nocheck(self.hash, self.key)
+        {
+            RawEntryMut::Vacant(_) => None,
+            RawEntryMut::Occupied(o) => Some(o.remove_entry().0.into_entry()),
+        }
+    }
+
     /// Sets the absolute expiry (0 = persist) of a live key; returns false when missing.
     pub fn set_expire(&mut self, at: u64) -> bool {
         let db = self.db;
@@ -623,7 +638,7 @@ mod tests {
         locks.slot(1, b"x", 0).put(s("2"));
         drop(locks);
         assert!(store.db(0).read(b"y", 0, |_| ()).is_some());
-        store.swap(0, 1);
+        store.swap(0, 1, 0);
         assert!(store.db(1).read(b"y", 0, |_| ()).is_some());
         assert!(store.db(0).read(b"x", 0, |_| ()).is_some());
     }

@@ -117,9 +117,17 @@ impl Store {
     }
 
     /// Empties the given databases atomically; the old tables are returned so the caller can
-    /// drop them here (SYNC) or on another thread (ASYNC).
+    /// drop them here (SYNC) or on another thread (ASYNC). Clients watching a key of a flushed
+    /// database are flagged first (Redis's `touchAllWatchedKeysInDb(db, NULL)`).
     pub fn flush(&self, dbs: &[usize]) -> Vec<Shard> {
-        let mut guards = self.lock_all(dbs);
+        let mut dbs = dbs.to_vec();
+        dbs.sort_unstable();
+        dbs.dedup();
+        let mut guards = self.lock_all(&dbs);
+        for (i, &db) in dbs.iter().enumerate() {
+            let shards = &guards[i * SHARDS..(i + 1) * SHARDS];
+            self.touch_all_watched(db, shards, None, 0);
+        }
         guards
             .iter_mut()
             .map(|g| {
@@ -129,19 +137,54 @@ impl Store {
             .collect()
     }
 
-    /// Exchanges the contents of two databases atomically (SWAPDB).
-    pub fn swap(&self, a: usize, b: usize) {
+    /// Exchanges the contents of two databases atomically (SWAPDB). Clients watching a key of
+    /// either database are flagged as Redis's `touchAllWatchedKeysInDb` does (expiry judged at
+    /// `now`).
+    pub fn swap(&self, a: usize, b: usize, now: u64) {
         if a == b {
             return;
         }
         let (lo, hi) = (a.min(b), a.max(b));
         let mut guards = self.lock_all(&[lo, hi]);
         let (first, second) = guards.split_at_mut(SHARDS);
+        self.touch_all_watched(lo, first, Some(second), now);
+        self.touch_all_watched(hi, second, Some(first), now);
         for (x, y) in first.iter_mut().zip(second.iter_mut()) {
             std::mem::swap(&mut **x, &mut **y);
         }
         self.dbs[lo].mark_volatile();
         self.dbs[hi].mark_volatile();
+    }
+}
+
+impl Store {
+    /// Redis's `touchAllWatchedKeysInDb(emptied, replaced_with)`: for every key watched in
+    /// database `db` (whose locked shards are `emptied`), flags its watchers when the key is
+    /// present in `emptied` or in `replaced_with` (the database taking its place, for SWAPDB).
+    /// Presence counts logically expired entries, as Redis's `dictFind`; whether the
+    /// replacement is expired is judged at `now`.
+    fn touch_all_watched(
+        &self,
+        db: usize,
+        emptied: &[RwLockWriteGuard<'_, Shard>],
+        replaced_with: Option<&[RwLockWriteGuard<'_, Shard>]>,
+        now: u64,
+    ) {
+        let watches = &self.events.watches;
+        for key in watches.keys_in(db) {
+            let d = &self.dbs[db];
+            let hash = d.hash(&key);
+            let shard = d.shard_of(hash);
+            let find = |shards: &[RwLockWriteGuard<'_, Shard>]| {
+                shards[shard]
+                    .raw_entry()
+                    .from_key_hashed_nocheck(hash, &key[..])
+                    .map(|(node, _)| node.entry().is_expired(now))
+            };
+            let exists_in_emptied = find(emptied).is_some();
+            let replacement = replaced_with.and_then(find);
+            watches.touch_replaced(db, &key, exists_in_emptied, replacement);
+        }
     }
 }
 
