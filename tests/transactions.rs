@@ -24,7 +24,6 @@ fn int(c: &mut redis::Connection, args: &[&str]) -> i64 {
 }
 
 #[test]
-#[ignore = "needs Slot::modified in every write command (branch notify)"]
 fn exec_runs_the_queue_and_reports_each_reply() {
     let s = start();
     let mut c = s.conn();
@@ -174,7 +173,6 @@ fn no_thread_observes_a_partial_transaction() {
 /// The classic optimistic-locking loop (WATCH, GET, MULTI, SET, EXEC, retry on nil) from
 /// several threads: every increment lands exactly once, so WATCH caught every conflict.
 #[test]
-#[ignore = "needs Slot::modified in every write command (branch notify)"]
 fn watch_makes_read_modify_write_safe_across_threads() {
     const CLIENTS: usize = 4;
     const INCREMENTS: usize = 300;
@@ -266,7 +264,6 @@ fn writes_to_other_keys_never_abort_a_watch() {
 /// Every kind of change by another connection aborts EXEC: modify, delete, expire, flush,
 /// swap, rename onto it.
 #[test]
-#[ignore = "needs Slot::modified in every write command (branch notify)"]
 fn every_kind_of_change_to_a_watched_key_aborts() {
     let s = start();
     let mut c = s.conn();

@@ -357,7 +357,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs Slot::modified in every write command (branch notify)"]
     fn watch_aborts_only_when_a_watched_key_changes() {
         let mut s = Session::new();
         run(&mut s, 0, &["SET", "a", "1"]);

@@ -166,8 +166,8 @@ impl Store {
     fn touch_all_watched(
         &self,
         db: usize,
-        emptied: &[RwLockWriteGuard<'_, Shard>],
-        replaced_with: Option<&[RwLockWriteGuard<'_, Shard>]>,
+        emptied: &[ShardWrite<'_>],
+        replaced_with: Option<&[ShardWrite<'_>]>,
         now: u64,
     ) {
         let watches = &self.events.watches;
@@ -175,7 +175,7 @@ impl Store {
             let d = &self.dbs[db];
             let hash = d.hash(&key);
             let shard = d.shard_of(hash);
-            let find = |shards: &[RwLockWriteGuard<'_, Shard>]| {
+            let find = |shards: &[ShardWrite<'_>]| {
                 shards[shard]
                     .raw_entry()
                     .from_key_hashed_nocheck(hash, &key[..])

@@ -215,7 +215,7 @@ mod tests {
         assert_eq!(txn.len(), 2 * SHARDS);
         txn.run(|| {
             assert_eq!(store.db(0).len(), 1);
-            store.swap(0, 1);
+            store.swap(0, 1, 0);
             assert_eq!(store.db(1).len(), 1);
             store.flush(&[1]);
         });
