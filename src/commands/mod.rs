@@ -10,6 +10,7 @@
 //! arity already checked, and write exactly one reply into `ctx.out`.
 
 pub mod args;
+pub mod blocking;
 pub mod client;
 pub mod connection;
 pub mod errors;
@@ -332,12 +333,13 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 10] {
+fn tables() -> [&'static [CommandSpec]; 11] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         lists::COMMANDS,
+        blocking::COMMANDS,
         hashes::COMMANDS,
         sets::COMMANDS,
         zsets::COMMANDS,

@@ -36,6 +36,9 @@ pub struct ClientInfo {
     pub qbuf: AtomicUsize,
     pub obuf: AtomicUsize,
     pub killed: AtomicBool,
+    /// Blocked by BLPOP & co: a [`crate::commands::blocking::state`] value (CLIENT LIST
+    /// `flags=b`, INFO `blocked_clients`). Written by whoever starts or ends the wait.
+    pub blocked: AtomicU8,
 }
 
 impl ClientInfo {
@@ -65,6 +68,7 @@ impl ClientInfo {
             qbuf: AtomicUsize::new(0),
             obuf: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
+            blocked: AtomicU8::new(0),
         }
     }
 
@@ -73,6 +77,23 @@ impl ClientInfo {
     /// features must make this report their class.
     pub fn client_type(&self) -> &'static str {
         "normal"
+    }
+
+    /// Whether the client waits in a blocking command.
+    pub fn is_blocked(&self) -> bool {
+        self.blocked.load(Ordering::Relaxed) != crate::commands::blocking::state::NONE
+    }
+
+    /// CLIENT LIST `flags=`: Redis's letters in its order, `N` when none applies.
+    fn flags(&self) -> String {
+        let mut flags = String::new();
+        if self.is_blocked() {
+            flags.push('b');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        flags
     }
 
     pub fn idle_secs(&self) -> u64 {
@@ -92,7 +113,7 @@ impl ClientInfo {
         let qbuf = self.qbuf.load(Ordering::Relaxed);
         let obuf = self.obuf.load(Ordering::Relaxed);
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -100,6 +121,7 @@ impl ClientInfo {
             String::from_utf8_lossy(&name),
             self.created.elapsed().as_secs(),
             self.idle_secs(),
+            self.flags(),
             self.db.load(Ordering::Relaxed),
             qbuf,
             16384usize.saturating_sub(qbuf),
@@ -175,6 +197,9 @@ pub struct Client {
     /// The command now running was queued by MULTI and runs inside EXEC: blocking commands
     /// must not block (they answer as their non-blocking forms would on timeout).
     pub in_exec: bool,
+    /// Waiting in a blocking command (BLPOP & co): the connection runs no further input until
+    /// the wait ends.
+    pub blocked: Option<crate::commands::blocking::BlockedOn>,
 }
 
 impl Client {
@@ -189,6 +214,7 @@ impl Client {
             reply_skip_next: false,
             reply_skip: false,
             in_exec: false,
+            blocked: None,
         }
     }
 

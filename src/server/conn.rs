@@ -25,6 +25,7 @@ use crate::resp::parse::{Limits, Parser};
 use crate::resp::reply::Reply;
 use crate::server::client::Client;
 use crate::server::shared::{Shared, WorkerStats};
+use crate::store::events::ready;
 
 /// Stop reading a client's input while this much output is waiting for it.
 pub const PAUSE_OUTPUT: usize = 4 * 1024 * 1024;
@@ -218,7 +219,9 @@ impl Conn {
     /// Clocks are read once per batch (wall time for expiry, shared by the batch's commands as
     /// Redis's cached `mstime`) plus once per command for its duration.
     fn process(&mut self, shared: &Shared, stats: &WorkerStats) {
-        if self.rbuf.is_empty() {
+        // A client blocked in BLPOP & co runs nothing until the wait ends (Redis keeps reading
+        // its input meanwhile, and so do we).
+        if self.rbuf.is_empty() || self.client.blocked.is_some() {
             return;
         }
         let limits = Limits {
@@ -228,7 +231,10 @@ impl Conn {
         let mut clock = quanta::Instant::now();
         self.last_active = clock;
         let mut ran_any = false;
-        while !self.client.close_after_reply && self.out.len() <= PAUSE_OUTPUT {
+        while !self.client.close_after_reply
+            && self.client.blocked.is_none()
+            && self.out.len() <= PAUSE_OUTPUT
+        {
             match self.parser.parse(&mut self.rbuf, &mut self.args, &limits) {
                 Ok(true) => {
                     self.command_start = self.bytes_read - self.rbuf.len() as u64;
@@ -275,10 +281,17 @@ impl Conn {
         // not poisoned (parking_lot), so other clients carry on.
         let args = &self.args;
         let ran = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            commands::dispatch(&mut ctx, args)
+            let ran = commands::dispatch(&mut ctx, args);
+            // Clients blocked on keys this command (or EXEC) gave data are served now, before
+            // this client's reply is written (Redis's `handleClientsBlockedOnKeys`).
+            if !ready::is_empty() {
+                commands::blocking::serve_ready(shared);
+            }
+            ran
         })) {
             Ok(ran) => ran,
             Err(_) => {
+                drop(ready::take());
                 tracing::error!(
                     client = self.client.id,
                     "command panicked; closing the client"
@@ -312,6 +325,31 @@ impl Conn {
         }
         client.reply_skip = std::mem::take(&mut client.reply_skip_next);
         end
+    }
+
+    /// Ends this client's wait in a blocking command with `reply` (its pop's result, or the
+    /// timeout / CLIENT UNBLOCK reply); the caller then resumes its input (`on_readable`).
+    /// The command's statistics get the error if the reply is one, as Redis's
+    /// `updateStatsOnUnblock`.
+    pub fn unblock(&mut self, reply: &[u8], stats: &WorkerStats) {
+        let Some(blocked) = self.client.blocked.take() else {
+            return;
+        };
+        if reply.first() == Some(&b'-') {
+            stats.count_error(&reply[1..]);
+            if let Some(i) = self
+                .client
+                .info
+                .last_cmd
+                .load(Ordering::Relaxed)
+                .checked_sub(1)
+            {
+                WorkerStats::add(&stats.commands[i].failed, 1);
+            }
+        }
+        if !blocked.discard_reply {
+            self.out.buf.extend_from_slice(reply);
+        }
     }
 
     /// Writes as much pending output as the socket takes and updates WRITABLE interest.

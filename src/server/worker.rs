@@ -5,6 +5,7 @@
 //! Threading rules: a connection is only ever touched by its loop. Other threads send a
 //! [`Msg`] with [`WorkerHandle::send`], which pushes onto the inbox and wakes the poll.
 
+use std::collections::BTreeSet;
 use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -26,12 +27,18 @@ const LISTENER_BASE: usize = usize::MAX - 1;
 const TICK: Duration = Duration::from_millis(100);
 
 /// Messages other threads send to a loop.
-#[derive(Debug)]
 pub enum Msg {
     /// Close connection `token` if it is still client `id` (tokens are reused).
     Kill { token: usize, id: u64 },
     /// Close everything and exit the loop.
     Shutdown,
+    /// The wait of the client blocked at `token` on `waiter` ended elsewhere (served by a push,
+    /// or CLIENT UNBLOCK): append `reply` and resume its input.
+    Unblocked {
+        token: usize,
+        waiter: Arc<crate::commands::blocking::Waiter>,
+        reply: bytes::BytesMut,
+    },
 }
 
 /// How other threads reach a loop.
@@ -60,6 +67,9 @@ pub struct Worker {
     read_again: Vec<usize>,
     /// An accept failed for lack of resources; retry on the next tick.
     accept_backoff: bool,
+    /// Deadlines of this loop's blocked clients: (when, token, client id). Entries whose client
+    /// was unblocked meanwhile are skipped when they come due.
+    timers: BTreeSet<(Instant, usize, u64)>,
 }
 
 impl Worker {
@@ -89,6 +99,7 @@ impl Worker {
                 stats,
                 read_again: Vec::new(),
                 accept_backoff: false,
+                timers: BTreeSet::new(),
             },
             WorkerHandle { inbox: tx, waker },
         ))
@@ -100,7 +111,11 @@ impl Worker {
         let mut last_tick = Instant::now();
         loop {
             let timeout = if self.read_again.is_empty() {
-                TICK
+                // Wake for the nearest blocked client's deadline (millisecond precision).
+                match self.timers.first() {
+                    Some((due, _, _)) => due.saturating_duration_since(Instant::now()).min(TICK),
+                    None => TICK,
+                }
             } else {
                 Duration::ZERO
             };
@@ -149,6 +164,7 @@ impl Worker {
             if self.drain_inbox() {
                 break;
             }
+            self.expire_blocked();
             if last_tick.elapsed() >= TICK {
                 last_tick = Instant::now();
                 self.housekeeping();
@@ -161,7 +177,48 @@ impl Worker {
         match next {
             Next::Keep => {}
             Next::ReadAgain => self.read_again.push(key),
-            Next::Close => self.close(key),
+            Next::Close => return self.close(key),
+        }
+        // A command just blocked the client: arm its timeout.
+        if let Some(conn) = self.conns.get_mut(key) {
+            let id = conn.client.id;
+            if let Some(blocked) = conn.client.blocked.as_mut().filter(|b| !b.armed) {
+                blocked.armed = true;
+                if let Some(due) = blocked.deadline {
+                    self.timers.insert((due, key, id));
+                }
+            }
+        }
+    }
+
+    /// Times out the blocked clients whose deadline has passed (Redis's
+    /// `handleBlockedClientsTimeout`): each gets its command's timeout reply and resumes.
+    fn expire_blocked(&mut self) {
+        let now = Instant::now();
+        while let Some(&(due, key, id)) = self.timers.first() {
+            if due > now {
+                break;
+            }
+            self.timers.pop_first();
+            let Some(conn) = self.conns.get_mut(key) else {
+                continue;
+            };
+            let still = conn.client.id == id
+                && conn
+                    .client
+                    .blocked
+                    .as_ref()
+                    .is_some_and(|b| b.deadline == Some(due));
+            if !still {
+                continue;
+            }
+            let blocked = conn.client.blocked.as_ref().expect("checked above");
+            // Lost to a server or CLIENT UNBLOCK: their `Msg::Unblocked` is on its way.
+            if let Some(reply) = crate::commands::blocking::timed_out(&self.shared, blocked) {
+                conn.unblock(&reply, &self.stats);
+                let next = conn.on_readable(&self.shared, &self.stats, self.poll.registry());
+                self.after(key, next);
+            }
         }
     }
 
@@ -219,6 +276,9 @@ impl Worker {
 
     fn close(&mut self, key: usize) {
         if let Some(mut conn) = self.conns.try_remove(key) {
+            if let Some(blocked) = conn.client.blocked.take() {
+                crate::commands::blocking::disconnected(&self.shared, &blocked);
+            }
             let _ = self.poll.registry().deregister(&mut conn.stream);
             self.shared.clients.remove(conn.client.id);
             self.shared.connected.fetch_sub(1, Ordering::SeqCst);
@@ -236,6 +296,26 @@ impl Worker {
                     }
                 }
                 Msg::Shutdown => shutdown = true,
+                Msg::Unblocked {
+                    token,
+                    waiter,
+                    reply,
+                } => {
+                    let Some(conn) = self.conns.get_mut(token) else {
+                        continue;
+                    };
+                    let ours = conn
+                        .client
+                        .blocked
+                        .as_ref()
+                        .is_some_and(|b| Arc::ptr_eq(&b.waiter, &waiter));
+                    if ours {
+                        conn.unblock(&reply, &self.stats);
+                        let next =
+                            conn.on_readable(&self.shared, &self.stats, self.poll.registry());
+                        self.after(token, next);
+                    }
+                }
             }
         }
         shutdown || self.shared.shutdown.load(Ordering::Relaxed)
@@ -253,7 +333,10 @@ impl Worker {
             let idle: Vec<usize> = self
                 .conns
                 .iter()
-                .filter(|(_, c)| c.last_active.elapsed().as_secs() >= timeout)
+                // As Redis, a client waiting in a blocking command is not idle.
+                .filter(|(_, c)| {
+                    c.client.blocked.is_none() && c.last_active.elapsed().as_secs() >= timeout
+                })
                 .map(|(k, _)| k)
                 .collect();
             for key in idle {
