@@ -331,10 +331,13 @@ impl Conn {
     /// timeout / CLIENT UNBLOCK reply); the caller then resumes its input (`on_readable`).
     /// The command's statistics get the error if the reply is one, as Redis's
     /// `updateStatsOnUnblock`.
-    pub fn unblock(&mut self, reply: &[u8], stats: &WorkerStats) {
-        let Some(blocked) = self.client.blocked.take() else {
-            return;
-        };
+    /// Returns the ended wait (its deadline is still in the loop's timer set).
+    pub fn unblock(
+        &mut self,
+        reply: &[u8],
+        stats: &WorkerStats,
+    ) -> Option<commands::blocking::BlockedOn> {
+        let blocked = self.client.blocked.take()?;
         if reply.first() == Some(&b'-') {
             stats.count_error(&reply[1..]);
             if let Some(i) = self
@@ -350,6 +353,7 @@ impl Conn {
         if !blocked.discard_reply {
             self.out.buf.extend_from_slice(reply);
         }
+        Some(blocked)
     }
 
     /// Writes as much pending output as the socket takes and updates WRITABLE interest.

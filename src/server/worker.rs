@@ -215,9 +215,7 @@ impl Worker {
             let blocked = conn.client.blocked.as_ref().expect("checked above");
             // Lost to a server or CLIENT UNBLOCK: their `Msg::Unblocked` is on its way.
             if let Some(reply) = crate::commands::blocking::timed_out(&self.shared, blocked) {
-                conn.unblock(&reply, &self.stats);
-                let next = conn.on_readable(&self.shared, &self.stats, self.poll.registry());
-                self.after(key, next);
+                self.resume(key, &reply);
             }
         }
     }
@@ -274,10 +272,25 @@ impl Worker {
         }
     }
 
+    /// Ends the wait of the blocked client at `key` with `reply` and runs its buffered input.
+    fn resume(&mut self, key: usize, reply: &[u8]) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        if let Some(due) = conn.unblock(reply, &self.stats).and_then(|b| b.deadline) {
+            self.timers.remove(&(due, key, conn.client.id));
+        }
+        let next = conn.on_readable(&self.shared, &self.stats, self.poll.registry());
+        self.after(key, next);
+    }
+
     fn close(&mut self, key: usize) {
         if let Some(mut conn) = self.conns.try_remove(key) {
             if let Some(blocked) = conn.client.blocked.take() {
                 crate::commands::blocking::disconnected(&self.shared, &blocked);
+                if let Some(due) = blocked.deadline {
+                    self.timers.remove(&(due, key, conn.client.id));
+                }
             }
             let _ = self.poll.registry().deregister(&mut conn.stream);
             self.shared.clients.remove(conn.client.id);
@@ -310,10 +323,7 @@ impl Worker {
                         .as_ref()
                         .is_some_and(|b| Arc::ptr_eq(&b.waiter, &waiter));
                     if ours {
-                        conn.unblock(&reply, &self.stats);
-                        let next =
-                            conn.on_readable(&self.shared, &self.stats, self.poll.registry());
-                        self.after(token, next);
+                        self.resume(token, &reply);
                     }
                 }
             }
