@@ -737,9 +737,9 @@ fn every_pushed_element_is_received_exactly_once() {
                 let mut c = C::new(srv);
                 let mut i = 0;
                 while i < PER_PUSHER {
-                    let key = if (p + i) % 2 == 0 { "q1" } else { "q2" };
+                    let key = if (p + i).is_multiple_of(2) { "q1" } else { "q2" };
                     // Sometimes two at once.
-                    if i + 1 < PER_PUSHER && i % 5 == 0 {
+                    if i + 1 < PER_PUSHER && i.is_multiple_of(5) {
                         let (x, y) = (format!("{p}:{i}"), format!("{p}:{}", i + 1));
                         c.call(&["RPUSH", key, &x, &y]);
                         i += 2;
@@ -786,7 +786,7 @@ fn every_zadded_member_is_popped_exactly_once() {
                 while count.load(Ordering::SeqCst) < total {
                     assert!(Instant::now() < deadline, "stress test timed out");
                     i += 1;
-                    let got = if (p + i) % 2 == 0 {
+                    let got = if (p + i).is_multiple_of(2) {
                         // [key, member, score]
                         let mut e = elements(&c.call(&["BZPOPMIN", "z", "0.05"]));
                         if !e.is_empty() {

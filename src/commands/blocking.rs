@@ -173,9 +173,12 @@ pub struct BlockedOn {
     pub armed: bool,
 }
 
-/// The queues of blocked clients: per database, key -> waiters in blocking order.
+/// One database's blocked keys: key -> its waiters in blocking order.
+type Queues = DashMap<Bytes, VecDeque<Arc<Waiter>>, ahash::RandomState>;
+
+/// The queues of blocked clients, per database.
 pub struct Blocked {
-    dbs: Box<[DashMap<Bytes, VecDeque<Arc<Waiter>>, ahash::RandomState>]>,
+    dbs: Box<[Queues]>,
     /// Blocked clients by id (CLIENT UNBLOCK).
     clients: DashMap<u64, Arc<Waiter>, ahash::RandomState>,
 }
