@@ -23,7 +23,9 @@
 //! - Commands execute inline on the loop; single-key commands lock one shard; multi-key
 //!   commands lock their shards in ascending order (see [`store`]). There is no global lock on
 //!   the request path.
-//! - Other threads reach a loop only through its inbox ([`server::worker::Msg`]).
+//! - Other threads reach a loop only through its inbox ([`server::worker::Msg`]); a client
+//!   blocked in BLPOP & co is woken that way by whichever thread pushed its data
+//!   ([`commands::blocking`]).
 //! - No input from the network can panic the server: protocol errors close only the offending
 //!   connection after Redis's error reply.
 

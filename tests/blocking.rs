@@ -737,7 +737,11 @@ fn every_pushed_element_is_received_exactly_once() {
                 let mut c = C::new(srv);
                 let mut i = 0;
                 while i < PER_PUSHER {
-                    let key = if (p + i).is_multiple_of(2) { "q1" } else { "q2" };
+                    let key = if (p + i).is_multiple_of(2) {
+                        "q1"
+                    } else {
+                        "q2"
+                    };
                     // Sometimes two at once.
                     if i + 1 < PER_PUSHER && i.is_multiple_of(5) {
                         let (x, y) = (format!("{p}:{i}"), format!("{p}:{}", i + 1));

@@ -25,7 +25,7 @@
 //! # Ending a wait exactly once
 //! Four parties may end a wait: a server on any thread, the timeout (on the waiter's loop),
 //! CLIENT UNBLOCK (any thread) and the client's disconnection (its loop). Each first claims
-//! the waiter ([`Waiter::claim`], one atomic swap); only the winner removes it from the queues
+//! the waiter (`Waiter::claim`, one atomic swap); only the winner removes it from the queues
 //! and delivers a reply, so no element is popped for a waiter that has already gone and no
 //! client gets two replies.
 //!

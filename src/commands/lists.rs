@@ -2,7 +2,7 @@
 //! reads (LLEN, LRANGE, LINDEX, LPOS), in-place edits (LSET, LREM, LTRIM) and the atomic moves
 //! (LMOVE, RPOPLPUSH), with Redis 7.0's semantics, replies and error texts. The blocking
 //! variants (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) live in [`super::blocking`] and share
-//! the pieces marked `pub(crate)` here: [`pop_with_key`], [`move_locked`], [`parse_mpop`].
+//! the pieces marked `pub(crate)` here: `pop_with_key`, `move_locked`, `parse_mpop`.
 //!
 //! # Layout
 //! The table below is the family's only list of commands. Handlers parse what Redis parses

@@ -10,6 +10,9 @@
 //! the value itself live in [`crate::store::types::zset`]; this file never touches its
 //! representation.
 //!
+//! The blocking variants (BZPOPMIN, BZPOPMAX, BZMPOP) live in [`super::blocking`] and pop
+//! through `zpop_with_key` and `parse_mpop`, shared with ZMPOP.
+//!
 //! # Replies (RESP2 / RESP3)
 //! Scores are doubles: `%.17g` bulk strings in RESP2, `,` doubles in RESP3. WITHSCORES replies
 //! are flat `member, score, ...` arrays in RESP2 and arrays of `[member, score]` pairs in RESP3;

@@ -6,6 +6,10 @@
 //!   replies are written, in one `write` batch per readable event (pipelining).
 //! - While pending output exceeds [`PAUSE_OUTPUT`], no further input is parsed or read (a client
 //!   that pipelines without reading cannot grow our memory); reading resumes once it drains.
+//! - While the client waits in a blocking command (`Client::blocked`), input is still read
+//!   (so a disconnection is seen) but no command runs; the loop resumes it when the wait ends.
+//! - After each command, clients blocked on keys it gave data are served
+//!   ([`commands::blocking::serve_ready`]) before this client's reply is written.
 //! - WRITABLE interest is registered only while output is pending.
 //! - Request buffers are never retained by the store (it copies what it keeps), so the read
 //!   buffer's memory is reclaimed as soon as the commands using it have run.

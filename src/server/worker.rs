@@ -4,6 +4,11 @@
 //!
 //! Threading rules: a connection is only ever touched by its loop. Other threads send a
 //! [`Msg`] with [`WorkerHandle::send`], which pushes onto the inbox and wakes the poll.
+//!
+//! Blocked clients (BLPOP & co, see [`crate::commands::blocking`]): the loop keeps their
+//! deadlines in a timer set and polls no longer than the nearest one, so timeouts fire with
+//! millisecond precision; a client served or unblocked by another thread arrives as
+//! [`Msg::Unblocked`]. Either way the reply is appended and the client's buffered input runs.
 
 use std::collections::BTreeSet;
 use std::io;
