@@ -570,3 +570,99 @@ fn bzmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     };
     pop_or_block(ctx, &argv[first..first + numkeys], op, timeout);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::session::Session;
+    use crate::server::client::Client;
+
+    /// Runs `args` as a client of its own (id `id`) on the session's server; returns the reply
+    /// and the client (blocked or not).
+    fn run_as(h: &Session, id: u64, args: &[&str]) -> (String, Client) {
+        let addr = "127.0.0.1:1".parse().expect("address");
+        let mut client = Client::new(Arc::new(ClientInfo::new(id, addr, addr, -1, 0, 0)));
+        let mut out = reply_for(false);
+        let argv: Vec<Bytes> = args
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect();
+        let mut ctx = Ctx {
+            srv: &h.srv,
+            client: &mut client,
+            out: &mut out,
+            stats: &h.stats,
+            now: 1_000,
+        };
+        crate::commands::dispatch(&mut ctx, &argv);
+        (String::from_utf8_lossy(&out.buf).into_owned(), client)
+    }
+
+    fn waiter(c: &Client) -> Arc<Waiter> {
+        c.blocked.as_ref().expect("blocked").waiter.clone()
+    }
+
+    #[test]
+    fn waiters_are_served_in_order_each_exactly_once() {
+        let h = Session::new();
+        let (reply, a) = run_as(&h, 10, &["BLPOP", "k", "0"]);
+        assert_eq!(reply, "", "a blocked client gets no reply yet");
+        let (_, b) = run_as(&h, 11, &["BLPOP", "other", "k", "0"]);
+        let (_, z) = run_as(&h, 12, &["BZPOPMIN", "k", "0"]);
+        assert_eq!(h.srv.store.events().blocked.load(Ordering::SeqCst), 3);
+        assert!(a.info.is_blocked() && b.info.is_blocked());
+        // Storing the list records the key as ready on this thread; one element serves the
+        // first list waiter only.
+        run_as(&h, 20, &["RPUSH", "k", "v"]);
+        assert!(!ready::is_empty());
+        serve_ready(&h.srv);
+        assert!(waiter(&a).claimed.load(Ordering::SeqCst));
+        assert!(!waiter(&b).claimed.load(Ordering::SeqCst));
+        assert!(!a.info.is_blocked() && b.info.is_blocked());
+        assert_eq!(run_as(&h, 20, &["EXISTS", "k"]).0, ":0\r\n");
+        // Whoever comes second cannot end a wait again.
+        assert!(timed_out(&h.srv, a.blocked.as_ref().unwrap()).is_none());
+        assert!(!unblock_client(&h.srv, 10, false));
+        // The zset waiter ignored the list; CLIENT UNBLOCK ends it, then the timeout cannot.
+        assert!(unblock_client(&h.srv, 12, true));
+        assert!(timed_out(&h.srv, z.blocked.as_ref().unwrap()).is_none());
+        // A disconnection leaves nothing in the queues.
+        disconnected(&h.srv, b.blocked.as_ref().unwrap());
+        assert_eq!(h.srv.store.events().blocked.load(Ordering::SeqCst), 0);
+        assert!(h.srv.blocked.dbs[0].is_empty());
+        assert!(h.srv.blocked.clients.is_empty());
+        run_as(&h, 20, &["RPUSH", "k", "stays"]);
+        assert!(ready::is_empty(), "nobody blocked: nothing recorded");
+        assert_eq!(run_as(&h, 20, &["LLEN", "k"]).0, ":1\r\n");
+    }
+
+    #[test]
+    fn inside_exec_nothing_blocks() {
+        let h = Session::new();
+        let addr = "127.0.0.1:1".parse().expect("address");
+        let mut client = Client::new(Arc::new(ClientInfo::new(1, addr, addr, -1, 0, 0)));
+        client.in_exec = true;
+        for (args, want) in [
+            (&["BLPOP", "k", "0"][..], "*-1\r\n"),
+            (&["BLMOVE", "k", "d", "LEFT", "LEFT", "0"], "$-1\r\n"),
+            (&["BRPOPLPUSH", "k", "d", "0"], "$-1\r\n"),
+            (&["BZMPOP", "0", "1", "k", "MIN"], "*-1\r\n"),
+        ] {
+            let mut out = reply_for(false);
+            let argv: Vec<Bytes> = args
+                .iter()
+                .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+                .collect();
+            let mut ctx = Ctx {
+                srv: &h.srv,
+                client: &mut client,
+                out: &mut out,
+                stats: &h.stats,
+                now: 1_000,
+            };
+            crate::commands::dispatch(&mut ctx, &argv);
+            assert_eq!(String::from_utf8_lossy(&out.buf), want, "{args:?}");
+            assert!(client.blocked.is_none());
+        }
+    }
+}
