@@ -624,6 +624,42 @@ fn a_disconnected_waiter_leaves_no_trace() {
 }
 
 #[test]
+fn client_kill_of_a_blocked_client_on_another_loop() {
+    let srv = Server::start(THREADS);
+    let mut b = C::new(&srv);
+    let mut waiters: Vec<C> = (0..4).map(|_| C::new(&srv)).collect();
+    for (i, w) in waiters.iter_mut().enumerate() {
+        let id = w.id();
+        w.send(&["BLPOP", "k", "0"]);
+        wait_blocked(&srv, 1);
+        assert_eq!(
+            s(&b.call(&["CLIENT", "KILL", "ID", &id])),
+            ":1\r\n",
+            "waiter {i}"
+        );
+        wait_blocked(&srv, 0);
+        w.0.s
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        assert!(w.0.is_closed());
+    }
+    assert_eq!(s(&b.call(&["RPUSH", "k", "v"])), ":1\r\n");
+    assert_eq!(s(&b.call(&["LLEN", "k"])), ":1\r\n");
+}
+
+#[test]
+fn blocked_clients_are_not_closed_as_idle() {
+    let srv = Server::start(&["--threads", "4", "--timeout", "1"]);
+    let mut a = C::new(&srv);
+    a.send(&["BLPOP", "k", "0"]);
+    wait_blocked(&srv, 1);
+    std::thread::sleep(Duration::from_millis(2500));
+    let mut b = C::new(&srv);
+    assert_eq!(s(&b.call(&["RPUSH", "k", "v"])), ":1\r\n");
+    assert_eq!(s(&a.read()), "*2\r\n$1\r\nk\r\n$1\r\nv\r\n");
+}
+
+#[test]
 fn client_unblock_from_another_connection() {
     both(|srv| {
         let mut out = Vec::new();
