@@ -332,10 +332,9 @@ impl Conn {
     }
 
     /// Ends this client's wait in a blocking command with `reply` (its pop's result, or the
-    /// timeout / CLIENT UNBLOCK reply); the caller then resumes its input (`on_readable`).
-    /// The command's statistics get the error if the reply is one, as Redis's
-    /// `updateStatsOnUnblock`.
-    /// Returns the ended wait (its deadline is still in the loop's timer set).
+    /// timeout / CLIENT UNBLOCK reply) and returns the ended wait, whose deadline the loop
+    /// drops from its timers; the caller then resumes the input (`on_readable`). An error
+    /// reply counts as the command's failure, as Redis's `updateStatsOnUnblock`.
     pub fn unblock(
         &mut self,
         reply: &[u8],
