@@ -133,3 +133,22 @@ int ferrokv_format_double(double value, char *out, size_t outlen) {
     if (n < 0 || (size_t)n + 1 > outlen) return FERROKV_ERR_NO_ROOM;
     return n;
 }
+
+/* Redis 7.0's getTimeoutFromObjectOrReply(..., UNIT_SECONDS) before the
+ * clock is added: the argument parsed by string2ld, then
+ * (long long) ceill(value * 1000.0), in milliseconds. Converting a long
+ * double outside the long long range is undefined in C; x86-64 (where Redis
+ * runs) yields LLONG_MIN, which Redis then reports as a negative timeout, so
+ * that result is produced explicitly here (infinities included). Returns 1
+ * and sets *out_ms, or 0 when the argument is not a float. */
+int ferrokv_timeout_ms(const char *s, size_t slen, long long *out_ms) {
+    long double value, ms;
+
+    if (!parse_long_double(s, slen, &value)) return 0;
+    ms = ceill(value * 1000.0);
+    if (!(ms >= -9223372036854775808.0L && ms < 9223372036854775808.0L))
+        *out_ms = (-9223372036854775807LL - 1);
+    else
+        *out_ms = (long long)ms;
+    return 1;
+}

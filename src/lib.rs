@@ -24,7 +24,7 @@
 //!   commands lock their shards in ascending order (see [`store`]). There is no global lock on
 //!   the request path.
 //! - Other threads reach a loop only through its inbox ([`server::worker::Msg`]): pub/sub
-//!   messages, MONITOR lines, blocked-client wake-ups and CLIENT KILL/UNBLOCK all travel that
+//!   messages, MONITOR lines, blocked-client wake-ups ([`commands::blocking`]) and CLIENT KILL/UNBLOCK all travel that
 //!   way, so a connection's output is only ever written by its own loop.
 //! - MULTI/EXEC is atomic by holding the shard locks of every key of the transaction while it
 //!   runs (`store::TxnLocks`); WATCH and keyspace notifications hang off the store's change

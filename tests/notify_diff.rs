@@ -154,6 +154,12 @@ const SCRIPTS: &[(&str, &[&str])] = &[
         "RPOPLPUSH dst new", "LMOVE dst new UP LEFT", "RPUSH e x", "PEXPIRE e 100", "@sleep 130",
         "LMOVE new e LEFT LEFT", "RPOPLPUSH new dst",
     ]),
+    ("blocking commands served at once", &[
+        "RPUSH l a b c", "BLPOP l 0", "BRPOP missing l 0", "BLMOVE l dst LEFT RIGHT 0",
+        "BRPOPLPUSH dst dst2 0", "RPUSH l x y", "BLMPOP 0 2 missing l LEFT COUNT 5", "SET s v",
+        "BLPOP s 0", "BLPOP l -1", "RPUSH l q", "BLMOVE l s LEFT LEFT 0", "ZADD z 1 a 2 b 3 c",
+        "BZPOPMIN z 0", "BZPOPMAX z 0.5", "BZMPOP 0 1 z MIN COUNT 5", "BZPOPMIN s 0",
+    ]),
     ("hashes", &[
         "HSET h a 1 b 2", "HSET h a 1", "HMSET h c 3", "HSETNX h a 9", "HSETNX h d 4",
         "HSETNX h2 x 1", "HDEL h nope", "HDEL h a b", "HDEL h c d", "HDEL h2 x",

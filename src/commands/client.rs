@@ -1,5 +1,5 @@
 //! CLIENT and its subcommands: ID, INFO, LIST, KILL, SETNAME, GETNAME, SETINFO, REPLY,
-//! NO-EVICT, NO-TOUCH, GETREDIR, TRACKINGINFO, HELP.
+//! NO-EVICT, NO-TOUCH, GETREDIR, TRACKINGINFO, UNBLOCK, HELP.
 //!
 //! Threading: CLIENT LIST/INFO read other connections through their shared
 //! [`ClientInfo`](crate::server::client::ClientInfo). CLIENT KILL never touches another
@@ -34,6 +34,7 @@ static CLIENT: &[CommandSpec] = &[
     spec("client|no-touch",      3,  NOSCRIPT | LOADING | STALE,     Group::Connection, 0, 0, 0, no_touch),
     spec("client|getredir",      2,  SUB,                            Group::Connection, 0, 0, 0, getredir),
     spec("client|trackinginfo",  2,  SUB,                            Group::Connection, 0, 0, 0, trackinginfo),
+    spec("client|unblock",      -3,  ADMIN | SUB,                    Group::Connection, 0, 0, 0, unblock),
     spec("client|help",          2,  LOADING | STALE | SENTINEL,     Group::Connection, 0, 0, 0, help),
 ];
 
@@ -369,6 +370,29 @@ fn trackinginfo(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
 }
 
 /// # Format
+/// `CLIENT UNBLOCK client-id [TIMEOUT|ERROR]` — 1 when the client was blocked in a blocking
+/// command (BLPOP & co) and is now unblocked, with its timeout reply (TIMEOUT, the default)
+/// or `-UNBLOCKED` (ERROR); 0 otherwise. The reason is checked before the id, as in Redis.
+/// The client may live on another loop: its wait is claimed here and the reply sent there.
+fn unblock(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    if argv.len() > 4 {
+        return ctx.out.error(errors::subcommand_syntax(argv));
+    }
+    let error = match argv.get(3) {
+        None => false,
+        Some(r) if args::is(r, "TIMEOUT") => false,
+        Some(r) if args::is(r, "ERROR") => true,
+        Some(_) => return ctx.out.error(errors::UNBLOCK_REASON),
+    };
+    let Some(id) = crate::util::num::parse_i64(&argv[2]) else {
+        return ctx.out.error(errors::NOT_INTEGER);
+    };
+    let done = u64::try_from(id)
+        .is_ok_and(|id| crate::commands::blocking::unblock_client(ctx.srv, id, error));
+    ctx.out.int(i64::from(done));
+}
+
+/// # Format
 /// `CLIENT HELP`
 fn help(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     help_reply(
@@ -405,6 +429,8 @@ fn help(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             "    Control the replies sent to the current connection.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
             "SETINFO <option> <value>",
             "    Set client meta attr. Options are:",
             "    * LIB-NAME: the client lib name.",

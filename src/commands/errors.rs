@@ -13,6 +13,8 @@ pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
 pub const STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 pub const OFFSET_OUT_OF_RANGE: &str = "ERR offset is out of range";
 pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+/// A blocking command's timeout (in seconds) is not a number.
+pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
 pub const INVALID_CURSOR: &str = "ERR invalid cursor";
 pub const NO_SUCH_CLIENT: &str = "ERR No such client";
 /// `getIntFromObjectOrReply` without a custom message (MOVE's and COPY's DB index).
@@ -31,7 +33,8 @@ pub fn invalid_expire(command: &str) -> String {
 }
 
 /// `ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.`
-/// (Redis's `addReplySubcommandSyntaxError`: the subcommand as sent, the command uppercased.)
+/// (Redis's `addReplySubcommandSyntaxError`: the subcommand as sent, the command uppercased;
+/// PUBSUB, CLIENT UNBLOCK, ...)
 pub fn subcommand_syntax(args: &[bytes::Bytes]) -> Vec<u8> {
     concat(&[
         b"ERR unknown subcommand or wrong number of arguments for '",
@@ -89,6 +92,7 @@ pub const NO_KEY_ARGUMENTS: &str = "ERR The command has no key arguments";
 pub const GETKEYS_ARITY: &str = "ERR Invalid number of arguments specified for command";
 pub const GETKEYS_INVALID: &str = "ERR Invalid arguments specified for command";
 pub const NO_SHUTDOWN: &str = "ERR No shutdown in progress.";
+pub const UNBLOCK_REASON: &str = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR";
 
 // Hash family.
 pub const HASH_NOT_INTEGER: &str = "ERR hash value is not an integer";

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 
 use super::flags::{self, *};
-use super::{args, client, errors, registry, spec, CommandSpec, Ctx, Group};
+use super::{args, blocking, client, errors, registry, spec, CommandSpec, Ctx, Group};
 use crate::resp::reply::Reply;
 use crate::server::shared::{Rate, Shared};
 use crate::util::glob::glob_match;
@@ -571,9 +571,12 @@ fn clients_section(srv: &Shared, s: &mut String) {
         "maxclients" => srv.settings.maxclients.load(Ordering::Relaxed),
         "client_recent_max_input_buffer" => max_in,
         "client_recent_max_output_buffer" => max_out,
-        "blocked_clients" => 0,
+        "blocked_clients" => clients.iter().filter(|c| c.is_blocked()).count(),
         "tracking_clients" => 0,
-        "clients_in_timeout_table" => 0,
+        "clients_in_timeout_table" => clients
+            .iter()
+            .filter(|c| c.blocked.load(Ordering::Relaxed) == blocking::state::BLOCKED_TIMEOUT)
+            .count(),
     );
 }
 

@@ -421,6 +421,10 @@ fn swapdb(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     match (usize::try_from(a), usize::try_from(b)) {
         (Ok(a), Ok(b)) if a < n && b < n => {
             ctx.srv.store.swap(a, b, ctx.now);
+            // Clients blocked in either database may now find their keys (Redis's
+            // `scanDatabaseForReadyKeys`).
+            ctx.srv.blocked.signal_db(ctx.srv, a);
+            ctx.srv.blocked.signal_db(ctx.srv, b);
             ctx.out.ok();
         }
         _ => ctx.out.error(errors::DB_INDEX),

@@ -1,7 +1,8 @@
 //! List commands: pushes (LPUSH, RPUSH, LPUSHX, RPUSHX, LINSERT), pops (LPOP, RPOP, LMPOP),
 //! reads (LLEN, LRANGE, LINDEX, LPOS), in-place edits (LSET, LREM, LTRIM) and the atomic moves
 //! (LMOVE, RPOPLPUSH), with Redis 7.0's semantics, replies and error texts. The blocking
-//! variants (BLPOP, BRPOP, BLMOVE, BLMPOP) are issue 5.
+//! variants (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) live in [`super::blocking`] and share
+//! the pieces marked `pub(crate)` here: `pop_with_key`, `move_locked`, `parse_mpop`.
 //!
 //! # Layout
 //! The table below is the family's only list of commands. Handlers parse what Redis parses
@@ -11,11 +12,11 @@
 //! with a count, LMPOP) are written straight from the stored bytes while the lock is held, as
 //! GET does: no copy of the elements.
 //!
-//! # Blocking hook (issue 5)
-//! Every path that gives a key list elements ends in [`pushed`]: LPUSH/RPUSH/LPUSHX/RPUSHX
-//! through [`push_generic`], and the destination of LMOVE/RPOPLPUSH. That is where BLPOP and
-//! friends will wake the clients waiting on the key (Redis's `signalKeyAsReady`), after the
-//! locks are released. LINSERT and LSET never create a list, so they cannot unblock anyone.
+//! # Waking blocked clients
+//! Nothing here calls the blocking machinery: a client blocked on a key waits for that key to
+//! be *created* as a list, and every creation goes through `Slot::put`, which records the key
+//! as ready (Redis's `signalKeyAsReady` in `dbAdd`). A push onto an existing list cannot wake
+//! anyone: a client only blocks while all its keys are missing.
 //!
 //! # Keyspace events
 //! As Redis 7.0: `lpush`/`rpush` (pushes, and the destination of LMOVE/RPOPLPUSH),
@@ -34,7 +35,7 @@ use super::{args, errors, keys_after_numkeys, spec, CommandSpec, Ctx, Group};
 use crate::resp::reply::Reply;
 use crate::store::events::class;
 use crate::store::types::List;
-use crate::store::{Entry, Slot, StrBuf, Value};
+use crate::store::{Entry, Locks, Slot, StrBuf, Value};
 use crate::util::num::parse_i64;
 
 #[rustfmt::skip]
@@ -66,7 +67,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 /// An end of a list: LEFT is the head, RIGHT the tail.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Side {
+pub(crate) enum Side {
     Left,
     Right,
 }
@@ -89,7 +90,7 @@ impl Side {
     }
 
     /// `getListPositionFromObjectOrReply`: LEFT or RIGHT, case-insensitive.
-    fn parse(arg: &[u8]) -> Option<Side> {
+    pub(crate) fn parse(arg: &[u8]) -> Option<Side> {
         if args::is(arg, "LEFT") {
             Some(Side::Left)
         } else if args::is(arg, "RIGHT") {
@@ -124,24 +125,6 @@ fn new_list<'v>(side: Side, values: impl IntoIterator<Item = &'v [u8]>) -> Entry
     }
     Entry::new(Value::List(Box::new(list)), 0)
 }
-
-/// Redis's `listElementsRemoved`: after elements were popped from the list in `slot` (now
-/// `emptied` or not), reports the pop, deletes an emptied list (reporting `del`) and signals
-/// the change.
-fn elements_removed(slot: &mut Slot<'_>, side: Side, emptied: bool) {
-    slot.notify(class::LIST, side.pop_event());
-    if emptied {
-        slot.remove();
-        slot.notify(class::GENERIC, "del");
-    }
-    slot.touched();
-}
-
-/// Called after a command gave list elements to `key` (possibly creating it), with no lock
-/// held. TODO(issue 5): wake the clients blocked on `key` in database `db` (BLPOP, BRPOP,
-/// BLMOVE, BLMPOP), as Redis's `signalKeyAsReady`.
-#[inline]
-fn pushed(_ctx: &Ctx<'_>, _db: usize, _key: &[u8]) {}
 
 /// Redis's LRANGE/LTRIM index arithmetic: `[start, end]` (negative = from the tail) over a list
 /// of `len` elements, as `(first index, element count)`; a count of 0 is an empty range.
@@ -184,6 +167,81 @@ fn reply_popped(out: &mut Reply, list: &mut List, side: Side, count: usize) {
     }
 }
 
+/// Redis's `listElementsRemoved`, after elements were popped from `side` of the list in `slot`:
+/// the `lpop`/`rpop` event, the key deleted (`del`) when the list is now empty, WATCH
+/// invalidated.
+fn elements_removed(slot: &mut Slot<'_>, side: Side) {
+    slot.notify(class::LIST, side.pop_event());
+    if slot
+        .get()
+        .and_then(|e| e.value.as_list())
+        .is_some_and(List::is_empty)
+    {
+        slot.remove();
+        slot.notify(class::GENERIC, "del");
+    }
+    slot.touched();
+}
+
+/// Pops from the list stored in `slot` under `key` (the caller checked it is one) for BLPOP
+/// and BRPOP (`count` = `None`: one element, replying `[key, element]`) or LMPOP and BLMPOP
+/// (up to `count` elements, replying `[key, [elements]]`), with the keyspace events.
+pub(crate) fn pop_with_key(
+    out: &mut Reply,
+    slot: &mut Slot<'_>,
+    key: &[u8],
+    side: Side,
+    count: Option<usize>,
+) {
+    let Some(list) = slot.get().and_then(|e| e.value.as_list_mut()) else {
+        return out.null_array();
+    };
+    out.array(2);
+    out.bulk(key);
+    match count {
+        None => match pop(list, side) {
+            Some(v) => out.bulk(&v),
+            None => out.null(),
+        },
+        Some(n) => reply_popped(out, list, side, n),
+    }
+    elements_removed(slot, side);
+}
+
+/// LMPOP's and BLMPOP's arguments after the command name: `numkeys` at `at`, the keys, then
+/// `LEFT|RIGHT [COUNT count]`, checked in Redis's order. Returns the position of the first
+/// key, the number of keys, the side and the count (default 1).
+pub(crate) fn parse_mpop(
+    argv: &[Bytes],
+    at: usize,
+) -> Result<(usize, usize, Side, usize), &'static str> {
+    let numkeys = match parse_i64(&argv[at]) {
+        Some(n) if n > 0 => n as u64,
+        _ => return Err(errors::NUMKEYS_NOT_POSITIVE),
+    };
+    // The side follows the keys; `numkeys` may claim more arguments than there are.
+    let side_at = match usize::try_from(numkeys) {
+        Ok(n) if n < argv.len() - at - 1 => at + 1 + n,
+        _ => return Err(errors::SYNTAX),
+    };
+    let side = Side::parse(&argv[side_at]).ok_or(errors::SYNTAX)?;
+    let mut count = None;
+    let mut j = side_at + 1;
+    while j < argv.len() {
+        if count.is_none() && args::is(&argv[j], "COUNT") && j + 1 < argv.len() {
+            j += 1;
+            match parse_i64(&argv[j]) {
+                Some(n) if n > 0 => count = Some(n as usize),
+                _ => return Err(errors::COUNT_NOT_POSITIVE),
+            }
+        } else {
+            return Err(errors::SYNTAX);
+        }
+        j += 1;
+    }
+    Ok((at + 1, side_at - at - 1, side, count.unwrap_or(1)))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pushes
 // ---------------------------------------------------------------------------------------------
@@ -213,11 +271,7 @@ fn push_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], side: Side, only_existing: bo
         Ok(len)
     });
     match len {
-        Ok(0) => ctx.out.int(0),
-        Ok(n) => {
-            ctx.out.int(n as i64);
-            pushed(ctx, ctx.client.db, key);
-        }
+        Ok(n) => ctx.out.int(n as i64),
         Err(()) => ctx.out.error(errors::WRONGTYPE),
     }
 }
@@ -320,8 +374,7 @@ fn pop_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], side: Side, name: &str) {
                 },
                 Some(n) => reply_popped(out, list, side, n),
             }
-            let emptied = list.is_empty();
-            elements_removed(slot, side, emptied);
+            elements_removed(slot, side);
             true
         });
     if !found {
@@ -350,34 +403,11 @@ fn rpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// when every key is missing. A key of another type met before that is a WRONGTYPE error.
 /// Every key is locked up front, so the pop is atomic with respect to other threads.
 fn lmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let numkeys = match parse_i64(&argv[1]) {
-        Some(n) if n > 0 => n as u64,
-        _ => return ctx.out.error(errors::NUMKEYS_NOT_POSITIVE),
+    let (first, numkeys, side, count) = match parse_mpop(argv, 1) {
+        Ok(parsed) => parsed,
+        Err(e) => return ctx.out.error(e),
     };
-    // The side follows the keys; `numkeys` may claim more arguments than there are.
-    let side_at = match usize::try_from(numkeys) {
-        Ok(n) if n < argv.len() - 2 => 2 + n,
-        _ => return ctx.out.error(errors::SYNTAX),
-    };
-    let Some(side) = Side::parse(&argv[side_at]) else {
-        return ctx.out.error(errors::SYNTAX);
-    };
-    let mut count = None;
-    let mut j = side_at + 1;
-    while j < argv.len() {
-        if count.is_none() && args::is(&argv[j], "COUNT") && j + 1 < argv.len() {
-            j += 1;
-            match parse_i64(&argv[j]) {
-                Some(n) if n > 0 => count = Some(n as usize),
-                _ => return ctx.out.error(errors::COUNT_NOT_POSITIVE),
-            }
-        } else {
-            return ctx.out.error(errors::SYNTAX);
-        }
-        j += 1;
-    }
-    let count = count.unwrap_or(1);
-    let keys = &argv[2..side_at];
+    let keys = &argv[first..first + numkeys];
     let db = ctx.client.db;
     let now = ctx.now;
     let out = &mut *ctx.out;
@@ -385,18 +415,11 @@ fn lmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let mut locks = ctx.srv.store.lock(&targets);
     for key in keys {
         let mut slot = locks.slot(db, key, now);
-        let Some(e) = slot.get() else {
-            continue;
-        };
-        let Some(list) = e.value.as_list_mut() else {
-            return out.error(errors::WRONGTYPE);
-        };
-        out.array(2);
-        out.bulk(key);
-        reply_popped(out, list, side, count);
-        let emptied = list.is_empty();
-        elements_removed(&mut slot, side, emptied);
-        return;
+        match slot.get() {
+            None => continue,
+            Some(e) if e.value.as_list().is_none() => return out.error(errors::WRONGTYPE),
+            Some(_) => return pop_with_key(out, &mut slot, key, side, Some(count)),
+        }
     }
     out.null_array();
 }
@@ -708,7 +731,7 @@ fn ltrim(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 // ---------------------------------------------------------------------------------------------
 
 /// What LMOVE found.
-enum Moved {
+pub(crate) enum Moved {
     /// The source is missing: nil.
     Missing,
     WrongType,
@@ -716,75 +739,75 @@ enum Moved {
     Element(StrBuf),
 }
 
-/// `lmoveGenericCommand`: pops from `src`'s `from` end and pushes onto `dst`'s `to` end,
-/// atomically: both keys' shards are locked before either is read. A source equal to the
-/// destination rotates the list in place (its TTL kept). Checks as Redis: a missing source is
-/// nil whatever the destination holds; a destination of another type is WRONGTYPE and nothing
-/// moves.
-fn lmove_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from: Side, to: Side) {
-    let db = ctx.client.db;
-    let now = ctx.now;
-    let moved = {
-        let mut locks = ctx.srv.store.lock(&[(db, src), (db, dst)]);
-        match locks
-            .slot(db, src, now)
-            .get()
-            .map(|e| e.value.as_list().is_some())
-        {
-            None => Moved::Missing,
-            Some(false) => Moved::WrongType,
-            Some(true) if src == dst => {
-                let mut slot = locks.slot(db, src, now);
-                let list = slot
-                    .get()
-                    .and_then(|e| e.value.as_list_mut())
-                    .expect("checked above");
-                let v = pop(list, from).expect("stored lists are never empty");
-                push(list, to, &v);
-                // Redis reports the push, then the pop.
-                slot.modified(class::LIST, to.push_event());
-                slot.notify(class::LIST, from.pop_event());
-                Moved::Element(v)
-            }
-            Some(true) => {
-                let dst_ok = match locks.slot(db, dst, now).get() {
-                    None => true,
-                    Some(e) => e.value.as_list().is_some(),
-                };
-                if dst_ok {
-                    let mut slot = locks.slot(db, src, now);
-                    let list = slot
-                        .get()
-                        .and_then(|e| e.value.as_list_mut())
-                        .expect("checked above");
-                    let v = pop(list, from).expect("stored lists are never empty");
-                    let emptied = list.is_empty();
-                    // As Redis: the destination's events (`new`, the push) come first, then the
-                    // source's (the pop, `del` when emptied).
-                    let mut slot = locks.slot(db, dst, now);
-                    match slot.get().and_then(|e| e.value.as_list_mut()) {
-                        Some(list) => push(list, to, &v),
-                        None => {
-                            slot.put(new_list(to, [&v[..]]));
-                        }
-                    }
-                    slot.modified(class::LIST, to.push_event());
-                    elements_removed(&mut locks.slot(db, src, now), from, emptied);
-                    Moved::Element(v)
-                } else {
-                    Moved::WrongType
-                }
-            }
-        }
-    };
-    match moved {
-        Moved::Missing => ctx.out.null(),
-        Moved::WrongType => ctx.out.error(errors::WRONGTYPE),
-        Moved::Element(v) => {
-            ctx.out.bulk(&v);
-            pushed(ctx, db, dst);
+impl Moved {
+    /// LMOVE's reply: the element, nil or WRONGTYPE.
+    pub(crate) fn reply(&self, out: &mut Reply) {
+        match self {
+            Moved::Missing => out.null(),
+            Moved::WrongType => out.error(errors::WRONGTYPE),
+            Moved::Element(v) => out.bulk(v),
         }
     }
+}
+
+/// `lmoveGenericCommand` under `locks` (which hold both keys' shards): pops from `src`'s
+/// `from` end and pushes onto `dst`'s `to` end. A source equal to the destination rotates the
+/// list in place (its TTL kept). Checks as Redis: a missing source is nil whatever the
+/// destination holds; a destination of another type is WRONGTYPE and nothing moves. Events as
+/// Redis: the destination's `lpush`/`rpush` (and `new`), then the source's `lpop`/`rpop` (and
+/// `del`). LMOVE, RPOPLPUSH and BLMOVE/BRPOPLPUSH (at once or when served) all move here.
+pub(crate) fn move_locked(
+    locks: &mut Locks<'_>,
+    db: usize,
+    (src, dst): (&[u8], &[u8]),
+    (from, to): (Side, Side),
+    now: u64,
+) -> Moved {
+    match locks
+        .slot(db, src, now)
+        .get()
+        .map(|e| e.value.as_list().is_some())
+    {
+        None => return Moved::Missing,
+        Some(false) => return Moved::WrongType,
+        Some(true) => {}
+    }
+    if src != dst {
+        if let Some(e) = locks.slot(db, dst, now).get() {
+            if e.value.as_list().is_none() {
+                return Moved::WrongType;
+            }
+        }
+    }
+    let v = {
+        let mut slot = locks.slot(db, src, now);
+        let list = slot
+            .get()
+            .and_then(|e| e.value.as_list_mut())
+            .expect("checked above");
+        pop(list, from).expect("stored lists are never empty")
+    };
+    // The push side (Redis's `lmoveHandlePush`): for a rotation, onto the list just popped.
+    let mut slot = locks.slot(db, dst, now);
+    match slot.get().and_then(|e| e.value.as_list_mut()) {
+        Some(list) => push(list, to, &v),
+        None => {
+            slot.put(new_list(to, [&v[..]]));
+        }
+    }
+    slot.touched();
+    slot.notify(class::LIST, to.push_event());
+    // The pop side: deletes the source if the move emptied it.
+    elements_removed(&mut locks.slot(db, src, now), from);
+    Moved::Element(v)
+}
+
+/// LMOVE and RPOPLPUSH: both keys' shards are locked before either is read, so the move is
+/// atomic to every other thread.
+fn lmove_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from: Side, to: Side) {
+    let db = ctx.client.db;
+    let mut locks = ctx.srv.store.lock(&[(db, src), (db, dst)]);
+    move_locked(&mut locks, db, (src, dst), (from, to), ctx.now).reply(ctx.out);
 }
 
 /// # Format

@@ -10,6 +10,7 @@
 //! arity already checked, and write exactly one reply into `ctx.out`.
 
 pub mod args;
+pub mod blocking;
 pub mod client;
 pub mod connection;
 pub mod errors;
@@ -348,12 +349,13 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 12] {
+fn tables() -> [&'static [CommandSpec]; 13] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         lists::COMMANDS,
+        blocking::COMMANDS,
         hashes::COMMANDS,
         sets::COMMANDS,
         zsets::COMMANDS,

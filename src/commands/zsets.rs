@@ -10,6 +10,9 @@
 //! the value itself live in [`crate::store::types::zset`]; this file never touches its
 //! representation.
 //!
+//! The blocking variants (BZPOPMIN, BZPOPMAX, BZMPOP) live in [`super::blocking`] and pop
+//! through `zpop_with_key` and `parse_mpop`, shared with ZMPOP.
+//!
 //! # Replies (RESP2 / RESP3)
 //! Scores are doubles: `%.17g` bulk strings in RESP2, `,` doubles in RESP3. WITHSCORES replies
 //! are flat `member, score, ...` arrays in RESP2 and arrays of `[member, score]` pairs in RESP3;
@@ -837,31 +840,25 @@ fn zpopmax(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 }
 
 /// Pops up to `count` elements from the zset in `slot` (the caller checked its type); deletes
-/// the key when it empties. Returns the elements and the removed entry (drop it unlocked).
-fn pop_from(
-    slot: &mut crate::store::Slot<'_>,
-    max: bool,
-    count: u64,
-) -> (Vec<(StrBuf, f64)>, Option<Entry>) {
+/// the key when it empties. Events as Redis's `genericZpopCommand`: `zpopmin`/`zpopmax` (and
+/// WATCH) once something was popped, then `del` if the key went. Returns the elements.
+fn pop_from(slot: &mut crate::store::Slot<'_>, max: bool, count: u64) -> Vec<(StrBuf, f64)> {
     let Some(z) = slot.get().and_then(|e| e.value.as_zset_mut()) else {
-        return (Vec::new(), None);
+        return Vec::new();
     };
     let n = count.min(z.len() as u64) as usize;
     let popped: Vec<(StrBuf, f64)> = (0..n).filter_map(|_| z.pop(max)).collect();
     let emptied = z.is_empty();
-    if popped.is_empty() {
-        return (popped, None);
+    if !popped.is_empty() {
+        slot.notify(class::ZSET, if max { "zpopmax" } else { "zpopmin" });
+        slot.touched();
     }
-    slot.notify(class::ZSET, if max { "zpopmax" } else { "zpopmin" });
-    let removed = if emptied {
-        let removed = slot.remove();
+    if emptied {
+        // Emptied by popping: nothing left to free, so it is dropped under the lock.
+        slot.remove();
         slot.notify(class::GENERIC, "del");
-        removed
-    } else {
-        None
-    };
-    slot.touched();
-    (popped, removed)
+    }
+    popped
 }
 
 /// After members were removed from the zset in `slot` (if `changed`): reports `event`, deletes
@@ -903,6 +900,36 @@ fn store_result(
     }
 }
 
+/// Pops from the zset stored in `slot` under `key` (the caller checked it is one) and replies
+/// with the key: BZPOPMIN/BZPOPMAX (`count` = `None`: one element, `[key, member, score]`) or
+/// ZMPOP/BZMPOP (`[key, [[member, score], ...]]`), as Redis's `genericZpopCommand` with
+/// `emitkey`.
+pub(crate) fn zpop_with_key(
+    out: &mut Reply,
+    slot: &mut crate::store::Slot<'_>,
+    key: &[u8],
+    max: bool,
+    count: Option<u64>,
+) {
+    let popped = pop_from(slot, max, count.unwrap_or(1));
+    let nested = count.is_some();
+    if nested {
+        out.array(2);
+        out.bulk(key);
+        out.array(popped.len());
+    } else {
+        out.array(2 * popped.len() + 1);
+        out.bulk(key);
+    }
+    for (member, score) in &popped {
+        if nested {
+            out.array(2);
+        }
+        out.bulk(member);
+        out.double(*score);
+    }
+}
+
 fn zpop(ctx: &mut Ctx<'_>, argv: &[Bytes], max: bool) {
     if argv.len() > 3 {
         ctx.out.error(errors::SYNTAX);
@@ -921,7 +948,7 @@ fn zpop(ctx: &mut Ctx<'_>, argv: &[Bytes], max: bool) {
     let result = ctx.db().write(&argv[1], ctx.now, |slot| match slot.get() {
         None => Read::Missing,
         Some(e) if e.value.as_zset().is_none() => Read::WrongType,
-        Some(_) if count == Some(0) => Read::Found((Vec::new(), None)),
+        Some(_) if count == Some(0) => Read::Found(Vec::new()),
         Some(_) => Read::Found(pop_from(slot, max, count.unwrap_or(1))),
     });
     let popped = match result {
@@ -930,10 +957,7 @@ fn zpop(ctx: &mut Ctx<'_>, argv: &[Bytes], max: bool) {
             return;
         }
         Read::Missing => Vec::new(),
-        Read::Found((popped, dropped)) => {
-            drop(dropped);
-            popped
-        }
+        Read::Found(popped) => popped,
     };
     let nested = ctx.out.resp3 && count.is_some();
     ctx.out.array(if nested {
@@ -954,27 +978,47 @@ fn zpop(ctx: &mut Ctx<'_>, argv: &[Bytes], max: bool) {
 /// `ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]` — `[key, [[member, score], ...]]` from
 /// the first non-empty zset, or a nil array.
 fn zmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let numkeys = match parse_i64(&argv[1]) {
-        Some(n) if n >= 1 => n as usize,
-        _ => {
-            ctx.out.error(errors::NUMKEYS_NOT_POSITIVE);
-            return;
-        }
+    let (first, numkeys, max, count) = match parse_mpop(argv, 1) {
+        Ok(parsed) => parsed,
+        Err(e) => return ctx.out.error(e),
     };
-    let where_idx = match numkeys.checked_add(2) {
-        Some(i) if i < argv.len() => i,
-        _ => {
-            ctx.out.error(errors::SYNTAX);
-            return;
+    let keys = &argv[first..first + numkeys];
+    let (d, now) = (ctx.client.db, ctx.now);
+    let out = &mut *ctx.out;
+    let targets: Vec<(usize, &[u8])> = keys.iter().map(|k| (d, &k[..])).collect();
+    let mut locks = ctx.srv.store.lock(&targets);
+    for key in keys {
+        let mut slot = locks.slot(d, key, now);
+        match slot.get() {
+            None => continue,
+            Some(e) if e.value.as_zset().is_none() => return out.error(errors::WRONGTYPE),
+            Some(_) => return zpop_with_key(out, &mut slot, key, max, Some(count)),
         }
+    }
+    out.null_array();
+}
+
+/// ZMPOP's and BZMPOP's arguments after the command name: `numkeys` at `at`, the keys, then
+/// `MIN|MAX [COUNT count]`, checked in Redis's order. Returns the position of the first key,
+/// the number of keys, whether to pop the maximum, and the count (default 1).
+pub(crate) fn parse_mpop(
+    argv: &[Bytes],
+    at: usize,
+) -> Result<(usize, usize, bool, u64), &'static str> {
+    let numkeys = match parse_i64(&argv[at]) {
+        Some(n) if n >= 1 => n as usize,
+        _ => return Err(errors::NUMKEYS_NOT_POSITIVE),
+    };
+    let where_idx = match numkeys.checked_add(at + 1) {
+        Some(i) if i < argv.len() => i,
+        _ => return Err(errors::SYNTAX),
     };
     let max = if args::is(&argv[where_idx], "min") {
         false
     } else if args::is(&argv[where_idx], "max") {
         true
     } else {
-        ctx.out.error(errors::SYNTAX);
-        return;
+        return Err(errors::SYNTAX);
     };
     let mut count = None;
     let mut j = where_idx + 1;
@@ -984,47 +1028,14 @@ fn zmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             j += 1;
             match parse_i64(&argv[j]) {
                 Some(n) if n >= 1 => count = Some(n as u64),
-                _ => {
-                    ctx.out.error(errors::COUNT_NOT_POSITIVE);
-                    return;
-                }
+                _ => return Err(errors::COUNT_NOT_POSITIVE),
             }
         } else {
-            ctx.out.error(errors::SYNTAX);
-            return;
+            return Err(errors::SYNTAX);
         }
         j += 1;
     }
-    let keys = &argv[2..where_idx];
-    let (d, now) = (ctx.client.db, ctx.now);
-    let targets: Vec<(usize, &[u8])> = keys.iter().map(|k| (d, &k[..])).collect();
-    let mut locks = ctx.srv.store.lock(&targets);
-    let mut result = Read::Missing;
-    for key in keys {
-        let mut slot = locks.slot(d, key, now);
-        match slot.get() {
-            None => continue,
-            Some(e) if e.value.as_zset().is_none() => result = Read::WrongType,
-            Some(_) => result = Read::Found((key, pop_from(&mut slot, max, count.unwrap_or(1)))),
-        }
-        break;
-    }
-    drop(locks);
-    match result {
-        Read::WrongType => ctx.out.error(errors::WRONGTYPE),
-        Read::Missing => ctx.out.null_array(),
-        Read::Found((key, (popped, dropped))) => {
-            drop(dropped);
-            ctx.out.array(2);
-            ctx.out.bulk(key);
-            ctx.out.array(popped.len());
-            for (member, score) in &popped {
-                ctx.out.array(2);
-                ctx.out.bulk(member);
-                ctx.out.double(*score);
-            }
-        }
-    }
+    Ok((at + 1, numkeys, max, count.unwrap_or(1)))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -40,6 +40,9 @@ pub struct ClientInfo {
     pub multi: AtomicI64,
     /// Subscription counts and MONITOR mode (written by the owning loop).
     pub pubsub: crate::pubsub::SubCounts,
+    /// Blocked by BLPOP & co: a [`crate::commands::blocking::state`] value (CLIENT LIST
+    /// `flags=b`, INFO `blocked_clients`). Written by whoever starts or ends the wait.
+    pub blocked: AtomicU8,
 }
 
 impl ClientInfo {
@@ -71,6 +74,7 @@ impl ClientInfo {
             killed: AtomicBool::new(false),
             multi: AtomicI64::new(-1),
             pubsub: crate::pubsub::SubCounts::default(),
+            blocked: AtomicU8::new(0),
         }
     }
 
@@ -97,10 +101,18 @@ impl ClientInfo {
         if self.multi.load(Ordering::Relaxed) >= 0 {
             flags.push('x');
         }
+        if self.is_blocked() {
+            flags.push('b');
+        }
         if flags.is_empty() {
             flags.push('N');
         }
         flags
+    }
+
+    /// Whether the client waits in a blocking command.
+    pub fn is_blocked(&self) -> bool {
+        self.blocked.load(Ordering::Relaxed) != crate::commands::blocking::state::NONE
     }
 
     pub fn idle_secs(&self) -> u64 {
@@ -214,6 +226,9 @@ pub struct Client {
     pub watched: crate::commands::multi::Watched,
     /// Channels, patterns and shard channels subscribed to, and MONITOR mode.
     pub pubsub: crate::pubsub::Subscriptions,
+    /// Waiting in a blocking command (BLPOP & co): the connection runs no further input until
+    /// the wait ends.
+    pub blocked: Option<crate::commands::blocking::BlockedOn>,
 }
 
 impl Client {
@@ -231,6 +246,7 @@ impl Client {
             multi: None,
             watched: Default::default(),
             pubsub: crate::pubsub::Subscriptions::default(),
+            blocked: None,
         }
     }
 

@@ -6,6 +6,10 @@
 //!   replies are written, in one `write` batch per readable event (pipelining).
 //! - While pending output exceeds [`PAUSE_OUTPUT`], no further input is parsed or read (a client
 //!   that pipelines without reading cannot grow our memory); reading resumes once it drains.
+//! - While the client waits in a blocking command (`Client::blocked`), input is still read
+//!   (so a disconnection is seen) but no command runs; the loop resumes it when the wait ends.
+//! - After each command, clients blocked on keys it gave data are served
+//!   ([`commands::blocking::serve_ready`]) before this client's reply is written.
 //! - WRITABLE interest is registered only while output is pending.
 //! - Request buffers are never retained by the store (it copies what it keeps), so the read
 //!   buffer's memory is reclaimed as soon as the commands using it have run.
@@ -25,6 +29,7 @@ use crate::resp::parse::{Limits, Parser};
 use crate::resp::reply::Reply;
 use crate::server::client::Client;
 use crate::server::shared::{Shared, WorkerStats};
+use crate::store::events::ready;
 
 /// Stop reading a client's input while this much output is waiting for it.
 pub const PAUSE_OUTPUT: usize = 4 * 1024 * 1024;
@@ -218,7 +223,9 @@ impl Conn {
     /// Clocks are read once per batch (wall time for expiry, shared by the batch's commands as
     /// Redis's cached `mstime`) plus once per command for its duration.
     fn process(&mut self, shared: &Shared, stats: &WorkerStats) {
-        if self.rbuf.is_empty() {
+        // A client blocked in BLPOP & co runs nothing until the wait ends (Redis keeps reading
+        // its input meanwhile, and so do we).
+        if self.rbuf.is_empty() || self.client.blocked.is_some() {
             return;
         }
         let limits = Limits {
@@ -228,7 +235,10 @@ impl Conn {
         let mut clock = quanta::Instant::now();
         self.last_active = clock;
         let mut ran_any = false;
-        while !self.client.close_after_reply && self.out.len() <= PAUSE_OUTPUT {
+        while !self.client.close_after_reply
+            && self.client.blocked.is_none()
+            && self.out.len() <= PAUSE_OUTPUT
+        {
             match self.parser.parse(&mut self.rbuf, &mut self.args, &limits) {
                 Ok(true) => {
                     self.command_start = self.bytes_read - self.rbuf.len() as u64;
@@ -275,10 +285,17 @@ impl Conn {
         // not poisoned (parking_lot), so other clients carry on.
         let args = &self.args;
         let ran = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            commands::dispatch(&mut ctx, args)
+            let ran = commands::dispatch(&mut ctx, args);
+            // Clients blocked on keys this command (or EXEC) gave data are served now, before
+            // this client's reply is written (Redis's `handleClientsBlockedOnKeys`).
+            if !ready::is_empty() {
+                commands::blocking::serve_ready(shared);
+            }
+            ran
         })) {
             Ok(ran) => ran,
             Err(_) => {
+                drop(ready::take());
                 tracing::error!(
                     client = self.client.id,
                     "command panicked; closing the client"
@@ -314,6 +331,34 @@ impl Conn {
         }
         client.reply_skip = std::mem::take(&mut client.reply_skip_next);
         end
+    }
+
+    /// Ends this client's wait in a blocking command with `reply` (its pop's result, or the
+    /// timeout / CLIENT UNBLOCK reply) and returns the ended wait, whose deadline the loop
+    /// drops from its timers; the caller then resumes the input (`on_readable`). An error
+    /// reply counts as the command's failure, as Redis's `updateStatsOnUnblock`.
+    pub fn unblock(
+        &mut self,
+        reply: &[u8],
+        stats: &WorkerStats,
+    ) -> Option<commands::blocking::BlockedOn> {
+        let blocked = self.client.blocked.take()?;
+        if reply.first() == Some(&b'-') {
+            stats.count_error(&reply[1..]);
+            if let Some(i) = self
+                .client
+                .info
+                .last_cmd
+                .load(Ordering::Relaxed)
+                .checked_sub(1)
+            {
+                WorkerStats::add(&stats.commands[i].failed, 1);
+            }
+        }
+        if !blocked.discard_reply {
+            self.out.buf.extend_from_slice(reply);
+        }
+        Some(blocked)
     }
 
     /// Writes as much pending output as the socket takes and updates WRITABLE interest.

@@ -202,6 +202,8 @@ pub struct Shared {
     pub config: Config,
     pub settings: Settings,
     pub store: Store,
+    /// Clients blocked on keys (BLPOP & co), per key in blocking order.
+    pub blocked: crate::commands::blocking::Blocked,
     pub clients: ClientTable,
     /// Live connections on all loops (maxclients is enforced against it).
     pub connected: AtomicUsize,
@@ -251,6 +253,7 @@ impl Shared {
         Shared {
             settings: Settings::from_config(&config),
             store,
+            blocked: crate::commands::blocking::Blocked::new(config.databases),
             clients: ClientTable::default(),
             connected: AtomicUsize::new(0),
             workers: OnceLock::new(),

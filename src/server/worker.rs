@@ -4,7 +4,13 @@
 //!
 //! Threading rules: a connection is only ever touched by its loop. Other threads send a
 //! [`Msg`] with [`WorkerHandle::send`], which pushes onto the inbox and wakes the poll.
+//!
+//! Blocked clients (BLPOP & co, see [`crate::commands::blocking`]): the loop keeps their
+//! deadlines in a timer set and polls no longer than the nearest one, so timeouts fire with
+//! millisecond precision; a client served or unblocked by another thread arrives as
+//! [`Msg::Unblocked`]. Either way the reply is appended and the client's buffered input runs.
 
+use std::collections::BTreeSet;
 use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -26,7 +32,6 @@ const LISTENER_BASE: usize = usize::MAX - 1;
 const TICK: Duration = Duration::from_millis(100);
 
 /// Messages other threads send to a loop.
-#[derive(Debug)]
 pub enum Msg {
     /// Close connection `token` if it is still client `id` (tokens are reused).
     Kill { token: usize, id: u64 },
@@ -35,6 +40,13 @@ pub enum Msg {
     /// Pub/Sub messages or MONITOR lines for connections of this loop (one per publication
     /// per loop; see [`crate::pubsub`]).
     Deliver(crate::pubsub::Delivery),
+    /// The wait of the client blocked at `token` on `waiter` ended elsewhere (served by a push,
+    /// or CLIENT UNBLOCK): append `reply` and resume its input.
+    Unblocked {
+        token: usize,
+        waiter: Arc<crate::commands::blocking::Waiter>,
+        reply: bytes::BytesMut,
+    },
 }
 
 /// How other threads reach a loop.
@@ -66,6 +78,9 @@ pub struct Worker {
     accept_backoff: bool,
     /// Connections given Pub/Sub or MONITOR output while draining the inbox (flushed once).
     pushed: Vec<usize>,
+    /// Deadlines of this loop's blocked clients: (when, token, client id). Entries whose client
+    /// was unblocked meanwhile are skipped when they come due.
+    timers: BTreeSet<(Instant, usize, u64)>,
 }
 
 impl Worker {
@@ -96,6 +111,7 @@ impl Worker {
                 read_again: Vec::new(),
                 accept_backoff: false,
                 pushed: Vec::new(),
+                timers: BTreeSet::new(),
             },
             WorkerHandle { inbox: tx, waker },
         ))
@@ -107,7 +123,11 @@ impl Worker {
         let mut last_tick = Instant::now();
         loop {
             let timeout = if self.read_again.is_empty() {
-                TICK
+                // Wake for the nearest blocked client's deadline (millisecond precision).
+                match self.timers.first() {
+                    Some((due, _, _)) => due.saturating_duration_since(Instant::now()).min(TICK),
+                    None => TICK,
+                }
             } else {
                 Duration::ZERO
             };
@@ -156,6 +176,7 @@ impl Worker {
             if self.drain_inbox() {
                 break;
             }
+            self.expire_blocked();
             if last_tick.elapsed() >= TICK {
                 last_tick = Instant::now();
                 self.housekeeping();
@@ -168,7 +189,46 @@ impl Worker {
         match next {
             Next::Keep => {}
             Next::ReadAgain => self.read_again.push(key),
-            Next::Close => self.close(key),
+            Next::Close => return self.close(key),
+        }
+        // A command just blocked the client: arm its timeout.
+        if let Some(conn) = self.conns.get_mut(key) {
+            let id = conn.client.id;
+            if let Some(blocked) = conn.client.blocked.as_mut().filter(|b| !b.armed) {
+                blocked.armed = true;
+                if let Some(due) = blocked.deadline {
+                    self.timers.insert((due, key, id));
+                }
+            }
+        }
+    }
+
+    /// Times out the blocked clients whose deadline has passed (Redis's
+    /// `handleBlockedClientsTimeout`): each gets its command's timeout reply and resumes.
+    fn expire_blocked(&mut self) {
+        let now = Instant::now();
+        while let Some(&(due, key, id)) = self.timers.first() {
+            if due > now {
+                break;
+            }
+            self.timers.pop_first();
+            let Some(conn) = self.conns.get_mut(key) else {
+                continue;
+            };
+            let still = conn.client.id == id
+                && conn
+                    .client
+                    .blocked
+                    .as_ref()
+                    .is_some_and(|b| b.deadline == Some(due));
+            if !still {
+                continue;
+            }
+            let blocked = conn.client.blocked.as_ref().expect("checked above");
+            // Lost to a server or CLIENT UNBLOCK: their `Msg::Unblocked` is on its way.
+            if let Some(reply) = crate::commands::blocking::timed_out(&self.shared, blocked) {
+                self.resume(key, &reply);
+            }
         }
     }
 
@@ -224,8 +284,26 @@ impl Worker {
         }
     }
 
+    /// Ends the wait of the blocked client at `key` with `reply` and runs its buffered input.
+    fn resume(&mut self, key: usize, reply: &[u8]) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        if let Some(due) = conn.unblock(reply, &self.stats).and_then(|b| b.deadline) {
+            self.timers.remove(&(due, key, conn.client.id));
+        }
+        let next = conn.on_readable(&self.shared, &self.stats, self.poll.registry());
+        self.after(key, next);
+    }
+
     fn close(&mut self, key: usize) {
         if let Some(mut conn) = self.conns.try_remove(key) {
+            if let Some(blocked) = conn.client.blocked.take() {
+                crate::commands::blocking::disconnected(&self.shared, &blocked);
+                if let Some(due) = blocked.deadline {
+                    self.timers.remove(&(due, key, conn.client.id));
+                }
+            }
             let _ = self.poll.registry().deregister(&mut conn.stream);
             let client = &mut conn.client;
             crate::commands::multi::release_watches(&self.shared, client.id, &mut client.watched);
@@ -247,6 +325,23 @@ impl Worker {
                 }
                 Msg::Shutdown => shutdown = true,
                 Msg::Deliver(d) => self.deliver(&d),
+                Msg::Unblocked {
+                    token,
+                    waiter,
+                    reply,
+                } => {
+                    let Some(conn) = self.conns.get_mut(token) else {
+                        continue;
+                    };
+                    let ours = conn
+                        .client
+                        .blocked
+                        .as_ref()
+                        .is_some_and(|b| Arc::ptr_eq(&b.waiter, &waiter));
+                    if ours {
+                        self.resume(token, &reply);
+                    }
+                }
             }
         }
         self.flush_pushed();
@@ -295,7 +390,10 @@ impl Worker {
             let idle: Vec<usize> = self
                 .conns
                 .iter()
-                .filter(|(_, c)| c.last_active.elapsed().as_secs() >= timeout)
+                // As Redis, a client waiting in a blocking command is not idle.
+                .filter(|(_, c)| {
+                    c.client.blocked.is_none() && c.last_active.elapsed().as_secs() >= timeout
+                })
                 .map(|(k, _)| k)
                 .collect();
             for key in idle {

@@ -10,7 +10,7 @@ use hashbrown::hash_map::RawEntryMut;
 
 use super::events::{class, KeyspaceEvents};
 use super::node::NodeBox;
-use super::{Entry, Shard, SHARDS};
+use super::{Entry, Shard, Value, SHARDS};
 
 pub struct Db {
     /// This database's number (for keyspace events).
@@ -405,9 +405,18 @@ impl<'a> Slot<'a> {
 
     /// Stores `entry`, returning the previous live entry. The key is copied on first insert
     /// (request buffers are never retained by the store).
+    ///
+    /// Storing a list or sorted set while clients are blocked on keys records the key as ready
+    /// (Redis's `signalKeyAsReady`, see [`super::events`]): whoever waits on it is served after
+    /// the current command.
     pub fn put(&mut self, entry: Entry) -> Option<Entry> {
         if entry.is_volatile() {
             self.db.mark_volatile();
+        }
+        if matches!(entry.value, Value::List(_) | Value::ZSet(_))
+            && self.db.events.blocked.load(Ordering::Relaxed) != 0
+        {
+            super::events::ready::push(self.db.index, self.key);
         }
         let now = self.now;
         match self

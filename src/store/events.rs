@@ -11,9 +11,18 @@
 //! Both are off the hot path when unused: one relaxed load each (`watched == 0`,
 //! `notify_flags == 0`).
 //!
+//! A third event, Redis's `signalKeyAsReady`, wakes clients blocked on keys (BLPOP & co): when a
+//! list or sorted set is stored under a key ([`Slot::put`](super::Slot::put)) while any client
+//! is blocked ([`KeyspaceEvents::blocked`] non-zero: again one relaxed load otherwise), the key
+//! is recorded in this thread's [`ready`] list. The server serves the waiters of those keys
+//! once the command that stored them has finished (`commands::blocking`). Blocked clients
+//! register under the shard locks of their keys, so a store either happens before the
+//! registration (and the client finds the data) or sees the count and records the key.
+//!
 //! Threading rules: everything here is `Sync`. The publish sink is installed once at start-up
 //! by the server (it must never take a shard lock: it runs while one is held).
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -100,6 +109,10 @@ pub struct KeyspaceEvents {
     pub watches: Watches,
     /// `notify-keyspace-events` as [`class`] bits; 0 = off.
     pub notify_flags: AtomicU32,
+    /// Clients blocked on keys in every database (maintained by `commands::blocking`, changed
+    /// under the shard locks of the keys concerned). While 0, storing a list or zset records
+    /// nothing.
+    pub blocked: AtomicUsize,
     sink: OnceLock<Sink>,
 }
 
@@ -108,6 +121,7 @@ impl KeyspaceEvents {
         KeyspaceEvents {
             watches: Watches::new(databases),
             notify_flags: AtomicU32::new(0),
+            blocked: AtomicUsize::new(0),
             sink: OnceLock::new(),
         }
     }
@@ -138,6 +152,37 @@ impl KeyspaceEvents {
             let channel = format!("__keyevent@{db}__:{event}");
             sink(channel.as_bytes(), key);
         }
+    }
+}
+
+/// Keys that became ready for blocked clients on this thread (Redis's `server.ready_keys`):
+/// filled by [`Slot::put`](super::Slot::put) under the key's shard lock, drained by the
+/// command loop after each command (`commands::blocking::serve_ready`).
+pub mod ready {
+    use super::RefCell;
+
+    thread_local! {
+        static READY: RefCell<Vec<(usize, Box<[u8]>)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Records `(db, key)` (duplicates are removed when drained).
+    #[cold]
+    pub fn push(db: usize, key: &[u8]) {
+        READY.with(|r| r.borrow_mut().push((db, key.into())));
+    }
+
+    /// Whether this thread has ready keys to serve.
+    #[inline]
+    pub fn is_empty() -> bool {
+        READY.with(|r| r.borrow().is_empty())
+    }
+
+    /// Takes this thread's ready keys, in the order they became ready, without duplicates.
+    pub fn take() -> Vec<(usize, Box<[u8]>)> {
+        let mut keys = READY.with(|r| std::mem::take(&mut *r.borrow_mut()));
+        let mut seen = std::collections::HashSet::with_capacity(keys.len());
+        keys.retain(|k| seen.insert(k.clone()));
+        keys
     }
 }
 

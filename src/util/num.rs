@@ -49,6 +49,7 @@ unsafe extern "C" {
     ) -> c_int;
     fn ferrokv_string2d(s: *const c_char, slen: usize, out: *mut f64) -> c_int;
     fn ferrokv_format_double(value: f64, out: *mut c_char, outlen: usize) -> c_int;
+    fn ferrokv_timeout_ms(s: *const c_char, slen: usize, out_ms: *mut i64) -> c_int;
 }
 
 /// Why [`incr_by_float`] failed; `Display` gives Redis's reply text.
@@ -210,6 +211,20 @@ fn format_f64_libc(v: f64) -> String {
     out[..n].iter().map(|&b| char::from(b)).collect()
 }
 
+/// Parses a blocking command's timeout in seconds as Redis 7.0 does
+/// (`getTimeoutFromObjectOrReply` with `UNIT_SECONDS`): a C `long double` by `strtold` rules
+/// (see [`parse_f64`]; hex and `inf` accepted), times 1000, rounded up, as milliseconds.
+/// `None` when it is not a float. The result may be negative (the caller rejects it): values
+/// beyond the `i64` range, infinities included, give `i64::MIN` as on Redis's x86-64 builds,
+/// while small negative values such as `-0.0001` round up to 0 (no timeout).
+pub fn parse_timeout_ms(s: &[u8]) -> Option<i64> {
+    let mut ms = 0i64;
+    // SAFETY: `s` is readable for `s.len()` bytes (the C side copies it into a NUL-terminated
+    // buffer and reads nothing else); `ms` is a valid place for one i64.
+    let ok = unsafe { ferrokv_timeout_ms(s.as_ptr().cast(), s.len(), &mut ms) };
+    (ok == 1).then_some(ms)
+}
+
 /// Parses a score-range bound as Redis's `zslParseRange` does: C `strtod` over the bytes up
 /// to the first NUL, which must all be consumed, and the result must not be NaN. Looser than
 /// [`parse_f64`]: leading whitespace, the empty string (0), overflow (±inf) and underflow are
@@ -230,6 +245,32 @@ pub fn parse_f64_strtod(s: &[u8]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeouts_parse_like_redis_7_0() {
+        // Each checked against redis-server 7.0.15's BLPOP.
+        assert_eq!(parse_timeout_ms(b"1"), Some(1000));
+        assert_eq!(parse_timeout_ms(b"0.1"), Some(100));
+        assert_eq!(parse_timeout_ms(b".5"), Some(500));
+        assert_eq!(parse_timeout_ms(b"+1"), Some(1000));
+        assert_eq!(parse_timeout_ms(b"0x10"), Some(16_000));
+        assert_eq!(parse_timeout_ms(b"1e-300"), Some(1));
+        assert_eq!(parse_timeout_ms(b"-0"), Some(0));
+        assert_eq!(parse_timeout_ms(b"-0.0001"), Some(0));
+        // -0.001 is not exact: times 1000 it is just above -1, which rounds up to 0.
+        assert_eq!(parse_timeout_ms(b"-0.001"), Some(0));
+        assert_eq!(parse_timeout_ms(b"-0.002"), Some(-1));
+        assert_eq!(
+            parse_timeout_ms(b"9223372036854775"),
+            Some(9223372036854775000)
+        );
+        assert_eq!(parse_timeout_ms(b"9223372036854776"), Some(i64::MIN));
+        assert_eq!(parse_timeout_ms(b"inf"), Some(i64::MIN));
+        assert_eq!(parse_timeout_ms(b"-inf"), Some(i64::MIN));
+        for bad in [&b""[..], b" 1", b"1 ", b"nan", b"abc", b"1\x000"] {
+            assert_eq!(parse_timeout_ms(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn parse_i64_redis_util_cases() {

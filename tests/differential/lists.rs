@@ -26,6 +26,11 @@ pub static ENTRIES: &[Entry] = &[
     e("rpoplpush", 1, |g| g.cmd("RPOPLPUSH", |g, a| { a.push(g.key()); a.push(g.key()) })),
     e("lmpop", 1, lmpop),
     e("list-scenario", 4, scenario),
+    e("blpop", 1, |g| bpop(g, "BLPOP")),
+    e("brpop", 1, |g| bpop(g, "BRPOP")),
+    e("blmove", 1, blmove),
+    e("brpoplpush", 1, |g| g.cmd("BRPOPLPUSH", |g, a| { a.push(g.key()); a.push(g.key()); a.push(timeout(g)) })),
+    e("blmpop", 1, blmpop),
 ];
 
 /// Steps that compare `key`'s final content when it holds this family's type (they must be
@@ -252,6 +257,41 @@ fn lmove(g: &mut Gen) -> Step {
         let dst = if g.chance(25) { src.clone() } else { g.key() };
         a.extend([src, dst, side(g), side(g)]);
     })
+}
+
+/// A blocking command's timeout: short enough that a command finding no data times out at
+/// once (a single connection has nobody to wake it), sometimes invalid; never 0.
+pub fn timeout(g: &mut Gen) -> Vec<u8> {
+    if g.chance(85) {
+        return b(g.pick(&["0.01", "0.001", ".005", "1e-300"]));
+    }
+    b(g.pick(&["abc", "-1", "nan", "", "inf", "-0.002", " 1"]))
+}
+
+/// `BLPOP|BRPOP key [key ...] timeout`.
+fn bpop(g: &mut Gen, name: &str) -> Step {
+    g.cmd(name, |g, a| {
+        for _ in 0..1 + g.below(3) {
+            a.push(g.key());
+        }
+        a.push(timeout(g));
+    })
+}
+
+/// `BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout`.
+fn blmove(g: &mut Gen) -> Step {
+    let mut step = lmove(g);
+    step.args[0] = g.maybe_mixed_case("BLMOVE");
+    step.args.push(timeout(g));
+    step
+}
+
+/// `BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]`.
+fn blmpop(g: &mut Gen) -> Step {
+    let mut step = lmpop(g);
+    step.args[0] = g.maybe_mixed_case("BLMPOP");
+    step.args.insert(1, timeout(g));
+    step
 }
 
 /// `LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]`, numkeys sometimes wrong.

@@ -39,6 +39,9 @@ pub static ENTRIES: &[Entry] = &[
     e("zpopmin", 2, |g| zpop(g, "ZPOPMIN")),
     e("zpopmax", 2, |g| zpop(g, "ZPOPMAX")),
     e("zmpop", 2, zmpop),
+    e("bzpopmin", 1, |g| bzpop(g, "BZPOPMIN")),
+    e("bzpopmax", 1, |g| bzpop(g, "BZPOPMAX")),
+    e("bzmpop", 1, bzmpop),
     e("zrandmember", 2, zrandmember),
     e("zunion", 2, |g| set_op(g, "ZUNION", false, true)),
     e("zinter", 2, |g| set_op(g, "ZINTER", false, true)),
@@ -394,6 +397,24 @@ fn zmpop(g: &mut Gen) -> Step {
             a.push(b(g.pick(&["COUNT", "FOO"])));
         }
     })
+}
+
+/// `BZPOPMIN|BZPOPMAX key [key ...] timeout`.
+fn bzpop(g: &mut Gen, name: &str) -> Step {
+    g.cmd(name, |g, a| {
+        for _ in 0..1 + g.below(3) {
+            a.push(zkey(g));
+        }
+        a.push(super::lists::timeout(g));
+    })
+}
+
+/// `BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]`.
+fn bzmpop(g: &mut Gen) -> Step {
+    let mut step = zmpop(g);
+    step.args[0] = g.maybe_mixed_case("BZMPOP");
+    step.args.insert(1, super::lists::timeout(g));
+    step
 }
 
 /// `ZRANDMEMBER key [count [WITHSCORES]]`: shapes only, except a count covering the zset.
