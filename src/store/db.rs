@@ -372,28 +372,35 @@ impl<'a> Slot<'a> {
     /// Reports a change to this key: Redis's `signalModifiedKey` (WATCH) plus
     /// `notifyKeyspaceEvent(class, event)`. Call once the change is made, before the lock is
     /// released (the slot's lifetime guarantees that).
-    #[inline]
+    /// Both checks are one relaxed load each when nothing is watched or notified (the hot path
+    /// of every write), so they are forced inline with the work behind them kept out of line.
+    #[inline(always)]
     pub fn modified(&self, class: u32, event: &str) {
         self.touched();
         self.notify(class, event);
     }
 
     /// Redis's `signalModifiedKey` alone (WATCH).
-    #[inline]
+    #[inline(always)]
     pub fn touched(&self) {
-        let events = &self.db.events;
-        if events.watches.any() {
-            let exists = self
-                .shard
-                .raw_entry()
-                .from_key_hashed_nocheck(self.hash, self.key)
-                .is_some();
-            events.watches.touch(self.db.index, self.key, exists);
+        if self.db.events.watches.any() {
+            self.touch_watchers();
         }
     }
 
+    #[cold]
+    #[inline(never)]
+    fn touch_watchers(&self) {
+        let exists = self
+            .shard
+            .raw_entry()
+            .from_key_hashed_nocheck(self.hash, self.key)
+            .is_some();
+        self.db.events.watches.touch(self.db.index, self.key, exists);
+    }
+
     /// Redis's `notifyKeyspaceEvent` alone.
-    #[inline]
+    #[inline(always)]
     pub fn notify(&self, class: u32, event: &str) {
         self.db.events.notify(class, event, self.db.index, self.key);
     }

@@ -132,7 +132,7 @@ impl KeyspaceEvents {
     }
 
     /// Redis's `notifyKeyspaceEvent(class, event, key, db)`.
-    #[inline]
+    #[inline(always)]
     pub fn notify(&self, class: u32, event: &str, db: usize, key: &[u8]) {
         let flags = self.notify_flags.load(Ordering::Relaxed);
         if flags & class != 0 {
@@ -141,6 +141,7 @@ impl KeyspaceEvents {
     }
 
     #[cold]
+    #[inline(never)]
     fn publish(&self, flags: u32, event: &str, db: usize, key: &[u8]) {
         let Some(sink) = self.sink.get() else { return };
         if flags & class::KEYSPACE != 0 {
