@@ -176,9 +176,11 @@ impl Worker {
             if self.drain_inbox() {
                 break;
             }
-            self.expire_blocked();
-            if last_tick.elapsed() >= TICK {
-                last_tick = Instant::now();
+            // One clock read per iteration serves both the timeouts and the housekeeping tick.
+            let now = Instant::now();
+            self.expire_blocked(now);
+            if now.saturating_duration_since(last_tick) >= TICK {
+                last_tick = now;
                 self.housekeeping();
             }
         }
@@ -205,8 +207,7 @@ impl Worker {
 
     /// Times out the blocked clients whose deadline has passed (Redis's
     /// `handleBlockedClientsTimeout`): each gets its command's timeout reply and resumes.
-    fn expire_blocked(&mut self) {
-        let now = Instant::now();
+    fn expire_blocked(&mut self, now: Instant) {
         while let Some(&(due, key, id)) = self.timers.first() {
             if due > now {
                 break;

@@ -396,7 +396,10 @@ impl<'a> Slot<'a> {
             .raw_entry()
             .from_key_hashed_nocheck(self.hash, self.key)
             .is_some();
-        self.db.events.watches.touch(self.db.index, self.key, exists);
+        self.db
+            .events
+            .watches
+            .touch(self.db.index, self.key, exists);
     }
 
     /// Redis's `notifyKeyspaceEvent` alone.
