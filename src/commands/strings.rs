@@ -284,14 +284,15 @@ fn set_generic(
     let value = StrBuf::from_slice(value);
     let mut dropped = None;
     let outcome = ctx.db().write(key, now, |slot| {
+        // The old value is copied only for SET ... GET (a plain overwrite allocates nothing).
         let (found, old_ttl, old) = match slot.get() {
-            None => (false, 0, Found::Missing),
-            Some(e) => (true, e.expire_at, Found::of(Some(e))),
-        };
-        let old = match old {
-            Found::WrongType if get => return SetOutcome::WrongType,
-            Found::Str(s) if get => Some(s),
-            _ => None,
+            None => (false, 0, None),
+            Some(e) if !get => (true, e.expire_at, None),
+            Some(e) => match Found::of(Some(e)) {
+                Found::WrongType => return SetOutcome::WrongType,
+                Found::Str(s) => (true, e.expire_at, Some(s)),
+                Found::Missing => (true, e.expire_at, None),
+            },
         };
         if (flags & opt::NX != 0 && found) || (flags & opt::XX != 0 && !found) {
             return SetOutcome::Aborted(old);
