@@ -411,7 +411,7 @@ fn llen(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let found = ctx
         .db()
         .read(&argv[1], ctx.now, |e| e.value.as_list().map(List::len));
-    ctx.count_lookup(found.is_some());
+    ctx.read_lookup(&argv[1], found.is_some());
     match found {
         None => ctx.out.int(0),
         Some(Some(n)) => ctx.out.int(n as i64),
@@ -441,7 +441,7 @@ fn lrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             }
             None => out.error(errors::WRONGTYPE),
         });
-    ctx.count_lookup(found.is_some());
+    ctx.read_lookup(&argv[1], found.is_some());
     if found.is_none() {
         ctx.out.array(0);
     }
@@ -469,7 +469,7 @@ fn lindex(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
                 None => out.null(),
             }
         });
-    ctx.count_lookup(found.is_some());
+    ctx.read_lookup(&argv[1], found.is_some());
     if found.is_none() {
         ctx.out.null();
     }
@@ -585,7 +585,7 @@ fn lpos(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             }
         })
     });
-    ctx.count_lookup(found.is_some());
+    ctx.read_lookup(&argv[1], found.is_some());
     match (found, opts.count) {
         (Some(None), _) => ctx.out.error(errors::WRONGTYPE),
         (None, Some(_)) => ctx.out.array(0),

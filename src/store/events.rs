@@ -11,6 +11,9 @@
 //! Both are off the hot path when unused: one relaxed load each (`watched == 0`,
 //! `notify_flags == 0`).
 //!
+//! The one event that is no change, `keymiss` (class `m`), is published by the read lookups of
+//! commands (`Ctx::read_lookup` in `commands/mod.rs`), not from a `Slot`.
+//!
 //! Threading rules: everything here is `Sync`. The publish sink is installed once at start-up
 //! by the server (it must never take a shard lock: it runs while one is held).
 
