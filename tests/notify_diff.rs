@@ -1,5 +1,5 @@
-//! Keyspace notifications and WATCH signals of every write command, compared with a real
-//! `redis-server` 7.0.
+//! Keyspace notifications and WATCH signals of every write command, and the `keymiss` events of
+//! every read lookup, compared with a real `redis-server` 7.0.
 //!
 //! # How it works
 //! ferrokv runs in-process through [`Session`] (no sockets: pub/sub is not needed), with a
@@ -16,8 +16,10 @@
 //! the key was signalled) and each ferrokv flag is read. So every `signalModifiedKey` and
 //! `touchAllWatchedKeysInDb` is compared too.
 //!
-//! For every step the reply, the notifications (in order) and the set of signalled keys must be
-//! equal. The whole table runs with `notify-keyspace-events` set to `KEA`, then to `KEAn`.
+//! For every step the reply, the notifications (in order), the set of signalled keys and the
+//! keyspace hits and misses counted (`INFO stats`: Redis counts a miss exactly where it
+//! publishes `keymiss`, except OBJECT) must be equal. The whole table runs with `notify-keyspace-events` set to `KEA`, `KEAn`, `KEAm`
+//! (`keymiss` among the other events, in Redis's order) and `Km` (`keymiss` alone).
 //! Redis's active expiry is turned off (`DEBUG SET-ACTIVE-EXPIRE 0`), so an expired key stays
 //! until a lookup removes it, as in the in-process ferrokv (which has no sweeper thread).
 //!
@@ -231,6 +233,87 @@ const SCRIPTS: &[(&str, &[&str])] = &[
         "ZINTERSTORE e 2 a missing", "SET e v PX 100", "@sleep 130", "ZRANGESTORE e a 0 -1",
         "SET e v PX 100", "@sleep 130", "ZRANGESTORE e missing 0 -1",
     ]),
+    // Read lookups (`keymiss` when the flags have `m`). The key `m` never exists.
+    ("reads of missing keys", &[
+        "SET s v", "RPUSH l a", "HSET h f v", "SADD st a", "ZADD z 1 a",
+        "GET m", "MGET m s m2 l", "GETRANGE m 0 -1", "SUBSTR m 0 1", "STRLEN m", "LCS m s",
+        "LCS s m LEN", "EXISTS m s m", "TYPE m", "TTL m", "PTTL m", "EXPIRETIME m",
+        "PEXPIRETIME m", "TOUCH m s m2", "OBJECT ENCODING m", "OBJECT FREQ m",
+        "OBJECT IDLETIME m", "OBJECT REFCOUNT m",
+        "LLEN m", "LRANGE m 0 -1", "LINDEX m 0", "LPOS m a", "LPOS m a COUNT 0",
+        "HGET m f", "HMGET m f g", "HEXISTS m f", "HLEN m", "HSTRLEN m f", "HKEYS m", "HVALS m",
+        "HGETALL m", "HRANDFIELD m", "HRANDFIELD m 2", "HRANDFIELD m -2 WITHVALUES", "HSCAN m 0",
+        "SMEMBERS m", "SISMEMBER m a", "SMISMEMBER m a b", "SCARD m", "SRANDMEMBER m",
+        "SRANDMEMBER m 2", "SINTER m st", "SINTER st m m2", "SINTERCARD 2 st m", "SUNION m st m2",
+        "SDIFF st m", "SSCAN m 0",
+        "ZSCORE m a", "ZMSCORE m a b", "ZCARD m", "ZCOUNT m 0 1", "ZLEXCOUNT m - +",
+        "ZRANGE m 0 -1", "ZRANGE m (1 5 BYSCORE REV LIMIT 0 1", "ZRANGEBYSCORE m 0 1",
+        "ZREVRANGEBYSCORE m 1 0", "ZRANGEBYLEX m - +", "ZREVRANGEBYLEX m + -",
+        "ZREVRANGE m 0 -1", "ZRANK m a", "ZREVRANK m a", "ZRANDMEMBER m", "ZRANDMEMBER m 2",
+        "ZUNION 2 m z", "ZINTER 2 z m WITHSCORES", "ZDIFF 2 m z", "ZINTERCARD 2 m z", "ZSCAN m 0",
+    ]),
+    ("reads of present and wrong-type keys", &[
+        "SET s v", "RPUSH l a", "HSET h f v", "SADD st a", "ZADD z 1 a",
+        "GET s", "GET l", "MGET s l", "GETRANGE l 0 1", "STRLEN h", "LCS s l", "EXISTS s l",
+        "TYPE z", "TTL st", "TOUCH h", "OBJECT ENCODING l", "LLEN s", "LRANGE l 0 -1",
+        "LINDEX s 0", "LPOS h a", "HGET s f", "HMGET h f g", "HGETALL l", "HRANDFIELD h",
+        "HSCAN st 0", "SMEMBERS st", "SISMEMBER h a", "SRANDMEMBER st -2", "SINTER st s",
+        "SUNION z st", "SSCAN st 0", "ZSCORE z a", "ZRANGE st 0 -1", "ZRANK z a",
+        "ZRANDMEMBER z -2", "ZUNION 2 st s", "ZSCAN z 0",
+    ]),
+    ("reads that refuse their arguments around the lookup", &[
+        "SET s v", "SADD st a", "ZADD z 1 a",
+        // Parsed before the lookup: an error and no `keymiss`.
+        "LRANGE m x 1", "ZRANGE m x 1", "ZRANGE m 0 1 BYSCORE", "ZCOUNT m x 1",
+        "ZLEXCOUNT m x y", "HRANDFIELD m x", "SRANDMEMBER m x", "ZRANDMEMBER m x", "SSCAN m x",
+        "LPOS m a RANK 0", "GETEX m BADOPT", "SINTERCARD 2 st m LIMIT -1", "SINTERCARD 3 st m",
+        "ZUNION 0 m", "ZUNION 3 m z", "GETRANGE m x 1",
+        // Looked up first: `keymiss`, then the reply or error.
+        "LINDEX m x", "SSCAN m 0 BADOPT", "HSCAN m 0 COUNT x", "ZSCAN m 0 MATCH", "GETEX m EX abc",
+        "ZUNION 2 m z WEIGHTS x", "ZINTERCARD 2 m z LIMIT -1", "LCS m s BADOPT",
+        "ZMSCORE m", "HMGET m", "SMISMEMBER m",
+    ]),
+    ("reads of expired keys", &[
+        "SET s v", "SADD st a", "ZADD z 1 a",
+        "SET e1 v PX 100", "SET e2 v PX 100", "SET e3 v PX 100", "SET e4 v PX 100",
+        "SADD e5 a", "PEXPIRE e5 100", "SADD e6 a", "PEXPIRE e6 100", "SET e7 v PX 100",
+        "ZADD e8 1 a", "PEXPIRE e8 100", "SET e9 v PX 100", "SET e10 v PX 100",
+        "SET e11 v PX 100", "SET e12 v PX 100", "SET e13 v PX 100", "SET e14 v PX 100",
+        "SET e15 v PX 100", "SET e16 v PX 100", "SET e17 v PX 100", "SET e18 v PX 100",
+        "HSET e19 f v", "PEXPIRE e19 100", "RPUSH e20 a", "PEXPIRE e20 100",
+        "SADD e21 a", "PEXPIRE e21 100", "ZADD e22 1 a", "PEXPIRE e22 100", "@sleep 130",
+        "MGET e1 s e2", "LCS e3 e4", "SINTER st e5 e6", "SUNION e7 st", "ZUNION 3 e8 z e9",
+        "EXISTS e10 s e11", "TOUCH e12 e13", "TYPE e14", "PTTL e15", "OBJECT ENCODING e16",
+        "STRLEN e17", "GET e18", "HGETALL e19", "LRANGE e20 0 -1", "SCARD e21", "ZSCORE e22 a",
+    ]),
+    ("scan: lazy expiry, and TYPE's read lookups", &[
+        "SET a 1", "RPUSH l x", "SET e1 v PX 100", "SET e2 v PX 100", "SET e3 v PX 100",
+        "SET e4 v PX 100", "@sleep 130", "SCAN 0 MATCH e1", "SCAN 0 TYPE string MATCH a",
+        "SCAN 0 TYPE list MATCH e2", "SCAN 0 TYPE none MATCH e3", "SCAN 0 TYPE hash",
+        "SCAN 0 TYPE STRING", "~SCAN 0 COUNT 100", "SCAN 0 MATCH x* TYPE string",
+        "SCAN 0 TYPE none", "SCAN 0 TYPE string MATCH e4",
+    ]),
+    ("write commands' read lookups", &[
+        "SET s v", "SADD st a", "ZADD z 1 a", "RPUSH l a",
+        // `lookupKeyRead` (a `keymiss`, before any change the command reports) ...
+        "GETDEL m", "GETEX m", "GETEX m PERSIST", "GETSET m v", "GETDEL m", "SET m v GET",
+        "SET m v2 NX GET", "SET m2 v XX GET", "COPY m3 x", "COPY m3 x DB 1",
+        "SINTERSTORE d m3 st", "SUNIONSTORE d st m3", "SDIFFSTORE d st m3",
+        "ZUNIONSTORE d 2 m3 z", "ZINTERSTORE d 2 z m3", "ZDIFFSTORE d 2 m3 z",
+        "ZRANGESTORE d m3 0 -1",
+        // ... `lookupKeyWrite` (nothing).
+        "MOVE m3 1", "RENAME m3 x", "RENAMENX m3 x", "SMOVE m3 st a", "LMOVE m3 l LEFT LEFT",
+        "RPOPLPUSH m3 l", "LPOP m3", "RPOP m3", "LMPOP 1 m3 LEFT", "SPOP m3", "ZPOPMIN m3",
+        "ZPOPMAX m3", "ZMPOP 1 m3 MIN", "DEL m3", "UNLINK m3", "PERSIST m3", "EXPIRE m3 10",
+        "APPEND m4 x", "SETRANGE m5 0 \"\"", "INCR m6", "HINCRBY m7 f 1", "HDEL m3 f",
+        "SREM m3 a", "ZREM m3 a", "LREM m3 0 a", "LSET m3 0 a", "LTRIM m3 0 1",
+        "LINSERT m3 BEFORE a b", "LPUSHX m3 a", "RPUSHX m3 a", "ZREMRANGEBYRANK m3 0 1",
+        "SET e1 v PX 100", "SET e2 v PX 100", "SET e3 v PX 100", "SET e4 v PX 100",
+        "SET e5 v PX 100", "SET e6 v PX 100", "SET e7 v PX 100", "SET e8 v PX 100",
+        "SET e9 v PX 100", "@sleep 130",
+        "GETSET e1 v", "SET e2 v GET", "GETDEL e3", "GETEX e4 EX 100", "COPY e5 x REPLACE",
+        "SINTERSTORE e6 e7 st", "ZRANGESTORE d e8 0 -1", "MOVE e9 1",
+    ]),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -363,6 +446,8 @@ struct Redis {
     sub: Conn,
     watchers: BTreeMap<DbKey, Conn>,
     markers: i64,
+    /// `keyspace_hits`, `keyspace_misses` at the last [`Redis::lookups`].
+    lookups: (u64, u64),
 }
 
 impl Redis {
@@ -386,6 +471,7 @@ impl Redis {
             sub,
             watchers: BTreeMap::new(),
             markers: 0,
+            lookups: (0, 0),
         })
     }
 
@@ -410,6 +496,27 @@ impl Redis {
                 items[3].bytes().unwrap().to_vec(),
             ));
         }
+    }
+
+    /// The keyspace hits and misses counted since the last call (`INFO stats`; nothing the
+    /// test itself sends looks a key up: WATCH and EXEC only check expiry).
+    fn lookups(&mut self) -> (u64, u64) {
+        let Resp::Bulk(Some(info)) = self.cmd.call(&[b"INFO", b"stats"]) else {
+            panic!("INFO replied otherwise");
+        };
+        let info = String::from_utf8(info).unwrap();
+        let field = |name: &str| -> u64 {
+            info.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                .unwrap_or_else(|| panic!("INFO stats without {name}"))
+                .trim()
+                .parse()
+                .unwrap()
+        };
+        let now = (field("keyspace_hits"), field("keyspace_misses"));
+        let delta = (now.0 - self.lookups.0, now.1 - self.lookups.1);
+        self.lookups = now;
+        delta
     }
 
     fn watch(&mut self, keys: &BTreeSet<DbKey>) {
@@ -496,6 +603,14 @@ impl Ferro {
 
     fn events(&mut self) -> Vec<Event> {
         std::mem::take(&mut *self.captured.lock().unwrap())
+    }
+
+    /// The keyspace hits and misses counted since the last call.
+    fn lookups(&mut self) -> (u64, u64) {
+        let stats = &self.session.stats;
+        let take =
+            |c: &std::sync::atomic::AtomicU64| c.swap(0, std::sync::atomic::Ordering::Relaxed);
+        (take(&stats.keyspace_hits), take(&stats.keyspace_misses))
     }
 
     /// Registers one watcher per key, as WATCH does: under the key's lock, noting whether the
@@ -602,11 +717,22 @@ fn script_keys(steps: &[&str]) -> BTreeSet<DbKey> {
     keys
 }
 
-/// Runs the whole table with `flags` on both sides; returns the differences found and how many
-/// notifications and signals Redis produced (to show the comparison is not vacuous).
-fn run_table(redis: &mut Redis, ferro: &mut Ferro, flags: &str) -> (Vec<String>, usize, usize) {
+/// What one run of the table compared (to show the comparison is not vacuous).
+#[derive(Default)]
+struct Seen {
+    /// Notifications Redis published.
+    events: usize,
+    /// Of which `keymiss` (keyspace and keyevent channels).
+    keymiss: usize,
+    /// Watched keys Redis signalled.
+    signals: usize,
+}
+
+/// Runs the whole table with `flags` on both sides; returns the differences found and what
+/// Redis produced.
+fn run_table(redis: &mut Redis, ferro: &mut Ferro, flags: &str) -> (Vec<String>, Seen) {
     let mut failures = Vec::new();
-    let (mut events, mut signals) = (0, 0);
+    let mut seen = Seen::default();
     assert_eq!(
         redis.cmd.call(&[
             b"CONFIG",
@@ -628,6 +754,8 @@ fn run_table(redis: &mut Redis, ferro: &mut Ferro, flags: &str) -> (Vec<String>,
         }
         redis.events();
         ferro.events();
+        redis.lookups();
+        ferro.lookups();
         let keys = script_keys(steps);
         for (n, step) in steps.iter().enumerate() {
             if let Some(ms) = step.strip_prefix("@sleep ") {
@@ -645,9 +773,14 @@ fn run_table(redis: &mut Redis, ferro: &mut Ferro, flags: &str) -> (Vec<String>,
             let got = ferro.run(&args);
             let (want_events, got_events) = (redis.events(), ferro.events());
             let (want_dirty, got_dirty) = (redis.signalled(&keys), ferro.signalled());
+            let (want_stats, got_stats) = (redis.lookups(), ferro.lookups());
 
-            events += want_events.len();
-            signals += want_dirty.len();
+            seen.events += want_events.len();
+            seen.keymiss += want_events
+                .iter()
+                .filter(|(c, m)| c.ends_with(b":keymiss") || m == b"keymiss")
+                .count();
+            seen.signals += want_dirty.len();
             let at = format!("[{flags}] {name} #{n} `{step}`");
             if compare_reply && expected != got {
                 failures.push(format!(
@@ -663,6 +796,11 @@ fn run_table(redis: &mut Redis, ferro: &mut Ferro, flags: &str) -> (Vec<String>,
                     show_events(&want_events)
                 ));
             }
+            if want_stats != got_stats {
+                failures.push(format!(
+                    "{at}: keyspace hits/misses {got_stats:?}, redis {want_stats:?}"
+                ));
+            }
             if want_dirty != got_dirty {
                 failures.push(format!(
                     "{at}: signalled {}, redis {}",
@@ -672,7 +810,7 @@ fn run_table(redis: &mut Redis, ferro: &mut Ferro, flags: &str) -> (Vec<String>,
             }
         }
     }
-    (failures, events, signals)
+    (failures, seen)
 }
 
 #[test]
@@ -683,13 +821,21 @@ fn keyspace_events_and_watch_signals_match_redis() {
     };
     let mut ferro = Ferro::new();
     let mut failures = Vec::new();
-    for flags in ["KEA", "KEAn"] {
-        let (found, events, signals) = run_table(&mut redis, &mut ferro, flags);
-        eprintln!("{flags}: compared {events} notifications and {signals} WATCH signals");
-        assert!(
-            events > 300 && signals > 100,
-            "the comparison saw too little"
+    for flags in ["KEA", "KEAn", "KEAm", "Km"] {
+        let (found, seen) = run_table(&mut redis, &mut ferro, flags);
+        eprintln!(
+            "{flags}: compared {} notifications ({} keymiss) and {} WATCH signals",
+            seen.events, seen.keymiss, seen.signals
         );
+        assert!(seen.signals > 100, "the comparison saw too little");
+        if flags.contains('A') {
+            assert!(seen.events > 300, "the comparison saw too little");
+        }
+        if flags.contains('m') {
+            assert!(seen.keymiss > 100, "too few keymiss events compared");
+        } else {
+            assert_eq!(seen.keymiss, 0);
+        }
         failures.extend(found);
     }
     assert!(
@@ -726,6 +872,38 @@ fn every_write_command_is_covered_by_a_script() {
     assert!(
         missing.is_empty(),
         "write commands not in SCRIPTS: {missing:?}"
+    );
+}
+
+#[test]
+fn every_read_command_with_keys_is_covered_by_a_script() {
+    // Each command flagged `readonly` that names keys (subcommands included: `object|encoding`
+    // is "OBJECT ENCODING" in a script) appears in the table, so its `keymiss` is compared.
+    let used: BTreeSet<String> = SCRIPTS
+        .iter()
+        .flat_map(|(_, steps)| steps.iter())
+        .filter(|s| !s.starts_with('@'))
+        .flat_map(|s| {
+            let words: Vec<String> = s
+                .trim_start_matches('~')
+                .split(' ')
+                .take(2)
+                .map(str::to_ascii_lowercase)
+                .collect();
+            [words[0].clone(), words.join("|")]
+        })
+        .collect();
+    let missing: Vec<&str> = registry()
+        .all
+        .iter()
+        .filter(|c| c.flags & ferrokv::commands::flags::READONLY != 0)
+        .filter(|c| c.first_key != 0 || c.movable_keys.is_some())
+        .map(|c| c.name)
+        .filter(|name| !used.contains(*name))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "read commands not in SCRIPTS: {missing:?}"
     );
 }
 

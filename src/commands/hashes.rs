@@ -67,7 +67,7 @@ fn read<R>(ctx: &mut Ctx<'_>, key: &[u8], f: impl FnOnce(&Hash, &mut Reply) -> R
             _ => Found::WrongType,
         })
         .unwrap_or(Found::Missing);
-    ctx.count_lookup(!matches!(found, Found::Missing));
+    ctx.read_lookup(key, !matches!(found, Found::Missing));
     if matches!(found, Found::WrongType) {
         ctx.out.error(errors::WRONGTYPE);
     }

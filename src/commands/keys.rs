@@ -135,7 +135,7 @@ fn count_existing(ctx: &mut Ctx<'_>, argv: &[Bytes], touch: bool) {
         } else {
             db.peek(key, ctx.now, |_| ()).is_some()
         };
-        ctx.count_lookup(found);
+        ctx.read_lookup(key, found);
         n += found as i64;
     }
     ctx.out.int(n);
@@ -145,7 +145,7 @@ fn count_existing(ctx: &mut Ctx<'_>, argv: &[Bytes], touch: bool) {
 /// `TYPE key` — a simple string: the type name, or `none`.
 fn type_(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let name = ctx.db().peek(&argv[1], ctx.now, |e| e.value.type_name());
-    ctx.count_lookup(name.is_some());
+    ctx.read_lookup(&argv[1], name.is_some());
     ctx.out.simple(name.unwrap_or("none"));
 }
 
@@ -231,10 +231,40 @@ fn scan(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         }
         i += 2;
     }
-    let (next, found) = ctx.db().scan(cursor, count, ctx.now, |key, entry| {
-        pattern.is_none_or(|p| glob_match(p, key, false))
-            && type_name.is_none_or(|t| t.eq_ignore_ascii_case(entry.value.type_name().as_bytes()))
+    // As Redis's `scanGenericCommand`, for each key matching the pattern: with TYPE, a read
+    // lookup (a hit, or for an expired key its removal, a miss and `keymiss`); then an expired
+    // key is removed (`expired`) and left out.
+    let (this, now) = (&*ctx, ctx.now);
+    let mut expired = Vec::new();
+    let (next, mut found) = this.db().scan(cursor, count, now, |key, entry| {
+        if !pattern.is_none_or(|p| glob_match(p, key, false)) {
+            return false;
+        }
+        let Some(entry) = entry else {
+            // Removed below, under the key's write lock.
+            expired.push(Bytes::copy_from_slice(key));
+            return false;
+        };
+        type_name.is_none_or(|t| {
+            this.read_lookup(key, true);
+            t.eq_ignore_ascii_case(entry.value.type_name().as_bytes())
+        })
     });
+    for key in expired {
+        // The lookup removes the key if it is still expired (it may have been set again).
+        let live = this.db().peek(&key, now, |e| e.value.type_name());
+        let keep = match type_name {
+            None => live.is_some(),
+            // A missing key's type is `none`, so Redis 7.0 returns an expired key to TYPE none.
+            Some(t) => {
+                this.read_lookup(&key, live.is_some());
+                t.eq_ignore_ascii_case(live.unwrap_or("none").as_bytes())
+            }
+        };
+        if keep {
+            found.push(key);
+        }
+    }
     ctx.out.array(2);
     let mut num = itoa::Buffer::new();
     ctx.out.bulk(num.format(next).as_bytes());
@@ -351,13 +381,14 @@ fn copy(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let now = ctx.now;
     let mut locks = ctx.srv.store.lock(&[(src_db, src), (dst_db, dst)]);
     // A fresh object, as Redis's `dup*Object`: same value and TTL, new access time.
-    let Some(copy) = locks
+    let copy = locks
         .slot(src_db, src, now)
         .get()
-        .map(|e| Entry::new(e.value.clone(), e.expire_at))
-    else {
+        .map(|e| Entry::new(e.value.clone(), e.expire_at));
+    // The source is read (`lookupKeyRead`) before the destination is met.
+    ctx.read_lookup(src, copy.is_some());
+    let Some(copy) = copy else {
         drop(locks);
-        ctx.count_lookup(false);
         ctx.out.int(0);
         return;
     };
@@ -370,7 +401,6 @@ fn copy(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         target.modified(class::GENERIC, "copy_to");
     }
     drop(locks);
-    ctx.count_lookup(true);
     ctx.out.int(copied as i64);
 }
 
@@ -508,7 +538,8 @@ fn object_help(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
     }
 }
 
-/// Looks `key` up without touching it (Redis's `objectCommandLookup`); nil when missing.
+/// Looks `key` up without touching it (Redis's `objectCommandLookup`); nil when missing. Counted
+/// as a hit or miss, but a miss publishes no `keymiss` (Redis's `LOOKUP_NONOTIFY`).
 fn object_lookup<R>(ctx: &mut Ctx<'_>, key: &[u8], f: impl FnOnce(&Entry) -> R) -> Option<R> {
     let found = ctx.db().peek(key, ctx.now, f);
     ctx.count_lookup(found.is_some());
@@ -688,12 +719,12 @@ fn pexpireat(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// -1 when it has no TTL; seconds are rounded to the nearest second as Redis does.
 fn ttl_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], millis: bool, absolute: bool) {
     let now = ctx.now;
-    let Some(expire_at) = ctx.db().peek(&argv[1], now, |e| e.expire_at) else {
-        ctx.count_lookup(false);
+    let expire_at = ctx.db().peek(&argv[1], now, |e| e.expire_at);
+    ctx.read_lookup(&argv[1], expire_at.is_some());
+    let Some(expire_at) = expire_at else {
         ctx.out.int(-2);
         return;
     };
-    ctx.count_lookup(true);
     if expire_at == 0 {
         ctx.out.int(-1);
         return;

@@ -434,7 +434,7 @@ fn llen(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let found = ctx
         .db()
         .read(&argv[1], ctx.now, |e| e.value.as_list().map(List::len));
-    ctx.count_lookup(found.is_some());
+    ctx.read_lookup(&argv[1], found.is_some());
     match found {
         None => ctx.out.int(0),
         Some(Some(n)) => ctx.out.int(n as i64),
@@ -464,7 +464,7 @@ fn lrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             }
             None => out.error(errors::WRONGTYPE),
         });
-    ctx.count_lookup(found.is_some());
+    ctx.read_lookup(&argv[1], found.is_some());
     if found.is_none() {
         ctx.out.array(0);
     }
@@ -492,7 +492,7 @@ fn lindex(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
                 None => out.null(),
             }
         });
-    ctx.count_lookup(found.is_some());
+    ctx.read_lookup(&argv[1], found.is_some());
     if found.is_none() {
         ctx.out.null();
     }
@@ -608,7 +608,7 @@ fn lpos(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             }
         })
     });
-    ctx.count_lookup(found.is_some());
+    ctx.read_lookup(&argv[1], found.is_some());
     match (found, opts.count) {
         (Some(None), _) => ctx.out.error(errors::WRONGTYPE),
         (None, Some(_)) => ctx.out.array(0),

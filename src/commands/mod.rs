@@ -150,8 +150,32 @@ impl<'a> Ctx<'a> {
         self.srv.store.db(self.client.db)
     }
 
-    /// Counts a read lookup as a keyspace hit (the key existed, whatever its type) or miss, as
-    /// Redis's `lookupKeyRead` (write lookups count neither).
+    /// Records a read lookup of `key` in the selected database, as Redis's `lookupKeyRead`
+    /// does (write lookups record nothing): a keyspace hit (the key existed, whatever its type)
+    /// or a miss (missing or expired), and on a miss the `keymiss` keyspace event (class `m`).
+    ///
+    /// Call it where Redis looks the key up: right after the lookup, before the command reports
+    /// any change (SET .. GET, GETSET publish `keymiss` before `set`), and for multi-key reads
+    /// after each key in turn (an expired key's `expired` then `keymiss`, then the next key's).
+    /// Off the hot path when notifications are off: one relaxed load ([`KeyspaceEvents::notify`]).
+    ///
+    /// [`KeyspaceEvents::notify`]: crate::store::events::KeyspaceEvents::notify
+    #[inline]
+    pub fn read_lookup(&self, key: &[u8], hit: bool) {
+        self.count_lookup(hit);
+        if !hit {
+            self.srv.store.events().notify(
+                crate::store::events::class::KEY_MISS,
+                "keymiss",
+                self.client.db,
+                key,
+            );
+        }
+    }
+
+    /// Counts a read lookup as a keyspace hit or miss without publishing `keymiss`: Redis's
+    /// `LOOKUP_NONOTIFY`, used only by OBJECT (`objectCommandLookup`). Every other read lookup
+    /// goes through [`Ctx::read_lookup`].
     #[inline]
     pub fn count_lookup(&self, hit: bool) {
         let counter = if hit {

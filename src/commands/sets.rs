@@ -94,7 +94,7 @@ fn read_set(ctx: &mut Ctx<'_>, key: &[u8], f: impl FnOnce(&Set, &mut Reply)) -> 
             _ => out.error(errors::WRONGTYPE),
         })
         .is_some();
-    ctx.count_lookup(found);
+    ctx.read_lookup(key, found);
     found
 }
 
@@ -248,7 +248,8 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             }
         },
     };
-    let popped = ctx.db().write(&argv[1], ctx.now, |slot| {
+    let this = &*ctx;
+    let popped = this.db().write(&argv[1], this.now, |slot| {
         let Some(e) = slot.get() else {
             return Write::Missing;
         };
@@ -261,6 +262,8 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             // `SPOP key 0`: an empty reply, and no change.
             Some(0) => return Write::Done(Popped::Some(Vec::new())),
             Some(n) if n >= set.len() => {
+                // Redis replies here through SUNION's code, whose read lookup counts a hit.
+                this.read_lookup(&argv[1], true);
                 let rest = std::mem::take(&mut **set);
                 Popped::Rest(Box::new(rest))
             }
@@ -601,7 +604,7 @@ fn set_op(ctx: &mut Ctx<'_>, op: Op, keys: &[Bytes], output: Output<'_>) {
             .slot(d, key, now)
             .get()
             .map(|e| matches!(e.value, Value::Set(_)));
-        ctx.count_lookup(found.is_some());
+        ctx.read_lookup(key, found.is_some());
         if found == Some(false) {
             drop(locks);
             ctx.out.error(errors::WRONGTYPE);

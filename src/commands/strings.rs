@@ -85,6 +85,11 @@ impl Found {
             },
         }
     }
+
+    /// A keyspace hit: the key existed, whatever its type.
+    fn is_hit(&self) -> bool {
+        !matches!(self, Found::Missing)
+    }
 }
 
 /// A stored string: a private copy of `data` (argv points into the connection's read buffer).
@@ -283,16 +288,22 @@ fn set_generic(
     // Copy outside the lock to keep the critical section short.
     let value = StrBuf::from_slice(value);
     let mut dropped = None;
-    let outcome = ctx.db().write(key, now, |slot| {
+    let this = &*ctx;
+    let outcome = this.db().write(key, now, |slot| {
         // The old value is copied only for SET ... GET (a plain overwrite allocates nothing).
         let (found, old_ttl, old) = match slot.get() {
-            None => (false, 0, None),
-            Some(e) if !get => (true, e.expire_at, None),
-            Some(e) => match Found::of(Some(e)) {
-                Found::WrongType => return SetOutcome::WrongType,
-                Found::Str(s) => (true, e.expire_at, Some(s)),
-                Found::Missing => (true, e.expire_at, None),
-            },
+            None => (false, 0, Found::Missing),
+            Some(e) if !get => (true, e.expire_at, Found::Missing),
+            Some(e) => (true, e.expire_at, Found::of(Some(e))),
+        };
+        // GET reads the key first (`getGenericCommand`): its `keymiss` precedes `set`.
+        if get {
+            this.read_lookup(key, found);
+        }
+        let old = match old {
+            Found::WrongType => return SetOutcome::WrongType,
+            Found::Str(s) => Some(s),
+            Found::Missing => None,
         };
         if (flags & opt::NX != 0 && found) || (flags & opt::XX != 0 && !found) {
             return SetOutcome::Aborted(old);
@@ -313,12 +324,6 @@ fn set_generic(
     });
     // The replaced value is freed here, outside the shard lock.
     drop(dropped);
-    if get {
-        ctx.count_lookup(!matches!(
-            outcome,
-            SetOutcome::Done(None) | SetOutcome::Aborted(None)
-        ));
-    }
     match outcome {
         SetOutcome::WrongType => ctx.out.error(errors::WRONGTYPE),
         SetOutcome::Done(old) | SetOutcome::Aborted(old) if get => match old {
@@ -400,7 +405,7 @@ fn get(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             Some(s) => out.bulk(s),
             None => out.error(errors::WRONGTYPE),
         });
-    ctx.count_lookup(found.is_some());
+    ctx.read_lookup(&argv[1], found.is_some());
     if found.is_none() {
         ctx.out.null();
     }
@@ -411,8 +416,10 @@ fn get(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 fn getset(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let value = StrBuf::from_slice(&argv[2]);
     let mut dropped = None;
-    let found = ctx.db().write(&argv[1], ctx.now, |slot| {
+    let this = &*ctx;
+    let found = this.db().write(&argv[1], this.now, |slot| {
         let found = Found::of(slot.get());
+        this.read_lookup(&argv[1], found.is_hit());
         if !matches!(found, Found::WrongType) {
             dropped = slot.put(Entry::new(Value::Str(value), 0));
             slot.modified(class::STRING, "set");
@@ -427,8 +434,10 @@ fn getset(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// `GETDEL key` — the value (or nil), deleting the key.
 fn getdel(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let mut dropped = None;
-    let found = ctx.db().write(&argv[1], ctx.now, |slot| {
+    let this = &*ctx;
+    let found = this.db().write(&argv[1], this.now, |slot| {
         let found = Found::of(slot.get());
+        this.read_lookup(&argv[1], found.is_hit());
         if matches!(found, Found::Str(_)) {
             dropped = slot.remove();
             slot.modified(class::GENERIC, "del");
@@ -439,9 +448,8 @@ fn getdel(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     reply_found(ctx, found);
 }
 
-/// Counts the lookup and replies with the value, nil or WRONGTYPE.
+/// Replies with the value, nil or WRONGTYPE (the lookup was recorded when it was made).
 fn reply_found(ctx: &mut Ctx<'_>, found: Found) {
-    ctx.count_lookup(!matches!(found, Found::Missing));
     match found {
         Found::Missing => ctx.out.null(),
         Found::WrongType => ctx.out.error(errors::WRONGTYPE),
@@ -463,8 +471,10 @@ fn getex(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let now = ctx.now;
     let resolved = expire.map(|e| e.resolve(now));
     let mut dropped = None;
-    let found = ctx.db().write(&argv[1], now, |slot| {
+    let this = &*ctx;
+    let found = this.db().write(&argv[1], now, |slot| {
         let found = Found::of(slot.get());
+        this.read_lookup(&argv[1], found.is_hit());
         if !matches!(found, Found::Str(_)) {
             return Ok(found);
         }
@@ -494,8 +504,7 @@ fn getex(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     match found {
         Ok(found) => reply_found(ctx, found),
         Err(e) => {
-            // The key was found (a hit) before its expiry argument was refused.
-            ctx.count_lookup(true);
+            // The key was found (a hit, recorded) before its expiry argument was refused.
             match e {
                 ExpireError::NotInteger => ctx.out.error(errors::NOT_INTEGER),
                 ExpireError::Invalid => ctx.out.error(errors::invalid_expire("getex")),
@@ -523,17 +532,23 @@ fn mget(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             Some(s) => Found::Str(Bytes::copy_from_slice(s)),
             None => Found::WrongType,
         });
-        vec![found.unwrap_or(Found::Missing)]
+        let found = found.unwrap_or(Found::Missing);
+        ctx.read_lookup(&keys[0], found.is_hit());
+        vec![found]
     } else {
         let targets: Vec<(usize, &[u8])> = keys.iter().map(|k| (db_index, &k[..])).collect();
         let mut locks = ctx.srv.store.lock(&targets);
+        // Each lookup is recorded as it is made (Redis's order of `expired` and `keymiss`).
         keys.iter()
-            .map(|k| Found::of(locks.slot(db_index, k, now).get()))
+            .map(|k| {
+                let found = Found::of(locks.slot(db_index, k, now).get());
+                ctx.read_lookup(k, found.is_hit());
+                found
+            })
             .collect()
     };
     ctx.out.array(values.len());
     for v in values {
-        ctx.count_lookup(!matches!(v, Found::Missing));
         match v {
             Found::Str(s) => ctx.out.bulk(&s),
             Found::Missing | Found::WrongType => ctx.out.null(),
@@ -739,7 +754,7 @@ fn strlen(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let found = ctx
         .db()
         .read(&argv[1], ctx.now, |e| e.value.as_str().map(|s| s.len()));
-    ctx.count_lookup(found.is_some());
+    ctx.read_lookup(&argv[1], found.is_some());
     match found {
         None => ctx.out.int(0),
         Some(None) => ctx.out.error(errors::WRONGTYPE),
@@ -790,7 +805,7 @@ fn getrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             },
             None => out.error(errors::WRONGTYPE),
         });
-    ctx.count_lookup(found.is_some());
+    ctx.read_lookup(&argv[1], found.is_some());
     if found.is_none() {
         ctx.out.bulk(b"");
     }
@@ -954,11 +969,11 @@ fn lcs(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         let targets = [(db_index, &argv[1][..]), (db_index, &argv[2][..])];
         let mut locks = ctx.srv.store.lock(&targets);
         let a = Found::of(locks.slot(db_index, &argv[1], now).get());
+        ctx.read_lookup(&argv[1], a.is_hit());
         let b = Found::of(locks.slot(db_index, &argv[2], now).get());
+        ctx.read_lookup(&argv[2], b.is_hit());
         (a, b)
     };
-    ctx.count_lookup(!matches!(a, Found::Missing));
-    ctx.count_lookup(!matches!(b, Found::Missing));
     let text = |f: Found| match f {
         Found::Missing => Some(Bytes::new()),
         Found::Str(s) => Some(s),

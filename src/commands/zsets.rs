@@ -38,7 +38,6 @@ use bytes::Bytes;
 use super::flags::*;
 use super::{args, dest_and_numkeys, errors, keys_after_numkeys, spec, CommandSpec, Ctx, Group};
 use crate::resp::reply::Reply;
-use crate::server::shared::WorkerStats;
 use crate::store::events::class;
 use crate::store::types::zset::{AddFlags, AddOutcome, LexBound, LexRange, ScoreRange};
 use crate::store::types::ZSet;
@@ -109,7 +108,7 @@ fn read_zset<R>(ctx: &mut Ctx<'_>, key: &[u8], f: impl FnOnce(&ZSet) -> R) -> Re
             Some(z) => Read::Found(f(z)),
             None => Read::WrongType,
         });
-    ctx.count_lookup(found.is_some());
+    ctx.read_lookup(key, found.is_some());
     found.unwrap_or(Read::Missing)
 }
 
@@ -591,7 +590,7 @@ fn zrangestore(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             ),
         },
     };
-    ctx.count_lookup(!matches!(selected, Read::Missing));
+    ctx.read_lookup(src, !matches!(selected, Read::Missing));
     let pairs = match selected {
         Read::WrongType => {
             drop(locks);
@@ -696,7 +695,7 @@ fn range_reply(ctx: &mut Ctx<'_>, key: &[u8], q: &RangeQuery) {
             Some(z) => reply_elements(out, select(z, q).into_iter(), q.withscores),
             None => out.error(errors::WRONGTYPE),
         });
-    ctx.count_lookup(found.is_some());
+    ctx.read_lookup(key, found.is_some());
     if found.is_none() {
         ctx.out.array(0);
     }
@@ -1083,7 +1082,7 @@ fn zrandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             Some(z) => reply_elements(out, random_members(z, l).into_iter(), withscores),
             None => out.error(errors::WRONGTYPE),
         });
-    ctx.count_lookup(found.is_some());
+    ctx.read_lookup(&argv[1], found.is_some());
     if found.is_none() {
         ctx.out.array(0);
     }
@@ -1266,37 +1265,27 @@ fn set_operation(ctx: &mut Ctx<'_>, argv: &[Bytes], name: &str, op: SetOp, outpu
     let mut locks = ctx.srv.store.lock(&targets);
 
     // Sources: existence and type, in order, stopping at the first of a wrong type.
+    // Each lookup is recorded as it happens (an expired key's `expired`, then its `keymiss`).
     let mut sources = Vec::with_capacity(numkeys);
-    let (mut hits, mut misses) = (0, 0);
     let mut wrongtype = false;
     for key in keys {
         let len = match locks.slot(d, key, now).get().map(|e| &e.value) {
-            None => {
-                misses += 1;
-                0
-            }
-            Some(Value::ZSet(z)) => {
-                hits += 1;
-                z.len()
-            }
-            Some(Value::Set(s)) => {
-                hits += 1;
-                s.len()
-            }
+            None => None,
+            Some(Value::ZSet(z)) => Some(z.len()),
+            Some(Value::Set(s)) => Some(s.len()),
             Some(_) => {
-                hits += 1;
+                ctx.read_lookup(key, true);
                 wrongtype = true;
                 break;
             }
         };
+        ctx.read_lookup(key, len.is_some());
         sources.push(Source {
             key,
-            len,
+            len: len.unwrap_or(0),
             weight: 1.0,
         });
     }
-    WorkerStats::add(&ctx.stats.keyspace_hits, hits);
-    WorkerStats::add(&ctx.stats.keyspace_misses, misses);
     if wrongtype {
         drop(locks);
         ctx.out.error(errors::WRONGTYPE);

@@ -216,12 +216,15 @@ impl Db {
     /// between (growth, rehash, deletes), so a key present for the whole scan is returned at
     /// least once. The range width targets `max(count, shard_len / 8)` keys, which bounds a full
     /// scan at ~8 passes over the data. Returns (next cursor, keys); the next cursor is 0 at the end.
+    ///
+    /// `keep` sees every key in the range under the shard's read lock, with its entry, or `None`
+    /// when the entry is expired (nothing is removed here: the caller may do it afterwards).
     pub fn scan(
         &self,
         cursor: u64,
         count: usize,
         now: u64,
-        mut keep: impl FnMut(&[u8], &Entry) -> bool,
+        mut keep: impl FnMut(&[u8], Option<&Entry>) -> bool,
     ) -> (u64, Vec<Bytes>) {
         let count = count.max(1);
         let mut shard = (cursor >> 32) as usize;
@@ -243,7 +246,7 @@ impl Db {
                 if h >= low && h < high {
                     visited += 1;
                     let e = node.entry();
-                    if !e.is_expired(now) && keep(k, e) {
+                    if keep(k, Some(e).filter(|e| !e.is_expired(now))) {
                         out.push(Bytes::copy_from_slice(k));
                     }
                 }

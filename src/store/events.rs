@@ -19,6 +19,9 @@
 //! register under the shard locks of their keys, so a store either happens before the
 //! registration (and the client finds the data) or sees the count and records the key.
 //!
+//! The one event that is no change, `keymiss` (class `m`), is published by the read lookups of
+//! commands (`Ctx::read_lookup` in `commands/mod.rs`), not from a `Slot`.
+//!
 //! Threading rules: everything here is `Sync`. The publish sink is installed once at start-up
 //! by the server (it must never take a shard lock: it runs while one is held).
 
