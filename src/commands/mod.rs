@@ -503,6 +503,15 @@ pub fn unknown_command(args: &[Bytes]) -> Vec<u8> {
     ])
 }
 
+/// Whether `arg` spells the top-level command `name` in any case. Registry names are lowercase
+/// ASCII letters, so `byte | 0x20 == letter` holds exactly for the letter and its uppercase
+/// (one OR and compare per byte: this runs for every command, see `Client::last_resolved`).
+#[inline]
+fn is_name(arg: &[u8], name: &str) -> bool {
+    debug_assert!(name.bytes().all(|b| b.is_ascii_lowercase()), "{name}");
+    arg.len() == name.len() && arg.iter().zip(name.as_bytes()).all(|(a, n)| a | 0x20 == *n)
+}
+
 /// What [`dispatch`] did with a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dispatched {
@@ -520,7 +529,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Dispatched {
     let cached = ctx
         .client
         .last_resolved
-        .filter(|(_, s)| !s.is_container() && args[0].eq_ignore_ascii_case(s.name.as_bytes()));
+        .filter(|(_, s)| !s.is_container() && is_name(&args[0], s.name));
     let (index, spec) = match cached.map_or_else(|| reg.resolve(args), Ok) {
         Ok(found) => {
             ctx.client.last_resolved = Some(found);
@@ -572,6 +581,19 @@ mod tests {
         }
         assert!(reg.lookup(b"GeT").is_some());
         assert!(reg.lookup(b"nosuchcommand").is_none());
+    }
+
+    #[test]
+    fn command_names_match_in_any_case_and_nothing_else() {
+        assert!(is_name(b"GET", "get") && is_name(b"gEt", "get") && is_name(b"get", "get"));
+        assert!(!is_name(b"ge", "get") && !is_name(b"gets", "get") && !is_name(b"g\x05t", "get"));
+        assert!(!is_name(b"GE\x14", "get"));
+        for spec in &registry().commands {
+            if !spec.is_container() {
+                assert!(spec.name.bytes().all(|b| b.is_ascii_lowercase()), "{}", spec.name);
+                assert!(is_name(spec.name.to_uppercase().as_bytes(), spec.name));
+            }
+        }
     }
 
     #[test]
