@@ -529,10 +529,14 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Dispatched {
     let cached = ctx
         .client
         .last_resolved
-        .filter(|(_, s)| !s.is_container() && is_name(&args[0], s.name));
+        .filter(|(_, s)| is_name(&args[0], s.name));
     let (index, spec) = match cached.map_or_else(|| reg.resolve(args), Ok) {
         Ok(found) => {
-            ctx.client.last_resolved = Some(found);
+            // Only plain top-level commands are cached (a container's answer depends on
+            // `args[1]`; their names are all lowercase letters, which `is_name` relies on).
+            if found.0 < reg.commands.len() && !found.1.is_container() {
+                ctx.client.last_resolved = Some(found);
+            }
             found
         }
         Err(e) => {
@@ -590,7 +594,11 @@ mod tests {
         assert!(!is_name(b"GE\x14", "get"));
         for spec in &registry().commands {
             if !spec.is_container() {
-                assert!(spec.name.bytes().all(|b| b.is_ascii_lowercase()), "{}", spec.name);
+                assert!(
+                    spec.name.bytes().all(|b| b.is_ascii_lowercase()),
+                    "{}",
+                    spec.name
+                );
                 assert!(is_name(spec.name.to_uppercase().as_bytes(), spec.name));
             }
         }

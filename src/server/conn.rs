@@ -161,17 +161,30 @@ impl Conn {
                 Err(_) => return Next::Close,
             }
         }
+        if !self.paused {
+            // The replies go out when the loop has handled every ready connection (it calls
+            // `on_writable` for each one with output, see `has_output`), as Redis's
+            // `handleClientsWithPendingWrites`: clients then receive their replies in one
+            // burst per iteration rather than spread across it.
+            return next;
+        }
         match self.flush(shared, stats, registry) {
             // The flush drained enough of the output that paused us. Nothing else would wake
             // this connection: WRITABLE is dropped once output is empty, and no new READABLE
             // edge comes while the client is blocked on its full send buffer. Resume now.
-            Next::Keep if self.paused && self.out.len() <= PAUSE_OUTPUT / 2 => {
+            Next::Keep if self.out.len() <= PAUSE_OUTPUT / 2 => {
                 self.paused = false;
                 Next::ReadAgain
             }
             Next::Keep => next,
             other => other,
         }
+    }
+
+    /// Output is waiting to be written (or the connection is to close once it is): the loop
+    /// must call [`Conn::on_writable`] before it sleeps.
+    pub fn has_output(&self) -> bool {
+        !self.out.buf.is_empty() || self.client.close_after_reply
     }
 
     /// Writes pending output; on drain, resumes paused input.
@@ -184,7 +197,15 @@ impl Conn {
         let next = self.flush(shared, stats, registry);
         if next == Next::Keep && self.paused && self.out.len() <= PAUSE_OUTPUT / 2 {
             self.paused = false;
-            return self.on_readable(shared, stats, registry);
+            // Input held back by the pause runs now, and its replies are written at once
+            // (nothing else would schedule this connection's write).
+            return match self.on_readable(shared, stats, registry) {
+                Next::Close => Next::Close,
+                next => match self.flush(shared, stats, registry) {
+                    Next::Keep => next,
+                    other => other,
+                },
+            };
         }
         next
     }

@@ -76,8 +76,9 @@ pub struct Worker {
     read_again: Vec<usize>,
     /// An accept failed for lack of resources; retry on the next tick.
     accept_backoff: bool,
-    /// Connections given Pub/Sub or MONITOR output while draining the inbox (flushed once).
-    pushed: Vec<usize>,
+    /// Connections with output produced during this iteration (replies, Pub/Sub messages,
+    /// MONITOR lines): written once each at its end, before the loop sleeps.
+    pending_output: Vec<usize>,
     /// Deadlines of this loop's blocked clients: (when, token, client id). Entries whose client
     /// was unblocked meanwhile are skipped when they come due.
     timers: BTreeSet<(Instant, usize, u64)>,
@@ -110,7 +111,7 @@ impl Worker {
                 stats,
                 read_again: Vec::new(),
                 accept_backoff: false,
-                pushed: Vec::new(),
+                pending_output: Vec::new(),
                 timers: BTreeSet::new(),
             },
             WorkerHandle { inbox: tx, waker },
@@ -163,13 +164,22 @@ impl Worker {
                             } else {
                                 next
                             };
+                        if next != Next::Close && conn.has_output() {
+                            self.pending_output.push(key);
+                        }
                         self.after(key, next);
                     }
                 }
             }
-            for key in std::mem::take(&mut self.read_again) {
+            let mut read_again = std::mem::take(&mut self.read_again);
+            read_again.sort_unstable();
+            read_again.dedup();
+            for key in read_again {
                 if let Some(conn) = self.conns.get_mut(key) {
                     let next = conn.on_readable(&self.shared, &self.stats, self.poll.registry());
+                    if next != Next::Close && conn.has_output() {
+                        self.pending_output.push(key);
+                    }
                     self.after(key, next);
                 }
             }
@@ -179,6 +189,8 @@ impl Worker {
             // One clock read per iteration serves both the timeouts and the housekeeping tick.
             let now = Instant::now();
             self.expire_blocked(now);
+            // Everything this iteration produced (replies, deliveries, timeouts) goes out now.
+            self.flush_pending();
             if now.saturating_duration_since(last_tick) >= TICK {
                 last_tick = now;
                 self.housekeeping();
@@ -294,6 +306,9 @@ impl Worker {
             self.timers.remove(&(due, key, conn.client.id));
         }
         let next = conn.on_readable(&self.shared, &self.stats, self.poll.registry());
+        if next != Next::Close && conn.has_output() {
+            self.pending_output.push(key);
+        }
         self.after(key, next);
     }
 
@@ -345,7 +360,6 @@ impl Worker {
                 }
             }
         }
-        self.flush_pushed();
         shutdown || self.shared.shutdown.load(Ordering::Relaxed)
     }
 
@@ -354,29 +368,29 @@ impl Worker {
         for t in &d.targets {
             if let Some(conn) = self.conns.get_mut(t.token) {
                 if d.write(t, &conn.client, &mut conn.out) {
-                    self.pushed.push(t.token);
+                    self.pending_output.push(t.token);
                 }
             }
         }
     }
 
-    /// Writes out what deliveries appended, once per connection (the output limit for its
-    /// client class is checked there).
-    fn flush_pushed(&mut self) {
-        if self.pushed.is_empty() {
+    /// Writes out every pending output once per connection (the output limit for its client
+    /// class is checked there), as Redis's `handleClientsWithPendingWrites` before sleeping.
+    fn flush_pending(&mut self) {
+        if self.pending_output.is_empty() {
             return;
         }
-        let mut pushed = std::mem::take(&mut self.pushed);
-        pushed.sort_unstable();
-        pushed.dedup();
-        for &key in &pushed {
+        let mut pending = std::mem::take(&mut self.pending_output);
+        pending.sort_unstable();
+        pending.dedup();
+        for &key in &pending {
             if let Some(conn) = self.conns.get_mut(key) {
                 let next = conn.on_writable(&self.shared, &self.stats, self.poll.registry());
                 self.after(key, next);
             }
         }
-        pushed.clear();
-        self.pushed = pushed;
+        pending.clear();
+        self.pending_output = pending;
     }
 
     fn housekeeping(&mut self) {
