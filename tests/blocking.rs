@@ -10,7 +10,7 @@ mod conn_util;
 use std::collections::HashSet;
 use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::{Raw, Server};
@@ -731,21 +731,23 @@ fn blocking_commands_inside_exec_do_not_block() {
 // Stress
 // ---------------------------------------------------------------------------------------------
 
-/// Pushers and blocked poppers on different loops: every pushed element is received exactly
-/// once, whatever the interleaving of pushes, serves, timeouts and immediate pops.
-#[test]
-fn every_pushed_element_is_received_exactly_once() {
-    const PUSHERS: usize = 4;
-    const PER_PUSHER: usize = 400;
-    const POPPERS: usize = 6;
-    let total = PUSHERS * PER_PUSHER;
-    let srv = Server::start(THREADS);
-    let received = Arc::new(Mutex::new(Vec::<String>::new()));
-    let count = Arc::new(AtomicUsize::new(0));
+/// Runs `poppers` threads that call `pop(conn, popper, attempt)` (the elements it received)
+/// until `total` elements have arrived, alongside `pushers` threads that call
+/// `push(conn, pusher)`, every thread on its own connection (so on several loops); returns
+/// every element received. Bounded to 60 s.
+fn stress(
+    srv: &Server,
+    total: usize,
+    (poppers, pushers): (usize, usize),
+    pop: impl Fn(&mut C, usize, usize) -> Vec<String> + Sync,
+    push: impl Fn(&mut C, usize) + Sync,
+) -> Vec<String> {
+    let received = Mutex::new(Vec::<String>::new());
+    let count = AtomicUsize::new(0);
     let deadline = Instant::now() + Duration::from_secs(60);
     std::thread::scope(|scope| {
-        for p in 0..POPPERS {
-            let (received, count, srv) = (received.clone(), count.clone(), &srv);
+        for p in 0..poppers {
+            let (received, count, pop) = (&received, &count, &pop);
             scope.spawn(move || {
                 let mut c = C::new(srv);
                 let mut mine = Vec::new();
@@ -753,55 +755,68 @@ fn every_pushed_element_is_received_exactly_once() {
                 while count.load(Ordering::SeqCst) < total {
                     assert!(Instant::now() < deadline, "stress test timed out");
                     i += 1;
-                    // Mix the commands: one element each, or a few with BLMPOP.
-                    let reply = match (p + i) % 3 {
-                        0 => c.call(&["BLPOP", "q1", "q2", "0.05"]),
-                        1 => c.call(&["BRPOP", "q2", "q1", "0.05"]),
-                        _ => c.call(&["BLMPOP", "0.05", "2", "q1", "q2", "LEFT", "COUNT", "3"]),
-                    };
-                    let got = elements(&reply);
+                    let got = pop(&mut c, p, i);
                     count.fetch_add(got.len(), Ordering::SeqCst);
                     mine.extend(got);
                 }
                 received.lock().unwrap().extend(mine);
             });
         }
-        for p in 0..PUSHERS {
-            let srv = &srv;
-            scope.spawn(move || {
-                let mut c = C::new(srv);
-                let mut i = 0;
-                while i < PER_PUSHER {
-                    let key = if (p + i).is_multiple_of(2) {
-                        "q1"
-                    } else {
-                        "q2"
-                    };
-                    // Sometimes two at once.
-                    if i + 1 < PER_PUSHER && i.is_multiple_of(5) {
-                        let (x, y) = (format!("{p}:{i}"), format!("{p}:{}", i + 1));
-                        c.call(&["RPUSH", key, &x, &y]);
-                        i += 2;
-                    } else {
-                        c.call(&["LPUSH", key, &format!("{p}:{i}")]);
-                        i += 1;
-                    }
-                }
-            });
+        for p in 0..pushers {
+            let push = &push;
+            scope.spawn(move || push(&mut C::new(srv), p));
         }
     });
-    let received = received.lock().unwrap();
-    assert_eq!(received.len(), total, "elements received");
+    let received = received.into_inner().unwrap();
     let distinct: HashSet<&String> = received.iter().collect();
+    assert_eq!(received.len(), total, "elements received");
     assert_eq!(distinct.len(), total, "an element was received twice");
+    wait_blocked(srv, 0);
+    received
+}
+
+/// Pushers and blocked poppers on different loops: every pushed element is received exactly
+/// once, whatever the interleaving of pushes, serves, timeouts and immediate pops.
+#[test]
+fn every_pushed_element_is_received_exactly_once() {
+    const PUSHERS: usize = 4;
+    const PER_PUSHER: usize = 400;
+    let srv = Server::start(THREADS);
+    // Mix the commands: one element each, or a few with BLMPOP.
+    let pop = |c: &mut C, p: usize, i: usize| {
+        elements(&match (p + i) % 3 {
+            0 => c.call(&["BLPOP", "q1", "q2", "0.05"]),
+            1 => c.call(&["BRPOP", "q2", "q1", "0.05"]),
+            _ => c.call(&["BLMPOP", "0.05", "2", "q1", "q2", "LEFT", "COUNT", "3"]),
+        })
+    };
+    let push = |c: &mut C, p: usize| {
+        let mut i = 0;
+        while i < PER_PUSHER {
+            let key = if (p + i).is_multiple_of(2) {
+                "q1"
+            } else {
+                "q2"
+            };
+            // Sometimes two at once.
+            if i + 1 < PER_PUSHER && i.is_multiple_of(5) {
+                let (x, y) = (format!("{p}:{i}"), format!("{p}:{}", i + 1));
+                c.call(&["RPUSH", key, &x, &y]);
+                i += 2;
+            } else {
+                c.call(&["LPUSH", key, &format!("{p}:{i}")]);
+                i += 1;
+            }
+        }
+    };
+    let received = stress(&srv, PUSHERS * PER_PUSHER, (6, PUSHERS), pop, push);
     for p in 0..PUSHERS {
         for i in 0..PER_PUSHER {
-            assert!(distinct.contains(&format!("{p}:{i}")), "{p}:{i} lost");
+            assert!(received.contains(&format!("{p}:{i}")), "{p}:{i} lost");
         }
     }
     let mut c = C::new(&srv);
     assert_eq!(s(&c.call(&["EXISTS", "q1", "q2"])), ":0\r\n");
-    wait_blocked(&srv, 0);
 }
 
 /// The same for sorted sets with BZPOPMIN/BZMPOP waiters (members are unique across pushers).
@@ -809,57 +824,27 @@ fn every_pushed_element_is_received_exactly_once() {
 fn every_zadded_member_is_popped_exactly_once() {
     const PUSHERS: usize = 3;
     const PER_PUSHER: usize = 300;
-    const POPPERS: usize = 5;
-    let total = PUSHERS * PER_PUSHER;
     let srv = Server::start(THREADS);
-    let received = Arc::new(Mutex::new(Vec::<String>::new()));
-    let count = Arc::new(AtomicUsize::new(0));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    std::thread::scope(|scope| {
-        for p in 0..POPPERS {
-            let (received, count, srv) = (received.clone(), count.clone(), &srv);
-            scope.spawn(move || {
-                let mut c = C::new(srv);
-                let mut mine = Vec::new();
-                let mut i = 0usize;
-                while count.load(Ordering::SeqCst) < total {
-                    assert!(Instant::now() < deadline, "stress test timed out");
-                    i += 1;
-                    let got = if (p + i).is_multiple_of(2) {
-                        // [key, member, score]
-                        let mut e = elements(&c.call(&["BZPOPMIN", "z", "0.05"]));
-                        if !e.is_empty() {
-                            e.truncate(1);
-                        }
-                        e
-                    } else {
-                        // [key, [[member, score], ...]]: members are the odd leaves.
-                        elements(&c.call(&["BZMPOP", "0.05", "1", "z", "MAX", "COUNT", "2"]))
-                            .into_iter()
-                            .step_by(2)
-                            .collect()
-                    };
-                    count.fetch_add(got.len(), Ordering::SeqCst);
-                    mine.extend(got);
-                }
-                received.lock().unwrap().extend(mine);
-            });
+    let pop = |c: &mut C, p: usize, i: usize| -> Vec<String> {
+        if (p + i).is_multiple_of(2) {
+            // [key, member, score]
+            let mut e = elements(&c.call(&["BZPOPMIN", "z", "0.05"]));
+            e.truncate(1);
+            e
+        } else {
+            // [key, [[member, score], ...]]: members are the odd leaves.
+            elements(&c.call(&["BZMPOP", "0.05", "1", "z", "MAX", "COUNT", "2"]))
+                .into_iter()
+                .step_by(2)
+                .collect()
         }
-        for p in 0..PUSHERS {
-            let srv = &srv;
-            scope.spawn(move || {
-                let mut c = C::new(srv);
-                for i in 0..PER_PUSHER {
-                    c.call(&["ZADD", "z", &i.to_string(), &format!("{p}:{i}")]);
-                }
-            });
+    };
+    let push = |c: &mut C, p: usize| {
+        for i in 0..PER_PUSHER {
+            c.call(&["ZADD", "z", &i.to_string(), &format!("{p}:{i}")]);
         }
-    });
-    let received = received.lock().unwrap();
-    let distinct: HashSet<&String> = received.iter().collect();
-    assert_eq!(received.len(), total);
-    assert_eq!(distinct.len(), total);
-    wait_blocked(&srv, 0);
+    };
+    stress(&srv, PUSHERS * PER_PUSHER, (5, PUSHERS), pop, push);
 }
 
 /// The bulk strings of a reply after its first (the key), flattened; empty for a null.

@@ -15,6 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::Server;
+use ferrokv::commands::session::request as resp;
 
 /// A raw client: writes bytes, reads RESP replies however the kernel fragments them.
 struct Peer {
@@ -101,17 +102,6 @@ impl Peer {
 
 fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// A RESP multibulk request.
-fn resp(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
 }
 
 /// ferrokv, then the real redis-server when installed: each test runs against both.
