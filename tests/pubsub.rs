@@ -862,3 +862,28 @@ fn notify_keyspace_events_from_the_config_file() {
     assert!(stderr.contains("Invalid event class character"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// CLIENT REPLY OFF silences replies but not Pub/Sub pushes (Redis's CLIENT_PUSHING): a RESP3
+/// client publishing to itself still receives its own message, without PUBLISH's reply; and
+/// messages from other clients keep arriving.
+#[test]
+fn reply_off_keeps_pushes() {
+    differential(
+        2,
+        &[
+            Send(0, &["HELLO", "3"]),
+            Skip(0, 1),
+            Send(0, &["SUBSCRIBE", "a"]),
+            Read(0, 1),
+            Send(0, &["CLIENT", "REPLY", "OFF"]),
+            Send(0, &["PUBLISH", "a", "self"]),
+            Send(0, &["GET", "k"]),
+            Read(0, 1),
+            Send(1, &["PUBLISH", "a", "other"]),
+            Read(1, 1),
+            Read(0, 1),
+            Send(0, &["CLIENT", "REPLY", "ON"]),
+            Read(0, 1),
+        ],
+    );
+}

@@ -645,6 +645,7 @@ pub fn after_command(
             let reply = ctx.out.buf.split_off(mark.reply_start);
             ctx.out.buf.put_slice(&pushes);
             ctx.out.buf.put_slice(&reply);
+            ctx.client.own_push_bytes += pushes.len();
         }
     }
     use crate::commands::flags::{ADMIN, SKIP_MONITOR};

@@ -217,6 +217,9 @@ pub struct Client {
     pub reply_skip_next: bool,
     /// The reply of the command now running is discarded (set from `reply_skip_next`).
     pub reply_skip: bool,
+    /// Bytes of Pub/Sub pushes the running command sent this client itself, placed before its
+    /// reply: kept even when CLIENT REPLY OFF/SKIP drops the reply.
+    pub own_push_bytes: usize,
     /// The command now running was queued by MULTI and runs inside EXEC: blocking commands
     /// must not block (they answer as their non-blocking forms would on timeout).
     pub in_exec: bool,
@@ -242,6 +245,7 @@ impl Client {
             reply_off: false,
             reply_skip_next: false,
             reply_skip: false,
+            own_push_bytes: 0,
             in_exec: false,
             multi: None,
             watched: Default::default(),

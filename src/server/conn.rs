@@ -345,10 +345,13 @@ impl Conn {
                 }
             }
         }
-        // CLIENT REPLY OFF|SKIP: the reply is produced (and counted) as usual, then dropped.
+        // CLIENT REPLY OFF|SKIP: the reply is produced (and counted) as usual, then dropped —
+        // but not the Pub/Sub pushes the command sent this client itself, which come first
+        // (Redis's CLIENT_PUSHING bypasses the silencing).
         let client = &mut self.client;
+        let own_pushes = std::mem::take(&mut client.own_push_bytes);
         if client.reply_off || client.reply_skip {
-            self.out.buf.truncate(reply_start);
+            self.out.buf.truncate(reply_start + own_pushes);
         }
         client.reply_skip = std::mem::take(&mut client.reply_skip_next);
         end
