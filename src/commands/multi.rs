@@ -6,8 +6,8 @@
 //!   transaction) marks the transaction failed and EXEC then answers `EXECABORT`.
 //! - Atomicity: EXEC write-locks, in shard order, every shard the queued commands' keys (from
 //!   the registry's key positions) and the watched keys live in — or every shard when a queued
-//!   command is flagged [`KEYSPACE_WIDE`](super::flags::KEYSPACE_WIDE) — then runs the queue
-//!   through the normal dispatcher inside [`TxnLocks::run`](crate::store::TxnLocks::run), which
+//!   command is flagged [`super::flags::KEYSPACE_WIDE`] — then runs the queue
+//!   through the normal dispatcher inside [`crate::store::TxnLocks::run`], which
 //!   makes the commands' own lock calls use the held locks. No other thread can observe a
 //!   partial transaction.
 //! - WATCH registers the client on each key *under the key's shard lock*, and every change

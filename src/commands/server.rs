@@ -3,7 +3,7 @@
 //! INFO and COMMAND live in `introspect.rs`.
 //!
 //! # CONFIG parameters
-//! [`PARAMS`] is the one list of parameters CONFIG GET/SET know. Runtime-settable ones write
+//! `PARAMS` is the one list of parameters CONFIG GET/SET know. Runtime-settable ones write
 //! [`Settings`](crate::server::shared::Settings) atomics that the loops read on their hot
 //! paths; start-up-only ones (port, bind, databases, threads) reply Redis's
 //! "can't set immutable config" (in Redis 7 `port` and `bind` can be changed at runtime; our

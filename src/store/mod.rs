@@ -1,4 +1,4 @@
-//! The keyspace: `databases` independent [`Db`]s, each a [`DashMap`] of shards.
+//! The keyspace: `databases` independent [`Db`]s, each a [`DashMap`](dashmap::DashMap) of shards.
 //!
 //! # Layout
 //! Every `Db` is a `DashMap<Bytes, Entry>` with [`SHARDS`] shards, all built from **one**

@@ -19,7 +19,7 @@
 //! arrives, which reports the same encoding and takes less than half the memory.
 //!
 //! # The table
-//! [`Table`] is a chained hash table in two flat arrays (no allocation per member): `nodes`, a
+//! `Table` is a chained hash table in two flat arrays (no allocation per member): `nodes`, a
 //! slab of `(member, next, tag)` where `tag` holds 31 bits of the member's hash, and
 //! `buckets`, the head node of each chain. The bucket count is a power of two kept between
 //! `len / 1` and `len * 10` (grow at load 1, shrink under 10% like Redis's `dict`). Because a

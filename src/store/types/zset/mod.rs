@@ -2,11 +2,11 @@
 //!
 //! # Representation
 //! - **Compact** ("listpack"): every element packed in one byte buffer in zset order (see
-//!   [`pack`]), `member length + 10` bytes each. Used while the zset has at most
+//!   `pack`), `member length + 10` bytes each. Used while the zset has at most
 //!   [`LISTPACK_MAX_ENTRIES`] elements, none longer than [`LISTPACK_MAX_VALUE`] bytes. Lookups
 //!   are linear walks, as in Redis's listpack.
 //! - **Big** ("skiplist"): a slab of members with a hash index and an order-statistic B+tree
-//!   (see [`big`] and [`tree`]): member lookups `O(1)`, rank/range queries `O(log n + m)`.
+//!   (see `big` and `tree`): member lookups `O(1)`, rank/range queries `O(log n + m)`.
 //!
 //! As in Redis 7.0, a zset is converted to Big when an insert would break the compact limits and
 //! is never converted back by deletions; only the store commands (ZUNIONSTORE & co,
