@@ -374,7 +374,11 @@ fn command_docs_list_getkeys_help() {
     let mut raw = s.raw();
     assert_eq!(
         call_text(&mut raw, &["COMMAND", "DOCS", "get", "nosuch"]),
-        "*2\r\n$3\r\nget\r\n*6\r\n$7\r\nsummary\r\n$0\r\n\r\n$5\r\nsince\r\n$0\r\n\r\n$5\r\ngroup\r\n$6\r\nstring\r\n"
+        // Redis 7.0.15's exact bytes (tests/command_docs.rs compares every command).
+        "*2\r\n$3\r\nget\r\n*10\r\n$7\r\nsummary\r\n$22\r\nGet the value of a key\r\n\
+         $5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n\
+         $10\r\ncomplexity\r\n$4\r\nO(1)\r\n$9\r\narguments\r\n*1\r\n*6\r\n\
+         $4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n"
     );
     assert_eq!(
         call_text(&mut raw, &["COMMAND", "DOCS", "nosuch"]),

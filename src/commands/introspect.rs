@@ -2,8 +2,8 @@
 //! registry, and INFO with Redis 7's sections and text format.
 //!
 //! What the registry does not hold is reported as Redis does for a command lacking it: no
-//! command tips, an empty `summary`/`since` in COMMAND DOCS (redis-cli only needs the fields to
-//! be present), and one key spec synthesised from the first/last/step key range.
+//! command tips, and one key spec synthesised from the first/last/step key range. COMMAND DOCS
+//! comes from Redis's own command descriptions (see `super::docs`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -157,27 +157,6 @@ fn write_key_specs(out: &mut Reply, spec: &CommandSpec) {
     out.int(0);
 }
 
-/// One COMMAND DOCS entry (a map). `summary` and `since` are always present because
-/// redis-cli reads them unconditionally when building its help.
-fn write_docs(out: &mut Reply, spec: &CommandSpec) {
-    let subs = spec.is_container();
-    out.map(3 + subs as usize);
-    out.bulk(b"summary");
-    out.bulk(b"");
-    out.bulk(b"since");
-    out.bulk(b"");
-    out.bulk(b"group");
-    out.bulk(spec.group.name().as_bytes());
-    if subs {
-        out.bulk(b"subcommands");
-        out.map(spec.subcommands.len());
-        for sub in spec.subcommands {
-            out.bulk(sub.name.as_bytes());
-            write_docs(out, sub);
-        }
-    }
-}
-
 /// # Format
 /// `COMMAND` — COMMAND INFO of every command.
 fn command(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
@@ -225,7 +204,7 @@ fn docs(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     ctx.out.map(specs.len());
     for spec in specs {
         ctx.out.bulk(spec.name.as_bytes());
-        write_docs(ctx.out, spec);
+        super::docs::write(ctx.out, spec);
     }
 }
 

@@ -13,6 +13,8 @@ pub mod args;
 pub mod blocking;
 pub mod client;
 pub mod connection;
+pub mod docs;
+mod docs_data;
 pub mod errors;
 pub mod hashes;
 pub mod introspect;
