@@ -9,19 +9,10 @@ use ferrokv::store::types::ZSet;
 
 const SIZES: [usize; 2] = [128, 100_000];
 
-/// A fixed pseudo-random sequence (SplitMix64), so runs compare like with like.
-#[derive(Clone, Copy)]
-struct Seq(u64);
-
-impl Seq {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
+/// A fixed pseudo-random sequence, so runs compare like with like.
+#[path = "../tests/common/splitmix.rs"]
+mod splitmix;
+use splitmix::SplitMix64 as Seq;
 
 fn member(i: u64) -> Vec<u8> {
     format!("member:{i}").into_bytes()
@@ -35,7 +26,7 @@ fn zset_of(n: usize) -> ZSet {
     let mut z = ZSet::new();
     let mut seq = Seq(n as u64);
     for _ in 0..n {
-        let i = seq.next() % (n as u64 * 10);
+        let i = seq.next_u64() % (n as u64 * 10);
         z.insert(&member(i), score(i));
     }
     z
@@ -50,7 +41,7 @@ fn bench_type(c: &mut Criterion) {
         let mut seq = Seq(7);
         g.bench_function(BenchmarkId::new("add_remove", n), |b| {
             b.iter(|| {
-                let i = seq.next();
+                let i = seq.next_u64();
                 let m = format!("new:{i}");
                 z.insert(m.as_bytes(), score(i));
                 black_box(z.remove(m.as_bytes()));
@@ -58,25 +49,25 @@ fn bench_type(c: &mut Criterion) {
         });
         g.bench_function(BenchmarkId::new("update_score", n), |b| {
             b.iter(|| {
-                let i = seq.next();
+                let i = seq.next_u64();
                 z.insert(&members[i as usize % members.len()], score(i));
             })
         });
         g.bench_function(BenchmarkId::new("score", n), |b| {
-            b.iter(|| black_box(z.score(&members[seq.next() as usize % members.len()])))
+            b.iter(|| black_box(z.score(&members[seq.next_u64() as usize % members.len()])))
         });
         g.bench_function(BenchmarkId::new("rank", n), |b| {
-            b.iter(|| black_box(z.rank(&members[seq.next() as usize % members.len()])))
+            b.iter(|| black_box(z.rank(&members[seq.next_u64() as usize % members.len()])))
         });
         g.bench_function(BenchmarkId::new("range_by_rank_10", n), |b| {
             b.iter(|| {
-                let start = seq.next() as usize % n.saturating_sub(10).max(1);
+                let start = seq.next_u64() as usize % n.saturating_sub(10).max(1);
                 black_box(z.iter_from(start, false).take(10).count())
             })
         });
         g.bench_function(BenchmarkId::new("range_by_score_10", n), |b| {
             b.iter(|| {
-                let min = (seq.next() % 10_007) as f64;
+                let min = (seq.next_u64() % 10_007) as f64;
                 let range = ScoreRange {
                     min,
                     max: f64::INFINITY,
@@ -116,7 +107,7 @@ fn bench_commands(c: &mut Criterion) {
         (
             "zadd_update",
             Box::new(move || {
-                let i = seq.next() % 100_000;
+                let i = seq.next_u64() % 100_000;
                 request(&[
                     b"ZADD",
                     b"big",
@@ -128,7 +119,7 @@ fn bench_commands(c: &mut Criterion) {
         (
             "zrange_rank_10_withscores",
             Box::new(move || {
-                let i = seq.next() % 99_990;
+                let i = seq.next_u64() % 99_990;
                 let (start, stop) = (i.to_string(), (i + 9).to_string());
                 request(&[
                     b"ZRANGE",
@@ -142,7 +133,7 @@ fn bench_commands(c: &mut Criterion) {
         (
             "zrangebyscore_limit_10",
             Box::new(move || {
-                let min = (seq.next() % 10_007).to_string();
+                let min = (seq.next_u64() % 10_007).to_string();
                 request(&[
                     b"ZRANGEBYSCORE",
                     b"big",
@@ -156,7 +147,7 @@ fn bench_commands(c: &mut Criterion) {
         ),
         (
             "zrank",
-            Box::new(move || request(&[b"ZRANK", b"big", &member(seq.next() % 100_000)])),
+            Box::new(move || request(&[b"ZRANK", b"big", &member(seq.next_u64() % 100_000)])),
         ),
     ];
     for (name, mut make) in cases {

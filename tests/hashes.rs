@@ -10,21 +10,12 @@ mod conn_util;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use common::{err, run, Server};
+use common::{bulk, err, ok, Server, NOT_FLOAT, NOT_INT, SYNTAX, WRONGTYPE};
 use conn_util::{call_text, parse_info};
 use redis::Value;
 
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-const SYNTAX: &str = "ERR syntax error";
-const NOT_INT: &str = "ERR value is not an integer or out of range";
-const NOT_FLOAT: &str = "ERR value is not a valid float";
-
 fn server() -> Server {
     Server::start(&["--threads", "2"])
-}
-
-fn ok(c: &mut redis::Connection, args: &[&str]) -> Value {
-    run(c, args).unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
 }
 
 fn int(c: &mut redis::Connection, args: &[&str]) -> i64 {
@@ -32,10 +23,6 @@ fn int(c: &mut redis::Connection, args: &[&str]) -> i64 {
         Value::Int(n) => n,
         other => panic!("{args:?}: unexpected {other:?}"),
     }
-}
-
-fn bulk(s: &str) -> Value {
-    Value::BulkString(s.as_bytes().to_vec())
 }
 
 /// A reply of bulk strings (or nils) as `Option<String>`s.

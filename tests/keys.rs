@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{err, run, Server};
+use common::{bulk, err, run, Server};
 use redis::Value;
 
 fn int(c: &mut redis::Connection, args: &[&str]) -> i64 {
@@ -21,10 +21,6 @@ fn int(c: &mut redis::Connection, args: &[&str]) -> i64 {
 
 fn ok(c: &mut redis::Connection, args: &[&str]) {
     assert_eq!(run(c, args).unwrap(), Value::Okay, "{args:?}");
-}
-
-fn bulk(s: &str) -> Value {
-    Value::BulkString(s.as_bytes().to_vec())
 }
 
 fn simple(s: &str) -> Value {

@@ -10,12 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{err, run, Server};
+use common::{bulk, err, ok, run, Server, NOT_INT, SYNTAX, WRONGTYPE};
 use redis::Value;
-
-fn bulk(s: &str) -> Value {
-    Value::BulkString(s.as_bytes().to_vec())
-}
 
 fn bulks(items: &[&str]) -> Value {
     Value::Array(items.iter().map(|s| bulk(s)).collect())
@@ -23,10 +19,6 @@ fn bulks(items: &[&str]) -> Value {
 
 fn ints(items: &[i64]) -> Value {
     Value::Array(items.iter().map(|&n| Value::Int(n)).collect())
-}
-
-fn ok(c: &mut redis::Connection, args: &[&str]) -> Value {
-    run(c, args).unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
 }
 
 fn server() -> Server {
@@ -37,9 +29,6 @@ fn all(c: &mut redis::Connection, key: &str) -> Value {
     ok(c, &["LRANGE", key, "0", "-1"])
 }
 
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-const SYNTAX: &str = "ERR syntax error";
-const NOT_INT: &str = "ERR value is not an integer or out of range";
 const NOT_POSITIVE: &str = "ERR value is out of range, must be positive";
 const RANK_ZERO: &str = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list";
 

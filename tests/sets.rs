@@ -11,26 +11,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{err, run, Server};
+use common::{bulk, err, ok, run, Server, NOT_INT, SYNTAX, WRONGTYPE};
 use redis::Value;
-
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-const SYNTAX: &str = "ERR syntax error";
-const NOT_INT: &str = "ERR value is not an integer or out of range";
-
-fn ok(c: &mut redis::Connection, args: &[&str]) -> Value {
-    run(c, args).unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
-}
 
 fn int(c: &mut redis::Connection, args: &[&str]) -> i64 {
     match ok(c, args) {
         Value::Int(n) => n,
         other => panic!("{args:?}: expected an integer, got {other:?}"),
     }
-}
-
-fn bulk(s: &str) -> Value {
-    Value::BulkString(s.as_bytes().to_vec())
 }
 
 fn text(v: &Value) -> String {

@@ -8,24 +8,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{err, run, Server};
+use common::{bulk, err, ok, run, Server, NOT_FLOAT, NOT_INT, SYNTAX};
 use redis::Value;
-
-fn bulk(s: &str) -> Value {
-    Value::BulkString(s.as_bytes().to_vec())
-}
-
-fn ok(c: &mut redis::Connection, args: &[&str]) -> Value {
-    run(c, args).unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
-}
 
 fn server() -> Server {
     Server::start(&["--threads", "2"])
 }
-
-const SYNTAX: &str = "ERR syntax error";
-const NOT_INT: &str = "ERR value is not an integer or out of range";
-const NOT_FLOAT: &str = "ERR value is not a valid float";
 
 #[test]
 fn set_options_replies_and_errors() {

@@ -9,12 +9,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{err, run, Server};
+use common::{bulk, err, ok, Server, NOT_FLOAT, NOT_INT, SYNTAX, WRONGTYPE};
 use redis::Value;
-
-fn bulk(s: &str) -> Value {
-    Value::BulkString(s.as_bytes().to_vec())
-}
 
 fn bulks(items: &[&str]) -> Value {
     Value::Array(items.iter().map(|s| bulk(s)).collect())
@@ -24,18 +20,10 @@ fn int(n: i64) -> Value {
     Value::Int(n)
 }
 
-fn ok(c: &mut redis::Connection, args: &[&str]) -> Value {
-    run(c, args).unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
-}
-
 fn server() -> Server {
     Server::start(&["--threads", "2"])
 }
 
-const SYNTAX: &str = "ERR syntax error";
-const NOT_INT: &str = "ERR value is not an integer or out of range";
-const NOT_FLOAT: &str = "ERR value is not a valid float";
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 const RANGE_NOT_FLOAT: &str = "ERR min or max is not a float";
 const RANGE_NOT_LEX: &str = "ERR min or max not valid string range item";
 
@@ -1291,20 +1279,12 @@ fn deleting_a_huge_zset_keeps_the_loop_responsive() {
     assert_eq!(ok(&mut c, &["EXISTS", "huge", "huge2", "huge3"]), int(0));
 }
 
-/// SplitMix64 for the seeded big-zset differential below.
-struct Rng(u64);
+/// The seeded big-zset differential's argument source.
+struct Rng(common::splitmix::SplitMix64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.0.next_u64() % n
     }
 
     fn range(&mut self, lo: i64, hi: i64) -> i64 {
@@ -1338,7 +1318,7 @@ fn random_big_zset_sequences_match_redis() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(12u64);
     for seed in 1..=seeds {
-        let mut g = Rng(seed);
+        let mut g = Rng(common::splitmix::SplitMix64(seed));
         let n = [200i64, 1000, 3000][g.below(3) as usize];
         let mut both = |args: Vec<String>| {
             let refs: Vec<&[u8]> = args.iter().map(|x| x.as_bytes()).collect();

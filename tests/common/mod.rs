@@ -2,6 +2,8 @@
 //! port, waits until it answers PING, and stops it on drop.
 #![allow(dead_code)]
 
+pub mod splitmix;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -191,6 +193,22 @@ impl Raw {
         }
     }
 }
+
+/// A bulk string reply.
+pub fn bulk(s: &str) -> redis::Value {
+    redis::Value::BulkString(s.as_bytes().to_vec())
+}
+
+/// Runs a command that must succeed and returns its reply.
+pub fn ok(c: &mut redis::Connection, args: &[&str]) -> redis::Value {
+    run(c, args).unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
+}
+
+/// Redis's common error texts, as `err` returns them.
+pub const SYNTAX: &str = "ERR syntax error";
+pub const NOT_INT: &str = "ERR value is not an integer or out of range";
+pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
 /// Runs a command and returns the raw `redis::Value` (errors become `Err`).
 pub fn run(c: &mut redis::Connection, args: &[&str]) -> redis::RedisResult<redis::Value> {

@@ -246,22 +246,9 @@ static CORE_ENTRIES: &[Entry] = &[
     e("arity", 2, wrong_arity),
 ];
 
-/// SplitMix64: tiny, and the same sequence on every platform and crate version.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
 /// The argument generator.
 struct Gen {
-    rng: Rng,
+    rng: common::splitmix::SplitMix64,
     /// Unix seconds when the run started (future timestamps are relative to it).
     now: u64,
     enabled: Vec<&'static Entry>,
@@ -276,7 +263,7 @@ fn b(s: &str) -> Vec<u8> {
 
 impl Gen {
     fn below(&mut self, n: u64) -> u64 {
-        self.rng.next() % n.max(1)
+        self.rng.next_u64() % n.max(1)
     }
 
     fn range(&mut self, lo: i64, hi: i64) -> i64 {
@@ -335,7 +322,7 @@ impl Gen {
             65..=84 => self.letters(0, 12),
             _ => {
                 let n = self.below(17);
-                (0..n).map(|_| self.rng.next() as u8).collect()
+                (0..n).map(|_| self.rng.next_u64() as u8).collect()
             }
         }
     }
@@ -1219,7 +1206,7 @@ fn random_command_sequences_match_redis() {
         };
         reset(&mut pair);
         let mut gen = Gen {
-            rng: Rng(seed),
+            rng: common::splitmix::SplitMix64(seed),
             now,
             enabled: enabled.clone(),
             queue: VecDeque::new(),
