@@ -89,13 +89,8 @@ impl Store {
 
     /// Write-locks the shards of every `(db, key)` in ascending (db, shard) order (rule 2).
     pub fn lock<'a>(&'a self, keys: &[(usize, &[u8])]) -> Locks<'a> {
-        let mut targets: Vec<(usize, usize)> = keys
-            .iter()
-            .map(|(db, key)| (*db, self.dbs[*db].shard_of(self.dbs[*db].hash(key))))
-            .collect();
-        targets.sort_unstable();
-        targets.dedup();
-        let guards = targets
+        let guards = self
+            .shards_of(keys)
             .into_iter()
             .map(|(db, shard)| ((db, shard), self.dbs[db].write_shard(shard)))
             .collect();
@@ -103,6 +98,17 @@ impl Store {
             store: self,
             guards,
         }
+    }
+
+    /// The distinct (db, shard) pairs holding `keys`, in locking order (ascending).
+    fn shards_of(&self, keys: &[(usize, &[u8])]) -> Vec<(usize, usize)> {
+        let mut targets: Vec<(usize, usize)> = keys
+            .iter()
+            .map(|(db, key)| (*db, self.dbs[*db].shard_of(self.dbs[*db].hash(key))))
+            .collect();
+        targets.sort_unstable();
+        targets.dedup();
+        targets
     }
 
     /// Write-locks every shard of the given databases (ascending), for whole-db operations.
@@ -197,6 +203,12 @@ pub struct Locks<'a> {
 impl<'a> Locks<'a> {
     /// The slot of `key` in database `db`; the key must have been passed to [`Store::lock`].
     pub fn slot<'s>(&'s mut self, db: usize, key: &'s [u8], now: u64) -> Slot<'s> {
+        let (hash, i) = self.locate(db, key);
+        Slot::new(self.store.db(db), &mut self.guards[i].1, key, hash, now)
+    }
+
+    /// `key`'s hash in database `db` and the index of its shard's guard.
+    fn locate(&self, db: usize, key: &[u8]) -> (u64, usize) {
         let d = self.store.db(db);
         let hash = d.hash(key);
         let shard = d.shard_of(hash);
@@ -204,7 +216,7 @@ impl<'a> Locks<'a> {
             .guards
             .binary_search_by_key(&(db, shard), |(k, _)| *k)
             .expect("key was locked by Store::lock");
-        Slot::new(d, &mut self.guards[i].1, key, hash, now)
+        (hash, i)
     }
 
     /// Shared access to the live entry of `key` (which must have been passed to
@@ -213,13 +225,7 @@ impl<'a> Locks<'a> {
     /// entries at once. An expired entry is only skipped here; call `slot(..).get()` first to
     /// remove it, as Redis's lookups do.
     pub fn get(&self, db: usize, key: &[u8], now: u64) -> Option<&Entry> {
-        let d = self.store.db(db);
-        let hash = d.hash(key);
-        let shard = d.shard_of(hash);
-        let i = self
-            .guards
-            .binary_search_by_key(&(db, shard), |(k, _)| *k)
-            .expect("key was locked by Store::lock");
+        let (hash, i) = self.locate(db, key);
         let (node, _) = self.guards[i]
             .1
             .raw_entry()

@@ -128,17 +128,13 @@ impl Store {
     /// every database when `everything` (commands that may touch any key: KEYS, FLUSHALL,
     /// SELECT, ...).
     pub fn lock_txn(&self, keys: &[(usize, &[u8])], everything: bool) -> TxnLocks<'_> {
-        let mut targets: Vec<(usize, usize)> = if everything {
+        let targets: Vec<(usize, usize)> = if everything {
             (0..self.len())
                 .flat_map(|db| (0..SHARDS).map(move |s| (db, s)))
                 .collect()
         } else {
-            keys.iter()
-                .map(|(db, key)| (*db, self.db(*db).shard_of(self.db(*db).hash(key))))
-                .collect()
+            self.shards_of(keys)
         };
-        targets.sort_unstable();
-        targets.dedup();
         let mut guards = Vec::with_capacity(targets.len());
         let mut shards = Vec::with_capacity(targets.len());
         for (db, shard) in targets {
