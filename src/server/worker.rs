@@ -164,10 +164,7 @@ impl Worker {
                             } else {
                                 next
                             };
-                        if next != Next::Close && conn.has_output() {
-                            self.pending_output.push(key);
-                        }
-                        self.after(key, next);
+                        self.after_input(key, next);
                     }
                 }
             }
@@ -177,10 +174,7 @@ impl Worker {
             for key in read_again {
                 if let Some(conn) = self.conns.get_mut(key) {
                     let next = conn.on_readable(&self.shared, &self.stats, self.poll.registry());
-                    if next != Next::Close && conn.has_output() {
-                        self.pending_output.push(key);
-                    }
-                    self.after(key, next);
+                    self.after_input(key, next);
                 }
             }
             if self.drain_inbox() {
@@ -197,6 +191,15 @@ impl Worker {
             }
         }
         self.close_all();
+    }
+
+    /// [`Worker::after`] for a connection that just ran input: its replies are queued for the
+    /// end-of-iteration write ([`Worker::flush_pending`]).
+    fn after_input(&mut self, key: usize, next: Next) {
+        if next != Next::Close && self.conns.get(key).is_some_and(Conn::has_output) {
+            self.pending_output.push(key);
+        }
+        self.after(key, next);
     }
 
     fn after(&mut self, key: usize, next: Next) {
@@ -306,10 +309,7 @@ impl Worker {
             self.timers.remove(&(due, key, conn.client.id));
         }
         let next = conn.on_readable(&self.shared, &self.stats, self.poll.registry());
-        if next != Next::Close && conn.has_output() {
-            self.pending_output.push(key);
-        }
-        self.after(key, next);
+        self.after_input(key, next);
     }
 
     fn close(&mut self, key: usize) {
@@ -389,7 +389,9 @@ impl Worker {
                 self.after(key, next);
             }
         }
+        // Keep the buffer's capacity, and anything queued while flushing.
         pending.clear();
+        pending.append(&mut self.pending_output);
         self.pending_output = pending;
     }
 
