@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use ferrokv::store::{Entry, Store, StrBuf, Value};
+use ferrokv::store::{Entry, Scope, Store, StrBuf, Value};
 use ferrokv::util::glob::glob_match;
 
 const KEYS: usize = 100_000;
@@ -19,7 +19,7 @@ fn keys() -> Vec<Vec<u8>> {
 fn loaded_store(keys: &[Vec<u8>]) -> Store {
     let store = Store::new(1);
     for k in keys {
-        store.db(0).write(k, 0, |s| {
+        store.with(&Scope::new(None, false)).db(0).write(k, 0, |s| {
             s.put(Entry::new(Value::Str(StrBuf::from_slice(b"xyz")), 0))
         });
     }
@@ -28,34 +28,43 @@ fn loaded_store(keys: &[Vec<u8>]) -> Store {
 
 /// The operations measured, each on key `keys[i]`.
 fn get(store: &Store, key: &[u8]) -> Option<usize> {
-    store.db(0).read(key, 1, |e| match &e.value {
-        Value::Str(s) => s.len(),
-        _ => 0,
-    })
+    store
+        .with(&Scope::new(None, false))
+        .db(0)
+        .read(key, 1, |e| match &e.value {
+            Value::Str(s) => s.len(),
+            _ => 0,
+        })
 }
 
 fn set(store: &Store, key: &[u8]) {
-    store.db(0).write(key, 1, |s| {
-        s.put(Entry::new(Value::Str(StrBuf::from_slice(b"abc")), 0));
-    });
+    store
+        .with(&Scope::new(None, false))
+        .db(0)
+        .write(key, 1, |s| {
+            s.put(Entry::new(Value::Str(StrBuf::from_slice(b"abc")), 0));
+        });
 }
 
 fn incr(store: &Store, key: &[u8]) {
-    store.db(0).write(key, 1, |s| match s.get() {
-        Some(e) => {
-            let Value::Str(v) = &mut e.value else {
-                return;
-            };
-            let n: i64 = std::str::from_utf8(v)
-                .ok()
-                .and_then(|t| t.parse().ok())
-                .unwrap_or(0);
-            *v = StrBuf::from_slice(itoa::Buffer::new().format(n + 1).as_bytes());
-        }
-        None => {
-            s.put(Entry::new(Value::Str(StrBuf::from_slice(b"1")), 0));
-        }
-    });
+    store
+        .with(&Scope::new(None, false))
+        .db(0)
+        .write(key, 1, |s| match s.get() {
+            Some(e) => {
+                let Value::Str(v) = &mut e.value else {
+                    return;
+                };
+                let n: i64 = std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(0);
+                *v = StrBuf::from_slice(itoa::Buffer::new().format(n + 1).as_bytes());
+            }
+            None => {
+                s.put(Entry::new(Value::Str(StrBuf::from_slice(b"1")), 0));
+            }
+        });
 }
 
 fn bench_ops(c: &mut Criterion, contended: bool) {

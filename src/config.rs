@@ -2,7 +2,7 @@
 //! and the `CONFIG GET`/`CONFIG SET` parameter table.
 //!
 //! Precedence: defaults < config file < flags given on the command line. Runtime-settable
-//! values live in [`crate::server::shared::Settings`] (atomics, read on hot paths without
+//! values live in [`crate::state::Settings`] (atomics, read on hot paths without
 //! locks); this module parses and validates, it never holds live state.
 
 use std::path::PathBuf;
@@ -298,7 +298,7 @@ impl Config {
             "client-output-buffer-limit" => self.output_limits.apply(values)?,
             "notify-keyspace-events" => {
                 self.notify_keyspace_events = crate::store::events::class::parse(one()?.as_bytes())
-                    .ok_or(crate::commands::errors::INVALID_EVENT_CLASS)?
+                    .ok_or(crate::store::events::class::INVALID)?
             }
             "loglevel" => {
                 let v = one()?.to_ascii_lowercase();

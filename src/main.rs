@@ -23,7 +23,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let running = match ferrokv::server::start(config) {
+    let running = match ferrokv::net::start(config) {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "cannot start server");

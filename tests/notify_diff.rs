@@ -43,6 +43,7 @@ use common::Server;
 use ferrokv::commands::registry;
 use ferrokv::commands::session::{request, Session};
 use ferrokv::store::events::{class, WatchFlag};
+use ferrokv::store::Scope;
 
 /// Databases whose keys are watched (MOVE, COPY ... DB and SWAPDB reach database 1).
 const WATCHED_DBS: [usize; 2] = [0, 1];
@@ -576,15 +577,13 @@ impl Ferro {
         let session = Session::new();
         let captured: Arc<Mutex<Vec<Event>>> = Arc::default();
         let sink = captured.clone();
-        session
-            .srv
-            .store
-            .events()
-            .set_sink(Box::new(move |channel: &[u8], message: &[u8]| {
+        session.srv.store.events().set_sink(Box::new(
+            move |channel: &[u8], message: &[u8], _: &Scope| {
                 sink.lock()
                     .unwrap()
                     .push((channel.to_vec(), message.to_vec()));
-            }));
+            },
+        ));
         Ferro {
             session,
             captured,
@@ -618,8 +617,9 @@ impl Ferro {
     fn watch(&mut self, keys: &BTreeSet<DbKey>) {
         let store = &self.session.srv.store;
         let now = ferrokv::clock::now_ms();
+        let fx = Scope::new(None, false);
         for (i, (db, key)) in keys.iter().enumerate() {
-            let locks = store.lock(&[(*db, &key[..])]);
+            let locks = store.with(&fx).lock(&[(*db, &key[..])]);
             // At time 0 nothing is expired: this sees every present entry.
             let present = locks.get(*db, key, 0).is_some();
             let expired = present && locks.get(*db, key, now).is_none();
@@ -639,9 +639,10 @@ impl Ferro {
         let watches = &store.events().watches;
         let now = ferrokv::clock::now_ms();
         let mut dirty = BTreeSet::new();
+        let fx = Scope::new(None, false);
         for (i, ((db, key), flag)) in std::mem::take(&mut self.flags).into_iter().enumerate() {
             let client = 1000 + i as u64;
-            let locks = store.lock(&[(db, &key[..])]);
+            let locks = store.with(&fx).lock(&[(db, &key[..])]);
             let expired_since = watches.was_live(db, &key, client)
                 && locks.get(db, &key, 0).is_some()
                 && locks.get(db, &key, now).is_none();
@@ -923,10 +924,12 @@ fn active_expiry_reports_expired_and_signals_watchers() {
     ferro.events();
     let keys: BTreeSet<DbKey> = [(0, b"k".to_vec()), (0, b"p".to_vec())].into();
     ferro.watch(&keys);
+    let fx = Scope::new(None, false);
     let removed = ferro
         .session
         .srv
         .store
+        .with(&fx)
         .db(0)
         .expire_cycle(now + 1_000, ferrokv::store::SHARDS);
     assert_eq!(removed, 1);

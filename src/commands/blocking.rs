@@ -1,55 +1,50 @@
 //! Blocking pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP, with
 //! Redis 7.0's replies, error texts and wake-up order, while clients and pushers live on
-//! different loops.
+//! different loops. The registry of waiters is [`crate::blocked`]; this module holds the
+//! commands and the serving.
 //!
 //! # How a client blocks
 //! The handler parses its arguments as Redis does, then locks the shards of all its keys (and
 //! BLMOVE's destination). If a key holds data it is served at once, exactly as the
-//! non-blocking command (the pops themselves are `lists::pop_with_key`,
-//! `lists::move_locked` and `zsets::zpop_with_key`, shared with LMPOP, LMOVE and ZMPOP).
-//! Otherwise — still under those locks — a [`Waiter`] is appended to the FIFO queue of every
-//! key in [`Blocked`] and the store's blocked count is raised. The handler writes no reply;
-//! the connection keeps `Client::blocked` set and runs none of its further (pipelined) input
-//! until the wait ends.
+//! non-blocking command (the pops themselves are `lists::pop_elements`, `lists::move_locked`
+//! and `zsets::pop_from`, shared with LPOP, LMPOP, LMOVE and ZMPOP), and propagated as that
+//! command (Redis's rewrite: `LPOP key`, `LMOVE ...`, `ZPOPMIN key count`, ...). Otherwise —
+//! still under those locks — a [`Waiter`] is registered on every key. The handler writes no
+//! reply; the connection keeps `Client::blocked` set and runs none of its further (pipelined)
+//! input until the wait ends.
 //!
 //! # How a client is woken
-//! `Slot::put` of a list or zset records the key in the thread's ready list whenever the
-//! blocked count is non-zero (see [`crate::store::events`]). Because registration and the
+//! `Slot::put` of a list or zset records the key as ready in the execution's scope whenever
+//! the blocked count is non-zero (see [`crate::store::events`]). Because registration and the
 //! emptiness check happen under the same shard lock as every store, a push either happened
-//! before the check (the client was served at once) or sees the count. After each command
-//! (a whole EXEC included) the loop calls [`serve_ready`]: for each ready key, under its shard
-//! lock, the waiters of the key's type are served first-come first-served while elements last.
-//! Serving a waiter pops on its behalf, encodes the reply for its protocol and sends it to its
-//! loop ([`Msg::Unblocked`]), which appends it and resumes the connection's input.
+//! before the check (the client was served at once) or sees the count. When the command that
+//! stored the key (a whole EXEC included) is done, [`call`](super::call()) runs
+//! [`serve_ready`]: for each ready key, under its shard lock, the waiters of the key's type are
+//! served first-come first-served while elements last. Serving a waiter pops on its behalf
+//! (typed values), formats the reply for its protocol once the lock is released, propagates
+//! the pop as its own execution unit, and queues the reply for its loop ([`Msg::Unblocked`]),
+//! which appends it and resumes the connection's input; the loop is woken when the execution
+//! ends.
 //!
 //! # Ending a wait exactly once
-//! Four parties may end a wait: a server on any thread, the timeout (on the waiter's loop),
-//! CLIENT UNBLOCK (any thread) and the client's disconnection (its loop). Each first claims
-//! the waiter (`Waiter::claim`, one atomic swap); only the winner removes it from the queues
-//! and delivers a reply, so no element is popped for a waiter that has already gone and no
-//! client gets two replies.
-//!
-//! Lock order: shard locks (ascending, [`crate::store::Store::lock`]), then a queue of
-//! [`Blocked`] (leaf: nothing is locked while one is held).
+//! Four parties may end a wait — a server, the timeout, CLIENT UNBLOCK, the disconnection —
+//! and each first claims the waiter ([`Blocked::finish`](crate::blocked::Blocked::finish)).
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use dashmap::DashMap;
 
 use super::flags::*;
-use super::lists::{self, Side};
+use super::lists::{self, Moved};
 use super::zsets;
 use super::{errors, keys_after_numkeys, spec, CommandSpec, Ctx, Group};
+use crate::blocked::{BlockedOn, Kind, WaitOp, Waiter};
 use crate::resp::reply::Reply;
-use crate::server::client::ClientInfo;
-use crate::server::shared::Shared;
-use crate::server::worker::Msg;
-use crate::store::events::ready;
-use crate::store::{Locks, Value};
+use crate::state::mailbox::Msg;
+use crate::state::Shared;
+use crate::store::types::list::Side;
+use crate::store::{Locks, Scope, StrBuf};
 use crate::util::num::parse_timeout_ms;
 
 #[rustfmt::skip]
@@ -70,223 +65,112 @@ pub static COMMANDS: &[CommandSpec] = &[
 pub const UNBLOCKED_ERROR: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
 
 // ---------------------------------------------------------------------------------------------
-// Waiters and the registry
-// ---------------------------------------------------------------------------------------------
-
-/// What a blocked client waits to do.
-#[derive(Debug, Clone)]
-enum Op {
-    /// BLPOP/BRPOP (`count` = `None`: reply `[key, element]`) and BLMPOP (`[key, [elements]]`).
-    Pop { side: Side, count: Option<usize> },
-    /// BLMOVE/BRPOPLPUSH: move one element onto `dst`.
-    Move { dst: Bytes, from: Side, to: Side },
-    /// BZPOPMIN/BZPOPMAX (`count` = `None`: `[key, member, score]`) and BZMPOP.
-    ZPop { max: bool, count: Option<u64> },
-}
-
-/// The type of value that can serve a waiter (Redis's `BLOCKED_LIST` / `BLOCKED_ZSET`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    List,
-    ZSet,
-}
-
-impl Kind {
-    fn of(value: &Value) -> Option<Kind> {
-        match value {
-            Value::List(_) => Some(Kind::List),
-            Value::ZSet(_) => Some(Kind::ZSet),
-            _ => None,
-        }
-    }
-}
-
-impl Op {
-    fn kind(&self) -> Kind {
-        match self {
-            Op::Pop { .. } | Op::Move { .. } => Kind::List,
-            Op::ZPop { .. } => Kind::ZSet,
-        }
-    }
-
-    fn dst(&self) -> Option<&[u8]> {
-        match self {
-            Op::Move { dst, .. } => Some(dst),
-            _ => None,
-        }
-    }
-}
-
-/// `ClientInfo::blocked` values (CLIENT LIST `flags=b`, INFO `blocked_clients`,
-/// `clients_in_timeout_table`).
-pub mod state {
-    pub const NONE: u8 = 0;
-    pub const BLOCKED: u8 = 1;
-    /// Blocked with a timeout.
-    pub const BLOCKED_TIMEOUT: u8 = 2;
-}
-
-/// One blocked client, shared by the queues of its keys, its connection and whoever serves it.
-pub struct Waiter {
-    /// The blocked connection: id, loop and token to deliver to.
-    pub info: Arc<ClientInfo>,
-    db: usize,
-    /// Its keys without duplicates, in argument order (copied: request buffers are not kept).
-    keys: Vec<Bytes>,
-    op: Op,
-    /// The connection's protocol, for encoding the reply.
-    resp3: bool,
-    /// Set by whoever ends the wait (see the module doc).
-    claimed: AtomicBool,
-}
-
-impl Waiter {
-    /// Takes the right to end this wait; true for exactly one caller.
-    fn claim(&self) -> bool {
-        !self.claimed.swap(true, Ordering::AcqRel)
-    }
-
-    /// What the client gets on timeout (and CLIENT UNBLOCK ... TIMEOUT): Redis's
-    /// `replyToBlockedClientTimedOut`, the null array for every list and zset command.
-    fn timeout_reply(&self) -> BytesMut {
-        let mut out = reply_for(self.resp3);
-        out.null_array();
-        out.buf
-    }
-}
-
-fn reply_for(resp3: bool) -> Reply {
-    Reply {
-        buf: BytesMut::new(),
-        resp3,
-    }
-}
-
-/// A connection's side of a wait (`Client::blocked`).
-pub struct BlockedOn {
-    pub waiter: Arc<Waiter>,
-    /// When to time out (`None`: never).
-    pub deadline: Option<Instant>,
-    /// CLIENT REPLY OFF/SKIP was in force for the blocking command: its reply is dropped.
-    pub discard_reply: bool,
-    /// The loop has put `deadline` in its timer set.
-    pub armed: bool,
-}
-
-/// One database's blocked keys: key -> its waiters in blocking order.
-type Queues = DashMap<Bytes, VecDeque<Arc<Waiter>>, ahash::RandomState>;
-
-/// The queues of blocked clients, per database.
-pub struct Blocked {
-    dbs: Box<[Queues]>,
-    /// Blocked clients by id (CLIENT UNBLOCK).
-    clients: DashMap<u64, Arc<Waiter>, ahash::RandomState>,
-}
-
-impl Blocked {
-    pub fn new(databases: usize) -> Self {
-        Blocked {
-            dbs: (0..databases.max(1)).map(|_| DashMap::default()).collect(),
-            clients: DashMap::default(),
-        }
-    }
-
-    /// Appends `w` to the queue of each of its keys. Call under the shard locks of those keys.
-    fn register(&self, srv: &Shared, w: &Arc<Waiter>, timeout: bool) {
-        srv.store.events().blocked.fetch_add(1, Ordering::SeqCst);
-        for key in &w.keys {
-            self.dbs[w.db]
-                .entry(key.clone())
-                .or_default()
-                .push_back(w.clone());
-        }
-        self.clients.insert(w.info.id, w.clone());
-        let st = if timeout {
-            state::BLOCKED_TIMEOUT
-        } else {
-            state::BLOCKED
-        };
-        w.info.blocked.store(st, Ordering::Relaxed);
-    }
-
-    /// Ends `w`'s wait if nobody else has: removes it from every queue. Returns whether this
-    /// caller won (and must deliver the outcome).
-    fn finish(&self, srv: &Shared, w: &Arc<Waiter>) -> bool {
-        if !w.claim() {
-            return false;
-        }
-        for key in &w.keys {
-            let emptied = self.dbs[w.db].remove_if_mut(key, |_, queue| {
-                queue.retain(|x| !Arc::ptr_eq(x, w));
-                queue.is_empty()
-            });
-            drop(emptied);
-        }
-        self.clients.remove_if(&w.info.id, |_, x| Arc::ptr_eq(x, w));
-        w.info.blocked.store(state::NONE, Ordering::Relaxed);
-        srv.store.events().blocked.fetch_sub(1, Ordering::SeqCst);
-        true
-    }
-
-    /// The first waiter on `(db, key)` that `kind` can serve and nobody has claimed yet.
-    fn first_waiting(&self, db: usize, key: &[u8], kind: Kind) -> Option<Arc<Waiter>> {
-        let queue = self.dbs[db].get(key)?;
-        queue
-            .iter()
-            .find(|w| w.op.kind() == kind && !w.claimed.load(Ordering::Acquire))
-            .cloned()
-    }
-
-    /// Records every key of `db` that has waiters as ready (after SWAPDB, as Redis's
-    /// `scanDatabaseForReadyKeys`; serving checks each key's type).
-    pub fn signal_db(&self, srv: &Shared, db: usize) {
-        if srv.store.events().blocked.load(Ordering::Relaxed) == 0 {
-            return;
-        }
-        for entry in self.dbs[db].iter() {
-            ready::push(db, entry.key());
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Serving
 // ---------------------------------------------------------------------------------------------
 
-/// Pops for `op` from `key` (which holds a non-empty value of `op`'s kind) under `locks`,
-/// writing the reply the client gets into `out`: the same code as the non-blocking commands.
-fn serve_locked(locks: &mut Locks<'_>, db: usize, key: &[u8], op: &Op, now: u64, out: &mut Reply) {
+/// What serving a wait did, as values (to reply with and to propagate).
+enum Served {
+    /// Elements popped from a list, in pop order.
+    List(Vec<StrBuf>),
+    /// A move (an element, or WRONGTYPE for the destination: nothing moved).
+    Moved(Moved),
+    /// Members popped from a sorted set, with their scores.
+    ZSet(Vec<(StrBuf, f64)>),
+}
+
+/// Pops for `op` from `key` (which holds a non-empty value of `op`'s kind) under `locks`: the
+/// same code as the non-blocking commands.
+fn perform(locks: &mut Locks<'_>, db: usize, key: &[u8], op: &WaitOp, now: u64) -> Served {
     match op {
-        Op::Pop { side, count } => {
-            lists::pop_with_key(out, &mut locks.slot(db, key, now), key, *side, *count)
+        WaitOp::Pop { side, count } => {
+            let popped =
+                lists::pop_elements(&mut locks.slot(db, key, now), *side, count.unwrap_or(1));
+            Served::List(popped.unwrap_or_default())
         }
-        Op::Move { dst, from, to } => {
-            lists::move_locked(locks, db, (key, dst), (*from, *to), now).reply(out)
+        WaitOp::Move { dst, from, to, .. } => {
+            Served::Moved(lists::move_locked(locks, db, (key, dst), (*from, *to), now))
         }
-        Op::ZPop { max, count } => {
-            zsets::zpop_with_key(out, &mut locks.slot(db, key, now), key, *max, *count)
-        }
+        WaitOp::ZPop { max, count } => Served::ZSet(zsets::pop_from(
+            &mut locks.slot(db, key, now),
+            *max,
+            count.unwrap_or(1),
+        )),
     }
 }
 
-/// Serves the clients blocked on the keys this thread made ready (Redis's
-/// `handleClientsBlockedOnKeys`). Called by the loop after each command; serving a BLMOVE can
-/// make its destination ready in turn, which is served in the same call.
-pub fn serve_ready(srv: &Shared) {
+/// The reply of `op` served from `key` with `served`.
+fn reply(out: &mut Reply, key: &[u8], op: &WaitOp, served: &Served) {
+    match (op, served) {
+        (WaitOp::Pop { count, .. }, Served::List(popped)) => {
+            lists::reply_popped_with_key(out, key, popped, count.is_some())
+        }
+        (WaitOp::ZPop { count, .. }, Served::ZSet(popped)) => {
+            zsets::reply_popped_with_key(out, key, popped, count.is_some())
+        }
+        (_, Served::Moved(moved)) => moved.reply(out),
+        _ => out.null_array(),
+    }
+}
+
+/// How `op` served from `key` propagates: the non-blocking command it amounts to, as Redis
+/// rewrites it (`None` when nothing changed).
+fn rewrite(key: &[u8], op: &WaitOp, served: &Served) -> Option<Vec<Vec<u8>>> {
+    let owned = |argv: Vec<&[u8]>| argv.into_iter().map(<[u8]>::to_vec).collect();
+    match (op, served) {
+        (WaitOp::Pop { side, count }, Served::List(popped)) if !popped.is_empty() => {
+            let n = count.map(|_| popped.len().to_string());
+            Some(owned(lists::pop_argv(
+                *side,
+                key,
+                n.as_deref().map(str::as_bytes),
+            )))
+        }
+        (WaitOp::ZPop { max, count }, Served::ZSet(popped)) if !popped.is_empty() => {
+            let n = count.map(|_| popped.len().to_string());
+            Some(owned(zsets::pop_argv(
+                *max,
+                key,
+                n.as_deref().map(str::as_bytes),
+            )))
+        }
+        (
+            WaitOp::Move {
+                dst,
+                from,
+                to,
+                rpoplpush,
+            },
+            Served::Moved(Moved::Element(_)),
+        ) => Some(if *rpoplpush {
+            owned(vec![b"RPOPLPUSH", key, dst])
+        } else {
+            owned(vec![b"LMOVE", key, dst, from.name(), to.name()])
+        }),
+        _ => None,
+    }
+}
+
+/// Serves the clients blocked on the keys execution `fx` made ready (Redis's
+/// `handleClientsBlockedOnKeys`); called by [`call`](super::call()) once the outermost command
+/// is done. Serving a BLMOVE can make its destination ready in turn, which is served in the
+/// same call.
+pub fn serve_ready(srv: &Shared, fx: &Scope) {
     loop {
-        let keys = ready::take();
+        let keys = fx.take_ready();
         if keys.is_empty() {
             return;
         }
         for (db, key) in keys {
-            serve_key(srv, db, &key);
+            serve_key(srv, fx, db, &key);
         }
     }
 }
 
-/// Serves the waiters of `(db, key)` in order while it holds elements of their type.
-fn serve_key(srv: &Shared, db: usize, key: &[u8]) {
+/// Serves the waiters of `(db, key)` in order while it holds elements of their type; each
+/// served waiter is an execution unit of its own (its pop propagates alone).
+fn serve_key(srv: &Shared, fx: &Scope, db: usize, key: &[u8]) {
     let now = crate::clock::now_ms();
+    let store = srv.store.with(fx);
     // A BLMOVE waiter found first needs its destination locked too: lock both and look again.
     let mut with_dst: Option<Bytes> = None;
     loop {
@@ -294,7 +178,7 @@ fn serve_key(srv: &Shared, db: usize, key: &[u8]) {
         if let Some(dst) = &with_dst {
             targets.push((db, &dst[..]));
         }
-        let mut locks = srv.store.lock(&targets);
+        let mut locks = store.lock(&targets);
         let kind = match locks.slot(db, key, now).get() {
             Some(e) => match Kind::of(&e.value) {
                 Some(kind) => kind,
@@ -311,47 +195,73 @@ fn serve_key(srv: &Shared, db: usize, key: &[u8]) {
                 continue;
             }
         }
-        if !srv.blocked.finish(srv, &w) {
+        if !srv.blocked.finish(srv.store.events(), &w) {
             // Timed out, unblocked or served elsewhere meanwhile: look at the next one.
             continue;
         }
-        let mut out = reply_for(w.resp3);
-        serve_locked(&mut locks, db, key, &w.op, now, &mut out);
+        let served = perform(&mut locks, db, key, &w.op, now);
         drop(locks);
-        deliver(srv, &w, out.buf);
+        let mut out = reply_for(w.resp3);
+        reply(&mut out, key, &w.op, &served);
+        if fx.propagating() {
+            if let Some(argv) = rewrite(key, &w.op, &served) {
+                fx.propagate(crate::store::Op {
+                    db,
+                    argv: argv.into_iter().map(Bytes::from).collect(),
+                });
+            }
+            srv.propagation.flush(fx.take_ops(), true);
+        }
+        deliver(srv, fx, &w, out.buf);
     }
 }
 
-/// Sends the reply that ends `w`'s wait to its loop.
-fn deliver(srv: &Shared, w: &Arc<Waiter>, reply: BytesMut) {
-    if let Some(worker) = srv.workers.get().and_then(|ws| ws.get(w.info.worker)) {
-        worker.send(Msg::Unblocked {
-            token: w.info.token,
-            waiter: w.clone(),
-            reply,
-        });
+fn reply_for(resp3: bool) -> Reply {
+    Reply {
+        buf: BytesMut::new(),
+        resp3,
     }
 }
 
-/// The wait of `blocked` timed out (called by its loop): true when the timeout won, the
-/// connection must then append `reply` and resume.
+/// What a client gets on timeout (and CLIENT UNBLOCK ... TIMEOUT): Redis's
+/// `replyToBlockedClientTimedOut`, the null array for every list and zset command.
+fn timeout_reply(w: &Waiter) -> BytesMut {
+    let mut out = reply_for(w.resp3);
+    out.null_array();
+    out.buf
+}
+
+/// Queues the reply that ends `w`'s wait for its loop (woken when `fx` ends).
+fn deliver(srv: &Shared, fx: &Scope, w: &Arc<Waiter>, reply: BytesMut) {
+    let msg = Msg::Unblocked {
+        token: w.token,
+        waiter: w.clone(),
+        reply,
+    };
+    srv.loops.send(w.home, msg, fx);
+}
+
+/// The wait of `blocked` timed out (called by its loop): its reply when the timeout won (the
+/// connection then appends it and resumes).
 pub fn timed_out(srv: &Shared, blocked: &BlockedOn) -> Option<BytesMut> {
     let w = &blocked.waiter;
-    srv.blocked.finish(srv, w).then(|| w.timeout_reply())
+    srv.blocked
+        .finish(srv.store.events(), w)
+        .then(|| timeout_reply(w))
 }
 
 /// The connection of `blocked` is closing: its wait ends without a trace.
 pub fn disconnected(srv: &Shared, blocked: &BlockedOn) {
-    srv.blocked.finish(srv, &blocked.waiter);
+    srv.blocked.finish(srv.store.events(), &blocked.waiter);
 }
 
-/// CLIENT UNBLOCK: ends client `id`'s wait with the timeout reply or `-UNBLOCKED` (`error`).
-/// Returns whether it was blocked (and now is not).
-pub fn unblock_client(srv: &Shared, id: u64, error: bool) -> bool {
-    let Some(w) = srv.blocked.clients.get(&id).map(|w| w.clone()) else {
+/// CLIENT UNBLOCK: ends client `id`'s wait with the timeout reply or `-UNBLOCKED` (`error`),
+/// queued for its loop in execution `fx`. Returns whether it was blocked (and now is not).
+pub fn unblock_client(srv: &Shared, fx: &Scope, id: u64, error: bool) -> bool {
+    let Some(w) = srv.blocked.waiter_of(id) else {
         return false;
     };
-    if !srv.blocked.finish(srv, &w) {
+    if !srv.blocked.finish(srv.store.events(), &w) {
         return false;
     }
     let reply = if error {
@@ -359,9 +269,9 @@ pub fn unblock_client(srv: &Shared, id: u64, error: bool) -> bool {
         out.error(UNBLOCKED_ERROR);
         out.buf
     } else {
-        w.timeout_reply()
+        timeout_reply(&w)
     };
-    deliver(srv, &w, reply);
+    deliver(srv, fx, &w, reply);
     true
 }
 
@@ -385,33 +295,42 @@ fn parse_timeout(ctx: &mut Ctx<'_>, arg: &[u8]) -> Option<u64> {
     }
 }
 
-/// Serves `op` from the first of `keys` that holds data, as the non-blocking command would;
-/// when none does, blocks the client on all of them for `timeout_ms` (0 = forever), or inside
-/// EXEC (where nothing may block) replies as on a timeout. A key of the wrong type met before
-/// any data is WRONGTYPE.
-fn pop_or_block(ctx: &mut Ctx<'_>, keys: &[Bytes], op: Op, timeout_ms: u64) {
+/// Serves `op` from the first of `keys` that holds data, as the non-blocking command would
+/// (and propagates as it); when none does, blocks the client on all of them for `timeout_ms`
+/// (0 = forever), or inside EXEC (where nothing may block) replies as on a timeout. A key of the
+/// wrong type met before any data is WRONGTYPE.
+fn pop_or_block(ctx: &mut Ctx<'_>, keys: &[Bytes], op: WaitOp, timeout_ms: u64) {
     let db = ctx.client.db;
     let now = ctx.now;
     let mut targets: Vec<(usize, &[u8])> = keys.iter().map(|k| (db, &k[..])).collect();
     if let Some(dst) = op.dst() {
         targets.push((db, dst));
     }
-    let mut locks = ctx.srv.store.lock(&targets);
+    let mut locks = ctx.store().lock(&targets);
     for key in keys {
         let kind = match locks.slot(db, key, now).get() {
             None => continue,
             Some(e) => Kind::of(&e.value),
         };
         if kind != Some(op.kind()) {
+            drop(locks);
             return ctx.out.error(errors::WRONGTYPE);
         }
-        return serve_locked(&mut locks, db, key, &op, now, ctx.out);
+        let served = perform(&mut locks, db, key, &op, now);
+        drop(locks);
+        reply(ctx.out, key, &op, &served);
+        if let Some(argv) = rewrite(key, &op, &served) {
+            let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+            ctx.propagate_as(&argv);
+        }
+        return;
     }
-    if ctx.client.in_exec {
+    if ctx.in_exec {
+        drop(locks);
         // Redis's CLIENT_DENY_BLOCKING: BLMOVE/BRPOPLPUSH answer nil as LMOVE would, the
         // others the null array of a timeout.
         return match op {
-            Op::Move { .. } => ctx.out.null(),
+            WaitOp::Move { .. } => ctx.out.null(),
             _ => ctx.out.null_array(),
         };
     }
@@ -422,22 +341,31 @@ fn pop_or_block(ctx: &mut Ctx<'_>, keys: &[Bytes], op: Op, timeout_ms: u64) {
         }
     }
     let op = match op {
-        Op::Move { dst, from, to } => Op::Move {
+        WaitOp::Move {
+            dst,
+            from,
+            to,
+            rpoplpush,
+        } => WaitOp::Move {
             dst: Bytes::copy_from_slice(&dst),
             from,
             to,
+            rpoplpush,
         },
         other => other,
     };
-    let waiter = Arc::new(Waiter {
-        info: ctx.client.info.clone(),
+    let info = &ctx.client.info;
+    let waiter = Arc::new(Waiter::new(
+        ctx.client.id,
+        info.home,
+        info.token,
         db,
-        keys: distinct,
+        distinct,
         op,
-        resp3: ctx.out.resp3,
-        claimed: AtomicBool::new(false),
-    });
-    ctx.srv.blocked.register(ctx.srv, &waiter, timeout_ms != 0);
+        ctx.out.resp3,
+        timeout_ms != 0,
+    ));
+    ctx.srv.blocked.register(ctx.srv.store.events(), &waiter);
     drop(locks);
     // A deadline past what `Instant` can hold is as good as none (Redis 7.0 then never times
     // out either: its deadline overflows).
@@ -453,7 +381,7 @@ fn pop_or_block(ctx: &mut Ctx<'_>, keys: &[Bytes], op: Op, timeout_ms: u64) {
 }
 
 /// `BLPOP`/`BRPOP`/`BZPOPMIN`/`BZPOPMAX key [key ...] timeout`: the timeout is parsed first.
-fn keys_then_timeout(ctx: &mut Ctx<'_>, argv: &[Bytes], op: Op) {
+fn keys_then_timeout(ctx: &mut Ctx<'_>, argv: &[Bytes], op: WaitOp) {
     let last = argv.len() - 1;
     let Some(timeout) = parse_timeout(ctx, &argv[last]) else {
         return;
@@ -465,7 +393,7 @@ fn keys_then_timeout(ctx: &mut Ctx<'_>, argv: &[Bytes], op: Op) {
 /// `BLPOP key [key ...] timeout` — `[key, element]` from the head of the first non-empty list,
 /// waiting up to `timeout` seconds (0 = forever) for one; the null array on timeout.
 fn blpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let op = Op::Pop {
+    let op = WaitOp::Pop {
         side: Side::Left,
         count: None,
     };
@@ -475,7 +403,7 @@ fn blpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// # Format
 /// `BRPOP key [key ...] timeout` — BLPOP from the tail.
 fn brpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let op = Op::Pop {
+    let op = WaitOp::Pop {
         side: Side::Right,
         count: None,
     };
@@ -486,7 +414,7 @@ fn brpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// `BZPOPMIN key [key ...] timeout` — `[key, member, score]` of the lowest score of the first
 /// non-empty sorted set, waiting for one; the null array on timeout.
 fn bzpopmin(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let op = Op::ZPop {
+    let op = WaitOp::ZPop {
         max: false,
         count: None,
     };
@@ -496,7 +424,7 @@ fn bzpopmin(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// # Format
 /// `BZPOPMAX key [key ...] timeout` — BZPOPMIN of the highest score.
 fn bzpopmax(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let op = Op::ZPop {
+    let op = WaitOp::ZPop {
         max: true,
         count: None,
     };
@@ -514,10 +442,11 @@ fn blmove(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let Some(timeout) = parse_timeout(ctx, &argv[5]) else {
         return;
     };
-    let op = Op::Move {
+    let op = WaitOp::Move {
         dst: argv[2].clone(),
         from,
         to,
+        rpoplpush: false,
     };
     pop_or_block(ctx, &argv[1..2], op, timeout);
 }
@@ -528,10 +457,11 @@ fn brpoplpush(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let Some(timeout) = parse_timeout(ctx, &argv[3]) else {
         return;
     };
-    let op = Op::Move {
+    let op = WaitOp::Move {
         dst: argv[2].clone(),
         from: Side::Right,
         to: Side::Left,
+        rpoplpush: true,
     };
     pop_or_block(ctx, &argv[1..2], op, timeout);
 }
@@ -547,7 +477,7 @@ fn blmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let Some(timeout) = parse_timeout(ctx, &argv[1]) else {
         return;
     };
-    let op = Op::Pop {
+    let op = WaitOp::Pop {
         side,
         count: Some(count),
     };
@@ -564,7 +494,7 @@ fn bzmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let Some(timeout) = parse_timeout(ctx, &argv[1]) else {
         return;
     };
-    let op = Op::ZPop {
+    let op = WaitOp::ZPop {
         max,
         count: Some(count),
     };
@@ -573,96 +503,80 @@ fn bzmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::commands::session::Session;
-    use crate::server::client::Client;
+    use std::net::SocketAddr;
+    use std::sync::atomic::Ordering;
 
-    /// Runs `args` as a client of its own (id `id`) on the session's server; returns the reply
-    /// and the client (blocked or not).
-    fn run_as(h: &Session, id: u64, args: &[&str]) -> (String, Client) {
-        let addr = "127.0.0.1:1".parse().expect("address");
-        let mut client = Client::new(Arc::new(ClientInfo::new(id, addr, addr, -1, 0, 0)));
-        let mut out = reply_for(false);
+    use super::*;
+    use crate::commands::session::{run_as, Session};
+    use crate::state::{Client, ClientInfo};
+
+    fn client(id: u64) -> (Client, Reply) {
+        let addr: SocketAddr = "127.0.0.1:1".parse().expect("address");
+        let client = Client::new(Arc::new(ClientInfo::new(id, addr, addr, -1, 0, 0)));
+        (client, reply_for(false))
+    }
+
+    /// Runs `args` as `c` through the command path; returns the reply.
+    fn run(h: &Session, c: &mut (Client, Reply), args: &[&str]) -> String {
         let argv: Vec<Bytes> = args
             .iter()
             .map(|a| Bytes::copy_from_slice(a.as_bytes()))
             .collect();
-        let mut ctx = Ctx {
-            srv: &h.srv,
-            client: &mut client,
-            out: &mut out,
-            stats: &h.stats,
-            now: 1_000,
-        };
-        crate::commands::dispatch(&mut ctx, &argv);
-        (String::from_utf8_lossy(&out.buf).into_owned(), client)
+        c.1.buf.clear();
+        run_as(&h.srv, &h.stats, &mut c.0, &mut c.1, 1_000, &argv);
+        String::from_utf8_lossy(&c.1.buf).into_owned()
     }
 
-    fn waiter(c: &Client) -> Arc<Waiter> {
-        c.blocked.as_ref().expect("blocked").waiter.clone()
+    fn waiter(c: &(Client, Reply)) -> Arc<Waiter> {
+        c.0.blocked.as_ref().expect("blocked").waiter.clone()
     }
 
     #[test]
     fn waiters_are_served_in_order_each_exactly_once() {
         let h = Session::new();
-        let (reply, a) = run_as(&h, 10, &["BLPOP", "k", "0"]);
-        assert_eq!(reply, "", "a blocked client gets no reply yet");
-        let (_, b) = run_as(&h, 11, &["BLPOP", "other", "k", "0"]);
-        let (_, z) = run_as(&h, 12, &["BZPOPMIN", "k", "0"]);
+        let fx = Scope::new(None, false);
+        let (mut a, mut b, mut z, mut w) = (client(10), client(11), client(12), client(20));
+        assert_eq!(run(&h, &mut a, &["BLPOP", "k", "0"]), "", "no reply yet");
+        run(&h, &mut b, &["BLPOP", "other", "k", "0"]);
+        run(&h, &mut z, &["BZPOPMIN", "k", "0"]);
         assert_eq!(h.srv.store.events().blocked.load(Ordering::SeqCst), 3);
-        assert!(a.info.is_blocked() && b.info.is_blocked());
-        // Storing the list records the key as ready on this thread; one element serves the
-        // first list waiter only.
-        run_as(&h, 20, &["RPUSH", "k", "v"]);
-        assert!(!ready::is_empty());
-        serve_ready(&h.srv);
-        assert!(waiter(&a).claimed.load(Ordering::SeqCst));
-        assert!(!waiter(&b).claimed.load(Ordering::SeqCst));
-        assert!(!a.info.is_blocked() && b.info.is_blocked());
-        assert_eq!(run_as(&h, 20, &["EXISTS", "k"]).0, ":0\r\n");
+        assert!(h.srv.blocked.is_blocked(10) && h.srv.blocked.is_blocked(11));
+        // One element serves the first list waiter only, as soon as the push is done.
+        run(&h, &mut w, &["RPUSH", "k", "v"]);
+        assert!(waiter(&a).is_claimed() && !waiter(&b).is_claimed());
+        assert!(!h.srv.blocked.is_blocked(10) && h.srv.blocked.is_blocked(11));
+        assert_eq!(run(&h, &mut w, &["EXISTS", "k"]), ":0\r\n");
         // Whoever comes second cannot end a wait again.
-        assert!(timed_out(&h.srv, a.blocked.as_ref().unwrap()).is_none());
-        assert!(!unblock_client(&h.srv, 10, false));
+        assert!(timed_out(&h.srv, a.0.blocked.as_ref().unwrap()).is_none());
+        assert!(!unblock_client(&h.srv, &fx, 10, false));
         // The zset waiter ignored the list; CLIENT UNBLOCK ends it, then the timeout cannot.
-        assert!(unblock_client(&h.srv, 12, true));
-        assert!(timed_out(&h.srv, z.blocked.as_ref().unwrap()).is_none());
-        // A disconnection leaves nothing in the queues.
-        disconnected(&h.srv, b.blocked.as_ref().unwrap());
+        assert!(unblock_client(&h.srv, &fx, 12, true));
+        assert!(timed_out(&h.srv, z.0.blocked.as_ref().unwrap()).is_none());
+        // A disconnection leaves nothing in the registry.
+        disconnected(&h.srv, b.0.blocked.as_ref().unwrap());
         assert_eq!(h.srv.store.events().blocked.load(Ordering::SeqCst), 0);
-        assert!(h.srv.blocked.dbs[0].is_empty());
-        assert!(h.srv.blocked.clients.is_empty());
-        run_as(&h, 20, &["RPUSH", "k", "stays"]);
-        assert!(ready::is_empty(), "nobody blocked: nothing recorded");
-        assert_eq!(run_as(&h, 20, &["LLEN", "k"]).0, ":1\r\n");
+        assert!(h.srv.blocked.is_empty());
+        run(&h, &mut w, &["RPUSH", "k", "stays"]);
+        assert_eq!(run(&h, &mut w, &["LLEN", "k"]), ":1\r\n");
     }
 
     #[test]
     fn inside_exec_nothing_blocks() {
-        let h = Session::new();
-        let addr = "127.0.0.1:1".parse().expect("address");
-        let mut client = Client::new(Arc::new(ClientInfo::new(1, addr, addr, -1, 0, 0)));
-        client.in_exec = true;
-        for (args, want) in [
-            (&["BLPOP", "k", "0"][..], "*-1\r\n"),
-            (&["BLMOVE", "k", "d", "LEFT", "LEFT", "0"], "$-1\r\n"),
-            (&["BRPOPLPUSH", "k", "d", "0"], "$-1\r\n"),
-            (&["BZMPOP", "0", "1", "k", "MIN"], "*-1\r\n"),
+        let mut h = Session::new();
+        for cmd in [
+            &["MULTI"][..],
+            &["BLPOP", "k", "0"],
+            &["BLMOVE", "k", "d", "LEFT", "LEFT", "0"],
+            &["BRPOPLPUSH", "k", "d", "0"],
+            &["BZMPOP", "0", "1", "k", "MIN"],
         ] {
-            let mut out = reply_for(false);
-            let argv: Vec<Bytes> = args
-                .iter()
-                .map(|a| Bytes::copy_from_slice(a.as_bytes()))
-                .collect();
-            let mut ctx = Ctx {
-                srv: &h.srv,
-                client: &mut client,
-                out: &mut out,
-                stats: &h.stats,
-                now: 1_000,
-            };
-            crate::commands::dispatch(&mut ctx, &argv);
-            assert_eq!(String::from_utf8_lossy(&out.buf), want, "{args:?}");
-            assert!(client.blocked.is_none());
+            let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
+            h.run_at(1_000, false, &args);
         }
+        assert_eq!(
+            h.run_at(1_000, false, &[b"EXEC"]),
+            "*4\r\n*-1\r\n$-1\r\n$-1\r\n*-1\r\n"
+        );
+        assert!(h.client.blocked.is_none() && h.srv.blocked.is_empty());
     }
 }

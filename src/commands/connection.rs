@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 
 use super::flags::*;
-use super::{args, client, errors, spec, CommandSpec, Ctx, Group};
+use super::{args, clients, errors, spec, CommandSpec, Ctx, Group};
 
 /// The Redis version we report (HELLO `version`, INFO `redis_version`). Clients read it to
 /// decide which commands and reply shapes they may use, so it names the Redis release whose
@@ -115,7 +115,7 @@ fn hello(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             }
             j += 3;
         } else if args::is(&argv[j], "SETNAME") && more >= 1 {
-            if !client::set_name(ctx, &argv[j + 1]) {
+            if !clients::set_name(ctx, &argv[j + 1]) {
                 return;
             }
             j += 2;
@@ -173,7 +173,7 @@ fn auth(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// MONITOR mode; replies `+RESET`. (MULTI state, once it exists, must be cleared here too.)
 fn reset(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
     super::multi::discard_transaction(ctx);
-    ctx.srv.pubsub.clear(ctx.client);
+    ctx.srv.pubsub.clear(ctx.client.member());
     ctx.client.select(0);
     set_protocol(ctx, 2);
     *ctx.client.info.name.lock() = None;

@@ -140,7 +140,7 @@ pub fn at_least_one_key(command: &str) -> String {
 
 // Pub/Sub, MONITOR and notify-keyspace-events.
 /// CONFIG SET / config-file reason for a bad `notify-keyspace-events` value.
-pub const INVALID_EVENT_CLASS: &str = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+pub const INVALID_EVENT_CLASS: &str = crate::store::events::class::INVALID;
 pub const SSUBSCRIBE_DENY_BLOCKING: &str =
     "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client";
 pub const MONITOR_DENY_BLOCKING: &str = "ERR MONITOR isn't allowed for DENY BLOCKING client";

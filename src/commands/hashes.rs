@@ -59,7 +59,7 @@ enum Found<R> {
 /// replies are written straight from the hash, without a copy). Replies WRONGTYPE itself for
 /// another type; counts the keyspace hit or miss.
 fn read<R>(ctx: &mut Ctx<'_>, key: &[u8], f: impl FnOnce(&Hash, &mut Reply) -> R) -> Found<R> {
-    let db = ctx.srv.store.db(ctx.client.db);
+    let db = ctx.db();
     let out = &mut *ctx.out;
     let found = db
         .read(key, ctx.now, |e| match &e.value {

@@ -4,7 +4,7 @@
 //!
 //! Single-key commands take one shard lock through [`Db::read`](crate::store::Db::read) / [`Db::peek`](crate::store::Db::peek) /
 //! [`Db::write`](crate::store::Db::write). RENAME, RENAMENX, COPY and MOVE touch two keys (possibly in two databases) and
-//! take both shard locks up front through [`crate::store::Store::lock`], so other threads see
+//! take both shard locks up front through [`crate::store::StoreRef::lock`], so other threads see
 //! them happen at once (locking rule 2 in `store`). DEL, UNLINK, EXISTS and TOUCH act per key,
 //! as Redis allows. DBSIZE lives in `server.rs`.
 //!
@@ -35,8 +35,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("exists", -2, READONLY | FAST, Group::Generic, 1, -1, 1, exists),
     spec("type", 2, READONLY | FAST, Group::Generic, 1, 1, 1, type_),
     spec("keys", 2, KEYSPACE_WIDE | READONLY | DANGEROUS, Group::Generic, 0, 0, 0, keys),
-    spec("scan", -2, KEYSPACE_WIDE | READONLY, Group::Generic, 0, 0, 0, scan),
-    spec("randomkey", 1, KEYSPACE_WIDE | READONLY, Group::Generic, 0, 0, 0, randomkey),
+    spec("scan", -2, KEYSPACE_WIDE | TOUCHES_ARBITRARY_KEYS | READONLY, Group::Generic, 0, 0, 0, scan),
+    spec("randomkey", 1, KEYSPACE_WIDE | TOUCHES_ARBITRARY_KEYS | READONLY, Group::Generic, 0, 0, 0, randomkey),
     spec("rename", 3, WRITE, Group::Generic, 1, 2, 1, rename),
     spec("renamenx", 3, WRITE | FAST, Group::Generic, 1, 2, 1, renamenx),
     spec("copy", -3, KEYSPACE_WIDE | WRITE | DENYOOM, Group::Generic, 1, 2, 1, copy),
@@ -299,7 +299,7 @@ fn rename_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], nx: bool) {
     let (from, to) = (&argv[1][..], &argv[2][..]);
     let d = ctx.client.db;
     let now = ctx.now;
-    let mut locks = ctx.srv.store.lock(&[(d, from), (d, to)]);
+    let mut locks = ctx.store().lock(&[(d, from), (d, to)]);
     if !locks.slot(d, from, now).exists() {
         drop(locks);
         ctx.out.error(errors::NO_SUCH_KEY);
@@ -379,7 +379,7 @@ fn copy(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         return;
     }
     let now = ctx.now;
-    let mut locks = ctx.srv.store.lock(&[(src_db, src), (dst_db, dst)]);
+    let mut locks = ctx.store().lock(&[(src_db, src), (dst_db, dst)]);
     // A fresh object, as Redis's `dup*Object`: same value and TTL, new access time.
     let copy = locks
         .slot(src_db, src, now)
@@ -417,7 +417,7 @@ fn move_(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     }
     let key = &argv[1][..];
     let now = ctx.now;
-    let mut locks = ctx.srv.store.lock(&[(src_db, key), (dst_db, key)]);
+    let mut locks = ctx.store().lock(&[(src_db, key), (dst_db, key)]);
     let moved = locks.slot(src_db, key, now).exists() && !locks.slot(dst_db, key, now).exists();
     if moved {
         if let Some(entry) = locks.slot(src_db, key, now).remove() {
@@ -450,11 +450,14 @@ fn swapdb(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let n = ctx.srv.store.len();
     match (usize::try_from(a), usize::try_from(b)) {
         (Ok(a), Ok(b)) if a < n && b < n => {
-            ctx.srv.store.swap(a, b, ctx.now);
+            ctx.store().swap(a, b, ctx.now);
+            // Redis's `server.dirty++`: the swap is no change of one key.
+            ctx.fx.add_changes(1);
             // Clients blocked in either database may now find their keys (Redis's
             // `scanDatabaseForReadyKeys`).
-            ctx.srv.blocked.signal_db(ctx.srv, a);
-            ctx.srv.blocked.signal_db(ctx.srv, b);
+            let events = ctx.srv.store.events();
+            ctx.srv.blocked.signal_db(events, a, ctx.fx);
+            ctx.srv.blocked.signal_db(events, b, ctx.fx);
             ctx.out.ok();
         }
         _ => ctx.out.error(errors::DB_INDEX),
@@ -478,7 +481,12 @@ fn flush(ctx: &mut Ctx<'_>, argv: &[Bytes], dbs: &[usize]) {
     let Some(background) = flush_mode(ctx, argv) else {
         return;
     };
-    let old = ctx.srv.store.flush(dbs);
+    let old = ctx.store().flush(dbs);
+    // As Redis: the keys removed count as changes, and the flush propagates even when there
+    // was nothing to remove.
+    ctx.fx
+        .add_changes(old.iter().map(|shard| shard.len() as u64).sum());
+    ctx.force_propagation();
     if background {
         free_in_background(old);
     } else {

@@ -2,15 +2,20 @@
 //! reads (LLEN, LRANGE, LINDEX, LPOS), in-place edits (LSET, LREM, LTRIM) and the atomic moves
 //! (LMOVE, RPOPLPUSH), with Redis 7.0's semantics, replies and error texts. The blocking
 //! variants (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) live in [`super::blocking`] and share
-//! the pieces marked `pub(crate)` here: `pop_with_key`, `move_locked`, `parse_mpop`.
+//! the pieces marked `pub(crate)` here: `pop_elements`, `move_locked`, `reply_popped_with_key`,
+//! `parse_mpop`.
 //!
 //! # Layout
 //! The table below is the family's only list of commands. Handlers parse what Redis parses
 //! before its key lookup, then do their whole effect under the key's shard lock (one key) or
-//! under [`crate::store::Store::lock`] (LMOVE, RPOPLPUSH, LMPOP: every key locked up front, so
-//! the move is atomic to every other thread). Replies that stream list elements (LRANGE, LPOP
-//! with a count, LMPOP) are written straight from the stored bytes while the lock is held, as
-//! GET does: no copy of the elements.
+//! under [`crate::store::StoreRef::lock`] (LMOVE, RPOPLPUSH, LMPOP: every key locked up front,
+//! so the move is atomic to every other thread). Writes return what they did as values (the
+//! popped elements, the moved element) and the reply is written once the lock is released;
+//! only the pure reads (LRANGE, LINDEX, LPOS) write their reply straight from the stored bytes
+//! under the read lock, as GET does.
+//!
+//! # Propagation
+//! As Redis rewrites them: LMPOP propagates as `LPOP|RPOP key count` (the count popped).
 //!
 //! # Waking blocked clients
 //! Nothing here calls the blocking machinery: a client blocked on a key waits for that key to
@@ -34,6 +39,7 @@ use super::flags::*;
 use super::{args, errors, keys_after_numkeys, spec, CommandSpec, Ctx, Group};
 use crate::resp::reply::Reply;
 use crate::store::events::class;
+use crate::store::types::list::Side;
 use crate::store::types::List;
 use crate::store::{Entry, Locks, Slot, StrBuf, Value};
 use crate::util::num::parse_i64;
@@ -64,42 +70,6 @@ pub static COMMANDS: &[CommandSpec] = &[
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
 // ---------------------------------------------------------------------------------------------
-
-/// An end of a list: LEFT is the head, RIGHT the tail.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Side {
-    Left,
-    Right,
-}
-
-impl Side {
-    /// The keyspace event of a push at this end.
-    fn push_event(self) -> &'static str {
-        match self {
-            Side::Left => "lpush",
-            Side::Right => "rpush",
-        }
-    }
-
-    /// The keyspace event of a pop from this end.
-    fn pop_event(self) -> &'static str {
-        match self {
-            Side::Left => "lpop",
-            Side::Right => "rpop",
-        }
-    }
-
-    /// `getListPositionFromObjectOrReply`: LEFT or RIGHT, case-insensitive.
-    pub(crate) fn parse(arg: &[u8]) -> Option<Side> {
-        if args::is(arg, "LEFT") {
-            Some(Side::Left)
-        } else if args::is(arg, "RIGHT") {
-            Some(Side::Right)
-        } else {
-            None
-        }
-    }
-}
 
 #[inline]
 fn push(list: &mut List, side: Side, value: &[u8]) {
@@ -146,27 +116,6 @@ fn index(index: i64, len: usize) -> Option<usize> {
     (0..len).contains(&i).then_some(i as usize)
 }
 
-/// Pops up to `count` elements from `side`, replying with them as an array (in pop order),
-/// straight from the list's bytes.
-fn reply_popped(out: &mut Reply, list: &mut List, side: Side, count: usize) {
-    let n = count.min(list.len());
-    out.array(n);
-    match side {
-        Side::Left => {
-            for v in list.iter().take(n) {
-                out.bulk(v);
-            }
-            list.drop_front(n);
-        }
-        Side::Right => {
-            for v in list.iter_rev().take(n) {
-                out.bulk(v);
-            }
-            list.drop_back(n);
-        }
-    }
-}
-
 /// Redis's `listElementsRemoved`, after elements were popped from `side` of the list in `slot`:
 /// the `lpop`/`rpop` event, the key deleted (`del`) when the list is now empty, WATCH
 /// invalidated.
@@ -183,29 +132,62 @@ fn elements_removed(slot: &mut Slot<'_>, side: Side) {
     slot.touched();
 }
 
-/// Pops from the list stored in `slot` under `key` (the caller checked it is one) for BLPOP
-/// and BRPOP (`count` = `None`: one element, replying `[key, element]`) or LMPOP and BLMPOP
-/// (up to `count` elements, replying `[key, [elements]]`), with the keyspace events.
-pub(crate) fn pop_with_key(
-    out: &mut Reply,
-    slot: &mut Slot<'_>,
-    key: &[u8],
-    side: Side,
-    count: Option<usize>,
-) {
-    let Some(list) = slot.get().and_then(|e| e.value.as_list_mut()) else {
-        return out.null_array();
+/// Pops up to `count` elements from `side` of the list stored in `slot`, in pop order, with
+/// Redis's events (`lpop`/`rpop`, then `del` when it empties); `None` when `slot` holds no
+/// list. The pop of every command that removes from a list's end without a count argument
+/// of 0 (LPOP/RPOP, LMPOP, BLPOP & co when served).
+pub(crate) fn pop_elements(slot: &mut Slot<'_>, side: Side, count: usize) -> Option<Vec<StrBuf>> {
+    let list = slot.get().and_then(|e| e.value.as_list_mut())?;
+    let n = count.min(list.len());
+    let popped = match side {
+        Side::Left => {
+            let popped = list.iter().take(n).map(StrBuf::from_slice).collect();
+            list.drop_front(n);
+            popped
+        }
+        Side::Right => {
+            let popped = list.iter_rev().take(n).map(StrBuf::from_slice).collect();
+            list.drop_back(n);
+            popped
+        }
     };
+    elements_removed(slot, side);
+    Some(popped)
+}
+
+/// The reply of a pop that names its key: `[key, element]` (BLPOP, BRPOP: `nested` false, one
+/// element) or `[key, [elements]]` (LMPOP, BLMPOP).
+pub(crate) fn reply_popped_with_key(out: &mut Reply, key: &[u8], popped: &[StrBuf], nested: bool) {
     out.array(2);
     out.bulk(key);
-    match count {
-        None => match pop(list, side) {
-            Some(v) => out.bulk(&v),
+    if nested {
+        reply_elements(out, popped);
+    } else {
+        match popped.first() {
+            Some(v) => out.bulk(v),
             None => out.null(),
-        },
-        Some(n) => reply_popped(out, list, side, n),
+        }
     }
-    elements_removed(slot, side);
+}
+
+/// Elements as an array.
+fn reply_elements(out: &mut Reply, elements: &[StrBuf]) {
+    out.array(elements.len());
+    for v in elements {
+        out.bulk(v);
+    }
+}
+
+/// How a pop of `count` elements from `side` of `key` propagates: `LPOP|RPOP key [count]`
+/// (Redis's rewrite of LMPOP and the blocking pops).
+pub(crate) fn pop_argv<'k>(side: Side, key: &'k [u8], count: Option<&'k [u8]>) -> Vec<&'k [u8]> {
+    let name: &[u8] = match side {
+        Side::Left => b"LPOP",
+        Side::Right => b"RPOP",
+    };
+    let mut argv = vec![name, key];
+    argv.extend(count);
+    argv
 }
 
 /// LMPOP's and BLMPOP's arguments after the command name: `numkeys` at `at`, the keys, then
@@ -349,40 +331,36 @@ fn pop_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], side: Side, name: &str) {
             _ => return ctx.out.error(errors::NOT_POSITIVE),
         },
     };
-    let out = &mut *ctx.out;
-    let found = ctx
-        .srv
-        .store
-        .db(ctx.client.db)
-        .write(&argv[1], ctx.now, |slot| {
-            let Some(e) = slot.get() else {
-                return false;
-            };
-            let Some(list) = e.value.as_list_mut() else {
-                out.error(errors::WRONGTYPE);
-                return true;
-            };
-            match count {
-                // `[LR]POP key 0` on a list: an empty array, and no change.
-                Some(0) => {
-                    out.array(0);
-                    return true;
-                }
-                None => match pop(list, side) {
-                    Some(v) => out.bulk(&v),
-                    None => out.null(),
-                },
-                Some(n) => reply_popped(out, list, side, n),
-            }
-            elements_removed(slot, side);
-            true
-        });
-    if !found {
-        match count {
-            Some(_) => ctx.out.null_array(),
-            None => ctx.out.null(),
+    let popped = ctx.db().write(&argv[1], ctx.now, |slot| {
+        match slot.get() {
+            None => Popped::Missing,
+            Some(e) if e.value.as_list().is_none() => Popped::WrongType,
+            // `[LR]POP key 0` on a list: an empty array, and no change.
+            Some(_) if count == Some(0) => Popped::Elements(Vec::new()),
+            Some(_) => match pop_elements(slot, side, count.unwrap_or(1)) {
+                Some(popped) => Popped::Elements(popped),
+                None => Popped::WrongType,
+            },
         }
+    });
+    let out = &mut *ctx.out;
+    match (popped, count) {
+        (Popped::WrongType, _) => out.error(errors::WRONGTYPE),
+        (Popped::Missing, Some(_)) => out.null_array(),
+        (Popped::Missing, None) => out.null(),
+        (Popped::Elements(popped), Some(_)) => reply_elements(out, &popped),
+        (Popped::Elements(popped), None) => match popped.first() {
+            Some(v) => out.bulk(v),
+            None => out.null(),
+        },
     }
+}
+
+/// What a pop found.
+enum Popped {
+    Missing,
+    WrongType,
+    Elements(Vec<StrBuf>),
 }
 
 /// # Format
@@ -410,18 +388,32 @@ fn lmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let keys = &argv[first..first + numkeys];
     let db = ctx.client.db;
     let now = ctx.now;
-    let out = &mut *ctx.out;
     let targets: Vec<(usize, &[u8])> = keys.iter().map(|k| (db, &k[..])).collect();
-    let mut locks = ctx.srv.store.lock(&targets);
+    let mut locks = ctx.store().lock(&targets);
+    let mut found = None;
     for key in keys {
         let mut slot = locks.slot(db, key, now);
         match slot.get() {
             None => continue,
-            Some(e) if e.value.as_list().is_none() => return out.error(errors::WRONGTYPE),
-            Some(_) => return pop_with_key(out, &mut slot, key, side, Some(count)),
+            Some(e) if e.value.as_list().is_none() => {
+                drop(locks);
+                return ctx.out.error(errors::WRONGTYPE);
+            }
+            Some(_) => {
+                found = pop_elements(&mut slot, side, count).map(|popped| (key, popped));
+                break;
+            }
         }
     }
-    out.null_array();
+    drop(locks);
+    match found {
+        Some((key, popped)) => {
+            reply_popped_with_key(ctx.out, key, &popped, true);
+            let n = popped.len().to_string();
+            ctx.propagate_as(&pop_argv(side, key, Some(n.as_bytes())));
+        }
+        None => ctx.out.null_array(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -449,21 +441,18 @@ fn lrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let (Some(start), Some(end)) = (parse_i64(&argv[2]), parse_i64(&argv[3])) else {
         return ctx.out.error(errors::NOT_INTEGER);
     };
+    let db = ctx.db();
     let out = &mut *ctx.out;
-    let found = ctx
-        .srv
-        .store
-        .db(ctx.client.db)
-        .read(&argv[1], ctx.now, |e| match e.value.as_list() {
-            Some(list) => {
-                let (first, n) = range(start, end, list.len());
-                out.array(n);
-                for v in list.iter_from(first).take(n) {
-                    out.bulk(v);
-                }
+    let found = db.read(&argv[1], ctx.now, |e| match e.value.as_list() {
+        Some(list) => {
+            let (first, n) = range(start, end, list.len());
+            out.array(n);
+            for v in list.iter_from(first).take(n) {
+                out.bulk(v);
             }
-            None => out.error(errors::WRONGTYPE),
-        });
+        }
+        None => out.error(errors::WRONGTYPE),
+    });
     ctx.read_lookup(&argv[1], found.is_some());
     if found.is_none() {
         ctx.out.array(0);
@@ -475,23 +464,20 @@ fn lrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// looked up (and its type checked) before the index is parsed, as in Redis.
 fn lindex(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let at = parse_i64(&argv[2]);
+    let db = ctx.db();
     let out = &mut *ctx.out;
-    let found = ctx
-        .srv
-        .store
-        .db(ctx.client.db)
-        .read(&argv[1], ctx.now, |e| {
-            let Some(list) = e.value.as_list() else {
-                return out.error(errors::WRONGTYPE);
-            };
-            let Some(at) = at else {
-                return out.error(errors::NOT_INTEGER);
-            };
-            match index(at, list.len()).and_then(|i| list.get(i)) {
-                Some(v) => out.bulk(v),
-                None => out.null(),
-            }
-        });
+    let found = db.read(&argv[1], ctx.now, |e| {
+        let Some(list) = e.value.as_list() else {
+            return out.error(errors::WRONGTYPE);
+        };
+        let Some(at) = at else {
+            return out.error(errors::NOT_INTEGER);
+        };
+        match index(at, list.len()).and_then(|i| list.get(i)) {
+            Some(v) => out.bulk(v),
+            None => out.null(),
+        }
+    });
     ctx.read_lookup(&argv[1], found.is_some());
     if found.is_none() {
         ctx.out.null();
@@ -730,7 +716,7 @@ fn ltrim(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 // Moves
 // ---------------------------------------------------------------------------------------------
 
-/// What LMOVE found.
+/// What LMOVE did.
 pub(crate) enum Moved {
     /// The source is missing: nil.
     Missing,
@@ -806,8 +792,10 @@ pub(crate) fn move_locked(
 /// atomic to every other thread.
 fn lmove_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from: Side, to: Side) {
     let db = ctx.client.db;
-    let mut locks = ctx.srv.store.lock(&[(db, src), (db, dst)]);
-    move_locked(&mut locks, db, (src, dst), (from, to), ctx.now).reply(ctx.out);
+    let mut locks = ctx.store().lock(&[(db, src), (db, dst)]);
+    let moved = move_locked(&mut locks, db, (src, dst), (from, to), ctx.now);
+    drop(locks);
+    moved.reply(ctx.out);
 }
 
 /// # Format

@@ -1,27 +1,33 @@
 //! The command registry and dispatcher.
 //!
 //! Every command is one [`CommandSpec`] line in its family's table (`strings.rs`, `keys.rs`,
-//! ...). [`registry()`] merges those tables once; from it come dispatch (case-insensitive
+//! ...). [`registry()`] merges those tables once; from it come the resolution of commands (case-insensitive
 //! lookup without allocation), arity errors, unknown-command errors, `COMMAND` output, ACL
 //! categories and key positions (for `COMMAND GETKEYS` and, later, transaction locking). There
 //! is no second list of commands anywhere.
 //!
-//! Handlers receive the full argument vector (`args[0]` is the command name, as in Redis), the
-//! arity already checked, and write exactly one reply into `ctx.out`.
+//! Every execution of a command goes through [`call()`] (`call.rs`): it resolves the command,
+//! runs the checks, the handler, statistics, MONITOR, propagation and the serving of blocked
+//! clients. Handlers receive the full argument vector (`args[0]` is the command name, as in
+//! Redis), the arity already checked, and write exactly one reply into `ctx.out`. They reach
+//! the store through [`Ctx::db`] / [`Ctx::store`], the views of their execution's
+//! [`Scope`].
 
 pub mod args;
 pub mod blocking;
-pub mod client;
+pub mod call;
+pub mod channels;
+pub mod clients;
+pub mod command;
 pub mod connection;
 pub mod docs;
 mod docs_data;
 pub mod errors;
 pub mod hashes;
-pub mod introspect;
+pub mod info;
 pub mod keys;
 pub mod lists;
 pub mod multi;
-pub mod pubsub;
 pub mod server;
 pub mod session;
 pub mod sets;
@@ -32,10 +38,11 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 
+pub use call::call;
+
 use crate::resp::reply::Reply;
-use crate::server::client::Client;
-use crate::server::shared::{Shared, WorkerStats};
-use crate::store::Db;
+use crate::state::{Client, LoopStats, Shared};
+use crate::store::{DbRef, Op, Scope, StoreRef};
 
 /// Command flags (Redis's names, as `COMMAND` reports them).
 pub mod flags {
@@ -61,6 +68,9 @@ pub mod flags {
     /// Internal (not reported by `COMMAND`): the command may touch keys it does not name
     /// (KEYS, SCAN, FLUSHALL, SELECT, MOVE, ...), so EXEC locks every shard when it is queued.
     pub const KEYSPACE_WIDE: u32 = 1 << 24;
+    /// Internal, as Redis hides it: the command may expire arbitrary keys it meets (RANDOMKEY,
+    /// SCAN), so the deletions it propagates are not wrapped in MULTI/EXEC.
+    pub const TOUCHES_ARBITRARY_KEYS: u32 = 1 << 25;
 
     /// (flag, name) as `COMMAND INFO` shows them: Redis's order, without the flags Redis
     /// hides there (may_replicate, sentinel).
@@ -133,23 +143,75 @@ impl Group {
     }
 }
 
-/// What a handler sees: the shared server, its connection's state and its output buffer.
+/// What a handler sees: the shared server, its connection's state, its output buffer and its
+/// execution.
 pub struct Ctx<'a> {
     pub srv: &'a Shared,
     pub client: &'a mut Client,
     pub out: &'a mut Reply,
     /// This loop's statistics (keyspace hits/misses, ...).
-    pub stats: &'a WorkerStats,
+    pub stats: &'a LoopStats,
     /// Wall-clock milliseconds, fixed for the duration of the command.
     pub now: u64,
+    /// The execution the command belongs to (see [`crate::store::scope`]).
+    pub fx: &'a Scope,
+    /// EXEC runs the command: nothing may block (Redis's `CLIENT_DENY_BLOCKING`).
+    pub in_exec: bool,
+    /// When the command began; [`call()`] leaves the instant it ended here, so a batch of
+    /// commands reads the clock once per command.
+    pub clock: quanta::Instant,
+    /// Nesting of [`call()`]: 0 before the outermost command starts.
+    depth: u32,
+    /// Bytes of pushes the command sent its own client, placed before its reply: kept even
+    /// when CLIENT REPLY OFF/SKIP drops the reply.
+    own_push_bytes: usize,
+    /// What the running command asked to propagate in place of itself.
+    rewrite: Option<Vec<Bytes>>,
+    /// The running command asked not to be propagated.
+    no_propagation: bool,
+    /// The running command is propagated even if it changed nothing.
+    forced_propagation: bool,
 }
 
 impl<'a> Ctx<'a> {
-    /// The client's selected database (borrowed from the shared state, not from `self`, so a
-    /// handler can keep writing to `self.out` while it holds it).
+    /// The context for one command of `client`, starting at `clock`, in execution `fx`.
+    pub fn new(
+        srv: &'a Shared,
+        stats: &'a LoopStats,
+        client: &'a mut Client,
+        out: &'a mut Reply,
+        fx: &'a Scope,
+        now: u64,
+        clock: quanta::Instant,
+    ) -> Self {
+        Ctx {
+            srv,
+            client,
+            out,
+            stats,
+            now,
+            fx,
+            in_exec: false,
+            clock,
+            depth: 0,
+            own_push_bytes: 0,
+            rewrite: None,
+            no_propagation: false,
+            forced_propagation: false,
+        }
+    }
+
+    /// The store as this execution sees it (borrowed from the shared state, not from `self`,
+    /// so a handler can keep writing to `self.out` while it holds it).
     #[inline]
-    pub fn db(&self) -> &'a Db {
-        self.srv.store.db(self.client.db)
+    pub fn store(&self) -> StoreRef<'a> {
+        self.srv.store.with(self.fx)
+    }
+
+    /// The client's selected database, as this execution sees it.
+    #[inline]
+    pub fn db(&self) -> DbRef<'a> {
+        self.store().db(self.client.db)
     }
 
     /// Records a read lookup of `key` in the selected database, as Redis's `lookupKeyRead`
@@ -171,6 +233,7 @@ impl<'a> Ctx<'a> {
                 "keymiss",
                 self.client.db,
                 key,
+                self.fx,
             );
         }
     }
@@ -185,7 +248,44 @@ impl<'a> Ctx<'a> {
         } else {
             &self.stats.keyspace_misses
         };
-        WorkerStats::add(counter, 1);
+        LoopStats::add(counter, 1);
+    }
+
+    /// Publishes `message` on `channel` (PUBLISH, SPUBLISH); returns the receivers counted.
+    pub fn publish(&self, space: crate::pubsub::Space, channel: &[u8], message: &[u8]) -> usize {
+        self.srv.publish(space, channel, message, self.fx)
+    }
+
+    /// Queues `msg` for loop `to`; the loop is woken once this execution ends.
+    pub fn send(&self, to: usize, msg: crate::state::mailbox::Msg) {
+        self.srv.loops.send(to, msg, self.fx);
+    }
+
+    /// Propagates `argv` in place of the running command (Redis's `rewriteClientCommandVector`
+    /// for propagation: BLPOP served at once goes out as LPOP, ...). Applies when the command
+    /// changed the dataset.
+    pub fn propagate_as(&mut self, argv: &[&[u8]]) {
+        if self.fx.propagating() {
+            self.rewrite = Some(argv.iter().map(|a| Bytes::copy_from_slice(a)).collect());
+        }
+    }
+
+    /// Propagates `argv` in database `db` in addition to (before) the running command
+    /// (Redis's `alsoPropagate`).
+    pub fn also_propagate(&self, db: usize, argv: &[&[u8]]) {
+        self.fx.propagate(Op::new(db, argv));
+    }
+
+    /// The running command is not propagated, whatever it changed (Redis's
+    /// `preventCommandPropagation`).
+    pub fn prevent_propagation(&mut self) {
+        self.no_propagation = true;
+    }
+
+    /// The running command is propagated even if it changed nothing (Redis's
+    /// `forceCommandPropagation`: FLUSHALL and FLUSHDB of an empty database).
+    pub fn force_propagation(&mut self) {
+        self.forced_propagation = true;
     }
 }
 
@@ -365,9 +465,9 @@ pub struct Registry {
     /// Top-level commands (what `COMMAND` and `COMMAND COUNT` report).
     pub commands: Vec<&'static CommandSpec>,
     /// Every top-level command, then every subcommand: the index space of per-command
-    /// statistics (`WorkerStats::commands`, `cmdstat_client|list`) and of
+    /// statistics (`LoopStats::commands`, `cmdstat_client|list`) and of
     /// `ClientInfo::last_cmd` (`cmd=client|list`). `all[i] == commands[i]` for
-    /// `i < commands.len()`; [`Registry::resolve`] and [`dispatch`] return indexes into it.
+    /// `i < commands.len()`; [`Registry::resolve`] and [`call()`] use indexes into it.
     pub all: Vec<&'static CommandSpec>,
     /// For top-level command `i`, the index in `all` of its first subcommand.
     sub_base: Vec<usize>,
@@ -375,7 +475,7 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 13] {
+fn tables() -> [&'static [CommandSpec]; 15] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -386,10 +486,12 @@ fn tables() -> [&'static [CommandSpec]; 13] {
         sets::COMMANDS,
         zsets::COMMANDS,
         server::COMMANDS,
-        client::COMMANDS,
-        introspect::COMMANDS,
+        clients::COMMANDS,
+        command::COMMANDS,
+        info::COMMANDS,
         multi::COMMANDS,
-        pubsub::COMMANDS,
+        channels::COMMANDS,
+        server::MONITOR,
     ]
 }
 
@@ -505,73 +607,6 @@ pub fn unknown_command(args: &[Bytes]) -> Vec<u8> {
     ])
 }
 
-/// Whether `arg` spells the top-level command `name` in any case. Registry names are lowercase
-/// ASCII letters, so `byte | 0x20 == letter` holds exactly for the letter and its uppercase
-/// (one OR and compare per byte: this runs for every command, see `Client::last_resolved`).
-#[inline]
-fn is_name(arg: &[u8], name: &str) -> bool {
-    debug_assert!(name.bytes().all(|b| b.is_ascii_lowercase()), "{name}");
-    arg.len() == name.len() && arg.iter().zip(name.as_bytes()).all(|(a, n)| a | 0x20 == *n)
-}
-
-/// What [`dispatch`] did with a command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dispatched {
-    /// The handler ran (registry index).
-    Ran(usize),
-    /// Queued by MULTI (`+QUEUED`).
-    Queued,
-    /// Rejected before running: unknown (None), wrong arity, not allowed here.
-    Rejected(Option<usize>),
-}
-
-/// Resolves, checks arity, queues (inside MULTI) or runs the command.
-pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Dispatched {
-    let reg = registry();
-    let cached = ctx
-        .client
-        .last_resolved
-        .filter(|(_, s)| is_name(&args[0], s.name));
-    let (index, spec) = match cached.map_or_else(|| reg.resolve(args), Ok) {
-        Ok(found) => {
-            // Only plain top-level commands are cached (a container's answer depends on
-            // `args[1]`; their names are all lowercase letters, which `is_name` relies on).
-            if found.0 < reg.commands.len() && !found.1.is_container() {
-                ctx.client.last_resolved = Some(found);
-            }
-            found
-        }
-        Err(e) => {
-            // As Redis: an unknown command leaves `cmd=NULL` in CLIENT LIST.
-            ctx.client
-                .info
-                .last_cmd
-                .store(0, std::sync::atomic::Ordering::Relaxed);
-            multi::rejected(ctx, None, &e);
-            return Dispatched::Rejected(None);
-        }
-    };
-    // Recorded before running, so CLIENT LIST shows `cmd=client|list` for its own caller.
-    ctx.client
-        .info
-        .last_cmd
-        .store(index + 1, std::sync::atomic::Ordering::Relaxed);
-    if !spec.arity_ok(args.len()) {
-        multi::rejected(ctx, Some(spec), errors::wrong_arity(spec.name).as_bytes());
-        return Dispatched::Rejected(Some(index));
-    }
-    if !crate::pubsub::allowed_in_context(ctx, spec.name) {
-        return Dispatched::Rejected(Some(index));
-    }
-    if let Some(queued) = multi::intercept(ctx, index, spec, args) {
-        return queued;
-    }
-    let mark = crate::pubsub::before_command(ctx.client, ctx.out);
-    (spec.handler)(ctx, args);
-    crate::pubsub::after_command(ctx, mark, spec, args);
-    Dispatched::Ran(index)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -587,23 +622,6 @@ mod tests {
         }
         assert!(reg.lookup(b"GeT").is_some());
         assert!(reg.lookup(b"nosuchcommand").is_none());
-    }
-
-    #[test]
-    fn command_names_match_in_any_case_and_nothing_else() {
-        assert!(is_name(b"GET", "get") && is_name(b"gEt", "get") && is_name(b"get", "get"));
-        assert!(!is_name(b"ge", "get") && !is_name(b"gets", "get") && !is_name(b"g\x05t", "get"));
-        assert!(!is_name(b"GE\x14", "get"));
-        for spec in &registry().commands {
-            if !spec.is_container() {
-                assert!(
-                    spec.name.bytes().all(|b| b.is_ascii_lowercase()),
-                    "{}",
-                    spec.name
-                );
-                assert!(is_name(spec.name.to_uppercase().as_bytes(), spec.name));
-            }
-        }
     }
 
     #[test]

@@ -1,27 +1,27 @@
 //! Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
 //!
-//! - Queueing happens in [`dispatch`](super::dispatch) through [`intercept`]: while a client is
-//!   in MULTI, every resolved command other than EXEC/DISCARD/MULTI/WATCH/QUIT/RESET is queued
+//! - Queueing happens in [`call`](super::call()) through [`queue`]: while a client is in
+//!   MULTI, every resolved command other than EXEC/DISCARD/MULTI/WATCH/QUIT/RESET is queued
 //!   (`+QUEUED`); a command rejected while queueing (unknown, wrong arity, not allowed in a
 //!   transaction) marks the transaction failed and EXEC then answers `EXECABORT`.
 //! - Atomicity: EXEC write-locks, in shard order, every shard the queued commands' keys (from
 //!   the registry's key positions) and the watched keys live in — or every shard when a queued
-//!   command is flagged [`super::flags::KEYSPACE_WIDE`] — then runs the queue
-//!   through the normal dispatcher inside [`crate::store::TxnLocks::run`], which
-//!   makes the commands' own lock calls use the held locks. No other thread can observe a
-//!   partial transaction.
+//!   command is flagged [`super::flags::KEYSPACE_WIDE`] — then runs each queued command
+//!   through [`call`](super::call()) inside [`crate::store::TxnLocks::run`], which makes the
+//!   commands' own lock calls use the held locks. No other thread can observe a partial
+//!   transaction, and the commands are one execution unit: their writes propagate wrapped in
+//!   MULTI/EXEC, and blocked clients are served after the whole EXEC.
 //! - WATCH registers the client on each key *under the key's shard lock*, and every change
 //!   flags the watchers under the same lock ([`crate::store::events`]); EXEC checks the flag
 //!   (and Redis 7's "watched key expired since WATCH" rule) while holding the locks. A change
 //!   to another key of the same shard never flags anybody: registrations are per key.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 
 use super::flags::*;
-use super::{errors, spec, CommandSpec, Ctx, Dispatched, Group};
-use crate::store::events::WatchFlag;
+use super::{errors, spec, CommandSpec, Ctx, Group};
+use crate::state::client::{Queued, Watched};
+use crate::state::Shared;
 
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
@@ -32,47 +32,14 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("unwatch", 1,  NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, Group::Transactions, 0, 0, 0, unwatch),
 ];
 
-/// A client's open transaction.
-#[derive(Default)]
-pub struct Transaction {
-    queue: Vec<Queued>,
-    /// A command was rejected while queueing: EXEC answers EXECABORT.
-    failed: bool,
-}
-
-impl Transaction {
-    /// Commands queued so far (CLIENT LIST `multi=`).
-    pub fn len(&self) -> usize {
-        self.queue.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.queue.is_empty()
-    }
-}
-
-struct Queued {
-    spec: &'static CommandSpec,
-    /// Copied out of the read buffer (a long transaction must not pin request buffers).
-    args: Vec<Bytes>,
-}
-
-/// A client's watched keys.
-#[derive(Default)]
-pub struct Watched {
-    /// Set by any change to a watched key; created on the first WATCH.
-    flag: Option<Arc<WatchFlag>>,
-    keys: Vec<(usize, Bytes)>,
-}
-
 /// Queues the command when the client is in MULTI. Returns `None` when the command must run
-/// now, else what happened to it.
-pub fn intercept(
+/// now, else whether it was queued (`false`: rejected, the error written).
+pub fn queue(
     ctx: &mut Ctx<'_>,
     index: usize,
     spec: &'static CommandSpec,
     args: &[Bytes],
-) -> Option<Dispatched> {
+) -> Option<bool> {
     let txn = ctx.client.multi.as_mut()?;
     if matches!(
         spec.name,
@@ -84,25 +51,15 @@ pub fn intercept(
         txn.failed = true;
         ctx.out
             .error("ERR Command not allowed inside a transaction");
-        return Some(Dispatched::Rejected(Some(index)));
+        return Some(false);
     }
     txn.queue.push(Queued {
-        spec,
+        index,
         args: args.iter().map(|a| Bytes::copy_from_slice(a)).collect(),
     });
-    show_queue(ctx.client);
+    ctx.client.show_queue();
     ctx.out.simple("QUEUED");
-    Some(Dispatched::Queued)
-}
-
-/// Mirrors the client's MULTI state into CLIENT LIST's `multi=` (queued commands, -1 outside
-/// MULTI); called after every change to `Client::multi`.
-fn show_queue(client: &crate::server::client::Client) {
-    let queued = client.multi.as_ref().map_or(-1, |t| t.len() as i64);
-    client
-        .info
-        .multi
-        .store(queued, std::sync::atomic::Ordering::Relaxed);
+    Some(true)
 }
 
 /// Redis's `flagTransaction`: a command was rejected (unknown, wrong arity) while queueing.
@@ -130,7 +87,7 @@ fn multi(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
         return;
     }
     ctx.client.multi = Some(Box::default());
-    show_queue(ctx.client);
+    ctx.client.show_queue();
     ctx.out.ok();
 }
 
@@ -146,7 +103,7 @@ fn discard(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
 /// Redis's `discardTransaction`: leaves MULTI and forgets every watched key.
 pub fn discard_transaction(ctx: &mut Ctx<'_>) {
     ctx.client.multi = None;
-    show_queue(ctx.client);
+    ctx.client.show_queue();
     unwatch_all(ctx);
 }
 
@@ -155,6 +112,7 @@ fn watch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         ctx.out.error("ERR WATCH inside MULTI is not allowed");
         return;
     }
+    let db = ctx.db();
     let watched = &mut ctx.client.watched;
     let flag = watched.flag.get_or_insert_with(Default::default).clone();
     // No point in watching more once a watched key changed: EXEC will fail anyway.
@@ -162,7 +120,6 @@ fn watch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         ctx.out.ok();
         return;
     }
-    let db = ctx.srv.store.db(ctx.client.db);
     let events = ctx.srv.store.events();
     let now = ctx.now;
     for key in &args[1..] {
@@ -197,7 +154,7 @@ pub fn unwatch_all(ctx: &mut Ctx<'_>) {
 }
 
 /// Unregisters `watched` (also used when a connection closes).
-pub fn release_watches(srv: &crate::server::shared::Shared, client: u64, watched: &mut Watched) {
+pub fn release_watches(srv: &Shared, client: u64, watched: &mut Watched) {
     let events = srv.store.events();
     for (db, key) in watched.keys.drain(..) {
         events.watches.unwatch(db, &key, client);
@@ -210,7 +167,7 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
         ctx.out.error("ERR EXEC without MULTI");
         return;
     };
-    show_queue(ctx.client);
+    ctx.client.show_queue();
     let mut watched = std::mem::take(&mut ctx.client.watched);
     if txn.failed {
         release_watches(ctx.srv, ctx.client.id, &mut watched);
@@ -220,12 +177,16 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
     }
     let srv = ctx.srv;
     let db = ctx.client.db;
-    let everything = txn.queue.iter().any(|q| q.spec.flags & KEYSPACE_WIDE != 0);
+    let all = &super::registry().all;
+    let everything = txn
+        .queue
+        .iter()
+        .any(|q| all[q.index].flags & KEYSPACE_WIDE != 0);
     let mut keys: Vec<(usize, &[u8])> = Vec::new();
     if !everything {
         for q in &txn.queue {
             keys.extend(
-                q.spec
+                all[q.index]
                     .keys_of(&q.args)
                     .into_iter()
                     .map(|i| (db, &q.args[i][..])),
@@ -233,53 +194,36 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
         }
     }
     keys.extend(watched.keys.iter().map(|(d, k)| (*d, &k[..])));
-    let mut locks = srv.store.lock_txn(&keys, everything);
+    let mut locks = ctx.store().lock_txn(&keys, everything);
     let now = ctx.now;
     let changed = watched.flag.as_ref().is_some_and(|f| f.is_dirty())
-        || locks.run(|| watched_key_expired(srv, ctx.client.id, &watched, now));
+        || locks.run(|| watched_key_expired(ctx, &watched, now));
     release_watches(srv, ctx.client.id, &mut watched);
     if changed {
         ctx.out.null_array();
         return;
     }
     ctx.out.array(txn.queue.len());
-    ctx.client.in_exec = true;
+    ctx.in_exec = true;
     locks.run(|| {
         for q in &txn.queue {
-            run_queued(ctx, q);
+            super::call(ctx, &q.args);
         }
     });
-    ctx.client.in_exec = false;
+    ctx.in_exec = false;
 }
 
 /// Redis 7's `isWatchedKeyExpired`: a key that was live at WATCH time and is logically expired
 /// now counts as changed (even before anything deleted it).
-fn watched_key_expired(
-    srv: &crate::server::shared::Shared,
-    client: u64,
-    watched: &Watched,
-    now: u64,
-) -> bool {
-    let events = srv.store.events();
+fn watched_key_expired(ctx: &Ctx<'_>, watched: &Watched, now: u64) -> bool {
+    let events = ctx.srv.store.events();
     watched.keys.iter().any(|(db, key)| {
-        events.watches.was_live(*db, key, client)
-            && srv
-                .store
+        events.watches.was_live(*db, key, ctx.client.id)
+            && ctx
+                .store()
                 .db(*db)
                 .inspect(key, |e| e.is_some_and(|e| e.is_expired(now)))
     })
-}
-
-/// Runs one queued command as Redis's `call()` does inside EXEC, with its statistics.
-fn run_queued(ctx: &mut Ctx<'_>, q: &Queued) {
-    let start = quanta::Instant::now();
-    let reply_start = ctx.out.len();
-    let ran = super::dispatch(ctx, &q.args);
-    if let Dispatched::Ran(index) = ran {
-        let usec = start.elapsed().as_micros() as u64;
-        ctx.stats
-            .record_call(index, usec, &ctx.out.buf[reply_start..]);
-    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! Server commands: CONFIG (GET, SET, RESETSTAT, REWRITE, HELP), TIME, LASTSAVE, ROLE,
-//! SHUTDOWN.
-//! INFO and COMMAND live in `introspect.rs`.
+//! SHUTDOWN and MONITOR (fed by [`call`](super::call())). INFO lives in `info.rs`, COMMAND in
+//! `command.rs`.
 //!
 //! # CONFIG parameters
 //! `PARAMS` is the one list of parameters CONFIG GET/SET know. Runtime-settable ones write
-//! [`Settings`](crate::server::shared::Settings) atomics that the loops read on their hot
+//! [`Settings`](crate::state::Settings) atomics that the loops read on their hot
 //! paths; start-up-only ones (port, bind, databases, threads) reply Redis's
 //! "can't set immutable config" (in Redis 7 `port` and `bind` can be changed at runtime; our
 //! per-loop `SO_REUSEPORT` listeners cannot be re-bound, so they are immutable here). A few
@@ -17,9 +17,9 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 
 use super::flags::*;
-use super::{client, container, errors, spec, CommandSpec, Ctx, Group};
+use super::{clients, container, errors, spec, CommandSpec, Ctx, Group};
 use crate::config::{parse_memory, OutputLimits};
-use crate::server::shared::Shared;
+use crate::state::Shared;
 use crate::store::events::class;
 use crate::util::glob::glob_match;
 
@@ -32,6 +32,13 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("lastsave",   1,  LOADING | STALE | FAST | DANGEROUS,                                 Group::Server, 0, 0, 0, lastsave),
     spec("role",       1,  NOSCRIPT | LOADING | STALE | FAST | SENTINEL | DANGEROUS,           Group::Server, 0, 0, 0, role),
     spec("shutdown",  -1,  ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | SENTINEL | ALLOW_BUSY, Group::Server, 0, 0, 0, shutdown),
+];
+
+/// MONITOR is registered after every other table (its place in COMMAND's list and the
+/// statistics slots).
+#[rustfmt::skip]
+pub static MONITOR: &[CommandSpec] = &[
+    spec("monitor",        1,  ADMIN | NOSCRIPT | LOADING | STALE,    Group::Server, 0,  0, 0,  monitor),
 ];
 
 #[rustfmt::skip]
@@ -362,7 +369,7 @@ fn config_rewrite(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
 /// # Format
 /// `CONFIG HELP`
 fn config_help(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    client::help_reply(
+    clients::help_reply(
         ctx,
         &argv[0],
         &[
@@ -431,6 +438,18 @@ fn shutdown(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     ctx.srv.request_shutdown();
     // Run nothing else this client pipelined; the loop closes the connection as it stops.
     ctx.client.close_after_reply = true;
+}
+
+/// # Format
+/// `MONITOR` — `+OK`, then every command any client runs, as one line each (see
+/// [`crate::pubsub::monitor`], fed by [`call`](super::call())). A client already monitoring gets no reply at all, as in Redis.
+fn monitor(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
+    if ctx.in_exec {
+        return ctx.out.error(errors::MONITOR_DENY_BLOCKING);
+    }
+    if ctx.srv.pubsub.monitor(ctx.client.member()) {
+        ctx.out.ok();
+    }
 }
 
 #[cfg(test)]

@@ -1,23 +1,24 @@
 //! A command session without sockets: request bytes (or argument lists) in, reply bytes out,
-//! through the real parser, registry and store of a fresh single-threaded server state, with an
-//! injected clock. Unit tests and criterion benchmarks drive commands through it.
+//! through the real parser, registry, [`call`] and store of a fresh single-threaded server
+//! state, with an injected clock. Unit tests and criterion benchmarks drive commands through
+//! it, exactly as the loop runs them (blocked clients are served, writes propagated, ...).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
-use super::{dispatch, Ctx};
+use super::{call, registry, Ctx};
 use crate::config::Config;
 use crate::resp::parse::{Limits, Parser};
 use crate::resp::reply::Reply;
-use crate::server::client::{Client, ClientInfo};
-use crate::server::shared::{Shared, WorkerStats};
+use crate::state::{Client, ClientInfo, LoopStats, Shared};
 
 pub struct Session {
     pub srv: Shared,
     pub client: Client,
-    pub stats: WorkerStats,
+    /// The statistics of the session's loop (loop 0 of `srv`, so INFO reports them).
+    pub stats: Arc<LoopStats>,
     /// Replies accumulate here until the caller clears `out.buf`.
     pub out: Reply,
     parser: Parser,
@@ -33,10 +34,11 @@ impl Session {
             ..Config::default()
         };
         let addr: SocketAddr = "127.0.0.1:1".parse().expect("address");
+        let srv = Shared::new(cfg, registry().all.len());
         Session {
-            srv: Shared::new(cfg),
+            stats: srv.stats[0].clone(),
+            srv,
             client: Client::new(Arc::new(ClientInfo::new(1, addr, addr, -1, 0, 0))),
-            stats: WorkerStats::new(super::registry().all.len()),
             out: Reply::new(false),
             parser: Parser::new(),
             args: Vec::new(),
@@ -45,17 +47,17 @@ impl Session {
         }
     }
 
-    /// Runs one command given as its arguments at wall time `now` (ms); the reply is appended
-    /// to `out`.
+    /// Runs one command given as its arguments at wall time `now` (ms) through [`call`], as
+    /// the session's client on loop 0; the reply is appended to `out`.
     pub fn execute(&mut self, now: u64, argv: &[Bytes]) {
-        let mut ctx = Ctx {
-            srv: &self.srv,
-            client: &mut self.client,
-            out: &mut self.out,
-            stats: &self.stats,
+        run_as(
+            &self.srv,
+            &self.stats,
+            &mut self.client,
+            &mut self.out,
             now,
-        };
-        dispatch(&mut ctx, argv);
+            argv,
+        );
     }
 
     /// Parses `request` (RESP or inline, possibly several pipelined commands) and runs every
@@ -86,6 +88,21 @@ impl Session {
         self.out.buf.clear();
         reply
     }
+}
+
+/// Runs `argv` as `client` at wall time `now` (ms) in an execution of its own (as the loop
+/// does for every command), appending the reply to `out`.
+pub fn run_as(
+    srv: &Shared,
+    stats: &LoopStats,
+    client: &mut Client,
+    out: &mut Reply,
+    now: u64,
+    argv: &[Bytes],
+) {
+    let fx = srv.scope(Some(client.info.home));
+    let mut ctx = Ctx::new(srv, stats, client, out, &fx, now, quanta::Instant::now());
+    call(&mut ctx, argv);
 }
 
 impl Default for Session {

@@ -7,7 +7,7 @@
 //! Single-key commands take one shard lock through [`Db::read`](crate::store::Db::read) / [`Db::write`](crate::store::Db::write) and write their
 //! reply from the set under it (no copy of SMEMBERS). SMOVE and the multi-key commands
 //! (SINTER, SUNION, SDIFF, SINTERCARD and the STORE variants) lock every key they name up front
-//! through [`crate::store::Store::lock`] (locking rule 2), so each runs atomically with respect
+//! through [`crate::store::StoreRef::lock`] (locking rule 2), so each runs atomically with respect
 //! to every other thread: a STORE never sees a half-updated source, and nobody sees its
 //! destination half-written. The read-only ones hold the locks while writing their reply only
 //! when the reply borrows from the sources (SINTER); results built as new sets are replied after
@@ -435,7 +435,7 @@ fn smove(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let (src, dst, member) = (&argv[1][..], &argv[2][..], &argv[3][..]);
     let d = ctx.client.db;
     let now = ctx.now;
-    let mut locks = ctx.srv.store.lock(&[(d, src), (d, dst)]);
+    let mut locks = ctx.store().lock(&[(d, src), (d, dst)]);
     // Expired keys go first, as Redis's lookups delete them.
     locks.slot(d, src, now).get();
     locks.slot(d, dst, now).get();
@@ -591,12 +591,11 @@ fn sintercard(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 fn set_op(ctx: &mut Ctx<'_>, op: Op, keys: &[Bytes], output: Output<'_>) {
     let d = ctx.client.db;
     let now = ctx.now;
-    let srv = ctx.srv;
     let mut names: Vec<(usize, &[u8])> = keys.iter().map(|k| (d, &k[..])).collect();
     if let Output::Store(dst) = output {
         names.push((d, dst));
     }
-    let mut locks = srv.store.lock(&names);
+    let mut locks = ctx.store().lock(&names);
     // Each source is looked up in turn (an expired one removed then, as Redis's lookups do),
     // stopping at the first of another type. The destination is only met when storing.
     for key in keys {

@@ -395,16 +395,13 @@ fn psetex(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// # Format
 /// `GET key` — the value, or nil.
 fn get(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let db = ctx.db();
     let out = &mut *ctx.out;
     // Written straight from the stored bytes under the shard's read lock: no copy.
-    let found = ctx
-        .srv
-        .store
-        .db(ctx.client.db)
-        .read(&argv[1], ctx.now, |e| match e.value.as_str() {
-            Some(s) => out.bulk(s),
-            None => out.error(errors::WRONGTYPE),
-        });
+    let found = db.read(&argv[1], ctx.now, |e| match e.value.as_str() {
+        Some(s) => out.bulk(s),
+        None => out.error(errors::WRONGTYPE),
+    });
     ctx.read_lookup(&argv[1], found.is_some());
     if found.is_none() {
         ctx.out.null();
@@ -537,7 +534,7 @@ fn mget(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         vec![found]
     } else {
         let targets: Vec<(usize, &[u8])> = keys.iter().map(|k| (db_index, &k[..])).collect();
-        let mut locks = ctx.srv.store.lock(&targets);
+        let mut locks = ctx.store().lock(&targets);
         // Each lookup is recorded as it is made (Redis's order of `expired` and `keymiss`).
         keys.iter()
             .map(|k| {
@@ -575,7 +572,7 @@ fn mset_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], nx: bool) -> Option<bool> {
     let targets: Vec<(usize, &[u8])> = pairs.iter().map(|(k, _)| (db_index, *k)).collect();
     let mut replaced = Vec::new();
     {
-        let mut locks = ctx.srv.store.lock(&targets);
+        let mut locks = ctx.store().lock(&targets);
         if nx
             && pairs
                 .iter()
@@ -793,18 +790,15 @@ fn getrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let Some(end) = args::int(ctx, &argv[3]) else {
         return;
     };
+    let db = ctx.db();
     let out = &mut *ctx.out;
-    let found = ctx
-        .srv
-        .store
-        .db(ctx.client.db)
-        .read(&argv[1], ctx.now, |e| match e.value.as_str() {
-            Some(s) => match clamp_range(start, end, s.len()) {
-                Some((a, b)) => out.bulk(&s[a..=b]),
-                None => out.bulk(b""),
-            },
-            None => out.error(errors::WRONGTYPE),
-        });
+    let found = db.read(&argv[1], ctx.now, |e| match e.value.as_str() {
+        Some(s) => match clamp_range(start, end, s.len()) {
+            Some((a, b)) => out.bulk(&s[a..=b]),
+            None => out.bulk(b""),
+        },
+        None => out.error(errors::WRONGTYPE),
+    });
     ctx.read_lookup(&argv[1], found.is_some());
     if found.is_none() {
         ctx.out.bulk(b"");
@@ -967,7 +961,7 @@ fn lcs(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let now = ctx.now;
     let (a, b) = {
         let targets = [(db_index, &argv[1][..]), (db_index, &argv[2][..])];
-        let mut locks = ctx.srv.store.lock(&targets);
+        let mut locks = ctx.store().lock(&targets);
         let a = Found::of(locks.slot(db_index, &argv[1], now).get());
         ctx.read_lookup(&argv[1], a.is_hit());
         let b = Found::of(locks.slot(db_index, &argv[2], now).get());
@@ -1096,9 +1090,11 @@ mod tests {
         }
 
         fn expire_at(&self, key: &str) -> Option<u64> {
+            let fx = crate::store::Scope::new(None, false);
             self.inner
                 .srv
                 .store
+                .with(&fx)
                 .db(0)
                 .read(key.as_bytes(), self.now, |e| e.expire_at)
         }

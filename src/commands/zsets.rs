@@ -4,14 +4,18 @@
 //! # Layout
 //! The table below is the family's only list of commands. Handlers parse and validate their
 //! arguments in Redis's order (so the same error wins when several apply), then run their whole
-//! effect under the store's locks: one shard lock for single-key commands, [`Store::lock`] over
-//! every key for ZRANGESTORE, ZMPOP and the set operations, which makes them atomic. Read-only
-//! range replies are written straight from the zset under the shard's read lock. Operations on
-//! the value itself live in [`crate::store::types::zset`]; this file never touches its
-//! representation.
+//! effect under the store's locks: one shard lock for single-key commands,
+//! [`StoreRef::lock`](crate::store::StoreRef::lock) over every key for ZRANGESTORE, ZMPOP and
+//! the set operations, which makes them atomic. Writes return what they did (the popped
+//! members) and reply once the lock is released; read-only range replies are written straight
+//! from the zset under the shard's read lock. Operations on the value itself live in
+//! [`crate::store::types::zset`]; this file never touches its representation.
 //!
 //! The blocking variants (BZPOPMIN, BZPOPMAX, BZMPOP) live in [`super::blocking`] and pop
-//! through `zpop_with_key` and `parse_mpop`, shared with ZMPOP.
+//! through `pop_from`, `reply_popped_with_key` and `parse_mpop`, shared with ZMPOP.
+//!
+//! # Propagation
+//! As Redis rewrites it: ZMPOP propagates as `ZPOPMIN|ZPOPMAX key count` (the count popped).
 //!
 //! # Replies (RESP2 / RESP3)
 //! Scores are doubles: `%.17g` bulk strings in RESP2, `,` doubles in RESP3. WITHSCORES replies
@@ -31,7 +35,7 @@
 //! operations' sources, ...) count one hit or miss per key; write lookups (ZADD, ZREM, ZPOP*,
 //! ZREMRANGE*) count nothing.
 //!
-//! [`Store::lock`]: crate::store::Store::lock
+//! [`StoreRef::lock`]: crate::store::StoreRef::lock
 
 use bytes::Bytes;
 
@@ -100,14 +104,10 @@ enum Read<T> {
 
 /// Runs `f` on the zset at `key` under its shard's read lock, counting the lookup.
 fn read_zset<R>(ctx: &mut Ctx<'_>, key: &[u8], f: impl FnOnce(&ZSet) -> R) -> Read<R> {
-    let found = ctx
-        .srv
-        .store
-        .db(ctx.client.db)
-        .read(key, ctx.now, |e| match e.value.as_zset() {
-            Some(z) => Read::Found(f(z)),
-            None => Read::WrongType,
-        });
+    let found = ctx.db().read(key, ctx.now, |e| match e.value.as_zset() {
+        Some(z) => Read::Found(f(z)),
+        None => Read::WrongType,
+    });
     ctx.read_lookup(key, found.is_some());
     found.unwrap_or(Read::Missing)
 }
@@ -577,7 +577,7 @@ fn zrangestore(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     };
     let (dst, src) = (&argv[1][..], &argv[2][..]);
     let (d, now) = (ctx.client.db, ctx.now);
-    let mut locks = ctx.srv.store.lock(&[(d, src), (d, dst)]);
+    let mut locks = ctx.store().lock(&[(d, src), (d, dst)]);
     let selected = match locks.slot(d, src, now).get() {
         None => Read::Missing,
         Some(e) => match e.value.as_zset() {
@@ -686,15 +686,12 @@ fn parse_range(
 /// Replies the elements `q` selects from the zset at `key` (an empty array when it is missing),
 /// written under the shard's read lock.
 fn range_reply(ctx: &mut Ctx<'_>, key: &[u8], q: &RangeQuery) {
+    let db = ctx.db();
     let out = &mut *ctx.out;
-    let found = ctx
-        .srv
-        .store
-        .db(ctx.client.db)
-        .read(key, ctx.now, |e| match e.value.as_zset() {
-            Some(z) => reply_elements(out, select(z, q).into_iter(), q.withscores),
-            None => out.error(errors::WRONGTYPE),
-        });
+    let found = db.read(key, ctx.now, |e| match e.value.as_zset() {
+        Some(z) => reply_elements(out, select(z, q).into_iter(), q.withscores),
+        None => out.error(errors::WRONGTYPE),
+    });
     ctx.read_lookup(key, found.is_some());
     if found.is_none() {
         ctx.out.array(0);
@@ -841,7 +838,11 @@ fn zpopmax(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// Pops up to `count` elements from the zset in `slot` (the caller checked its type); deletes
 /// the key when it empties. Events as Redis's `genericZpopCommand`: `zpopmin`/`zpopmax` (and
 /// WATCH) once something was popped, then `del` if the key went. Returns the elements.
-fn pop_from(slot: &mut crate::store::Slot<'_>, max: bool, count: u64) -> Vec<(StrBuf, f64)> {
+pub(crate) fn pop_from(
+    slot: &mut crate::store::Slot<'_>,
+    max: bool,
+    count: u64,
+) -> Vec<(StrBuf, f64)> {
     let Some(z) = slot.get().and_then(|e| e.value.as_zset_mut()) else {
         return Vec::new();
     };
@@ -899,19 +900,15 @@ fn store_result(
     }
 }
 
-/// Pops from the zset stored in `slot` under `key` (the caller checked it is one) and replies
-/// with the key: BZPOPMIN/BZPOPMAX (`count` = `None`: one element, `[key, member, score]`) or
-/// ZMPOP/BZMPOP (`[key, [[member, score], ...]]`), as Redis's `genericZpopCommand` with
-/// `emitkey`.
-pub(crate) fn zpop_with_key(
+/// The reply of a pop that names its key, as Redis's `genericZpopCommand` with `emitkey`:
+/// `[key, member, score]` (BZPOPMIN/BZPOPMAX: `nested` false) or `[key, [[member, score],
+/// ...]]` (ZMPOP, BZMPOP).
+pub(crate) fn reply_popped_with_key(
     out: &mut Reply,
-    slot: &mut crate::store::Slot<'_>,
     key: &[u8],
-    max: bool,
-    count: Option<u64>,
+    popped: &[(StrBuf, f64)],
+    nested: bool,
 ) {
-    let popped = pop_from(slot, max, count.unwrap_or(1));
-    let nested = count.is_some();
     if nested {
         out.array(2);
         out.bulk(key);
@@ -920,13 +917,22 @@ pub(crate) fn zpop_with_key(
         out.array(2 * popped.len() + 1);
         out.bulk(key);
     }
-    for (member, score) in &popped {
+    for (member, score) in popped {
         if nested {
             out.array(2);
         }
         out.bulk(member);
         out.double(*score);
     }
+}
+
+/// How a pop of `count` members of `key` propagates: `ZPOPMIN|ZPOPMAX key [count]` (Redis's
+/// rewrite of ZMPOP and the blocking pops).
+pub(crate) fn pop_argv<'k>(max: bool, key: &'k [u8], count: Option<&'k [u8]>) -> Vec<&'k [u8]> {
+    let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+    let mut argv = vec![name, key];
+    argv.extend(count);
+    argv
 }
 
 fn zpop(ctx: &mut Ctx<'_>, argv: &[Bytes], max: bool) {
@@ -983,18 +989,32 @@ fn zmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     };
     let keys = &argv[first..first + numkeys];
     let (d, now) = (ctx.client.db, ctx.now);
-    let out = &mut *ctx.out;
     let targets: Vec<(usize, &[u8])> = keys.iter().map(|k| (d, &k[..])).collect();
-    let mut locks = ctx.srv.store.lock(&targets);
+    let mut locks = ctx.store().lock(&targets);
+    let mut found = None;
     for key in keys {
         let mut slot = locks.slot(d, key, now);
         match slot.get() {
             None => continue,
-            Some(e) if e.value.as_zset().is_none() => return out.error(errors::WRONGTYPE),
-            Some(_) => return zpop_with_key(out, &mut slot, key, max, Some(count)),
+            Some(e) if e.value.as_zset().is_none() => {
+                drop(locks);
+                return ctx.out.error(errors::WRONGTYPE);
+            }
+            Some(_) => {
+                found = Some((key, pop_from(&mut slot, max, count)));
+                break;
+            }
         }
     }
-    out.null_array();
+    drop(locks);
+    match found {
+        Some((key, popped)) => {
+            reply_popped_with_key(ctx.out, key, &popped, true);
+            let n = popped.len().to_string();
+            ctx.propagate_as(&pop_argv(max, key, Some(n.as_bytes())));
+        }
+        None => ctx.out.null_array(),
+    }
 }
 
 /// ZMPOP's and BZMPOP's arguments after the command name: `numkeys` at `at`, the keys, then
@@ -1073,15 +1093,12 @@ fn zrandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         ctx.out.error(errors::VALUE_OUT_OF_RANGE);
         return;
     }
+    let db = ctx.db();
     let out = &mut *ctx.out;
-    let found = ctx
-        .srv
-        .store
-        .db(ctx.client.db)
-        .read(&argv[1], ctx.now, |e| match e.value.as_zset() {
-            Some(z) => reply_elements(out, random_members(z, l).into_iter(), withscores),
-            None => out.error(errors::WRONGTYPE),
-        });
+    let found = db.read(&argv[1], ctx.now, |e| match e.value.as_zset() {
+        Some(z) => reply_elements(out, random_members(z, l).into_iter(), withscores),
+        None => out.error(errors::WRONGTYPE),
+    });
     ctx.read_lookup(&argv[1], found.is_some());
     if found.is_none() {
         ctx.out.array(0);
@@ -1262,7 +1279,7 @@ fn set_operation(ctx: &mut Ctx<'_>, argv: &[Bytes], name: &str, op: SetOp, outpu
     let (d, now) = (ctx.client.db, ctx.now);
     let mut targets: Vec<(usize, &[u8])> = keys.iter().map(|k| (d, &k[..])).collect();
     targets.extend(dst.map(|k| (d, k)));
-    let mut locks = ctx.srv.store.lock(&targets);
+    let mut locks = ctx.store().lock(&targets);
 
     // Sources: existence and type, in order, stopping at the first of a wrong type.
     // Each lookup is recorded as it happens (an expired key's `expired`, then its `keymiss`).

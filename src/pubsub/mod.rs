@@ -11,24 +11,26 @@
 //! # Delivery
 //! A publication looks its receivers up under the registry's read locks, encodes each distinct
 //! frame once (`message`, one `pmessage` per matching pattern, `smessage`, or a MONITOR line),
-//! releases the locks, then sends **one** [`Msg::Deliver`] per target loop: the loop's
-//! (token, client id, frame) list plus the shared frames ([`Delivery`]). The target loop
-//! appends each frame to its connection's output (RESP3 turns the array `*` into a push `>`),
-//! skipping stale targets (the token now belongs to another client) and subscriptions dropped
-//! meanwhile, then flushes each touched connection once.
+//! releases the locks, and returns them as an [`Outgoing`]: **one** [`Delivery`] per target
+//! loop — the loop's (token, client id, frame) list plus the shared frames — and the frames for
+//! the caller itself. This module sends nothing: the state layer puts each delivery in its
+//! loop's inbox (`state::mailbox`). The target loop appends each frame to its connection's
+//! output (RESP3 turns the array `*` into a push `>`), skipping stale targets (the token now
+//! belongs to another client) and subscriptions dropped meanwhile, then flushes each touched
+//! connection once.
 //!
 //! - Per-publisher order: everything one thread sends to a loop goes through that loop's FIFO
 //!   inbox, so each subscriber sees one publisher's messages in publishing order.
-//! - The connection running the command is never sent to through the inbox: a RESP3 client
-//!   publishing to itself (or causing a keyspace event it listens to) gets the push before the
-//!   command's reply, as in Redis. `dispatch` marks the running connection in a thread-local
-//!   ([`before_command`]); publications leave its frames there and [`after_command`] splices
-//!   them in front of the reply. Its own MONITOR line is appended after the reply, as Redis's
-//!   `call()` feeds monitors once the command has run.
+//! - The connection running the command (the execution's [`Caller`]) is never sent to through
+//!   the inbox: a RESP3 client publishing to itself (or causing a keyspace event it listens
+//!   to) gets the push before the command's reply, as in Redis. Its frames come back in
+//!   [`Outgoing::to_caller`]; the command path (`commands::call`) puts them in front of the
+//!   reply. Its own MONITOR line goes after the reply, as Redis's `call()` feeds monitors once
+//!   the command has run.
 //!
 //! # Locking rules
 //! - Registry locks (the channel maps' shard locks, the pattern and monitor `RwLock`s) are
-//!   leaves: nothing else is locked while one is held, and no inbox send happens under one.
+//!   leaves: nothing else is locked while one is held.
 //! - Publishing may run under a store shard lock (keyspace notifications from the store); it
 //!   never takes a store lock, so "store shard, then registry" is the only nesting.
 //! - A connection's [`Subscriptions`] are only touched by its loop. Subscribing updates the
@@ -37,40 +39,36 @@
 
 pub mod monitor;
 
-use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use dashmap::DashMap;
 use parking_lot::RwLock;
 
 use crate::resp::reply::Reply;
-use crate::server::client::{Client, ClientInfo};
-use crate::server::worker::{Msg, WorkerHandle};
+use crate::store::Caller;
 use crate::util::glob::glob_match;
 
 type RandomState = ahash::RandomState;
 /// Channel -> its subscribers, in subscription order.
 type Table = DashMap<Bytes, Vec<Subscriber>, RandomState>;
 
-/// Where a subscribed connection lives.
+/// Where a subscribed connection lives: its loop, slab token and client id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Subscriber {
-    pub worker: usize,
+    pub home: usize,
     pub token: usize,
     pub id: u64,
 }
 
-impl Subscriber {
-    pub fn of(info: &ClientInfo) -> Self {
-        Subscriber {
-            worker: info.worker,
-            token: info.token,
-            id: info.id,
-        }
-    }
+/// One connection as the registry sees it: its own subscriptions, where it lives, and the
+/// counts other threads read (borrowed from its `Client` and `ClientInfo`).
+pub struct Member<'a> {
+    pub subs: &'a mut Subscriptions,
+    pub at: Subscriber,
+    pub counts: &'a SubCounts,
 }
 
 /// Global channels or shard channels (separate namespaces; patterns only see global ones).
@@ -118,6 +116,19 @@ impl Subscriptions {
 
     pub fn is_monitor(&self) -> bool {
         self.monitor
+    }
+
+    /// The channels subscribed to in `space` (for UNSUBSCRIBE without arguments).
+    pub fn channels(&self, space: Space) -> Vec<Bytes> {
+        match space {
+            Space::Global => self.channels.iter().cloned().collect(),
+            Space::Shard => self.shard.iter().cloned().collect(),
+        }
+    }
+
+    /// The patterns subscribed to, in subscription order.
+    pub fn patterns(&self) -> Vec<Bytes> {
+        self.patterns.clone()
     }
 
     fn set(&mut self, space: Space) -> &mut HashSet<Bytes, RandomState> {
@@ -193,21 +204,28 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// Appends `target`'s frame to `out` if `client` is still that target and still subscribed;
-    /// returns whether anything was written.
-    pub fn write(&self, target: &Target, client: &Client, out: &mut Reply) -> bool {
-        if client.id != target.id {
+    /// Appends `target`'s frame to `out` if the connection (client `id`, with `subs`, its
+    /// replies off when `reply_off`) is still that target and still subscribed; returns
+    /// whether anything was written.
+    pub fn write(
+        &self,
+        target: &Target,
+        id: u64,
+        subs: &Subscriptions,
+        reply_off: bool,
+        out: &mut Reply,
+    ) -> bool {
+        if id != target.id {
             return false;
         }
         let frame = &self.publication.frames[target.frame as usize];
-        let subs = &client.pubsub;
         let channel = &self.publication.channel[..];
         let live = match &frame.kind {
             FrameKind::Channel => subs.channels.contains(channel),
             FrameKind::Shard => subs.shard.contains(channel),
             FrameKind::Pattern(p) => subs.patterns.contains(p),
             // As Redis, a monitor with CLIENT REPLY OFF gets nothing (only pushes bypass it).
-            FrameKind::Monitor => subs.monitor && !client.reply_off,
+            FrameKind::Monitor => subs.monitor && !reply_off,
         };
         if live {
             write_frame(out, &frame.bytes);
@@ -244,13 +262,15 @@ fn encode(parts: &[&[u8]]) -> Bytes {
     b.freeze()
 }
 
-thread_local! {
-    /// The connection whose command runs on this thread, when it is subscribed (set by
-    /// [`before_command`]), and whether it speaks RESP3.
-
-    static RUNNING: Cell<Option<(Subscriber, bool)>> = const { Cell::new(None) };
-    /// Pushes addressed to that connection during the command.
-    static SELF_PUSHES: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+/// What a publication must send: one delivery per target loop, and the frames addressed to
+/// the caller itself (already encoded for its protocol).
+#[derive(Debug, Default)]
+pub struct Outgoing {
+    /// Receivers counted (a client subscribed through a channel and a pattern counts twice).
+    pub receivers: usize,
+    pub to_caller: Vec<u8>,
+    /// (loop index, what that loop must deliver).
+    pub deliveries: Vec<(usize, Delivery)>,
 }
 
 /// The server-wide registry.
@@ -263,8 +283,6 @@ pub struct PubSub {
     monitors: RwLock<Vec<Subscriber>>,
     /// MONITOR clients (every command checks it: one relaxed load when 0).
     monitor_count: AtomicUsize,
-    /// The loops' inboxes, set once at start-up (absent in socket-free sessions).
-    workers: OnceLock<Vec<WorkerHandle>>,
 }
 
 impl Default for PubSub {
@@ -282,13 +300,7 @@ impl PubSub {
             pattern_count: AtomicUsize::new(0),
             monitors: RwLock::new(Vec::new()),
             monitor_count: AtomicUsize::new(0),
-            workers: OnceLock::new(),
         }
-    }
-
-    /// Gives the registry the loops' inboxes (once, at start-up).
-    pub fn set_workers(&self, workers: Vec<WorkerHandle>) {
-        let _ = self.workers.set(workers);
     }
 
     fn table(&self, space: Space) -> &Table {
@@ -298,28 +310,27 @@ impl PubSub {
         }
     }
 
-    /// Subscribes `client` to `channel`; false when it already was.
-    pub fn subscribe(&self, client: &mut Client, space: Space, channel: &[u8]) -> bool {
-        let set = client.pubsub.set(space);
+    /// Subscribes `m` to `channel`; false when it already was.
+    pub fn subscribe(&self, m: Member<'_>, space: Space, channel: &[u8]) -> bool {
+        let set = m.subs.set(space);
         if set.contains(channel) {
             return false;
         }
         // Copied: request buffers are never retained.
         let channel = Bytes::copy_from_slice(channel);
         set.insert(channel.clone());
-        let me = Subscriber::of(&client.info);
-        self.table(space).entry(channel).or_default().push(me);
-        client.info.pubsub.publish(&client.pubsub);
+        self.table(space).entry(channel).or_default().push(m.at);
+        m.counts.publish(m.subs);
         true
     }
 
-    /// Unsubscribes `client` from `channel`; false when it was not subscribed.
-    pub fn unsubscribe(&self, client: &mut Client, space: Space, channel: &[u8]) -> bool {
-        if !client.pubsub.set(space).remove(channel) {
+    /// Unsubscribes `m` from `channel`; false when it was not subscribed.
+    pub fn unsubscribe(&self, m: Member<'_>, space: Space, channel: &[u8]) -> bool {
+        if !m.subs.set(space).remove(channel) {
             return false;
         }
-        self.forget(self.table(space), channel, client.id);
-        client.info.pubsub.publish(&client.pubsub);
+        self.forget(self.table(space), channel, m.at.id);
+        m.counts.publish(m.subs);
         true
     }
 
@@ -332,94 +343,75 @@ impl PubSub {
         drop(removed);
     }
 
-    /// The channels `client` is subscribed to in `space` (for UNSUBSCRIBE without arguments).
-    pub fn channels_of(client: &Client, space: Space) -> Vec<Bytes> {
-        match space {
-            Space::Global => client.pubsub.channels.iter().cloned().collect(),
-            Space::Shard => client.pubsub.shard.iter().cloned().collect(),
-        }
-    }
-
-    /// The patterns `client` is subscribed to, in subscription order.
-    pub fn patterns_of(client: &Client) -> Vec<Bytes> {
-        client.pubsub.patterns.clone()
-    }
-
-    /// Subscribes `client` to `pattern`; false when it already was.
-    pub fn psubscribe(&self, client: &mut Client, pattern: &[u8]) -> bool {
-        if client.pubsub.patterns.iter().any(|p| p[..] == *pattern) {
+    /// Subscribes `m` to `pattern`; false when it already was.
+    pub fn psubscribe(&self, m: Member<'_>, pattern: &[u8]) -> bool {
+        if m.subs.patterns.iter().any(|p| p[..] == *pattern) {
             return false;
         }
         let pattern = Bytes::copy_from_slice(pattern);
-        client.pubsub.patterns.push(pattern.clone());
-        let me = Subscriber::of(&client.info);
+        m.subs.patterns.push(pattern.clone());
         {
             let mut patterns = self.patterns.write();
-            patterns.entry(pattern).or_default().push(me);
+            patterns.entry(pattern).or_default().push(m.at);
             self.pattern_count.store(patterns.len(), Ordering::Relaxed);
         }
-        client.info.pubsub.publish(&client.pubsub);
+        m.counts.publish(m.subs);
         true
     }
 
-    /// Unsubscribes `client` from `pattern`; false when it was not subscribed.
-    pub fn punsubscribe(&self, client: &mut Client, pattern: &[u8]) -> bool {
-        let Some(i) = client
-            .pubsub
-            .patterns
-            .iter()
-            .position(|p| p[..] == *pattern)
-        else {
+    /// Unsubscribes `m` from `pattern`; false when it was not subscribed.
+    pub fn punsubscribe(&self, m: Member<'_>, pattern: &[u8]) -> bool {
+        let Some(i) = m.subs.patterns.iter().position(|p| p[..] == *pattern) else {
             return false;
         };
-        client.pubsub.patterns.remove(i);
+        m.subs.patterns.remove(i);
         {
             let mut patterns = self.patterns.write();
             if let Some(subs) = patterns.get_mut(pattern) {
-                subs.retain(|s| s.id != client.id);
+                subs.retain(|s| s.id != m.at.id);
                 if subs.is_empty() {
                     patterns.remove(pattern);
                 }
             }
             self.pattern_count.store(patterns.len(), Ordering::Relaxed);
         }
-        client.info.pubsub.publish(&client.pubsub);
+        m.counts.publish(m.subs);
         true
     }
 
-    /// Puts `client` in MONITOR mode; false when it already is.
-    pub fn monitor(&self, client: &mut Client) -> bool {
-        if client.pubsub.monitor {
+    /// Puts `m` in MONITOR mode; false when it already is.
+    pub fn monitor(&self, m: Member<'_>) -> bool {
+        if m.subs.monitor {
             return false;
         }
-        client.pubsub.monitor = true;
+        m.subs.monitor = true;
         let mut monitors = self.monitors.write();
-        monitors.push(Subscriber::of(&client.info));
+        monitors.push(m.at);
         self.monitor_count.store(monitors.len(), Ordering::Relaxed);
         drop(monitors);
-        client.info.pubsub.publish(&client.pubsub);
+        m.counts.publish(m.subs);
         true
     }
 
-    /// Drops every subscription of `client` and leaves MONITOR mode, without notifying it
+    /// Drops every subscription of `m` and leaves MONITOR mode, without notifying it
     /// (RESET, disconnect).
-    pub fn clear(&self, client: &mut Client) {
-        let subs = &mut client.pubsub;
+    pub fn clear(&self, m: Member<'_>) {
+        let (subs, id) = (m.subs, m.at.id);
         if !subs.is_subscribed() && !subs.monitor {
             return;
         }
         for channel in std::mem::take(&mut subs.channels) {
-            self.forget(&self.channels, &channel, client.id);
+            self.forget(&self.channels, &channel, id);
         }
         for channel in std::mem::take(&mut subs.shard) {
-            self.forget(&self.shard_channels, &channel, client.id);
+            self.forget(&self.shard_channels, &channel, id);
         }
         let patterns = std::mem::take(&mut subs.patterns);
         if !patterns.is_empty() {
             let mut table = self.patterns.write();
             for p in &patterns {
                 if let Some(list) = table.get_mut(p) {
-                    list.retain(|s| s.id != client.id);
+                    list.retain(|s| s.id != id);
                     if list.is_empty() {
                         table.remove(p);
                     }
@@ -429,18 +421,24 @@ impl PubSub {
         }
         if std::mem::take(&mut subs.monitor) {
             let mut monitors = self.monitors.write();
-            monitors.retain(|s| s.id != client.id);
+            monitors.retain(|s| s.id != id);
             self.monitor_count.store(monitors.len(), Ordering::Relaxed);
         }
-        client.info.pubsub.publish(&client.pubsub);
+        m.counts.publish(subs);
     }
 
-    /// PUBLISH / SPUBLISH / keyspace notifications: sends `message` to the subscribers of
-    /// `channel` (and, for the global space, of every matching pattern) on every loop.
-    /// Returns the number of receivers (a client subscribed through a channel and a pattern
-    /// counts twice, as in Redis).
-    pub fn publish(&self, space: Space, channel: &[u8], message: &[u8]) -> usize {
-        let mut batch = Batch::new(self, RUNNING.with(|r| r.get()));
+    /// PUBLISH / SPUBLISH / keyspace notifications: what sending `message` to the subscribers
+    /// of `channel` (and, for the global space, of every matching pattern) on every loop takes,
+    /// for an execution running for `caller` (whose own frames are returned apart). Its
+    /// `receivers` is what PUBLISH replies.
+    pub fn publish(
+        &self,
+        space: Space,
+        channel: &[u8],
+        message: &[u8],
+        caller: Option<Caller>,
+    ) -> Outgoing {
+        let mut batch = Batch::new(caller);
         let channel_frame = |kind| Frame {
             kind,
             bytes: encode(&[space.names().2, channel, message]),
@@ -469,12 +467,7 @@ impl PubSub {
                 }
             }
         }
-        let receivers = batch.receivers;
-        let to_self = batch.send(channel);
-        if !to_self.is_empty() {
-            SELF_PUSHES.with(|p| p.borrow_mut().extend_from_slice(&to_self));
-        }
-        receivers
+        batch.into_outgoing(channel)
     }
 
     /// Whether any client is in MONITOR mode (one relaxed load).
@@ -483,10 +476,10 @@ impl PubSub {
         self.monitor_count.load(Ordering::Relaxed) != 0
     }
 
-    /// Sends one MONITOR line (already formatted, CRLF included) to every monitor. Returns the
-    /// bytes for `me` when it is a monitor itself (the caller appends them to its own output).
-    pub fn feed(&self, line: Bytes, me: Subscriber, resp3: bool) -> Vec<u8> {
-        let mut batch = Batch::new(self, Some((me, resp3)));
+    /// What sending one MONITOR line (already formatted, CRLF included) to every monitor
+    /// takes; the line for `me`, when it is a monitor itself, comes back in `to_caller`.
+    pub fn feed(&self, line: Bytes, me: Caller) -> Outgoing {
+        let mut batch = Batch::new(Some(me));
         let frame = batch.frame(Frame {
             kind: FrameKind::Monitor,
             bytes: line,
@@ -494,7 +487,7 @@ impl PubSub {
         for s in self.monitors.read().iter() {
             batch.add(*s, frame);
         }
-        batch.send(&[])
+        batch.into_outgoing(&[])
     }
 
     /// Active channels of `space` matching `pattern` (all when `None`).
@@ -523,20 +516,18 @@ impl PubSub {
 }
 
 /// Receivers of one publication, grouped by loop.
-struct Batch<'a> {
-    ps: &'a PubSub,
-    /// The connection running the command on this thread (and whether it speaks RESP3).
-    me: Option<(Subscriber, bool)>,
+struct Batch {
+    /// The client the execution runs for (its frames are kept apart).
+    me: Option<Caller>,
     frames: Vec<Frame>,
     per_loop: Vec<Vec<Target>>,
     to_self: Vec<u32>,
     receivers: usize,
 }
 
-impl<'a> Batch<'a> {
-    fn new(ps: &'a PubSub, me: Option<(Subscriber, bool)>) -> Self {
+impl Batch {
+    fn new(me: Option<Caller>) -> Self {
         Batch {
-            ps,
             me,
             frames: Vec::new(),
             per_loop: Vec::new(),
@@ -552,134 +543,51 @@ impl<'a> Batch<'a> {
 
     fn add(&mut self, s: Subscriber, frame: u32) {
         self.receivers += 1;
-        if self.me.is_some_and(|(me, _)| me == s) {
+        if self.me.is_some_and(|me| me.id == s.id) {
             self.to_self.push(frame);
             return;
         }
-        if self.per_loop.len() <= s.worker {
-            self.per_loop.resize_with(s.worker + 1, Vec::new);
+        if self.per_loop.len() <= s.home {
+            self.per_loop.resize_with(s.home + 1, Vec::new);
         }
-        self.per_loop[s.worker].push(Target {
+        self.per_loop[s.home].push(Target {
             token: s.token,
             id: s.id,
             frame,
         });
     }
 
-    /// Sends one message per target loop; returns the encoded frames for the running
-    /// connection itself.
-    fn send(self, channel: &[u8]) -> Vec<u8> {
-        let mut mine = Reply::new(self.me.is_some_and(|(_, resp3)| resp3));
+    /// One delivery per target loop, and the encoded frames for the caller itself.
+    fn into_outgoing(self, channel: &[u8]) -> Outgoing {
+        let mut mine = Reply::new(self.me.is_some_and(|me| me.resp3));
         for &f in &self.to_self {
             write_frame(&mut mine, &self.frames[f as usize].bytes);
         }
+        let mut deliveries = Vec::new();
         if self.per_loop.iter().any(|t| !t.is_empty()) {
             let publication = Arc::new(Publication {
                 channel: Bytes::copy_from_slice(channel),
                 frames: self.frames,
             });
-            if let Some(workers) = self.ps.workers.get() {
-                for (w, targets) in self.per_loop.into_iter().enumerate() {
-                    if targets.is_empty() {
-                        continue;
-                    }
-                    if let Some(h) = workers.get(w) {
-                        h.send(Msg::Deliver(Delivery {
-                            publication: publication.clone(),
+            for (home, targets) in self.per_loop.into_iter().enumerate() {
+                if !targets.is_empty() {
+                    let publication = publication.clone();
+                    deliveries.push((
+                        home,
+                        Delivery {
+                            publication,
                             targets,
-                        }));
-                    }
+                        },
+                    ));
                 }
             }
         }
-        mine.buf.to_vec()
-    }
-}
-
-/// What [`before_command`] saved, for [`after_command`].
-pub struct Mark {
-    previous: Option<(Subscriber, bool)>,
-    reply_start: usize,
-    active: bool,
-}
-
-/// Called by `dispatch` before a handler runs: when the client is subscribed, publications
-/// made during the command that target it are kept for it (see the module doc). Nests (EXEC
-/// runs its queued commands through `dispatch`).
-#[inline]
-pub fn before_command(client: &Client, out: &Reply) -> Mark {
-    if !client.pubsub.is_subscribed() {
-        return Mark {
-            previous: None,
-            reply_start: 0,
-            active: false,
-        };
-    }
-    let me = (Subscriber::of(&client.info), out.resp3);
-    let previous = RUNNING.with(|r| r.replace(Some(me)));
-    if previous.is_none() {
-        // Outermost command: nothing can be pending (a handler that panicked may have left
-        // pushes behind; they belonged to a connection that is closed since).
-        SELF_PUSHES.with(|p| p.borrow_mut().clear());
-    }
-    Mark {
-        previous,
-        reply_start: out.len(),
-        active: true,
-    }
-}
-
-/// Called by `dispatch` after the handler: puts the pushes addressed to the client itself in
-/// front of its reply, then feeds MONITOR clients (unless the command is flagged
-/// `skip_monitor` or `admin`, as Redis's `call()`).
-pub fn after_command(
-    ctx: &mut crate::commands::Ctx<'_>,
-    mark: Mark,
-    spec: &crate::commands::CommandSpec,
-    args: &[Bytes],
-) {
-    if mark.active {
-        RUNNING.with(|r| r.set(mark.previous));
-        let pushes = SELF_PUSHES.with(|p| std::mem::take(&mut *p.borrow_mut()));
-        if !pushes.is_empty() {
-            let reply = ctx.out.buf.split_off(mark.reply_start);
-            ctx.out.buf.put_slice(&pushes);
-            ctx.out.buf.put_slice(&reply);
-            ctx.client.own_push_bytes += pushes.len();
+        Outgoing {
+            receivers: self.receivers,
+            to_caller: mine.buf.to_vec(),
+            deliveries,
         }
     }
-    use crate::commands::flags::{ADMIN, SKIP_MONITOR};
-    if ctx.srv.pubsub.has_monitors() && spec.flags & (SKIP_MONITOR | ADMIN) == 0 {
-        monitor::feed(ctx, spec.name, args);
-    }
-}
-
-/// Redis's `processCommand` rule for RESP2 clients in Pub/Sub mode: only (P|S)SUBSCRIBE,
-/// (P|S)UNSUBSCRIBE, PING, QUIT and RESET run. Returns false after writing the error.
-/// (Commands run by EXEC are not checked, as Redis checks only what `processCommand` sees.)
-#[inline]
-pub fn allowed_in_context(ctx: &mut crate::commands::Ctx<'_>, name: &str) -> bool {
-    if ctx.out.resp3 || !ctx.client.pubsub.is_subscribed() || ctx.client.in_exec {
-        return true;
-    }
-    const ALLOWED: &[&str] = &[
-        "ping",
-        "subscribe",
-        "ssubscribe",
-        "unsubscribe",
-        "sunsubscribe",
-        "psubscribe",
-        "punsubscribe",
-        "quit",
-        "reset",
-    ];
-    if ALLOWED.contains(&name) {
-        return true;
-    }
-    ctx.out.error(format!(
-        "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
-    ));
-    false
 }
 
 #[cfg(test)]
@@ -699,41 +607,5 @@ mod tests {
         let mut out = Reply::new(true);
         write_frame(&mut out, b"+1.000001 [0 a] \"x\"\r\n");
         assert_eq!(&out.buf[..], b"+1.000001 [0 a] \"x\"\r\n");
-    }
-}
-
-#[cfg(test)]
-mod session_tests {
-    use crate::commands::session::Session;
-
-    #[test]
-    fn registry_follows_subscriptions_and_clear_leaves_no_trace() {
-        let mut s = Session::new();
-        let run = |s: &mut Session, resp3: bool, args: &[&str]| {
-            let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-            s.run_at(0, resp3, &args)
-        };
-        run(&mut s, false, &["SUBSCRIBE", "a", "b"]);
-        run(&mut s, false, &["PSUBSCRIBE", "a*"]);
-        run(&mut s, false, &["SSUBSCRIBE", "a"]);
-        assert_eq!(s.srv.pubsub.numsub(super::Space::Global, b"a"), 1);
-        assert_eq!(s.srv.pubsub.numpat(), 1);
-        assert!(s.client.info.pubsub.is_subscribed());
-        // RESP3: the session's own message comes before the PUBLISH reply (both deliveries).
-        assert_eq!(
-            run(&mut s, true, &["PUBLISH", "a", "m"]),
-            ">3\r\n$7\r\nmessage\r\n$1\r\na\r\n$1\r\nm\r\n>4\r\n$8\r\npmessage\r\n$2\r\na*\r\n$1\r\na\r\n$1\r\nm\r\n:2\r\n"
-        );
-        assert_eq!(
-            run(&mut s, false, &["PING"]),
-            "*2\r\n$4\r\npong\r\n$0\r\n\r\n"
-        );
-        assert_eq!(run(&mut s, false, &["RESET"]), "+RESET\r\n");
-        assert_eq!(s.srv.pubsub.numsub(super::Space::Global, b"a"), 0);
-        assert_eq!(s.srv.pubsub.numsub(super::Space::Shard, b"a"), 0);
-        assert_eq!(s.srv.pubsub.numpat(), 0);
-        assert_eq!(s.srv.pubsub.channel_count(super::Space::Global), 0);
-        assert!(!s.client.info.pubsub.is_subscribed());
-        assert_eq!(run(&mut s, true, &["PUBLISH", "a", "m"]), ":0\r\n");
     }
 }

@@ -5,35 +5,31 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::Subscriber;
-use crate::commands::Ctx;
-
-/// Feeds the command just run by `ctx`'s client (`args` as it sent them, its database as the
-/// command left it) to every MONITOR client. Its own line, when it monitors too, goes right
-/// after its reply.
-pub fn feed(ctx: &mut Ctx<'_>, name: &str, args: &[Bytes]) {
-    let info = &ctx.client.info;
+/// The MONITOR line for command `name` run with `args` (as the client sent them) at `now_us`
+/// (unix microseconds) in database `db` by a client at `addr`, passwords redacted.
+pub fn line(
+    now_us: u64,
+    db: usize,
+    addr: &impl std::fmt::Display,
+    name: &str,
+    args: &[Bytes],
+) -> Bytes {
     let hidden = redacted(name, args);
-    let shown: Vec<Bytes> = if hidden.is_empty() {
-        args.to_vec()
-    } else {
-        args.iter()
-            .enumerate()
-            .map(|(i, a)| {
-                if hidden.contains(&i) {
-                    Bytes::from_static(b"(redacted)")
-                } else {
-                    a.clone()
-                }
-            })
-            .collect()
-    };
-    let line = format_line(crate::clock::now_us(), ctx.client.db, &info.addr, &shown);
-    let mine = ctx
-        .srv
-        .pubsub
-        .feed(line, Subscriber::of(info), ctx.out.resp3);
-    ctx.out.buf.put_slice(&mine);
+    if hidden.is_empty() {
+        return format_line(now_us, db, addr, args);
+    }
+    let shown: Vec<Bytes> = args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            if hidden.contains(&i) {
+                Bytes::from_static(b"(redacted)")
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    format_line(now_us, db, addr, &shown)
 }
 
 /// The argument positions Redis redacts: AUTH's user and password (when it has at most

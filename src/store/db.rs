@@ -1,5 +1,6 @@
 //! One database: shard selection, single-key access, iteration (KEYS/SCAN/RANDOMKEY) and the
-//! active-expiry sweep. Locking rules are in the parent module doc.
+//! active-expiry sweep. Locking rules are in the parent module doc; every access goes through
+//! a [`DbRef`], the database as one execution ([`Scope`]) sees it.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -10,7 +11,7 @@ use hashbrown::hash_map::RawEntryMut;
 
 use super::events::{class, KeyspaceEvents};
 use super::node::NodeBox;
-use super::{Entry, Shard, Value, SHARDS};
+use super::{Entry, Op, Scope, Shard, Value, SHARDS};
 
 pub struct Db {
     /// This database's number (for keyspace events).
@@ -53,11 +54,15 @@ impl Db {
     }
 
     /// A key found logically expired was removed: Redis's `deleteExpiredKeyAndPropagate`
-    /// notifies `expired` and invalidates WATCH. Called under the key's shard lock.
-    fn expired(&self, key: &[u8]) {
+    /// notifies `expired`, invalidates WATCH and propagates the deletion (`DEL key`). Called
+    /// under the key's shard lock.
+    fn expired(&self, fx: &Scope, key: &[u8]) {
         self.events
-            .notify(class::EXPIRED, "expired", self.index, key);
+            .notify(class::EXPIRED, "expired", self.index, key, fx);
         self.events.watches.touch(self.index, key, false);
+        if fx.propagating() {
+            fx.propagate(Op::new(self.index, &[b"DEL", key]));
+        }
     }
 
     #[inline]
@@ -83,6 +88,29 @@ impl Db {
             self.maybe_volatile.store(true, Ordering::Relaxed);
         }
     }
+}
+
+/// A database as one execution sees it: what commands (and the expiry sweep) use.
+#[derive(Clone, Copy)]
+pub struct DbRef<'a> {
+    db: &'a Db,
+    fx: &'a Scope,
+}
+
+impl<'a> DbRef<'a> {
+    #[inline]
+    pub(super) fn new(db: &'a Db, fx: &'a Scope) -> Self {
+        DbRef { db, fx }
+    }
+
+    pub fn index(&self) -> usize {
+        self.db.index
+    }
+
+    /// The database behind this view (no shard access: see locking rule 7).
+    pub fn db(&self) -> &'a Db {
+        self.db
+    }
 
     /// Runs `f` on the live entry for `key` under the shard's read lock.
     /// Returns `None` when the key is missing or expired (an expired key is then removed).
@@ -91,7 +119,7 @@ impl Db {
         self.lookup(key, now, true, f)
     }
 
-    /// [`Db::read`] without recording an access: Redis's `LOOKUP_NOTOUCH`, used by the
+    /// [`DbRef::read`] without recording an access: Redis's `LOOKUP_NOTOUCH`, used by the
     /// commands that must not disturb `OBJECT IDLETIME` (TYPE, EXISTS, TTL, OBJECT, ...).
     #[inline]
     pub fn peek<R>(&self, key: &[u8], now: u64, f: impl FnOnce(&Entry) -> R) -> Option<R> {
@@ -106,9 +134,9 @@ impl Db {
         touch: bool,
         f: impl FnOnce(&Entry) -> R,
     ) -> Option<R> {
-        let hash = self.hash(key);
+        let hash = self.db.hash(key);
         let expired = {
-            let guard = self.read_shard(self.shard_of(hash));
+            let guard = self.db.read_shard(self.fx, self.db.shard_of(hash));
             match guard.raw_entry().from_key_hashed_nocheck(hash, key) {
                 None => return None,
                 Some((node, _)) => {
@@ -134,8 +162,8 @@ impl Db {
     /// Runs `f` on `key`'s entry as stored — expired or not, nothing removed, no access
     /// recorded — under the shard's read lock (WATCH registers under it).
     pub fn inspect<R>(&self, key: &[u8], f: impl FnOnce(Option<&Entry>) -> R) -> R {
-        let hash = self.hash(key);
-        let guard = self.read_shard(self.shard_of(hash));
+        let hash = self.db.hash(key);
+        let guard = self.db.read_shard(self.fx, self.db.shard_of(hash));
         f(guard
             .raw_entry()
             .from_key_hashed_nocheck(hash, key)
@@ -145,15 +173,17 @@ impl Db {
     /// Runs `f` with write access to `key`'s slot under its shard's write lock.
     #[inline]
     pub fn write<R>(&self, key: &[u8], now: u64, f: impl FnOnce(&mut Slot<'_>) -> R) -> R {
-        let hash = self.hash(key);
-        let mut guard = self.write_shard(self.shard_of(hash));
-        let mut slot = Slot::new(self, &mut guard, key, hash, now);
+        let hash = self.db.hash(key);
+        let mut guard = self.db.write_shard(self.fx, self.db.shard_of(hash));
+        let mut slot = Slot::new(self.db, self.fx, &mut guard, key, hash, now);
         f(&mut slot)
     }
 
     /// Number of keys (including not-yet-swept expired ones, as Redis's DBSIZE).
     pub fn len(&self) -> usize {
-        (0..SHARDS).map(|s| self.read_shard(s).len()).sum()
+        (0..SHARDS)
+            .map(|s| self.db.read_shard(self.fx, s).len())
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -165,7 +195,7 @@ impl Db {
         let mut keys = 0;
         let mut volatile = 0;
         for shard in 0..SHARDS {
-            let g = self.read_shard(shard);
+            let g = self.db.read_shard(self.fx, shard);
             keys += g.len();
             volatile += g.keys().filter(|n| n.entry().is_volatile()).count();
         }
@@ -175,7 +205,7 @@ impl Db {
     /// Calls `f` for every live key, one shard at a time (each under its read lock).
     pub fn for_each_key(&self, now: u64, mut f: impl FnMut(&[u8], &Entry)) {
         for shard in 0..SHARDS {
-            let g = self.read_shard(shard);
+            let g = self.db.read_shard(self.fx, shard);
             for node in g.keys() {
                 if !node.entry().is_expired(now) {
                     f(node.key(), node.entry());
@@ -189,7 +219,7 @@ impl Db {
         use rand::Rng;
         let mut rng = rand::thread_rng();
         let pick = |shard: usize, rng: &mut rand::rngs::ThreadRng| {
-            let g = self.read_shard(shard);
+            let g = self.db.read_shard(self.fx, shard);
             let live: Vec<&[u8]> = g
                 .keys()
                 .filter(|n| !n.entry().is_expired(now))
@@ -206,7 +236,6 @@ impl Db {
                 (0..SHARDS).find_map(|i| pick((start + i) % SHARDS, &mut rng))
             })
     }
-
     /// One SCAN step.
     ///
     /// The cursor is `shard << 32 | low`, where `low` is a position in the space of the low 32
@@ -232,7 +261,7 @@ impl Db {
         let mut out = Vec::new();
         let mut visited = 0usize;
         while shard < SHARDS && visited < count {
-            let g = self.read_shard(shard);
+            let g = self.db.read_shard(self.fx, shard);
             let len = g.len().max(1) as u64;
             let want = (count as u64).max(len / 8).max(1);
             // Range width in the 2^32 space so that ~`want` of `len` keys fall inside.
@@ -242,7 +271,7 @@ impl Db {
             let high = (low + width).min(1 << 32);
             for node in g.keys() {
                 let k = node.key();
-                let h = self.hash(k) & 0xffff_ffff;
+                let h = self.db.hash(k) & 0xffff_ffff;
                 if h >= low && h < high {
                     visited += 1;
                     let e = node.entry();
@@ -276,22 +305,23 @@ impl Db {
     /// TTL. A TTL stored during the pass sets it too (in a shard already swept or not), so no
     /// volatile key is ever forgotten, and a database whose TTLs are all gone stops being swept.
     pub fn expire_cycle(&self, now: u64, shards: usize) -> usize {
-        let start = self.sweep_cursor.load(Ordering::Relaxed);
-        if start == 0 && !self.maybe_volatile.swap(false, Ordering::Relaxed) {
+        let db = self.db;
+        let start = db.sweep_cursor.load(Ordering::Relaxed);
+        if start == 0 && !db.maybe_volatile.swap(false, Ordering::Relaxed) {
             return 0;
         }
         let mut removed = 0;
         let end = (start + shards.max(1)).min(SHARDS);
         let mut any_volatile = false;
         for s in start..end {
-            let mut g = self.write_shard(s);
+            let mut g = db.write_shard(self.fx, s);
             let before = g.len();
             g.retain(|node, _| {
                 let e = node.entry();
                 let expired = e.is_expired(now);
                 any_volatile |= e.is_volatile() && !expired;
                 if expired {
-                    self.expired(node.key());
+                    db.expired(self.fx, node.key());
                 }
                 !expired
             });
@@ -302,15 +332,15 @@ impl Db {
             }
         }
         if any_volatile {
-            self.pass_saw_volatile.store(true, Ordering::Relaxed);
+            db.pass_saw_volatile.store(true, Ordering::Relaxed);
         }
         if end >= SHARDS {
-            self.sweep_cursor.store(0, Ordering::Relaxed);
-            if self.pass_saw_volatile.swap(false, Ordering::Relaxed) {
-                self.mark_volatile();
+            db.sweep_cursor.store(0, Ordering::Relaxed);
+            if db.pass_saw_volatile.swap(false, Ordering::Relaxed) {
+                db.mark_volatile();
             }
         } else {
-            self.sweep_cursor.store(end, Ordering::Relaxed);
+            db.sweep_cursor.store(end, Ordering::Relaxed);
         }
         removed
     }
@@ -319,6 +349,7 @@ impl Db {
 /// Write access to one key inside a write-locked shard.
 pub struct Slot<'a> {
     db: &'a Db,
+    fx: &'a Scope,
     shard: &'a mut Shard,
     key: &'a [u8],
     hash: u64,
@@ -328,6 +359,7 @@ pub struct Slot<'a> {
 impl<'a> Slot<'a> {
     pub(super) fn new(
         db: &'a Db,
+        fx: &'a Scope,
         shard: &'a mut Shard,
         key: &'a [u8],
         hash: u64,
@@ -335,6 +367,7 @@ impl<'a> Slot<'a> {
     ) -> Self {
         Slot {
             db,
+            fx,
             shard,
             key,
             hash,
@@ -357,7 +390,7 @@ impl<'a> Slot<'a> {
             RawEntryMut::Occupied(o) => {
                 if o.key().entry().is_expired(self.now) {
                     o.remove();
-                    self.db.expired(self.key);
+                    self.db.expired(self.fx, self.key);
                     None
                 } else {
                     let e = o.into_key().entry_mut();
@@ -383,9 +416,11 @@ impl<'a> Slot<'a> {
         self.notify(class, event);
     }
 
-    /// Redis's `signalModifiedKey` alone (WATCH).
+    /// Redis's `signalModifiedKey` alone (WATCH), which is also where a change is counted
+    /// (the execution's dirty count, [`Scope::dirty`]).
     #[inline(always)]
     pub fn touched(&self) {
+        self.fx.changed();
         if self.db.events.watches.any() {
             self.touch_watchers();
         }
@@ -408,20 +443,22 @@ impl<'a> Slot<'a> {
     /// Redis's `notifyKeyspaceEvent` alone.
     #[inline(always)]
     pub fn notify(&self, class: u32, event: &str) {
-        self.db.events.notify(class, event, self.db.index, self.key);
+        self.db
+            .events
+            .notify(class, event, self.db.index, self.key, self.fx);
     }
 
-    /// The database this slot belongs to.
-    pub fn db(&self) -> &'a Db {
-        self.db
+    /// The database this slot belongs to, as its execution sees it.
+    pub fn db(&self) -> DbRef<'a> {
+        DbRef::new(self.db, self.fx)
     }
 
     /// Stores `entry`, returning the previous live entry. The key is copied on first insert
     /// (request buffers are never retained by the store).
     ///
     /// Storing a list or sorted set while clients are blocked on keys records the key as ready
-    /// (Redis's `signalKeyAsReady`, see [`super::events`]): whoever waits on it is served after
-    /// the current command.
+    /// in the execution's scope (Redis's `signalKeyAsReady`, see [`super::events`]): whoever
+    /// waits on it is served after the current command.
     pub fn put(&mut self, entry: Entry) -> Option<Entry> {
         if entry.is_volatile() {
             self.db.mark_volatile();
@@ -429,7 +466,7 @@ impl<'a> Slot<'a> {
         if matches!(entry.value, Value::List(_) | Value::ZSet(_))
             && self.db.events.blocked.load(Ordering::Relaxed) != 0
         {
-            super::events::ready::push(self.db.index, self.key);
+            self.fx.ready(self.db.index, self.key);
         }
         let now = self.now;
         match self
@@ -440,7 +477,7 @@ impl<'a> Slot<'a> {
             RawEntryMut::Occupied(o) => {
                 let old = std::mem::replace(o.into_key().entry_mut(), entry);
                 if old.is_expired(now) {
-                    self.db.expired(self.key);
+                    self.db.expired(self.fx, self.key);
                     self.notify(class::NEW, "new");
                     None
                 } else {
@@ -471,7 +508,7 @@ impl<'a> Slot<'a> {
                 let (node, _) = o.remove_entry();
                 let e = node.into_entry();
                 if e.is_expired(self.now) {
-                    self.db.expired(self.key);
+                    self.db.expired(self.fx, self.key);
                     return None;
                 }
                 Some(e)
@@ -513,7 +550,7 @@ impl<'a> Slot<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Store, StrBuf, Value};
+    use crate::store::{Scope, Store, StrBuf, Value};
 
     fn s(v: &str) -> Entry {
         Entry::new(Value::Str(StrBuf::from_slice(v.as_bytes())), 0)
@@ -522,7 +559,8 @@ mod tests {
     #[test]
     fn put_get_remove_and_lazy_expiry() {
         let store = Store::new(1);
-        let db = store.db(0);
+        let fx = Scope::new(None, false);
+        let db = store.with(&fx).db(0);
         db.write(b"a", 1000, |slot| assert!(slot.put(s("1")).is_none()));
         assert_eq!(db.read(b"a", 1000, |e| e.value.type_name()), Some("string"));
         db.write(b"a", 1000, |slot| assert!(slot.set_expire(1500)));
@@ -534,7 +572,8 @@ mod tests {
     #[test]
     fn scan_returns_every_stable_key_despite_concurrent_changes() {
         let store = Store::new(1);
-        let db = store.db(0);
+        let fx = Scope::new(None, false);
+        let db = store.with(&fx).db(0);
         for i in 0..5000 {
             db.write(format!("k{i}").as_bytes(), 0, |slot| slot.put(s("v")));
         }
@@ -566,7 +605,8 @@ mod tests {
     #[test]
     fn expire_cycle_removes_expired_keys() {
         let store = Store::new(1);
-        let db = store.db(0);
+        let fx = Scope::new(None, false);
+        let db = store.with(&fx).db(0);
         for i in 0..10_000 {
             db.write(format!("k{i}").as_bytes(), 0, |slot| {
                 slot.put(Entry::new(Value::Str(StrBuf::from_slice(b"v")), 10))
@@ -583,7 +623,8 @@ mod tests {
     #[test]
     fn expire_cycle_keeps_sweeping_while_ttls_remain_then_idles() {
         let store = Store::new(1);
-        let db = store.db(0);
+        let fx = Scope::new(None, false);
+        let db = store.with(&fx).db(0);
         // One far-future TTL, one near one, plus persistent keys.
         db.write(b"far", 0, |slot| {
             slot.put(Entry::new(Value::Str(StrBuf::from_slice(b"v")), 1_000_000))
@@ -604,25 +645,27 @@ mod tests {
         assert_eq!(pass(2_000_000), 1, "the far key is never forgotten");
         assert_eq!(db.len(), 100);
         // No TTL left: the next pass runs once and finds nothing, then the db is skipped.
-        assert!(!db.maybe_volatile.load(Ordering::Relaxed));
+        assert!(!db.db().maybe_volatile.load(Ordering::Relaxed));
         assert_eq!(db.expire_cycle(3_000_000, SHARDS), 0);
-        assert_eq!(db.sweep_cursor.load(Ordering::Relaxed), 0);
+        assert_eq!(db.db().sweep_cursor.load(Ordering::Relaxed), 0);
         db.write(b"p0", 0, |slot| slot.set_expire(5));
-        assert!(db.maybe_volatile.load(Ordering::Relaxed));
+        assert!(db.db().maybe_volatile.load(Ordering::Relaxed));
         assert_eq!(pass(10), 1);
     }
 
     #[test]
     fn expire_cycle_shrinks_emptied_shards() {
         let store = Store::new(1);
-        let db = store.db(0);
+        let fx = Scope::new(None, false);
+        let db = store.with(&fx).db(0);
         for i in 0..200_000 {
             db.write(format!("k{i}").as_bytes(), 0, |slot| {
                 slot.put(Entry::new(Value::Str(StrBuf::from_slice(b"v")), 10))
             });
         }
         let capacity = || {
-            db.map
+            db.db()
+                .map
                 .shards()
                 .iter()
                 .map(|s| s.read().capacity())
@@ -641,7 +684,8 @@ mod tests {
     #[test]
     fn scan_tolerates_huge_counts_and_cursors() {
         let store = Store::new(1);
-        let db = store.db(0);
+        let fx = Scope::new(None, false);
+        let db = store.with(&fx).db(0);
         for i in 0..1000 {
             db.write(format!("k{i}").as_bytes(), 0, |slot| slot.put(s("v")));
         }
@@ -654,6 +698,8 @@ mod tests {
     #[test]
     fn multi_key_locks_are_ordered_and_deduplicated() {
         let store = Store::new(2);
+        let fx = Scope::new(None, false);
+        let store = store.with(&fx);
         let keys: Vec<(usize, &[u8])> = vec![(1, b"x"), (0, b"y"), (0, b"y"), (1, b"z")];
         let mut locks = store.lock(&keys);
         locks.slot(0, b"y", 0).put(s("1"));

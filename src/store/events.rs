@@ -6,7 +6,9 @@
 //! ([`Slot::modified`](super::Slot::modified)), so they run **under the key's shard lock**:
 //! - WATCH is exact: a watcher registers under the same lock ([`Watches::watch`]), so a change
 //!   either happens before the WATCH (and the watcher reads the new value) or flags it.
-//! - Notifications for one key are published in the order the changes happened.
+//! - Notifications for one key are queued for their subscribers (in the target loops'
+//!   inboxes) in the order the changes happened; the wake-ups of those loops wait in the
+//!   execution's [`Scope`] until its locks are released (locking rule 4).
 //!
 //! Both are off the hot path when unused: one relaxed load each (`watched == 0`,
 //! `notify_flags == 0`).
@@ -14,10 +16,11 @@
 //! A third event, Redis's `signalKeyAsReady`, wakes clients blocked on keys (BLPOP & co): when a
 //! list or sorted set is stored under a key ([`Slot::put`](super::Slot::put)) while any client
 //! is blocked ([`KeyspaceEvents::blocked`] non-zero: again one relaxed load otherwise), the key
-//! is recorded in this thread's [`ready`] list. The server serves the waiters of those keys
-//! once the command that stored them has finished (`commands::blocking`). Blocked clients
-//! register under the shard locks of their keys, so a store either happens before the
-//! registration (and the client finds the data) or sees the count and records the key.
+//! is recorded in the execution's [`Scope`]. The command layer serves the waiters of those
+//! keys once the command that stored them has finished (`commands::blocking`). Blocked
+//! clients register — and raise the count — under the shard locks of their keys, so a store
+//! either happens before the registration (and the client finds the data) or sees the count
+//! and records the key.
 //!
 //! The one event that is no change, `keymiss` (class `m`), is published by the read lookups of
 //! commands (`Ctx::read_lookup` in `commands/mod.rs`), not from a `Slot`.
@@ -25,11 +28,12 @@
 //! Threading rules: everything here is `Sync`. The publish sink is installed once at start-up
 //! by the server (it must never take a shard lock: it runs while one is held).
 
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use dashmap::DashMap;
+
+use super::Scope;
 
 /// `notify-keyspace-events` classes (Redis's `NOTIFY_*` bits, parsed and printed as Redis's
 /// `keyspaceEventsStringToFlags` / `keyspaceEventsFlagsToString`).
@@ -67,6 +71,9 @@ pub mod class {
         (NEW, b'n'),
     ];
 
+    /// CONFIG SET's reason for a value [`parse`] refuses.
+    pub const INVALID: &str = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+
     /// Parses a `notify-keyspace-events` value; `None` on an unknown letter.
     pub fn parse(s: &[u8]) -> Option<u32> {
         let mut flags = 0;
@@ -103,18 +110,21 @@ pub mod class {
     }
 }
 
-/// Publishes `message` on `channel` to every subscriber; returns nothing (notifications do not
-/// count receivers).
-pub type Sink = Box<dyn Fn(&[u8], &[u8]) + Send + Sync>;
+/// Publishes `message` on `channel` to every subscriber, for the execution `fx` (whose caller
+/// may be a subscriber itself, and which sends the loops' wake-ups once its locks are
+/// released); returns nothing (notifications do not count receivers).
+pub type Sink = Box<dyn Fn(&[u8], &[u8], &Scope) + Send + Sync>;
 
 /// The per-store event hub (shared by every [`Db`](super::Db) of one store).
 pub struct KeyspaceEvents {
     pub watches: Watches,
     /// `notify-keyspace-events` as [`class`] bits; 0 = off.
     pub notify_flags: AtomicU32,
-    /// Clients blocked on keys in every database (maintained by `commands::blocking`, changed
-    /// under the shard locks of the keys concerned). While 0, storing a list or zset records
-    /// nothing.
+    /// Clients blocked on keys in every database (maintained by the `blocked` registry). A
+    /// client raises it under the shard locks of its keys before it is queued, so a store
+    /// under those locks sees it; a wait lowers it when it ends, from any thread and without
+    /// shard locks (a stale non-zero value only costs a needless ready record). While 0,
+    /// storing a list or zset records nothing.
     pub blocked: AtomicUsize,
     sink: OnceLock<Sink>,
 }
@@ -134,59 +144,28 @@ impl KeyspaceEvents {
         let _ = self.sink.set(sink);
     }
 
-    /// Redis's `notifyKeyspaceEvent(class, event, key, db)`.
+    /// Redis's `notifyKeyspaceEvent(class, event, key, db)`, for execution `fx`.
     #[inline(always)]
-    pub fn notify(&self, class: u32, event: &str, db: usize, key: &[u8]) {
+    pub fn notify(&self, class: u32, event: &str, db: usize, key: &[u8], fx: &Scope) {
         let flags = self.notify_flags.load(Ordering::Relaxed);
         if flags & class != 0 {
-            self.publish(flags, event, db, key);
+            self.publish(flags, event, db, key, fx);
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn publish(&self, flags: u32, event: &str, db: usize, key: &[u8]) {
+    fn publish(&self, flags: u32, event: &str, db: usize, key: &[u8], fx: &Scope) {
         let Some(sink) = self.sink.get() else { return };
         if flags & class::KEYSPACE != 0 {
             let mut channel = format!("__keyspace@{db}__:").into_bytes();
             channel.extend_from_slice(key);
-            sink(&channel, event.as_bytes());
+            sink(&channel, event.as_bytes(), fx);
         }
         if flags & class::KEYEVENT != 0 {
             let channel = format!("__keyevent@{db}__:{event}");
-            sink(channel.as_bytes(), key);
+            sink(channel.as_bytes(), key, fx);
         }
-    }
-}
-
-/// Keys that became ready for blocked clients on this thread (Redis's `server.ready_keys`):
-/// filled by [`Slot::put`](super::Slot::put) under the key's shard lock, drained by the
-/// command loop after each command (`commands::blocking::serve_ready`).
-pub mod ready {
-    use super::RefCell;
-
-    thread_local! {
-        static READY: RefCell<Vec<(usize, Box<[u8]>)>> = const { RefCell::new(Vec::new()) };
-    }
-
-    /// Records `(db, key)` (duplicates are removed when drained).
-    #[cold]
-    pub fn push(db: usize, key: &[u8]) {
-        READY.with(|r| r.borrow_mut().push((db, key.into())));
-    }
-
-    /// Whether this thread has ready keys to serve.
-    #[inline]
-    pub fn is_empty() -> bool {
-        READY.with(|r| r.borrow().is_empty())
-    }
-
-    /// Takes this thread's ready keys, in the order they became ready, without duplicates.
-    pub fn take() -> Vec<(usize, Box<[u8]>)> {
-        let mut keys = READY.with(|r| std::mem::take(&mut *r.borrow_mut()));
-        let mut seen = std::collections::HashSet::with_capacity(keys.len());
-        keys.retain(|k| seen.insert(k.clone()));
-        keys
     }
 }
 

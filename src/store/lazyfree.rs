@@ -5,40 +5,81 @@
 //! contents to one background thread that drops them. Every path that discards a value (DEL,
 //! UNLINK, overwrite, FLUSHDB, expiry) therefore frees big values in the background without
 //! each command having to remember to.
+//!
+//! Values are often dropped while a shard lock is held (an expired key removed by a lookup or
+//! the sweep, an overwrite), and no cross-thread wake-up may happen there (locking rule 4). So
+//! [`defer`] only queues; the thread is woken by [`nudge`], which every execution's
+//! [`Scope`](super::Scope) calls when it ends — after its locks are released. The thread also
+//! looks at the queue once a second, for values dropped outside any execution.
 
-use std::sync::mpsc::{channel, Sender};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
 
 /// Collections with more elements than this are freed in the background (Redis's
 /// LAZYFREE_THRESHOLD is 64 allocations).
 pub const THRESHOLD: usize = 64;
 
+/// How long the thread sleeps when nobody nudges it.
+const IDLE: Duration = Duration::from_secs(1);
+
 type Garbage = Box<dyn Send>;
 
-fn sender() -> &'static Mutex<Sender<Garbage>> {
-    static SENDER: OnceLock<Mutex<Sender<Garbage>>> = OnceLock::new();
-    SENDER.get_or_init(|| {
-        let (tx, rx) = channel::<Garbage>();
-        std::thread::Builder::new()
+struct Queue {
+    items: Mutex<Vec<Garbage>>,
+    /// Items were queued since the last nudge.
+    pending: AtomicBool,
+    wake: Condvar,
+}
+
+/// The queue and its thread, started by the first [`defer`] ([`nudge`] never starts them).
+static QUEUE: OnceLock<&'static Queue> = OnceLock::new();
+
+fn queue() -> &'static Queue {
+    QUEUE.get_or_init(|| {
+        let q: &'static Queue = Box::leak(Box::new(Queue {
+            items: Mutex::new(Vec::new()),
+            pending: AtomicBool::new(false),
+            wake: Condvar::new(),
+        }));
+        let spawned = std::thread::Builder::new()
             .name("ferrokv-lazyfree".into())
-            .spawn(move || {
-                for garbage in rx {
-                    drop(garbage);
-                }
-            })
-            .expect("spawn lazyfree thread");
-        Mutex::new(tx)
+            .spawn(move || loop {
+                let garbage = {
+                    let mut items = q.items.lock();
+                    if items.is_empty() {
+                        q.wake.wait_for(&mut items, IDLE);
+                    }
+                    std::mem::take(&mut *items)
+                };
+                drop(garbage);
+            });
+        if spawned.is_err() {
+            tracing::warn!("cannot start the lazyfree thread; large values are freed inline");
+        }
+        q
     })
 }
 
-/// Drops `value` on the background thread (or here, if that thread is gone).
+/// Queues `value` to be dropped on the background thread. Never wakes the thread (callers may
+/// hold a shard lock): see [`nudge`].
 pub fn defer<T: Send + 'static>(value: T) {
-    let boxed: Garbage = Box::new(value);
-    let sent = match sender().lock() {
-        Ok(tx) => tx.send(boxed).map_err(|e| e.0),
-        Err(_) => Err(boxed),
-    };
-    drop(sent);
+    let q = queue();
+    q.items.lock().push(Box::new(value));
+    q.pending.store(true, Ordering::Release);
+}
+
+/// Wakes the background thread if anything was queued since the last nudge. Call with no shard
+/// lock held (an execution's scope does, when it ends).
+#[inline]
+pub fn nudge() {
+    if let Some(q) = QUEUE.get() {
+        if q.pending.load(Ordering::Relaxed) && q.pending.swap(false, Ordering::AcqRel) {
+            q.wake.notify_one();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -58,6 +99,7 @@ mod tests {
     fn deferred_values_are_dropped_in_the_background() {
         let dropped = Arc::new(AtomicBool::new(false));
         defer(Flag(dropped.clone()));
+        nudge();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while !dropped.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(1));

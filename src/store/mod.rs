@@ -10,19 +10,26 @@
 //! # Locking rules (every command obeys them; they are what makes multi-key commands atomic)
 //! 1. A single-key command takes exactly one shard lock (read or write) for its whole effect.
 //! 2. A multi-key command first computes every (db, shard) it touches, de-duplicates them and
-//!    acquires the **write** locks in ascending (db index, shard index) order via [`Store::lock`];
+//!    acquires the **write** locks in ascending (db index, shard index) order via [`StoreRef::lock`];
 //!    it holds them all until its effect is complete. Ascending order makes deadlock
 //!    impossible; holding all makes the effect atomic to every other thread.
 //! 3. Whole-database operations (FLUSHDB, FLUSHALL, SWAPDB) are rule 2 applied to every shard.
 //! 4. No lock is held across an I/O call or across commands — except EXEC, which applies rule 2
 //!    once to every key of the transaction (or every shard, for keyspace-wide commands) and
-//!    runs the queued commands under those locks; while it does, the thread's shard accesses
-//!    are served from the held locks (`txn.rs`), so command code is the same inside EXEC.
+//!    runs the queued commands under those locks; while it does, the execution's shard
+//!    accesses are served from the held locks (`txn.rs`), so command code is the same inside
+//!    EXEC. No syscall and no cross-thread wake-up happens under a shard lock: messages to
+//!    other loops are queued and their wake-ups wait in the execution's [`Scope`] until its
+//!    owner has released its locks; large values freed under a lock are queued for the
+//!    lazyfree thread, which is nudged when the scope ends ([`lazyfree`]).
 //! 5. Never lock a shard twice on one thread: [`Locks`] de-duplicates.
 //! 6. Every change to a key is reported from its [`Slot`] while the shard lock is held
-//!    ([`Slot::modified`]; WATCH and keyspace notifications, see [`events`]). Code that runs
-//!    under a shard lock (the notification sink, blocking wake-up bookkeeping) never takes a
-//!    shard lock itself.
+//!    ([`Slot::modified`]; WATCH, keyspace notifications and the change count, see [`events`]
+//!    and [`scope`]). Code that runs under a shard lock (the notification sink, the blocked
+//!    clients' bookkeeping) never takes a shard lock itself.
+//! 7. Every shard access goes through a [`StoreRef`] / [`DbRef`]: the store seen by one
+//!    execution ([`Scope`]). The compiler enforces it (the shard accessors take the scope), so
+//!    an access inside EXEC cannot bypass the transaction's held locks and deadlock.
 //!
 //! A later point-in-time snapshot (persistence) can walk the shards one at a time under a read
 //! lock, copying a shard's entries (values are cheap `Bytes` clones) without stopping the world;
@@ -37,12 +44,14 @@ mod entry;
 pub mod events;
 pub mod lazyfree;
 mod node;
+pub mod scope;
 mod txn;
 pub mod types;
 
-pub use db::{Db, Slot};
+pub use db::{Db, DbRef, Slot};
 pub use entry::{Entry, StrBuf, Value};
 pub use node::KeyBuf;
+pub use scope::{Caller, Op, Scope};
 use txn::ShardWrite;
 pub use txn::TxnLocks;
 
@@ -75,6 +84,12 @@ impl Store {
         &self.events
     }
 
+    /// This store as execution `fx` sees it: the only way to its shards (locking rule 7).
+    #[inline]
+    pub fn with<'a>(&'a self, fx: &'a Scope) -> StoreRef<'a> {
+        StoreRef { store: self, fx }
+    }
+
     pub fn db(&self, index: usize) -> &Db {
         &self.dbs[index]
     }
@@ -87,17 +102,14 @@ impl Store {
         self.dbs.is_empty()
     }
 
-    /// Write-locks the shards of every `(db, key)` in ascending (db, shard) order (rule 2).
-    pub fn lock<'a>(&'a self, keys: &[(usize, &[u8])]) -> Locks<'a> {
-        let guards = self
-            .shards_of(keys)
-            .into_iter()
-            .map(|(db, shard)| ((db, shard), self.dbs[db].write_shard(shard)))
-            .collect();
-        Locks {
-            store: self,
-            guards,
-        }
+    /// Whether any thread holds the lock of `key`'s shard in database `db` (tests of the
+    /// locking rules).
+    #[cfg(test)]
+    pub fn is_locked(&self, db: usize, key: &[u8]) -> bool {
+        let d = &self.dbs[db];
+        d.raw_shards()[d.shard_of(d.hash(key))]
+            .try_write()
+            .is_none()
     }
 
     /// The distinct (db, shard) pairs holding `keys`, in locking order (ascending).
@@ -110,15 +122,59 @@ impl Store {
         targets.dedup();
         targets
     }
+}
+
+/// The store seen by one execution (see [`scope`]): every shard access goes through it.
+#[derive(Clone, Copy)]
+pub struct StoreRef<'a> {
+    store: &'a Store,
+    fx: &'a Scope,
+}
+
+impl<'a> StoreRef<'a> {
+    /// Database `index` as this execution sees it.
+    #[inline]
+    pub fn db(&self, index: usize) -> DbRef<'a> {
+        DbRef::new(&self.store.dbs[index], self.fx)
+    }
+
+    /// The execution this view belongs to.
+    pub fn scope(&self) -> &'a Scope {
+        self.fx
+    }
+
+    pub fn len(&self) -> usize {
+        self.store.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.store.is_empty()
+    }
+
+    /// Write-locks the shards of every `(db, key)` in ascending (db, shard) order (rule 2).
+    pub fn lock(&self, keys: &[(usize, &[u8])]) -> Locks<'a> {
+        let guards = self
+            .store
+            .shards_of(keys)
+            .into_iter()
+            .map(|(db, shard)| ((db, shard), self.store.dbs[db].write_shard(self.fx, shard)))
+            .collect();
+        Locks {
+            store: self.store,
+            fx: self.fx,
+            guards,
+        }
+    }
 
     /// Write-locks every shard of the given databases (ascending), for whole-db operations.
-    fn lock_all(&self, dbs: &[usize]) -> Vec<ShardWrite<'_>> {
+    fn lock_all(&self, dbs: &[usize]) -> Vec<ShardWrite<'a>> {
         let mut dbs = dbs.to_vec();
         dbs.sort_unstable();
         dbs.dedup();
+        let (store, fx) = (self.store, self.fx);
         dbs.iter()
             .flat_map(|&db| (0..SHARDS).map(move |s| (db, s)))
-            .map(|(db, s)| self.dbs[db].write_shard(s))
+            .map(|(db, s)| store.dbs[db].write_shard(fx, s))
             .collect()
     }
 
@@ -132,7 +188,7 @@ impl Store {
         let mut guards = self.lock_all(&dbs);
         for (i, &db) in dbs.iter().enumerate() {
             let shards = &guards[i * SHARDS..(i + 1) * SHARDS];
-            self.touch_all_watched(db, shards, None, 0);
+            self.store.touch_all_watched(db, shards, None, 0);
         }
         guards
             .iter_mut()
@@ -153,13 +209,13 @@ impl Store {
         let (lo, hi) = (a.min(b), a.max(b));
         let mut guards = self.lock_all(&[lo, hi]);
         let (first, second) = guards.split_at_mut(SHARDS);
-        self.touch_all_watched(lo, first, Some(second), now);
-        self.touch_all_watched(hi, second, Some(first), now);
+        self.store.touch_all_watched(lo, first, Some(second), now);
+        self.store.touch_all_watched(hi, second, Some(first), now);
         for (x, y) in first.iter_mut().zip(second.iter_mut()) {
             std::mem::swap(&mut **x, &mut **y);
         }
-        self.dbs[lo].mark_volatile();
-        self.dbs[hi].mark_volatile();
+        self.store.dbs[lo].mark_volatile();
+        self.store.dbs[hi].mark_volatile();
     }
 }
 
@@ -194,17 +250,25 @@ impl Store {
     }
 }
 
-/// Write locks held on a set of shards, acquired in order by [`Store::lock`].
+/// Write locks held on a set of shards, acquired in order by [`StoreRef::lock`].
 pub struct Locks<'a> {
     store: &'a Store,
+    fx: &'a Scope,
     guards: Vec<((usize, usize), ShardWrite<'a>)>,
 }
 
 impl<'a> Locks<'a> {
-    /// The slot of `key` in database `db`; the key must have been passed to [`Store::lock`].
+    /// The slot of `key` in database `db`; the key must have been passed to [`StoreRef::lock`].
     pub fn slot<'s>(&'s mut self, db: usize, key: &'s [u8], now: u64) -> Slot<'s> {
         let (hash, i) = self.locate(db, key);
-        Slot::new(self.store.db(db), &mut self.guards[i].1, key, hash, now)
+        Slot::new(
+            self.store.db(db),
+            self.fx,
+            &mut self.guards[i].1,
+            key,
+            hash,
+            now,
+        )
     }
 
     /// `key`'s hash in database `db` and the index of its shard's guard.
@@ -215,12 +279,12 @@ impl<'a> Locks<'a> {
         let i = self
             .guards
             .binary_search_by_key(&(db, shard), |(k, _)| *k)
-            .expect("key was locked by Store::lock");
+            .expect("key was locked by StoreRef::lock");
         (hash, i)
     }
 
     /// Shared access to the live entry of `key` (which must have been passed to
-    /// [`Store::lock`]), or `None` when it is missing or expired. Unlike [`Locks::slot`] this
+    /// [`StoreRef::lock`]), or `None` when it is missing or expired. Unlike [`Locks::slot`] this
     /// borrows `self` shared, so a multi-key read (SINTER, SUNION, ...) can hold several
     /// entries at once. An expired entry is only skipped here; call `slot(..).get()` first to
     /// remove it, as Redis's lookups do.

@@ -1,27 +1,27 @@
 //! Shard access that knows about transactions: what makes MULTI/EXEC atomic.
 //!
 //! EXEC write-locks, in ascending (db, shard) order (locking rule 2), every shard its queued
-//! commands and watched keys may touch ([`Store::lock_txn`]), then runs the commands on its own
-//! thread inside [`TxnLocks::run`]. The commands lock shards as they always do, through
-//! [`Db::write_shard`] / [`Db::read_shard`]; those see the thread's held set and hand out the
-//! already-held shard instead of locking it again (the locks are not reentrant). So no other
-//! thread can observe a partial transaction, and the commands need no transaction-specific code.
+//! commands and watched keys may touch ([`StoreRef::lock_txn`]), then runs the commands inside
+//! [`TxnLocks::run`], which makes those shards the execution's held set ([`Scope::hold`]). The
+//! commands lock shards as they always do, through [`Db::write_shard`] / [`Db::read_shard`];
+//! those see the scope's held set and hand out the already-held shard instead of locking it
+//! again (the locks are not reentrant). So no other thread can observe a partial transaction,
+//! and the commands need no transaction-specific code.
 //!
 //! Invariants:
-//! - The held set is installed in a thread-local only for the duration of `run`, and removed
-//!   before the guards drop (also on panic).
+//! - The held set is installed in the execution's [`Scope`] only for the duration of `run`
+//!   (restored on return and on unwind), and the guards outlive it.
 //! - A held shard is handed out to at most one user at a time: commands never lock a shard
 //!   twice (locking rule 5), which is what makes the `&mut` handed out unique.
 //! - Accessing a shard outside the held set while inside `run` locks it normally; the set is
 //!   computed from the registry's key positions, and commands that may touch any key are
 //!   flagged so EXEC locks everything for them.
 
-use std::cell::Cell;
 use std::ops::{Deref, DerefMut};
 
 use dashmap::{RwLockReadGuard, RwLockWriteGuard};
 
-use super::{Db, Shard, Store, SHARDS};
+use super::{Db, Scope, Shard, StoreRef, SHARDS};
 
 /// A write-locked shard: locked here, or held by the running transaction.
 pub enum ShardWrite<'a> {
@@ -65,18 +65,14 @@ impl Deref for ShardRead<'_> {
 }
 
 /// The shards a running transaction holds: (db address, shard index) -> the shard, sorted.
-struct Held {
+pub struct Held {
     shards: Vec<((usize, usize), *mut Shard)>,
 }
 
-thread_local! {
-    static HELD: Cell<*const Held> = const { Cell::new(std::ptr::null()) };
-}
-
-/// The shard of `db` this thread's running transaction holds, if any.
+/// The shard of `db` the scope's running transaction holds, if any.
 #[inline]
-fn held(db: &Db, shard: usize) -> Option<*mut Shard> {
-    let held = HELD.with(Cell::get);
+fn held(fx: &Scope, db: &Db, shard: usize) -> Option<*mut Shard> {
+    let held = fx.held();
     if held.is_null() {
         return None;
     }
@@ -85,7 +81,8 @@ fn held(db: &Db, shard: usize) -> Option<*mut Shard> {
 
 #[cold]
 fn held_slow(held: *const Held, db: &Db, shard: usize) -> Option<*mut Shard> {
-    // SAFETY: `HELD` points at the `Held` of a `TxnLocks::run` still running on this thread.
+    // SAFETY: a non-null held pointer is set only by `Scope::hold`, for the duration of a
+    // `TxnLocks::run` that owns the `Held` and the guards.
     let held = unsafe { &*held };
     let key = (db as *const Db as usize, shard);
     held.shards
@@ -97,8 +94,8 @@ fn held_slow(held: *const Held, db: &Db, shard: usize) -> Option<*mut Shard> {
 impl Db {
     /// Write access to shard `shard`: the transaction's if it holds it, else a fresh lock.
     #[inline]
-    pub(super) fn write_shard(&self, shard: usize) -> ShardWrite<'_> {
-        match held(self, shard) {
+    pub(super) fn write_shard<'a>(&'a self, fx: &Scope, shard: usize) -> ShardWrite<'a> {
+        match held(fx, self, shard) {
             // SAFETY: the running transaction holds this shard's write lock for longer than
             // the borrow, and hands it to one user at a time (module invariants).
             Some(p) => ShardWrite::Held(unsafe { &mut *p }),
@@ -108,8 +105,8 @@ impl Db {
 
     /// Read access to shard `shard`: the transaction's if it holds it, else a fresh read lock.
     #[inline]
-    pub(super) fn read_shard(&self, shard: usize) -> ShardRead<'_> {
-        match held(self, shard) {
+    pub(super) fn read_shard<'a>(&'a self, fx: &Scope, shard: usize) -> ShardRead<'a> {
+        match held(fx, self, shard) {
             // SAFETY: as in `write_shard`.
             Some(p) => ShardRead::Held(unsafe { &*p }),
             None => ShardRead::Locked(self.raw_shards()[shard].read()),
@@ -121,24 +118,26 @@ impl Db {
 pub struct TxnLocks<'a> {
     guards: Vec<RwLockWriteGuard<'a, Shard>>,
     held: Held,
+    fx: &'a Scope,
 }
 
-impl Store {
+impl<'a> StoreRef<'a> {
     /// Write-locks, in ascending (db, shard) order, the shards of `keys`, or every shard of
     /// every database when `everything` (commands that may touch any key: KEYS, FLUSHALL,
     /// SELECT, ...).
-    pub fn lock_txn(&self, keys: &[(usize, &[u8])], everything: bool) -> TxnLocks<'_> {
+    pub fn lock_txn(&self, keys: &[(usize, &[u8])], everything: bool) -> TxnLocks<'a> {
+        let store = self.store;
         let targets: Vec<(usize, usize)> = if everything {
-            (0..self.len())
+            (0..store.len())
                 .flat_map(|db| (0..SHARDS).map(move |s| (db, s)))
                 .collect()
         } else {
-            self.shards_of(keys)
+            store.shards_of(keys)
         };
         let mut guards = Vec::with_capacity(targets.len());
         let mut shards = Vec::with_capacity(targets.len());
         for (db, shard) in targets {
-            let d = self.db(db);
+            let d = store.db(db);
             let mut g = d.raw_shards()[shard].write();
             shards.push(((d as *const Db as usize, shard), &mut *g as *mut Shard));
             guards.push(g);
@@ -147,22 +146,15 @@ impl Store {
         TxnLocks {
             guards,
             held: Held { shards },
+            fx: self.fx,
         }
     }
 }
 
 impl TxnLocks<'_> {
-    /// Runs `f` with this thread's shard accesses served from the held locks.
+    /// Runs `f` with the execution's shard accesses served from the held locks.
     pub fn run<R>(&mut self, f: impl FnOnce() -> R) -> R {
-        struct Reset(*const Held);
-        impl Drop for Reset {
-            fn drop(&mut self) {
-                HELD.with(|h| h.set(self.0));
-            }
-        }
-        let previous = HELD.with(|h| h.replace(&self.held));
-        let _reset = Reset(previous);
-        f()
+        self.fx.hold(&self.held, f)
     }
 
     /// Number of shards held.
@@ -178,7 +170,7 @@ impl TxnLocks<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Entry, StrBuf, Value};
+    use crate::store::{Entry, Store, StrBuf, Value};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 
@@ -189,6 +181,8 @@ mod tests {
     #[test]
     fn commands_inside_run_reuse_the_held_locks() {
         let store = Store::new(2);
+        let fx = Scope::new(None, false);
+        let store = store.with(&fx);
         let mut txn = store.lock_txn(&[(0, b"a"), (0, b"b"), (1, b"c")], false);
         txn.run(|| {
             // Single-key and multi-key paths both work without deadlocking.
@@ -206,6 +200,8 @@ mod tests {
     #[test]
     fn everything_mode_serves_whole_db_operations() {
         let store = Store::new(2);
+        let fx = Scope::new(None, false);
+        let store = store.with(&fx);
         store.db(0).write(b"x", 0, |slot| slot.put(s("1")));
         let mut txn = store.lock_txn(&[], true);
         assert_eq!(txn.len(), 2 * SHARDS);
@@ -222,12 +218,15 @@ mod tests {
     #[test]
     fn other_threads_wait_for_the_transaction() {
         let store = Arc::new(Store::new(1));
-        let mut txn = store.lock_txn(&[(0, b"k")], false);
+        let fx = Scope::new(None, false);
+        let mut txn = store.with(&fx).lock_txn(&[(0, b"k")], false);
         let done = Arc::new(AtomicBool::new(false));
         let reader = {
             let (store, done) = (store.clone(), done.clone());
             std::thread::spawn(move || {
+                let fx = Scope::new(None, false);
                 let v = store
+                    .with(&fx)
                     .db(0)
                     .read(b"k", 0, |e| e.value.as_str().unwrap().to_vec());
                 assert!(
@@ -238,9 +237,10 @@ mod tests {
             })
         };
         txn.run(|| {
-            store.db(0).write(b"k", 0, |slot| slot.put(s("1")));
+            let db = store.with(&fx).db(0);
+            db.write(b"k", 0, |slot| slot.put(s("1")));
             std::thread::sleep(std::time::Duration::from_millis(50));
-            store.db(0).write(b"k", 0, |slot| slot.put(s("2")));
+            db.write(b"k", 0, |slot| slot.put(s("2")));
         });
         done.store(true, Ordering::SeqCst);
         drop(txn);

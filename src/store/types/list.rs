@@ -33,6 +33,50 @@ use std::collections::VecDeque;
 
 use crate::store::{lazyfree, StrBuf};
 
+/// An end of a list: LEFT is the head, RIGHT the tail.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Side {
+    Left,
+    Right,
+}
+
+impl Side {
+    /// The keyspace event of a push at this end.
+    pub fn push_event(self) -> &'static str {
+        match self {
+            Side::Left => "lpush",
+            Side::Right => "rpush",
+        }
+    }
+
+    /// The keyspace event of a pop from this end.
+    pub fn pop_event(self) -> &'static str {
+        match self {
+            Side::Left => "lpop",
+            Side::Right => "rpop",
+        }
+    }
+
+    /// The argument naming this end (`LEFT`/`RIGHT`), as commands are propagated.
+    pub fn name(self) -> &'static [u8] {
+        match self {
+            Side::Left => b"LEFT",
+            Side::Right => b"RIGHT",
+        }
+    }
+
+    /// `getListPositionFromObjectOrReply`: LEFT or RIGHT, case-insensitive.
+    pub fn parse(arg: &[u8]) -> Option<Side> {
+        if arg.eq_ignore_ascii_case(b"LEFT") {
+            Some(Side::Left)
+        } else if arg.eq_ignore_ascii_case(b"RIGHT") {
+            Some(Side::Right)
+        } else {
+            None
+        }
+    }
+}
+
 /// Target size of a chunk's buffer (Redis's default `list-max-listpack-size -2` is 8 KiB; 4 KiB
 /// halves the bytes moved by a push or pop at the head for the same per-element cost).
 #[cfg(not(test))]

@@ -1,19 +1,20 @@
 //! CLIENT and its subcommands: ID, INFO, LIST, KILL, SETNAME, GETNAME, SETINFO, REPLY,
 //! NO-EVICT, NO-TOUCH, GETREDIR, TRACKINGINFO, UNBLOCK, HELP.
 //!
-//! Threading: CLIENT LIST/INFO read other connections through their shared
-//! [`ClientInfo`](crate::server::client::ClientInfo). CLIENT KILL never touches another
-//! connection directly: it marks the target's `killed` flag (so it runs no further command and
-//! is not counted or listed twice) and sends `Msg::Kill` to the loop that owns it, which closes
-//! the socket. Killing yourself closes after the reply, as in Redis.
+//! Threading: CLIENT LIST/INFO read other connections through their shared [`ClientInfo`].
+//! CLIENT KILL never touches another connection directly: it marks the target's `killed` flag
+//! (so it runs no further command and is not counted or listed twice) and sends `Msg::Kill` to
+//! the loop that owns it, which closes the socket. Killing yourself closes after the reply, as
+//! in Redis.
 
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
 use super::flags::*;
-use super::{args, container, errors, spec, CommandSpec, Ctx, Group};
-use crate::server::worker::Msg;
+use super::{args, container, errors, registry, spec, CommandSpec, Ctx, Group};
+use crate::state::mailbox::Msg;
+use crate::state::{ClientInfo, Shared};
 
 const SUB: u32 = NOSCRIPT | LOADING | STALE | SENTINEL;
 
@@ -54,6 +55,66 @@ pub fn help_reply(ctx: &mut Ctx<'_>, command: &[u8], lines: &[&str]) {
     out.simple("    Prints this help.");
 }
 
+/// CLIENT LIST `flags=`, in Redis's order (`N` when none is set).
+fn flags(srv: &Shared, info: &ClientInfo) -> String {
+    let mut flags = String::new();
+    if info.pubsub.monitor.load(Ordering::Relaxed) {
+        flags.push('O');
+    }
+    if info.pubsub.is_subscribed() {
+        flags.push('P');
+    }
+    if info.multi.load(Ordering::Relaxed) >= 0 {
+        flags.push('x');
+    }
+    if srv.blocked.is_blocked(info.id) {
+        flags.push('b');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    flags
+}
+
+/// One CLIENT LIST / CLIENT INFO line (without the trailing newline), Redis 7 field order.
+pub fn describe(srv: &Shared, info: &ClientInfo) -> String {
+    let name = info.name.lock().clone().unwrap_or_default();
+    let lib_name = info.lib_name.lock().clone().unwrap_or_default();
+    let lib_ver = info.lib_ver.lock().clone().unwrap_or_default();
+    let cmd = match info.last_cmd.load(Ordering::Relaxed) {
+        0 => "NULL",
+        i => registry().all[i - 1].name,
+    };
+    let qbuf = info.qbuf.load(Ordering::Relaxed);
+    let obuf = info.obuf.load(Ordering::Relaxed);
+    format!(
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        info.id,
+        info.addr,
+        info.laddr,
+        info.fd,
+        String::from_utf8_lossy(&name),
+        info.created.elapsed().as_secs(),
+        info.idle_secs(),
+        flags(srv, info),
+        info.db.load(Ordering::Relaxed),
+        info.pubsub.channels.load(Ordering::Relaxed),
+        info.pubsub.patterns.load(Ordering::Relaxed),
+        info.pubsub.shard.load(Ordering::Relaxed),
+        info.multi.load(Ordering::Relaxed),
+        qbuf,
+        16384usize.saturating_sub(qbuf),
+        16384usize.max(qbuf),
+        obuf.min(16384),
+        obuf.saturating_sub(16384),
+        qbuf + obuf + 16384,
+        cmd,
+        info.resp.load(Ordering::Relaxed),
+        String::from_utf8_lossy(&lib_name),
+        String::from_utf8_lossy(&lib_ver),
+    )
+}
+
 /// Client names and SETINFO values must be printable ASCII without spaces, so that a CLIENT
 /// LIST line always splits on spaces.
 fn valid_attribute(value: &[u8]) -> bool {
@@ -80,13 +141,13 @@ fn id(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
 /// # Format
 /// `CLIENT INFO` — this connection's CLIENT LIST line.
 fn info(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
-    let mut line = ctx.client.info.describe();
+    let mut line = describe(ctx.srv, &ctx.client.info);
     line.push('\n');
     ctx.out.verbatim(line.as_bytes());
 }
 
 /// Parses a client class name (`normal`, `slave`/`replica`, `pubsub`, `master`) into the
-/// name [`ClientInfo::client_type`](crate::server::client::ClientInfo::client_type) reports.
+/// name [`ClientInfo::client_type`] reports.
 fn client_type(name: &[u8]) -> Option<&'static str> {
     ["normal", "slave", "replica", "pubsub", "master"]
         .into_iter()
@@ -125,8 +186,9 @@ fn list(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         return ctx.out.error(errors::SYNTAX);
     }
     let mut text = String::new();
-    let mut push = |info: &crate::server::client::ClientInfo| {
-        text.push_str(&info.describe());
+    let srv = ctx.srv;
+    let mut push = |info: &ClientInfo| {
+        text.push_str(&describe(srv, info));
         text.push('\n');
     };
     match ids {
@@ -239,12 +301,13 @@ fn kill(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             if info.killed.swap(true, Ordering::AcqRel) {
                 continue;
             }
-            if let Some(worker) = ctx.srv.workers.get().and_then(|w| w.get(info.worker)) {
-                worker.send(Msg::Kill {
+            ctx.send(
+                info.home,
+                Msg::Kill {
                     token: info.token,
                     id: info.id,
-                });
-            }
+                },
+            );
         }
         killed += 1;
     }
@@ -308,8 +371,8 @@ fn setinfo(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 }
 
 /// # Format
-/// `CLIENT REPLY ON|OFF|SKIP` — OFF and SKIP have no reply; the connection drops the
-/// replies (see `Conn::execute`).
+/// `CLIENT REPLY ON|OFF|SKIP` — OFF and SKIP have no reply; [`call`](super::call()) drops
+/// the replies.
 fn reply(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let c = &mut *ctx.client;
     if args::is(&argv[2], "on") {
@@ -388,7 +451,7 @@ fn unblock(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         return ctx.out.error(errors::NOT_INTEGER);
     };
     let done = u64::try_from(id)
-        .is_ok_and(|id| crate::commands::blocking::unblock_client(ctx.srv, id, error));
+        .is_ok_and(|id| super::blocking::unblock_client(ctx.srv, ctx.fx, id, error));
     ctx.out.int(i64::from(done));
 }
 

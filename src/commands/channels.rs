@@ -1,6 +1,7 @@
 //! Pub/Sub commands: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, the sharded
-//! SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH, PUBSUB introspection, and MONITOR. The registry and
-//! cross-loop delivery live in [`crate::pubsub`].
+//! SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH and PUBSUB introspection. The registry lives in
+//! [`crate::pubsub`], the cross-loop delivery in [`crate::state::mailbox`]; MONITOR is a
+//! server command (`server.rs`).
 //!
 //! Replies follow Redis 7.0: every (un)subscription is confirmed by its own
 //! `[kind, channel, count]` push (a RESP2 array), where count is channels + patterns for the
@@ -9,8 +10,8 @@
 use bytes::Bytes;
 
 use super::flags::*;
-use super::{client, container, errors, spec, CommandSpec, Ctx, Group};
-use crate::pubsub::{PubSub, Space};
+use super::{clients, container, errors, spec, CommandSpec, Ctx, Group};
+use crate::pubsub::Space;
 use crate::resp::reply::Reply;
 
 const SUBSCRIBING: u32 = PUBSUB | NOSCRIPT | LOADING | STALE | SENTINEL;
@@ -30,7 +31,6 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("sunsubscribe",  -1,  PUBSUB | NOSCRIPT | LOADING | STALE,   Group::PubSub, 1, -1, 1,  sunsubscribe),
     spec("spublish",       3,  PUBLISHING,                            Group::PubSub, 1,  1, 1,  spublish),
     container("pubsub",        0,                                     Group::PubSub, PUBSUB_SUBCOMMANDS),
-    spec("monitor",        1,  ADMIN | NOSCRIPT | LOADING | STALE,    Group::Server, 0,  0, 0,  monitor),
 ];
 
 #[rustfmt::skip]
@@ -58,7 +58,9 @@ fn confirm(out: &mut Reply, kind: &str, channel: Option<&[u8]>, count: usize) {
 fn subscribe_in(ctx: &mut Ctx<'_>, argv: &[Bytes], space: Space) {
     let (kind, _, _) = space.names();
     for channel in &argv[1..] {
-        ctx.srv.pubsub.subscribe(ctx.client, space, channel);
+        ctx.srv
+            .pubsub
+            .subscribe(ctx.client.member(), space, channel);
         confirm(ctx.out, kind, Some(channel), ctx.client.pubsub.count(space));
     }
 }
@@ -66,7 +68,7 @@ fn subscribe_in(ctx: &mut Ctx<'_>, argv: &[Bytes], space: Space) {
 fn unsubscribe_in(ctx: &mut Ctx<'_>, argv: &[Bytes], space: Space) {
     let (_, kind, _) = space.names();
     let channels = if argv.len() == 1 {
-        let all = PubSub::channels_of(ctx.client, space);
+        let all = ctx.client.pubsub.channels(space);
         if all.is_empty() {
             // Subscribed to nothing: still one confirmation, with a nil channel.
             return confirm(ctx.out, kind, None, ctx.client.pubsub.count(space));
@@ -76,7 +78,9 @@ fn unsubscribe_in(ctx: &mut Ctx<'_>, argv: &[Bytes], space: Space) {
         argv[1..].to_vec()
     };
     for channel in &channels {
-        ctx.srv.pubsub.unsubscribe(ctx.client, space, channel);
+        ctx.srv
+            .pubsub
+            .unsubscribe(ctx.client.member(), space, channel);
         confirm(ctx.out, kind, Some(channel), ctx.client.pubsub.count(space));
     }
 }
@@ -98,7 +102,7 @@ fn unsubscribe(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// `PSUBSCRIBE pattern [pattern ...]`
 fn psubscribe(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     for pattern in &argv[1..] {
-        ctx.srv.pubsub.psubscribe(ctx.client, pattern);
+        ctx.srv.pubsub.psubscribe(ctx.client.member(), pattern);
         let count = ctx.client.pubsub.count(Space::Global);
         confirm(ctx.out, "psubscribe", Some(pattern), count);
     }
@@ -108,7 +112,7 @@ fn psubscribe(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// `PUNSUBSCRIBE [pattern [pattern ...]]` — every pattern when none is given.
 fn punsubscribe(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let patterns = if argv.len() == 1 {
-        let all = PubSub::patterns_of(ctx.client);
+        let all = ctx.client.pubsub.patterns();
         if all.is_empty() {
             let count = ctx.client.pubsub.count(Space::Global);
             return confirm(ctx.out, "punsubscribe", None, count);
@@ -118,7 +122,7 @@ fn punsubscribe(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         argv[1..].to_vec()
     };
     for pattern in &patterns {
-        ctx.srv.pubsub.punsubscribe(ctx.client, pattern);
+        ctx.srv.pubsub.punsubscribe(ctx.client.member(), pattern);
         let count = ctx.client.pubsub.count(Space::Global);
         confirm(ctx.out, "punsubscribe", Some(pattern), count);
     }
@@ -128,7 +132,7 @@ fn punsubscribe(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// `PUBLISH channel message` — the number of receivers on every loop (channel subscribers
 /// plus matching pattern subscriptions).
 fn publish(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let n = ctx.srv.pubsub.publish(Space::Global, &argv[1], &argv[2]);
+    let n = ctx.publish(Space::Global, &argv[1], &argv[2]);
     ctx.out.int(n as i64);
 }
 
@@ -136,7 +140,7 @@ fn publish(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// `SSUBSCRIBE shardchannel [shardchannel ...]`
 fn ssubscribe(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     // Inside EXEC (Redis's CLIENT_DENY_BLOCKING), unlike SUBSCRIBE.
-    if ctx.client.in_exec {
+    if ctx.in_exec {
         return ctx.out.error(errors::SSUBSCRIBE_DENY_BLOCKING);
     }
     subscribe_in(ctx, argv, Space::Shard);
@@ -151,7 +155,7 @@ fn sunsubscribe(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// # Format
 /// `SPUBLISH shardchannel message` — shard subscribers only (patterns do not apply).
 fn spublish(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let n = ctx.srv.pubsub.publish(Space::Shard, &argv[1], &argv[2]);
+    let n = ctx.publish(Space::Shard, &argv[1], &argv[2]);
     ctx.out.int(n as i64);
 }
 
@@ -210,7 +214,7 @@ fn shardnumsub(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// # Format
 /// `PUBSUB HELP`
 fn help(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    client::help_reply(
+    clients::help_reply(
         ctx,
         &argv[0],
         &[
@@ -229,14 +233,38 @@ fn help(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     );
 }
 
-/// # Format
-/// `MONITOR` — `+OK`, then every command any client runs, as one line each (see
-/// [`crate::pubsub::monitor`]). A client already monitoring gets no reply at all, as in Redis.
-fn monitor(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
-    if ctx.client.in_exec {
-        return ctx.out.error(errors::MONITOR_DENY_BLOCKING);
-    }
-    if ctx.srv.pubsub.monitor(ctx.client) {
-        ctx.out.ok();
+#[cfg(test)]
+mod tests {
+    use crate::commands::session::Session;
+
+    #[test]
+    fn registry_follows_subscriptions_and_clear_leaves_no_trace() {
+        let mut s = Session::new();
+        let run = |s: &mut Session, resp3: bool, args: &[&str]| {
+            let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            s.run_at(0, resp3, &args)
+        };
+        run(&mut s, false, &["SUBSCRIBE", "a", "b"]);
+        run(&mut s, false, &["PSUBSCRIBE", "a*"]);
+        run(&mut s, false, &["SSUBSCRIBE", "a"]);
+        assert_eq!(s.srv.pubsub.numsub(crate::pubsub::Space::Global, b"a"), 1);
+        assert_eq!(s.srv.pubsub.numpat(), 1);
+        assert!(s.client.info.pubsub.is_subscribed());
+        // RESP3: the session's own message comes before the PUBLISH reply (both deliveries).
+        assert_eq!(
+            run(&mut s, true, &["PUBLISH", "a", "m"]),
+            ">3\r\n$7\r\nmessage\r\n$1\r\na\r\n$1\r\nm\r\n>4\r\n$8\r\npmessage\r\n$2\r\na*\r\n$1\r\na\r\n$1\r\nm\r\n:2\r\n"
+        );
+        assert_eq!(
+            run(&mut s, false, &["PING"]),
+            "*2\r\n$4\r\npong\r\n$0\r\n\r\n"
+        );
+        assert_eq!(run(&mut s, false, &["RESET"]), "+RESET\r\n");
+        assert_eq!(s.srv.pubsub.numsub(crate::pubsub::Space::Global, b"a"), 0);
+        assert_eq!(s.srv.pubsub.numsub(crate::pubsub::Space::Shard, b"a"), 0);
+        assert_eq!(s.srv.pubsub.numpat(), 0);
+        assert_eq!(s.srv.pubsub.channel_count(crate::pubsub::Space::Global), 0);
+        assert!(!s.client.info.pubsub.is_subscribed());
+        assert_eq!(run(&mut s, true, &["PUBLISH", "a", "m"]), ":0\r\n");
     }
 }

@@ -1,10 +1,12 @@
 //! Per-connection state: [`Client`] (owned by its loop, handed to command handlers) and
-//! [`ClientInfo`] (the part other threads may read for CLIENT LIST / CLIENT KILL).
+//! [`ClientInfo`] (the part other threads may read for CLIENT LIST / CLIENT KILL), plus the
+//! data of an open transaction ([`Transaction`]) and of WATCH ([`Watched`]) — what MULTI/EXEC
+//! do with them is in `commands::multi`.
 //!
 //! Threading rules: a `Client` is only touched by its own loop. A `ClientInfo` is shared through
 //! the [`ClientTable`]; its fields are atomics or small mutexes written by the owning loop and
 //! read by whoever runs CLIENT LIST. Killing a client on another loop goes through that loop's
-//! inbox ([`crate::server::worker::Msg::Kill`]); the owner closes the socket.
+//! inbox ([`super::mailbox::Msg::Kill`]); the owner closes the socket.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -14,13 +16,18 @@ use std::sync::Arc;
 use bytes::Bytes;
 use parking_lot::Mutex;
 
+use crate::blocked::BlockedOn;
+use crate::pubsub::{Member, SubCounts, Subscriber, Subscriptions};
+use crate::store::events::WatchFlag;
+
 /// What other threads can see of a connection.
 pub struct ClientInfo {
     pub id: u64,
     pub addr: SocketAddr,
     pub laddr: SocketAddr,
     pub fd: i32,
-    pub worker: usize,
+    /// The loop that owns the connection, and its slab token there.
+    pub home: usize,
     pub token: usize,
     /// Connection time (TSC clock: cheap enough to compare on every batch).
     pub created: quanta::Instant,
@@ -39,10 +46,7 @@ pub struct ClientInfo {
     /// Commands queued in the open MULTI, -1 outside MULTI (CLIENT LIST `multi=`).
     pub multi: AtomicI64,
     /// Subscription counts and MONITOR mode (written by the owning loop).
-    pub pubsub: crate::pubsub::SubCounts,
-    /// Blocked by BLPOP & co: a [`crate::commands::blocking::state`] value (CLIENT LIST
-    /// `flags=b`, INFO `blocked_clients`). Written by whoever starts or ends the wait.
-    pub blocked: AtomicU8,
+    pub pubsub: SubCounts,
 }
 
 impl ClientInfo {
@@ -51,7 +55,7 @@ impl ClientInfo {
         addr: SocketAddr,
         laddr: SocketAddr,
         fd: i32,
-        worker: usize,
+        home: usize,
         token: usize,
     ) -> Self {
         ClientInfo {
@@ -59,7 +63,7 @@ impl ClientInfo {
             addr,
             laddr,
             fd,
-            worker,
+            home,
             token,
             created: quanta::Instant::now(),
             name: Mutex::new(None),
@@ -73,8 +77,7 @@ impl ClientInfo {
             obuf: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             multi: AtomicI64::new(-1),
-            pubsub: crate::pubsub::SubCounts::default(),
-            blocked: AtomicU8::new(0),
+            pubsub: SubCounts::default(),
         }
     }
 
@@ -89,74 +92,9 @@ impl ClientInfo {
         }
     }
 
-    /// CLIENT LIST `flags=`, in Redis's order (`N` when none is set).
-    fn flags(&self) -> String {
-        let mut flags = String::new();
-        if self.pubsub.monitor.load(Ordering::Relaxed) {
-            flags.push('O');
-        }
-        if self.pubsub.is_subscribed() {
-            flags.push('P');
-        }
-        if self.multi.load(Ordering::Relaxed) >= 0 {
-            flags.push('x');
-        }
-        if self.is_blocked() {
-            flags.push('b');
-        }
-        if flags.is_empty() {
-            flags.push('N');
-        }
-        flags
-    }
-
-    /// Whether the client waits in a blocking command.
-    pub fn is_blocked(&self) -> bool {
-        self.blocked.load(Ordering::Relaxed) != crate::commands::blocking::state::NONE
-    }
-
     pub fn idle_secs(&self) -> u64 {
         let now = self.created.elapsed().as_millis() as u64;
         now.saturating_sub(self.last_active_ms.load(Ordering::Relaxed)) / 1000
-    }
-
-    /// One CLIENT LIST / CLIENT INFO line (without the trailing newline), Redis 7 field order.
-    pub fn describe(&self) -> String {
-        let name = self.name.lock().clone().unwrap_or_default();
-        let lib_name = self.lib_name.lock().clone().unwrap_or_default();
-        let lib_ver = self.lib_ver.lock().clone().unwrap_or_default();
-        let cmd = match self.last_cmd.load(Ordering::Relaxed) {
-            0 => "NULL",
-            i => crate::commands::registry().all[i - 1].name,
-        };
-        let qbuf = self.qbuf.load(Ordering::Relaxed);
-        let obuf = self.obuf.load(Ordering::Relaxed);
-        format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
-            self.id,
-            self.addr,
-            self.laddr,
-            self.fd,
-            String::from_utf8_lossy(&name),
-            self.created.elapsed().as_secs(),
-            self.idle_secs(),
-            self.flags(),
-            self.db.load(Ordering::Relaxed),
-            self.pubsub.channels.load(Ordering::Relaxed),
-            self.pubsub.patterns.load(Ordering::Relaxed),
-            self.pubsub.shard.load(Ordering::Relaxed),
-            self.multi.load(Ordering::Relaxed),
-            qbuf,
-            16384usize.saturating_sub(qbuf),
-            16384usize.max(qbuf),
-            obuf.min(16384),
-            obuf.saturating_sub(16384),
-            qbuf + obuf + 16384,
-            cmd,
-            self.resp.load(Ordering::Relaxed),
-            String::from_utf8_lossy(&lib_name),
-            String::from_utf8_lossy(&lib_ver),
-        )
     }
 }
 
@@ -208,30 +146,25 @@ pub struct Client {
     /// Close the connection once the pending output is written (QUIT, CLIENT KILL of self,
     /// protocol errors).
     pub close_after_reply: bool,
-    /// The last command resolved on this connection: pipelines and benchmarks repeat one
-    /// command, and a case-insensitive compare is cheaper than a table lookup.
-    pub last_resolved: Option<(usize, &'static crate::commands::CommandSpec)>,
+    /// The registry index of the last top-level command resolved on this connection:
+    /// pipelines and benchmarks repeat one command, and a case-insensitive compare of its name
+    /// is cheaper than a table lookup.
+    pub last_resolved: Option<usize>,
     /// CLIENT REPLY OFF: replies are discarded until CLIENT REPLY ON.
     pub reply_off: bool,
     /// CLIENT REPLY SKIP was just run: the next command's reply is discarded.
     pub reply_skip_next: bool,
     /// The reply of the command now running is discarded (set from `reply_skip_next`).
     pub reply_skip: bool,
-    /// Bytes of Pub/Sub pushes the running command sent this client itself, placed before its
-    /// reply: kept even when CLIENT REPLY OFF/SKIP drops the reply.
-    pub own_push_bytes: usize,
-    /// The command now running was queued by MULTI and runs inside EXEC: blocking commands
-    /// must not block (they answer as their non-blocking forms would on timeout).
-    pub in_exec: bool,
     /// The open MULTI, if any.
-    pub multi: Option<Box<crate::commands::multi::Transaction>>,
+    pub multi: Option<Box<Transaction>>,
     /// WATCHed keys.
-    pub watched: crate::commands::multi::Watched,
+    pub watched: Watched,
     /// Channels, patterns and shard channels subscribed to, and MONITOR mode.
-    pub pubsub: crate::pubsub::Subscriptions,
+    pub pubsub: Subscriptions,
     /// Waiting in a blocking command (BLPOP & co): the connection runs no further input until
     /// the wait ends.
-    pub blocked: Option<crate::commands::blocking::BlockedOn>,
+    pub blocked: Option<BlockedOn>,
 }
 
 impl Client {
@@ -245,11 +178,9 @@ impl Client {
             reply_off: false,
             reply_skip_next: false,
             reply_skip: false,
-            own_push_bytes: 0,
-            in_exec: false,
             multi: None,
-            watched: Default::default(),
-            pubsub: crate::pubsub::Subscriptions::default(),
+            watched: Watched::default(),
+            pubsub: Subscriptions::default(),
             blocked: None,
         }
     }
@@ -258,4 +189,63 @@ impl Client {
         self.db = db;
         self.info.db.store(db, Ordering::Relaxed);
     }
+
+    /// Where this connection lives, as the Pub/Sub registry names it.
+    pub fn subscriber(&self) -> Subscriber {
+        Subscriber {
+            home: self.info.home,
+            token: self.info.token,
+            id: self.id,
+        }
+    }
+
+    /// This connection as the Pub/Sub registry sees it.
+    pub fn member(&mut self) -> Member<'_> {
+        Member {
+            at: self.subscriber(),
+            subs: &mut self.pubsub,
+            counts: &self.info.pubsub,
+        }
+    }
+
+    /// Mirrors the open transaction into CLIENT LIST's `multi=` (queued commands, -1 outside
+    /// MULTI); called after every change to `multi`.
+    pub fn show_queue(&self) {
+        let queued = self.multi.as_ref().map_or(-1, |t| t.len() as i64);
+        self.info.multi.store(queued, Ordering::Relaxed);
+    }
+}
+
+/// A client's open transaction: the commands MULTI queued.
+#[derive(Default)]
+pub struct Transaction {
+    pub queue: Vec<Queued>,
+    /// A command was rejected while queueing: EXEC answers EXECABORT.
+    pub failed: bool,
+}
+
+impl Transaction {
+    /// Commands queued so far (CLIENT LIST `multi=`).
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+}
+
+/// One queued command: its registry index and arguments.
+pub struct Queued {
+    pub index: usize,
+    /// Copied out of the read buffer (a long transaction must not pin request buffers).
+    pub args: Vec<Bytes>,
+}
+
+/// A client's watched keys.
+#[derive(Default)]
+pub struct Watched {
+    /// Set by any change to a watched key; created on the first WATCH.
+    pub flag: Option<Arc<WatchFlag>>,
+    pub keys: Vec<(usize, Bytes)>,
 }

@@ -2,11 +2,15 @@
 //! keys nobody touches are reclaimed within about a second, without holding any shard lock for
 //! long and without running on the event loops. Each cycle also samples the per-second rates
 //! INFO reports (`instantaneous_ops_per_sec`, ...).
+//!
+//! Each database's sweep is an execution of its own: the `expired` notifications it publishes
+//! under shard locks wake their loops once the sweep is done, and each deleted key propagates
+//! as its own `DEL` (Redis's `activeExpireCycle` propagates key by key).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::server::shared::Shared;
+use crate::state::Shared;
 use crate::store::SHARDS;
 
 /// Cycle period. With [`SHARDS_PER_CYCLE`] this gives a full sweep of a database per second.
@@ -20,7 +24,16 @@ pub fn run(shared: &Shared) {
         let now = crate::clock::now_ms();
         let mut removed = 0;
         for i in 0..shared.store.len() {
-            removed += shared.store.db(i).expire_cycle(now, SHARDS_PER_CYCLE);
+            let fx = shared.scope(None);
+            removed += shared
+                .store
+                .with(&fx)
+                .db(i)
+                .expire_cycle(now, SHARDS_PER_CYCLE);
+            for op in fx.take_ops() {
+                shared.propagation.flush(vec![op], true);
+            }
+            shared.loops.wake(&fx);
         }
         if removed > 0 {
             shared

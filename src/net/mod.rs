@@ -1,12 +1,12 @@
-//! Server start-up and shutdown: binds one listener per loop and address, starts the loops and
-//! the expiry thread, and waits for SIGINT/SIGTERM or SHUTDOWN.
+//! The network layer: the per-core event loops and their connections, the listeners, and the
+//! expiry thread; [`start`] binds one listener per loop and address, starts the loops and the
+//! expiry thread, and returns; [`Running::join`] waits for SIGINT/SIGTERM or SHUTDOWN to stop
+//! them.
 
-pub mod client;
 pub mod conn;
+pub mod event_loop;
 pub mod expirer;
 pub mod listener;
-pub mod shared;
-pub mod worker;
 
 use std::io;
 use std::sync::atomic::Ordering;
@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crate::config::Config;
-use shared::Shared;
-use worker::Worker;
+use crate::state::Shared;
+use event_loop::EventLoop;
 
 /// A started server: its shared state and threads.
 pub struct Running {
@@ -35,16 +35,16 @@ pub fn start(config: Config) -> io::Result<Running> {
         addrs.extend(listener::resolve(host, config.port)?);
     }
     // Bind loop 0 first so that port 0 resolves to one concrete port for every loop.
-    let mut per_worker: Vec<Vec<mio::net::TcpListener>> = Vec::with_capacity(threads);
+    let mut per_loop: Vec<Vec<mio::net::TcpListener>> = Vec::with_capacity(threads);
     let mut first = Vec::new();
     for addr in &mut addrs {
         let l = listener::bind(*addr)?;
         addr.set_port(l.local_addr()?.port());
         first.push(l);
     }
-    per_worker.push(first);
+    per_loop.push(first);
     for _ in 1..threads {
-        per_worker.push(
+        per_loop.push(
             addrs
                 .iter()
                 .map(|a| listener::bind(*a))
@@ -52,28 +52,19 @@ pub fn start(config: Config) -> io::Result<Running> {
         );
     }
     let port = addrs[0].port();
-    let shared = Arc::new(Shared::new(config));
+    let shared = Arc::new(Shared::new(config, crate::commands::registry().all.len()));
     shared.port.store(port as usize, Ordering::Relaxed);
-    let mut workers = Vec::with_capacity(threads);
+    let mut loops = Vec::with_capacity(threads);
     let mut handles = Vec::with_capacity(threads);
-    for (i, listeners) in per_worker.into_iter().enumerate() {
-        let (w, h) = Worker::new(i, listeners, shared.clone())?;
-        workers.push(w);
+    for (i, listeners) in per_loop.into_iter().enumerate() {
+        let (l, h) = EventLoop::new(i, listeners, shared.clone())?;
+        loops.push(l);
         handles.push(h);
     }
-    shared.pubsub.set_workers(handles.clone());
-    let _ = shared.workers.set(handles);
-    // Keyspace notifications publish through the registry. The sink runs under a store shard
-    // lock, so it holds only the registry (which never locks the store), not `Shared`.
-    let pubsub = shared.pubsub.clone();
-    shared
-        .store
-        .events()
-        .set_sink(Box::new(move |channel: &[u8], message: &[u8]| {
-            pubsub.publish(crate::pubsub::Space::Global, channel, message);
-        }));
+    shared.loops.set(handles);
+    shared.install_notifications();
     let mut joins = Vec::with_capacity(threads + 1);
-    for (i, w) in workers.into_iter().enumerate() {
+    for (i, w) in loops.into_iter().enumerate() {
         joins.push(
             std::thread::Builder::new()
                 .name(format!("ferrokv-loop-{i}"))

@@ -3,17 +3,22 @@
 //! reach it.
 //!
 //! Threading rules: a connection is only ever touched by its loop. Other threads send a
-//! [`Msg`] with [`WorkerHandle::send`], which pushes onto the inbox and wakes the poll.
+//! [`Msg`] through [`crate::state::mailbox`], which pushes onto the inbox and wakes the poll once
+//! the sending execution holds no shard lock.
 //!
 //! Blocked clients (BLPOP & co, see [`crate::commands::blocking`]): the loop keeps their
 //! deadlines in a timer set and polls no longer than the nearest one, so timeouts fire with
 //! millisecond precision; a client served or unblocked by another thread arrives as
 //! [`Msg::Unblocked`]. Either way the reply is appended and the client's buffered input runs.
+//!
+//! The loop knows connections and messages, not commands: it hands each parsed command to
+//! [`crate::commands::call`] (in `conn.rs`) and asks `commands::blocking` for the outcome of a
+//! timed-out wait.
 
 use std::collections::BTreeSet;
 use std::io;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::{channel, Receiver};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,9 +26,9 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
-use crate::server::client::{Client, ClientInfo};
-use crate::server::conn::{Conn, Next};
-use crate::server::shared::{Shared, WorkerStats};
+use super::conn::{Conn, Next};
+use crate::state::mailbox::{LoopHandle, Msg};
+use crate::state::{Client, ClientInfo, LoopStats, Shared};
 
 const WAKER: Token = Token(usize::MAX);
 /// Listener `i` uses `Token(LISTENER_BASE - i)`.
@@ -31,47 +36,15 @@ const LISTENER_BASE: usize = usize::MAX - 1;
 /// Housekeeping period (idle timeouts, retried accepts).
 const TICK: Duration = Duration::from_millis(100);
 
-/// Messages other threads send to a loop.
-pub enum Msg {
-    /// Close connection `token` if it is still client `id` (tokens are reused).
-    Kill { token: usize, id: u64 },
-    /// Close everything and exit the loop.
-    Shutdown,
-    /// Pub/Sub messages or MONITOR lines for connections of this loop (one per publication
-    /// per loop; see [`crate::pubsub`]).
-    Deliver(crate::pubsub::Delivery),
-    /// The wait of the client blocked at `token` on `waiter` ended elsewhere (served by a push,
-    /// or CLIENT UNBLOCK): append `reply` and resume its input.
-    Unblocked {
-        token: usize,
-        waiter: Arc<crate::commands::blocking::Waiter>,
-        reply: bytes::BytesMut,
-    },
-}
-
-/// How other threads reach a loop.
-#[derive(Clone)]
-pub struct WorkerHandle {
-    inbox: Sender<Msg>,
-    waker: Arc<Waker>,
-}
-
-impl WorkerHandle {
-    pub fn send(&self, msg: Msg) {
-        if self.inbox.send(msg).is_ok() {
-            let _ = self.waker.wake();
-        }
-    }
-}
-
-pub struct Worker {
+/// One event loop (its thread runs [`EventLoop::run`]).
+pub struct EventLoop {
     index: usize,
     poll: Poll,
     listeners: Vec<TcpListener>,
     conns: Slab<Conn>,
     inbox: Receiver<Msg>,
     shared: Arc<Shared>,
-    stats: Arc<WorkerStats>,
+    stats: Arc<LoopStats>,
     /// Connections with unread input left after their per-event read budget.
     read_again: Vec<usize>,
     /// An accept failed for lack of resources; retry on the next tick.
@@ -84,13 +57,13 @@ pub struct Worker {
     timers: BTreeSet<(Instant, usize, u64)>,
 }
 
-impl Worker {
+impl EventLoop {
     /// Creates loop `index` with its listeners; returns it and the handle for other threads.
     pub fn new(
         index: usize,
         listeners: Vec<TcpListener>,
         shared: Arc<Shared>,
-    ) -> io::Result<(Worker, WorkerHandle)> {
+    ) -> io::Result<(EventLoop, LoopHandle)> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let mut listeners = listeners;
@@ -101,7 +74,7 @@ impl Worker {
         let (tx, rx) = channel();
         let stats = shared.stats[index].clone();
         Ok((
-            Worker {
+            EventLoop {
                 index,
                 poll,
                 listeners,
@@ -114,7 +87,7 @@ impl Worker {
                 pending_output: Vec::new(),
                 timers: BTreeSet::new(),
             },
-            WorkerHandle { inbox: tx, waker },
+            LoopHandle::new(tx, waker),
         ))
     }
 
@@ -136,7 +109,7 @@ impl Worker {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
-                tracing::error!(worker = self.index, error = %e, "poll failed");
+                tracing::error!(event_loop = self.index, error = %e, "poll failed");
                 break;
             }
             for event in events.iter() {
@@ -193,8 +166,8 @@ impl Worker {
         self.close_all();
     }
 
-    /// [`Worker::after`] for a connection that just ran input: its replies are queued for the
-    /// end-of-iteration write ([`Worker::flush_pending`]).
+    /// [`EventLoop::after`] for a connection that just ran input: its replies are queued for the
+    /// end-of-iteration write ([`EventLoop::flush_pending`]).
     fn after_input(&mut self, key: usize, next: Next) {
         if next != Next::Close && self.conns.get(key).is_some_and(Conn::has_output) {
             self.pending_output.push(key);
@@ -257,7 +230,7 @@ impl Worker {
                 Err(e) => {
                     // EMFILE/ENFILE/ENOBUFS: back off and retry on the next tick rather than
                     // spinning or giving up on the listener.
-                    tracing::warn!(worker = self.index, error = %e, "accept failed");
+                    tracing::warn!(event_loop = self.index, error = %e, "accept failed");
                     self.accept_backoff = true;
                     return;
                 }
@@ -266,12 +239,12 @@ impl Worker {
             if self.shared.connected.fetch_add(1, Ordering::SeqCst) >= maxclients {
                 self.shared.connected.fetch_sub(1, Ordering::SeqCst);
                 // As Redis: a best-effort error, then close; counted as rejected, not received.
-                WorkerStats::add(&self.stats.rejected_connections, 1);
+                LoopStats::add(&self.stats.rejected_connections, 1);
                 use std::io::Write;
                 let _ = stream.write(b"-ERR max number of clients reached\r\n");
                 continue;
             }
-            WorkerStats::add(&self.stats.connections_received, 1);
+            LoopStats::add(&self.stats.connections_received, 1);
             let _ = stream.set_nodelay(true);
             let entry = self.conns.vacant_entry();
             let token = Token(entry.key());
@@ -323,7 +296,7 @@ impl Worker {
             let _ = self.poll.registry().deregister(&mut conn.stream);
             let client = &mut conn.client;
             crate::commands::multi::release_watches(&self.shared, client.id, &mut client.watched);
-            self.shared.pubsub.clear(&mut conn.client);
+            self.shared.pubsub.clear(conn.client.member());
             self.shared.clients.remove(conn.client.id);
             self.shared.connected.fetch_sub(1, Ordering::SeqCst);
         }
@@ -367,7 +340,8 @@ impl Worker {
     fn deliver(&mut self, d: &crate::pubsub::Delivery) {
         for t in &d.targets {
             if let Some(conn) = self.conns.get_mut(t.token) {
-                if d.write(t, &conn.client, &mut conn.out) {
+                let c = &conn.client;
+                if d.write(t, c.id, &c.pubsub, c.reply_off, &mut conn.out) {
                     self.pending_output.push(t.token);
                 }
             }
@@ -414,7 +388,7 @@ impl Worker {
                 .map(|(k, _)| k)
                 .collect();
             for key in idle {
-                tracing::debug!(worker = self.index, "closing idle client");
+                tracing::debug!(event_loop = self.index, "closing idle client");
                 self.close(key);
             }
         }

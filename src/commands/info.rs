@@ -1,9 +1,5 @@
-//! Introspection: COMMAND (and COUNT, INFO, DOCS, LIST, GETKEYS, HELP) answered from the
-//! registry, and INFO with Redis 7's sections and text format.
-//!
-//! What the registry does not hold is reported as Redis does for a command lacking it: no
-//! command tips, and one key spec synthesised from the first/last/step key range. COMMAND DOCS
-//! comes from Redis's own command descriptions (see `super::docs`).
+//! INFO, with Redis 7's sections and text format, from the shared state and every loop's
+//! statistics.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -11,312 +7,17 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
-use super::flags::{self, *};
-use super::{args, blocking, client, errors, registry, spec, CommandSpec, Ctx, Group};
-use crate::resp::reply::Reply;
-use crate::server::shared::{Rate, Shared};
-use crate::util::glob::glob_match;
-
-const SUB: u32 = LOADING | STALE | SENTINEL;
+use super::flags::*;
+use super::{args, registry, spec, CommandSpec, Ctx, Group};
+use crate::state::stats::Rate;
+use crate::state::Shared;
+use crate::store::StoreRef;
 
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
-    // COMMAND alone lists every command, so unlike other containers its arity is -1.
-    CommandSpec {
-        name: "command",
-        arity: -1,
-        flags: SUB,
-        group: Group::Server,
-        first_key: 0,
-        last_key: 0,
-        step: 0,
-        handler: command,
-        subcommands: COMMAND,
-        movable_keys: None,
-    },
     //   name    arity flags                                   group          keys     handler
     spec("info",  -1,  KEYSPACE_WIDE | LOADING | STALE | SENTINEL | DANGEROUS, Group::Server, 0, 0, 0, info),
 ];
-
-#[rustfmt::skip]
-static COMMAND: &[CommandSpec] = &[
-    //   name               arity flags group          keys     handler
-    spec("command|count",     2,  SUB,  Group::Server, 0, 0, 0, count),
-    spec("command|info",     -2,  SUB,  Group::Server, 0, 0, 0, command_info),
-    spec("command|docs",     -2,  SUB,  Group::Server, 0, 0, 0, docs),
-    spec("command|list",     -2,  SUB,  Group::Server, 0, 0, 0, list),
-    spec("command|getkeys",  -4,  SUB,  Group::Server, 0, 0, 0, getkeys),
-    spec("command|help",      2,  SUB,  Group::Server, 0, 0, 0, help),
-];
-
-/// ACL categories in the order Redis lists them.
-const ACL_ORDER: &[&str] = &[
-    "@keyspace",
-    "@read",
-    "@write",
-    "@set",
-    "@sortedset",
-    "@list",
-    "@hash",
-    "@string",
-    "@bitmap",
-    "@hyperloglog",
-    "@geo",
-    "@stream",
-    "@pubsub",
-    "@admin",
-    "@fast",
-    "@slow",
-    "@blocking",
-    "@dangerous",
-    "@connection",
-    "@transaction",
-    "@scripting",
-];
-
-/// One COMMAND INFO entry: `[name, arity, flags, first, last, step, acl categories, tips,
-/// key specs, subcommands]`.
-fn write_info(out: &mut Reply, spec: &CommandSpec) {
-    out.array(10);
-    out.bulk(spec.name.as_bytes());
-    out.int(spec.arity as i64);
-    let shown: Vec<&str> = flags::NAMES
-        .iter()
-        .filter(|(f, _)| spec.flags & f != 0)
-        .map(|(_, name)| *name)
-        .collect();
-    out.set(shown.len());
-    for name in shown {
-        out.simple(name);
-    }
-    out.int(spec.first_key as i64);
-    out.int(spec.last_key as i64);
-    out.int(spec.step as i64);
-    let mut cats = spec.acl_categories();
-    cats.sort_by_key(|c| ACL_ORDER.iter().position(|o| o == c).unwrap_or(usize::MAX));
-    out.set(cats.len());
-    for c in cats {
-        out.simple(c);
-    }
-    out.set(0); // tips
-    write_key_specs(out, spec);
-    out.array(spec.subcommands.len());
-    for sub in spec.subcommands {
-        write_info(out, sub);
-    }
-}
-
-/// The key specs implied by the legacy first/last/step range (Redis's `find_keys` range
-/// counts `lastkey` from the first key; negative values count from the end).
-fn write_key_specs(out: &mut Reply, spec: &CommandSpec) {
-    if spec.first_key <= 0 {
-        out.set(0);
-        return;
-    }
-    out.set(1);
-    out.map(3);
-    out.bulk(b"flags");
-    // Shard channels are "keys" for cluster routing only.
-    let key_flags: &[&str] = if spec.flags & PUBSUB != 0 {
-        &["not_key"]
-    } else if spec.flags & WRITE != 0 {
-        &["RW", "update"]
-    } else if spec.group == Group::Transactions {
-        // WATCH only looks at its keys' versions, never their values.
-        &["RO"]
-    } else {
-        &["RO", "access"]
-    };
-    out.set(key_flags.len());
-    for f in key_flags {
-        out.simple(f);
-    }
-    out.bulk(b"begin_search");
-    out.map(2);
-    out.bulk(b"type");
-    out.bulk(b"index");
-    out.bulk(b"spec");
-    out.map(1);
-    out.bulk(b"index");
-    out.int(spec.first_key as i64);
-    out.bulk(b"find_keys");
-    out.map(2);
-    out.bulk(b"type");
-    out.bulk(b"range");
-    out.bulk(b"spec");
-    out.map(3);
-    out.bulk(b"lastkey");
-    out.int(if spec.last_key >= 0 {
-        (spec.last_key - spec.first_key) as i64
-    } else {
-        spec.last_key as i64
-    });
-    out.bulk(b"keystep");
-    out.int(spec.step as i64);
-    out.bulk(b"limit");
-    out.int(0);
-}
-
-/// # Format
-/// `COMMAND` — COMMAND INFO of every command.
-fn command(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
-    let reg = registry();
-    ctx.out.array(reg.commands.len());
-    for spec in &reg.commands {
-        write_info(ctx.out, spec);
-    }
-}
-
-/// # Format
-/// `COMMAND COUNT`
-fn count(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
-    ctx.out.int(registry().commands.len() as i64);
-}
-
-/// # Format
-/// `COMMAND INFO [command-name ...]` — nil for unknown names; `container|sub` names work.
-fn command_info(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let reg = registry();
-    if argv.len() == 2 {
-        return command(ctx, argv);
-    }
-    ctx.out.array(argv.len() - 2);
-    for name in &argv[2..] {
-        match reg.lookup_full(name) {
-            Some(spec) => write_info(ctx.out, spec),
-            None => ctx.out.null(),
-        }
-    }
-}
-
-/// # Format
-/// `COMMAND DOCS [command-name ...]` — a map of name to docs; unknown names are left out.
-fn docs(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let reg = registry();
-    let specs: Vec<&CommandSpec> = if argv.len() == 2 {
-        reg.commands.clone()
-    } else {
-        argv[2..]
-            .iter()
-            .filter_map(|n| reg.lookup_full(n))
-            .collect()
-    };
-    ctx.out.map(specs.len());
-    for spec in specs {
-        ctx.out.bulk(spec.name.as_bytes());
-        super::docs::write(ctx.out, spec);
-    }
-}
-
-/// # Format
-/// `COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]` — every command
-/// and subcommand name.
-fn list(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    enum Filter<'a> {
-        None,
-        Module,
-        AclCat(&'a [u8]),
-        Pattern(&'a [u8]),
-    }
-    let mut filter = Filter::None;
-    let mut i = 2;
-    while i < argv.len() {
-        if args::is(&argv[i], "FILTERBY") && argv.len() - 1 - i == 2 {
-            let arg = &argv[i + 2][..];
-            filter = if args::is(&argv[i + 1], "MODULE") {
-                Filter::Module
-            } else if args::is(&argv[i + 1], "ACLCAT") {
-                Filter::AclCat(arg)
-            } else if args::is(&argv[i + 1], "PATTERN") {
-                Filter::Pattern(arg)
-            } else {
-                return ctx.out.error(errors::SYNTAX);
-            };
-            i += 3;
-        } else {
-            return ctx.out.error(errors::SYNTAX);
-        }
-    }
-    let keep = |spec: &CommandSpec| match &filter {
-        Filter::None => true,
-        // There are no modules.
-        Filter::Module => false,
-        Filter::AclCat(cat) => spec
-            .acl_categories()
-            .iter()
-            .any(|c| c.as_bytes()[1..].eq_ignore_ascii_case(cat)),
-        Filter::Pattern(p) => glob_match(p, spec.name.as_bytes(), true),
-    };
-    let mut names = Vec::new();
-    for spec in &registry().commands {
-        if keep(spec) {
-            names.push(spec.name);
-        }
-        names.extend(spec.subcommands.iter().filter(|s| keep(s)).map(|s| s.name));
-    }
-    ctx.out.array(names.len());
-    for n in names {
-        ctx.out.bulk(n.as_bytes());
-    }
-}
-
-/// # Format
-/// `COMMAND GETKEYS command [arg ...]` — the key arguments of a full command line, from the
-/// registry's key positions.
-fn getkeys(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let cmd = &argv[2..];
-    let reg = registry();
-    let spec = match reg.lookup(&cmd[0]) {
-        Some((_, s)) if s.is_container() && cmd.len() >= 2 => super::subcommand(s, &cmd[1]),
-        Some((_, s)) => Some(s),
-        None => None,
-    };
-    let Some(spec) = spec else {
-        return ctx.out.error(errors::INVALID_COMMAND);
-    };
-    if spec.first_key <= 0 && spec.movable_keys.is_none() {
-        return ctx.out.error(errors::NO_KEY_ARGUMENTS);
-    }
-    let argc = cmd.len() as i32;
-    if (spec.arity > 0 && spec.arity != argc) || argc < -spec.arity {
-        return ctx.out.error(errors::GETKEYS_ARITY);
-    }
-    let keys = spec.keys_of(cmd);
-    if keys.is_empty() {
-        return ctx.out.error(errors::GETKEYS_INVALID);
-    }
-    ctx.out.array(keys.len());
-    for k in keys {
-        ctx.out.bulk(&cmd[k]);
-    }
-}
-
-/// # Format
-/// `COMMAND HELP`
-fn help(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    client::help_reply(
-        ctx,
-        &argv[0],
-        &[
-            "(no subcommand)",
-            "    Return details about all Redis commands.",
-            "COUNT",
-            "    Return the total number of commands in this Redis server.",
-            "LIST",
-            "    Return a list of all commands in this Redis server.",
-            "INFO [<command-name> ...]",
-            "    Return details about multiple Redis commands.",
-            "    If no command names are given, documentation details for all",
-            "    commands are returned.",
-            "DOCS [<command-name> ...]",
-            "    Return documentation details about multiple Redis commands.",
-            "    If no command names are given, documentation details for all",
-            "    commands are returned.",
-            "GETKEYS <full-command>",
-            "    Return the keys from a full Redis command.",
-        ],
-    );
-}
 
 // ---------------------------------------------------------------------------------------------
 // INFO
@@ -449,7 +150,7 @@ fn cpu(who: libc::c_int) -> (String, String) {
 
 /// Builds the INFO text for `sections` (Redis's layout: `# Name` headers, `field:value`
 /// lines ending in CRLF, a blank line between sections).
-pub fn info_text(srv: &Shared, sections: &[&str]) -> String {
+pub fn info_text(srv: &Shared, store: StoreRef<'_>, sections: &[&str]) -> String {
     let mut s = String::with_capacity(4096);
     for (i, section) in sections.iter().enumerate() {
         if i > 0 {
@@ -469,7 +170,7 @@ pub fn info_text(srv: &Shared, sections: &[&str]) -> String {
             // No latency histograms are kept (as Redis with latency-tracking off).
             "latencystats" => s.push_str("# Latencystats\r\n"),
             "cluster" => s.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
-            "keyspace" => keyspace_section(srv, &mut s),
+            "keyspace" => keyspace_section(store, &mut s),
             _ => {}
         }
     }
@@ -543,6 +244,7 @@ fn clients_section(srv: &Shared, s: &mut String) {
         .map(|c| c.obuf.load(Ordering::Relaxed))
         .max()
         .unwrap_or(0);
+    let (blocked, in_timeout_table) = srv.blocked.counts();
     s.push_str("# Clients\r\n");
     fields!(s,
         "connected_clients" => clients.len(),
@@ -550,12 +252,9 @@ fn clients_section(srv: &Shared, s: &mut String) {
         "maxclients" => srv.settings.maxclients.load(Ordering::Relaxed),
         "client_recent_max_input_buffer" => max_in,
         "client_recent_max_output_buffer" => max_out,
-        "blocked_clients" => clients.iter().filter(|c| c.is_blocked()).count(),
+        "blocked_clients" => blocked,
         "tracking_clients" => 0,
-        "clients_in_timeout_table" => clients
-            .iter()
-            .filter(|c| c.blocked.load(Ordering::Relaxed) == blocking::state::BLOCKED_TIMEOUT)
-            .count(),
+        "clients_in_timeout_table" => in_timeout_table,
     );
 }
 
@@ -626,7 +325,8 @@ fn memory_section(srv: &Shared, s: &mut String) {
     );
 }
 
-/// There is no persistence yet: never loading, never saving, AOF off.
+/// There is no persistence yet: never loading, never saving, AOF off; every change since
+/// start-up counts as unsaved.
 fn persistence_section(srv: &Shared, s: &mut String) {
     s.push_str("# Persistence\r\n");
     fields!(s,
@@ -638,7 +338,7 @@ fn persistence_section(srv: &Shared, s: &mut String) {
         "current_fork_perc" => "0.00",
         "current_save_keys_processed" => 0,
         "current_save_keys_total" => 0,
-        "rdb_changes_since_last_save" => 0,
+        "rdb_changes_since_last_save" => srv.stat(|l| &l.dirty),
         "rdb_bgsave_in_progress" => 0,
         "rdb_last_save_time" => srv.started_unix,
         "rdb_last_bgsave_status" => "ok",
@@ -770,7 +470,7 @@ fn commandstats_section(srv: &Shared, s: &mut String) {
         for c in std::iter::once(*spec).chain(spec.subcommands.iter()) {
             let Some(i) = index_of(c) else { continue };
             let sum =
-                |pick: fn(&crate::server::shared::CommandStat) -> &std::sync::atomic::AtomicU64| {
+                |pick: fn(&crate::state::stats::CommandStat) -> &std::sync::atomic::AtomicU64| {
                     srv.stats
                         .iter()
                         .map(|w| pick(&w.commands[i]).load(Ordering::Relaxed))
@@ -815,10 +515,10 @@ fn errorstats_section(srv: &Shared, s: &mut String) {
     }
 }
 
-fn keyspace_section(srv: &Shared, s: &mut String) {
+fn keyspace_section(store: StoreRef<'_>, s: &mut String) {
     s.push_str("# Keyspace\r\n");
-    for i in 0..srv.store.len() {
-        let db = srv.store.db(i);
+    for i in 0..store.len() {
+        let db = store.db(i);
         if db.is_empty() {
             continue;
         }
@@ -833,7 +533,7 @@ fn keyspace_section(srv: &Shared, s: &mut String) {
 /// `INFO [section ...]` — a verbatim string (RESP3) / bulk string (RESP2).
 fn info(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let sections = wanted_sections(&argv[1..]);
-    let text = info_text(ctx.srv, &sections);
+    let text = info_text(ctx.srv, ctx.store(), &sections);
     ctx.out.verbatim(text.as_bytes());
 }
 
@@ -871,41 +571,5 @@ mod tests {
         assert_eq!(human(1024), "1.00K");
         assert_eq!(human(1855768), "1.77M");
         assert_eq!(human(25276510208), "23.54G");
-    }
-
-    #[test]
-    fn subcommands_resolve_to_their_own_stats_slot() {
-        let reg = registry();
-        let (i, spec) = reg.resolve(&b(&["CLIENT", "List"])).unwrap();
-        assert_eq!(spec.name, "client|list");
-        assert!(std::ptr::eq(reg.all[i], spec));
-        let (j, container) = reg.resolve(&b(&["client"])).unwrap();
-        assert_eq!(container.name, "client");
-        assert!(j < reg.commands.len() && i >= reg.commands.len());
-        assert_eq!(
-            reg.resolve(&b(&["client", "nope"])).err().as_deref(),
-            Some(b"ERR unknown subcommand 'nope'. Try CLIENT HELP.".as_slice())
-        );
-        assert_eq!(reg.lookup_full(b"Config|GET").unwrap().name, "config|get");
-        assert!(reg.lookup_full(b"config|nope").is_none());
-        assert!(reg.lookup_full(b"nope|get").is_none());
-    }
-
-    #[test]
-    fn every_command_has_a_group_and_unique_stats_slot() {
-        let reg = registry();
-        let mut seen = std::collections::HashSet::new();
-        for c in &reg.all {
-            assert!(seen.insert(c.name), "{} twice", c.name);
-        }
-        assert_eq!(
-            reg.all.len(),
-            reg.commands.len()
-                + reg
-                    .commands
-                    .iter()
-                    .map(|c| c.subcommands.len())
-                    .sum::<usize>()
-        );
     }
 }

@@ -8,8 +8,9 @@
 //!   that pipelines without reading cannot grow our memory); reading resumes once it drains.
 //! - While the client waits in a blocking command (`Client::blocked`), input is still read
 //!   (so a disconnection is seen) but no command runs; the loop resumes it when the wait ends.
-//! - After each command, clients blocked on keys it gave data are served
-//!   ([`commands::blocking::serve_ready`]) before this client's reply is written.
+//! - Each command runs through [`commands::call`] in an execution scope of its own; what the
+//!   command implies beyond its reply (serving blocked clients, propagation, waking other
+//!   loops, CLIENT REPLY) happens there, before this client's reply is written.
 //! - WRITABLE interest is registered only while output is pending.
 //! - Request buffers are never retained by the store (it copies what it keeps), so the read
 //!   buffer's memory is reclaimed as soon as the commands using it have run.
@@ -23,13 +24,12 @@ use bytes::{Buf, Bytes, BytesMut};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
-use crate::commands::{self, Ctx, Dispatched};
+use crate::blocked::BlockedOn;
+use crate::commands::{self, Ctx};
 use crate::config::OutputLimit;
 use crate::resp::parse::{Limits, Parser};
 use crate::resp::reply::Reply;
-use crate::server::client::Client;
-use crate::server::shared::{Shared, WorkerStats};
-use crate::store::events::ready;
+use crate::state::{Client, LoopStats, Shared};
 
 /// Stop reading a client's input while this much output is waiting for it.
 pub const PAUSE_OUTPUT: usize = 4 * 1024 * 1024;
@@ -97,12 +97,7 @@ impl Conn {
 
     /// Reads what the socket has (bounded per event), executing complete commands as it goes,
     /// then writes the replies.
-    pub fn on_readable(
-        &mut self,
-        shared: &Shared,
-        stats: &WorkerStats,
-        registry: &Registry,
-    ) -> Next {
+    pub fn on_readable(&mut self, shared: &Shared, stats: &LoopStats, registry: &Registry) -> Next {
         // Killed by CLIENT KILL on another connection: run nothing more; the loop closes us
         // when it reads the `Msg::Kill` from its inbox (or now, if the event came first).
         if self.client.info.killed.load(Ordering::Relaxed) {
@@ -129,7 +124,7 @@ impl Conn {
                     return Next::Close;
                 }
                 Ok((n, asked)) => {
-                    WorkerStats::add(&stats.net_input_bytes, n as u64);
+                    LoopStats::add(&stats.net_input_bytes, n as u64);
                     self.bytes_read += n as u64;
                     self.process(shared, stats);
                     let limit = shared
@@ -188,12 +183,7 @@ impl Conn {
     }
 
     /// Writes pending output; on drain, resumes paused input.
-    pub fn on_writable(
-        &mut self,
-        shared: &Shared,
-        stats: &WorkerStats,
-        registry: &Registry,
-    ) -> Next {
+    pub fn on_writable(&mut self, shared: &Shared, stats: &LoopStats, registry: &Registry) -> Next {
         let next = self.flush(shared, stats, registry);
         if next == Next::Keep && self.paused && self.out.len() <= PAUSE_OUTPUT / 2 {
             self.paused = false;
@@ -243,7 +233,7 @@ impl Conn {
     ///
     /// Clocks are read once per batch (wall time for expiry, shared by the batch's commands as
     /// Redis's cached `mstime`) plus once per command for its duration.
-    fn process(&mut self, shared: &Shared, stats: &WorkerStats) {
+    fn process(&mut self, shared: &Shared, stats: &LoopStats) {
         // A client blocked in BLPOP & co runs nothing until the wait ends (Redis keeps reading
         // its input meanwhile, and so do we).
         if self.rbuf.is_empty() || self.client.blocked.is_some() {
@@ -285,87 +275,34 @@ impl Conn {
         }
     }
 
-    /// Runs the parsed command; `start` is when it began, the returned instant when it ended.
+    /// Runs the parsed command in an execution of its own; `start` is when it began, the
+    /// returned instant when it ended.
     fn execute(
         &mut self,
         shared: &Shared,
-        stats: &WorkerStats,
+        stats: &LoopStats,
         now_ms: u64,
         start: quanta::Instant,
     ) -> quanta::Instant {
-        let reply_start = self.out.len();
-        let mut ctx = Ctx {
-            srv: shared,
-            client: &mut self.client,
-            out: &mut self.out,
+        let fx = shared.scope(Some(self.client.info.home));
+        let mut ctx = Ctx::new(
+            shared,
             stats,
-            now: now_ms,
-        };
-        // A bug in a handler must not take the loop (and every client on it) down: the panic
-        // is contained to this connection, which gets an error and is closed. Shard locks are
-        // not poisoned (parking_lot), so other clients carry on.
-        let args = &self.args;
-        let ran = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let ran = commands::dispatch(&mut ctx, args);
-            // Clients blocked on keys this command (or EXEC) gave data are served now, before
-            // this client's reply is written (Redis's `handleClientsBlockedOnKeys`).
-            if !ready::is_empty() {
-                commands::blocking::serve_ready(shared);
-            }
-            ran
-        })) {
-            Ok(ran) => ran,
-            Err(_) => {
-                drop(ready::take());
-                tracing::error!(
-                    client = self.client.id,
-                    "command panicked; closing the client"
-                );
-                self.out.buf.truncate(reply_start);
-                self.out.error("ERR internal error");
-                self.client.close_after_reply = true;
-                Dispatched::Rejected(None)
-            }
-        };
-        let end = quanta::Instant::now();
-        let reply = &self.out.buf[reply_start.min(self.out.buf.len())..];
-        match ran {
-            Dispatched::Ran(index) => {
-                stats.record_call(index, (end - start).as_micros() as u64, reply)
-            }
-            // Queued commands are counted when EXEC runs them.
-            Dispatched::Queued => {}
-            Dispatched::Rejected(index) => {
-                WorkerStats::add(&stats.commands_processed, 1);
-                if let Some(index) = index {
-                    WorkerStats::add(&stats.commands[index].rejected, 1);
-                }
-                if reply.first() == Some(&b'-') {
-                    stats.count_error(&reply[1..]);
-                }
-            }
-        }
-        // CLIENT REPLY OFF|SKIP: the reply is produced (and counted) as usual, then dropped —
-        // but not the Pub/Sub pushes the command sent this client itself, which come first
-        // (Redis's CLIENT_PUSHING bypasses the silencing).
-        let client = &mut self.client;
-        let own_pushes = std::mem::take(&mut client.own_push_bytes);
-        if client.reply_off || client.reply_skip {
-            self.out.buf.truncate(reply_start + own_pushes);
-        }
-        client.reply_skip = std::mem::take(&mut client.reply_skip_next);
-        end
+            &mut self.client,
+            &mut self.out,
+            &fx,
+            now_ms,
+            start,
+        );
+        commands::call(&mut ctx, &self.args);
+        ctx.clock
     }
 
     /// Ends this client's wait in a blocking command with `reply` (its pop's result, or the
     /// timeout / CLIENT UNBLOCK reply) and returns the ended wait, whose deadline the loop
     /// drops from its timers; the caller then resumes the input (`on_readable`). An error
     /// reply counts as the command's failure, as Redis's `updateStatsOnUnblock`.
-    pub fn unblock(
-        &mut self,
-        reply: &[u8],
-        stats: &WorkerStats,
-    ) -> Option<commands::blocking::BlockedOn> {
+    pub fn unblock(&mut self, reply: &[u8], stats: &LoopStats) -> Option<BlockedOn> {
         let blocked = self.client.blocked.take()?;
         if reply.first() == Some(&b'-') {
             stats.count_error(&reply[1..]);
@@ -376,7 +313,7 @@ impl Conn {
                 .load(Ordering::Relaxed)
                 .checked_sub(1)
             {
-                WorkerStats::add(&stats.commands[i].failed, 1);
+                LoopStats::add(&stats.commands[i].failed, 1);
             }
         }
         if !blocked.discard_reply {
@@ -386,13 +323,13 @@ impl Conn {
     }
 
     /// Writes as much pending output as the socket takes and updates WRITABLE interest.
-    pub fn flush(&mut self, shared: &Shared, stats: &WorkerStats, registry: &Registry) -> Next {
+    pub fn flush(&mut self, shared: &Shared, stats: &LoopStats, registry: &Registry) -> Next {
         let mut wrote = false;
         while !self.out.buf.is_empty() {
             match self.stream.write(&self.out.buf) {
                 Ok(0) => return Next::Close,
                 Ok(n) => {
-                    WorkerStats::add(&stats.net_output_bytes, n as u64);
+                    LoopStats::add(&stats.net_output_bytes, n as u64);
                     self.out.buf.advance(n);
                     wrote = true;
                 }

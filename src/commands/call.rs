@@ -1,0 +1,721 @@
+//! The one command path: [`call`], Redis's `processCommand` + `call()` + `afterCommand`.
+//!
+//! Every execution of a command goes through it: the command a client sent (the loop's
+//! `Conn`), each command EXEC runs, a unit test's or benchmark's `Session` — and later a
+//! script's `redis.call`. A new cross-cutting concern is one step here, never a line in every
+//! handler.
+//!
+//! # One command, in order
+//! 1. Resolve the name (and a container's subcommand) in the registry; the connection caches
+//!    its last top-level command's index. Unknown: rejected.
+//! 2. The checks, in Redis's order: arity; (issue 11: authentication, ACL — from the
+//!    registry's categories and key positions —, maxmemory); (later: the cluster slot); the
+//!    RESP2 Pub/Sub context. A rejected command gets its error and flags an open MULTI.
+//! 3. Inside MULTI: queued (`+QUEUED`), nothing runs.
+//! 4. The handler, with the client as the execution's [`Caller`] when it is subscribed: pushes
+//!    for itself are put in front of its reply.
+//! 5. MONITOR (unless the command is `admin` or `skip_monitor`).
+//! 6. Propagation: when the command changed the dataset (the execution's change count moved),
+//!    it is recorded — as executed, or as the handler rewrote it ([`Ctx::propagate_as`]) —
+//!    after whatever the store and the handler recorded meanwhile (expired keys' deletions,
+//!    [`Ctx::also_propagate`]). EXEC itself is never recorded: its commands are.
+//! 7. Statistics (calls, time, failures, rejections, error codes).
+//!
+//! # Once the outermost command is done
+//! The execution unit ends: its writes go to the propagation sink (several wrapped in
+//! MULTI/EXEC), then the clients blocked on keys it gave data are served (each its own unit,
+//! Redis's `handleClientsBlockedOnKeys`), then the loops it sent messages to are woken — the
+//! execution holds no shard lock any more — and CLIENT REPLY OFF/SKIP drops the reply (but not
+//! the pushes the command sent its own client). The change count is added to the loop's.
+//!
+//! # Panics
+//! A bug in a handler must not take the loop (and every client on it) down: the outermost call
+//! catches the panic, replaces what the command wrote with `-ERR internal error` and closes
+//! the connection after it. Everything the execution had installed lives in its
+//! [`Scope`](crate::store::Scope) and `Ctx`, which are dropped with it: held shard locks are
+//! released by unwinding (and are not poisoned: parking_lot), pushes meant for the client are
+//! discarded with its reply, so other clients carry on. What the command did to the dataset
+//! before the panic stays done, so the unit still ends: the deletions it made propagate (the
+//! command itself does not), the clients waiting for keys it filled are served, and the
+//! wake-ups of messages it already queued are sent.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+
+use bytes::{BufMut, Bytes};
+
+use super::flags::{ADMIN, SKIP_MONITOR, TOUCHES_ARBITRARY_KEYS};
+use super::{errors, multi, registry, CommandSpec, Ctx};
+use crate::state::LoopStats;
+use crate::store::{Caller, Op};
+
+/// What became of one command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// The handler ran (registry index, flags).
+    Ran { index: usize, flags: u32 },
+    /// Queued by MULTI (`+QUEUED`): counted when EXEC runs it.
+    Queued,
+    /// Rejected before running: unknown (`None`), wrong arity, not allowed here.
+    Rejected(Option<usize>),
+}
+
+/// Runs one command (`args[0]` is its name) for `ctx`'s client: see the module doc.
+pub fn call(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    if ctx.depth > 0 {
+        // A command run by a command (EXEC's queue): part of the running execution unit.
+        ctx.depth += 1;
+        let start = quanta::Instant::now();
+        let (outcome, reply_at) = execute(ctx, args);
+        record(ctx, outcome, start.elapsed().as_micros() as u64, reply_at);
+        ctx.depth -= 1;
+        return;
+    }
+    outermost(ctx, |ctx| execute(ctx, args));
+}
+
+/// The outermost command of an execution unit: `run` plus what follows a whole command, with
+/// panics contained (module doc).
+fn outermost(ctx: &mut Ctx<'_>, run: impl FnOnce(&mut Ctx<'_>) -> (Outcome, usize)) {
+    ctx.depth = 1;
+    let reply_start = ctx.out.len();
+    let start = ctx.clock;
+    let done = catch_unwind(AssertUnwindSafe(|| run(ctx)));
+    let (outcome, reply_at) = done.unwrap_or_else(|_| {
+        tracing::error!(
+            client = ctx.client.id,
+            "command panicked; closing the client"
+        );
+        // What the command was doing for its own client ends with it.
+        ctx.fx.set_caller(None);
+        ctx.fx.take_pushes_since(0);
+        ctx.out.buf.truncate(reply_start);
+        ctx.out.error("ERR internal error");
+        ctx.client.close_after_reply = true;
+        (Outcome::Rejected(None), reply_start)
+    });
+    // Also after a panic: what the command did to the dataset before it stopped stays done,
+    // so clients waiting for its keys are served and the deletions it made propagate.
+    let flags = match outcome {
+        Outcome::Ran { flags, .. } => flags,
+        _ => 0,
+    };
+    if catch_unwind(AssertUnwindSafe(|| end_of_unit(ctx, flags))).is_err() {
+        tracing::error!(client = ctx.client.id, "serving blocked clients panicked");
+    }
+    // The execution holds no shard lock any more: its wake-ups go out now.
+    ctx.srv.loops.wake(ctx.fx);
+    let end = quanta::Instant::now();
+    record(ctx, outcome, (end - start).as_micros() as u64, reply_at);
+    LoopStats::add(&ctx.stats.dirty, ctx.fx.dirty());
+    // CLIENT REPLY OFF|SKIP: the reply is produced (and counted) as usual, then dropped — but
+    // not the Pub/Sub pushes the command sent this client itself, which come first (Redis's
+    // CLIENT_PUSHING bypasses the silencing).
+    let client = &mut *ctx.client;
+    if client.reply_off || client.reply_skip {
+        ctx.out.buf.truncate(reply_start + ctx.own_push_bytes);
+    }
+    client.reply_skip = std::mem::take(&mut client.reply_skip_next);
+    ctx.own_push_bytes = 0;
+    ctx.clock = end;
+    ctx.depth = 0;
+}
+
+/// Ends the outermost command's execution unit: its writes are propagated, then the clients
+/// blocked on keys it gave data are served.
+fn end_of_unit(ctx: &mut Ctx<'_>, flags: u32) {
+    let fx = ctx.fx;
+    if fx.propagating() {
+        let atomic = flags & TOUCHES_ARBITRARY_KEYS == 0;
+        ctx.srv.propagation.flush(fx.take_ops(), atomic);
+    }
+    if fx.has_ready() {
+        super::blocking::serve_ready(ctx.srv, fx);
+    }
+}
+
+/// Steps 1-3 then [`run`]; returns the outcome and where the command's reply begins in
+/// `ctx.out` (after the pushes put in front of it).
+fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> (Outcome, usize) {
+    let reply_start = ctx.out.len();
+    let (index, spec) = match resolve(ctx, args) {
+        Ok(found) => found,
+        Err(e) => {
+            // As Redis: an unknown command leaves `cmd=NULL` in CLIENT LIST.
+            ctx.client.info.last_cmd.store(0, Ordering::Relaxed);
+            multi::rejected(ctx, None, &e);
+            return (Outcome::Rejected(None), reply_start);
+        }
+    };
+    // Recorded before running, so CLIENT LIST shows `cmd=client|list` for its own caller.
+    ctx.client.info.last_cmd.store(index + 1, Ordering::Relaxed);
+    if !spec.arity_ok(args.len()) {
+        multi::rejected(ctx, Some(spec), errors::wrong_arity(spec.name).as_bytes());
+        return (Outcome::Rejected(Some(index)), reply_start);
+    }
+    // Authentication, ACL and maxmemory checks (issue 11) and the cluster slot check go here,
+    // in Redis's order, before the Pub/Sub context.
+    if !allowed_in_context(ctx, spec.name) {
+        return (Outcome::Rejected(Some(index)), reply_start);
+    }
+    if let Some(queued) = multi::queue(ctx, index, spec, args) {
+        let outcome = if queued {
+            Outcome::Queued
+        } else {
+            Outcome::Rejected(Some(index))
+        };
+        return (outcome, reply_start);
+    }
+    run(ctx, index, spec, args)
+}
+
+/// The registry entry `args` names, through the connection's one-entry cache.
+fn resolve(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(usize, &'static CommandSpec), Vec<u8>> {
+    let reg = registry();
+    if let Some(i) = ctx.client.last_resolved {
+        let spec = reg.all[i];
+        if is_name(&args[0], spec.name) {
+            return Ok((i, spec));
+        }
+    }
+    let found = reg.resolve(args)?;
+    // Only plain top-level commands are cached (a container's answer depends on `args[1]`;
+    // their names are all lowercase letters, which `is_name` relies on).
+    if found.0 < reg.commands.len() && !found.1.is_container() {
+        ctx.client.last_resolved = Some(found.0);
+    }
+    Ok(found)
+}
+
+/// Whether `arg` spells the top-level command `name` in any case. Registry names are lowercase
+/// ASCII letters, so `byte | 0x20 == letter` holds exactly for the letter and its uppercase
+/// (one OR and compare per byte: this runs for every command).
+#[inline]
+fn is_name(arg: &[u8], name: &str) -> bool {
+    debug_assert!(name.bytes().all(|b| b.is_ascii_lowercase()), "{name}");
+    arg.len() == name.len() && arg.iter().zip(name.as_bytes()).all(|(a, n)| a | 0x20 == *n)
+}
+
+/// Redis's `processCommand` rule for RESP2 clients in Pub/Sub mode: only (P|S)SUBSCRIBE,
+/// (P|S)UNSUBSCRIBE, PING, QUIT and RESET run. Returns false after writing the error.
+/// (Commands run by EXEC are not checked, as Redis checks only what `processCommand` sees.)
+#[inline]
+fn allowed_in_context(ctx: &mut Ctx<'_>, name: &str) -> bool {
+    if ctx.out.resp3 || !ctx.client.pubsub.is_subscribed() || ctx.in_exec {
+        return true;
+    }
+    const ALLOWED: &[&str] = &[
+        "ping",
+        "subscribe",
+        "ssubscribe",
+        "unsubscribe",
+        "sunsubscribe",
+        "psubscribe",
+        "punsubscribe",
+        "quit",
+        "reset",
+    ];
+    if ALLOWED.contains(&name) {
+        return true;
+    }
+    ctx.out.error(format!(
+        "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+    ));
+    false
+}
+
+/// Steps 4-6: runs the handler of `spec` (registry `index`).
+fn run(
+    ctx: &mut Ctx<'_>,
+    index: usize,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+) -> (Outcome, usize) {
+    let fx = ctx.fx;
+    let reply_start = ctx.out.len();
+    // A subscribed client is the execution's caller while its command runs: publications (its
+    // own PUBLISH, keyspace events of its writes) keep its frames for it.
+    let caller = ctx.client.pubsub.is_subscribed().then_some(Caller {
+        id: ctx.client.id,
+        resp3: ctx.out.resp3,
+    });
+    let previous = caller.map(|c| fx.set_caller(Some(c)));
+    let pushes_mark = fx.pushes_len();
+    let dirty = fx.dirty();
+    let outer = (
+        ctx.rewrite.take(),
+        std::mem::take(&mut ctx.no_propagation),
+        std::mem::take(&mut ctx.forced_propagation),
+    );
+    (spec.handler)(ctx, args);
+    let mut reply_at = reply_start;
+    if let Some(previous) = previous {
+        fx.set_caller(previous);
+        let pushes = fx.take_pushes_since(pushes_mark);
+        if !pushes.is_empty() {
+            let reply = ctx.out.buf.split_off(reply_start);
+            ctx.out.buf.put_slice(&pushes);
+            ctx.out.buf.put_slice(&reply);
+            ctx.own_push_bytes += pushes.len();
+            reply_at += pushes.len();
+        }
+    }
+    if ctx.srv.pubsub.has_monitors() && spec.flags & (SKIP_MONITOR | ADMIN) == 0 {
+        feed_monitors(ctx, spec.name, args);
+    }
+    let changed = fx.dirty() != dirty || ctx.forced_propagation;
+    if fx.propagating() && changed && !ctx.no_propagation && spec.name != "exec" {
+        let argv = ctx.rewrite.take().unwrap_or_else(|| args.to_vec());
+        fx.propagate(Op {
+            db: ctx.client.db,
+            argv,
+        });
+    }
+    (ctx.rewrite, ctx.no_propagation, ctx.forced_propagation) = outer;
+    (
+        Outcome::Ran {
+            index,
+            flags: spec.flags,
+        },
+        reply_at,
+    )
+}
+
+/// Feeds the command just run (`args` as the client sent them, its database as the command
+/// left it) to every MONITOR client. Its own line, when it monitors too, goes right after its
+/// reply, as Redis's `call()` feeds monitors once the command has run.
+fn feed_monitors(ctx: &mut Ctx<'_>, name: &str, args: &[Bytes]) {
+    let info = &ctx.client.info;
+    let line = crate::pubsub::monitor::line(
+        crate::clock::now_us(),
+        ctx.client.db,
+        &info.addr,
+        name,
+        args,
+    );
+    let me = Caller {
+        id: ctx.client.id,
+        resp3: ctx.out.resp3,
+    };
+    let mut out = ctx.srv.pubsub.feed(line, me);
+    let mine = std::mem::take(&mut out.to_caller);
+    ctx.out.buf.put_slice(&mine);
+    ctx.srv.loops.deliver(out, ctx.fx);
+}
+
+/// Step 7: the statistics of one command (Redis's `call()` and `rejectCommand` counters);
+/// `reply_at` is where its reply begins in `ctx.out`.
+fn record(ctx: &mut Ctx<'_>, outcome: Outcome, usec: u64, reply_at: usize) {
+    let stats = ctx.stats;
+    let reply = &ctx.out.buf[reply_at.min(ctx.out.buf.len())..];
+    match outcome {
+        Outcome::Ran { index, .. } => stats.record_call(index, usec, reply),
+        Outcome::Queued => {}
+        Outcome::Rejected(index) => {
+            LoopStats::add(&stats.commands_processed, 1);
+            if let Some(index) = index {
+                LoopStats::add(&stats.commands[index].rejected, 1);
+            }
+            if reply.first() == Some(&b'-') {
+                stats.count_error(&reply[1..]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::sync::mpsc::{channel, Receiver};
+    use std::sync::{Arc, Mutex, Weak};
+
+    use super::*;
+    use crate::commands::session::{run_as, Session};
+    use crate::commands::{spec, Group};
+    use crate::config::Config;
+    use crate::resp::reply::Reply;
+    use crate::state::mailbox::{LoopHandle, Msg, Wake};
+    use crate::state::propagate::Propagator;
+    use crate::state::{Client, ClientInfo, Shared};
+
+    /// A connection of its own (id, loop) driven through the real command path.
+    struct Peer {
+        client: Client,
+        out: Reply,
+    }
+
+    impl Peer {
+        fn new(srv: &Shared, id: u64, home: usize) -> Peer {
+            let addr: SocketAddr = "127.0.0.1:1".parse().expect("address");
+            let info = Arc::new(ClientInfo::new(id, addr, addr, -1, home, id as usize));
+            srv.clients.insert(info.clone());
+            Peer {
+                client: Client::new(info),
+                out: Reply::new(false),
+            }
+        }
+
+        fn run(&mut self, srv: &Shared, args: &[&str]) -> String {
+            let argv: Vec<Bytes> = args
+                .iter()
+                .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+                .collect();
+            self.out.buf.clear();
+            run_as(
+                srv,
+                &srv.stats[0],
+                &mut self.client,
+                &mut self.out,
+                1_000,
+                &argv,
+            );
+            String::from_utf8_lossy(&self.out.buf).into_owned()
+        }
+    }
+
+    fn server(threads: usize) -> Arc<Shared> {
+        let cfg = Config {
+            threads,
+            ..Config::default()
+        };
+        Arc::new(Shared::new(cfg, registry().all.len()))
+    }
+
+    /// A propagation sink keeping every unit, each rendered as `db:ARG ARG; db:ARG ...`.
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<String>>>);
+
+    impl Propagator for Capture {
+        fn feed(&self, unit: &[Op]) {
+            let ops: Vec<String> = unit
+                .iter()
+                .map(|op| {
+                    let args: Vec<String> = op
+                        .argv
+                        .iter()
+                        .map(|a| String::from_utf8_lossy(a).into_owned())
+                        .collect();
+                    format!("{}:{}", op.db, args.join(" "))
+                })
+                .collect();
+            self.0.lock().unwrap().push(ops.join("; "));
+        }
+    }
+
+    impl Capture {
+        fn take(&self) -> Vec<String> {
+            std::mem::take(&mut *self.0.lock().unwrap())
+        }
+    }
+
+    #[test]
+    fn command_names_match_in_any_case_and_nothing_else() {
+        assert!(is_name(b"GET", "get") && is_name(b"gEt", "get") && is_name(b"get", "get"));
+        assert!(!is_name(b"ge", "get") && !is_name(b"gets", "get") && !is_name(b"g\x05t", "get"));
+        assert!(!is_name(b"GE\x14", "get"));
+        for spec in &registry().commands {
+            if !spec.is_container() {
+                assert!(
+                    spec.name.bytes().all(|b| b.is_ascii_lowercase()),
+                    "{}",
+                    spec.name
+                );
+                assert!(is_name(spec.name.to_uppercase().as_bytes(), spec.name));
+            }
+        }
+    }
+
+    #[test]
+    fn the_cache_never_answers_for_another_command() {
+        let mut s = Session::new();
+        assert_eq!(s.run_at(0, false, &[b"SET", b"k", b"v"]), "+OK\r\n");
+        assert_eq!(s.run_at(0, false, &[b"set", b"k", b"w"]), "+OK\r\n");
+        assert_eq!(s.run_at(0, false, &[b"GET", b"k"]), "$1\r\nw\r\n");
+        assert!(s
+            .run_at(0, false, &[b"SEX", b"k"])
+            .starts_with("-ERR unknown command 'SEX'"));
+    }
+
+    /// A command whose handler does a little of everything, then hits a bug: inside held
+    /// transaction locks it publishes to its own channel (a push for its caller), creates a
+    /// list a client is blocked on (a ready key) and panics.
+    static BUGGY: CommandSpec = spec("ping", -1, 0, Group::Connection, 0, 0, 0, buggy);
+
+    fn buggy(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
+        let mut txn = ctx.store().lock_txn(&[(0, b"list")], false);
+        txn.run(|| {
+            ctx.publish(crate::pubsub::Space::Global, b"ch", b"before the bug");
+            ctx.db().write(b"list", ctx.now, |slot| {
+                let mut list = crate::store::types::List::new();
+                list.push_back(b"x");
+                slot.put(crate::store::Entry::new(
+                    crate::store::Value::List(Box::new(list)),
+                    0,
+                ));
+                slot.modified(crate::store::events::class::LIST, "rpush");
+            });
+            ctx.out.simple("partial reply");
+            panic!("a bug in a handler");
+        });
+    }
+
+    #[test]
+    fn a_panicking_command_leaves_no_state_behind() {
+        let srv = server(1);
+        let mut me = Peer::new(&srv, 1, 0);
+        let mut other = Peer::new(&srv, 2, 0);
+        let mut waiter = Peer::new(&srv, 3, 0);
+        for p in [&mut me, &mut other] {
+            p.run(&srv, &["HELLO", "3"]);
+            p.run(&srv, &["SUBSCRIBE", "ch"]);
+        }
+        assert_eq!(waiter.run(&srv, &["BLPOP", "list", "0"]), "");
+        assert!(srv.blocked.is_blocked(3));
+        let processed = srv.stat(|l| &l.commands_processed);
+
+        // The buggy command, through the outermost call exactly as a client's command runs.
+        let fx = srv.scope(Some(0));
+        me.out.buf.clear();
+        let mut ctx = Ctx::new(
+            &srv,
+            &srv.stats[0],
+            &mut me.client,
+            &mut me.out,
+            &fx,
+            1_000,
+            quanta::Instant::now(),
+        );
+        let ping = registry().lookup(b"ping").unwrap().0;
+        outermost(&mut ctx, |ctx| {
+            run(ctx, ping, &BUGGY, &[Bytes::from_static(b"PING")])
+        });
+        let fx_dirty = fx.dirty();
+        drop(ctx);
+        assert!(!fx.has_ready() && !fx.has_wakes() && fx.caller().is_none());
+        assert_eq!(fx.pushes_len(), 0);
+        drop(fx);
+
+        // Its client gets an error instead of a partial reply and its own push, and is closed.
+        assert_eq!(
+            String::from_utf8_lossy(&me.out.buf),
+            "-ERR internal error\r\n"
+        );
+        assert!(me.client.close_after_reply);
+        assert_eq!(srv.stat(|l| &l.commands_processed), processed + 1);
+        // The transaction's locks were released by unwinding: another thread locks the shard.
+        let locked =
+            std::thread::scope(|s| s.spawn(|| srv.store.is_locked(0, b"list")).join().unwrap());
+        assert!(!locked, "a held shard lock survived the panic");
+        // The list it created served the waiting client before anything else ran.
+        assert!(!srv.blocked.is_blocked(3));
+        assert_eq!(other.run(&srv, &["EXISTS", "list"]), ":0\r\n");
+        assert_eq!(fx_dirty, 2, "the list's creation and the served pop");
+        // Nothing meant for the panicked client reaches another subscriber's replies.
+        assert_eq!(other.run(&srv, &["PING"]), "+PONG\r\n");
+        assert_eq!(
+            other.run(&srv, &["PUBLISH", "ch", "after"]),
+            ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nafter\r\n:2\r\n"
+        );
+        // The registry still knows both subscribers; the panicked one is cleaned up by its
+        // loop when the connection closes.
+        assert_eq!(srv.pubsub.numsub(crate::pubsub::Space::Global, b"ch"), 2);
+    }
+
+    #[test]
+    fn writes_propagate_as_execution_units() {
+        let mut s = Session::new();
+        let capture = Capture::default();
+        assert!(s.srv.propagation.install(Box::new(capture.clone())));
+        let mut run = |args: &[&str]| {
+            let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            s.run_at(1_000, false, &args)
+        };
+        run(&["SET", "k", "v"]);
+        run(&["SET", "k", "w", "NX"]);
+        run(&["GET", "k"]);
+        run(&["DEL", "missing"]);
+        run(&["SET", "t", "v", "PX", "100"]);
+        assert_eq!(capture.take(), ["0:SET k v", "0:SET t v PX 100"]);
+        // A lookup deleting an expired key propagates the deletion, alone or before the
+        // command that met it.
+        let mut run_at = |now: u64, args: &[&str]| {
+            let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            s.run_at(now, false, &args)
+        };
+        run_at(2_000, &["GET", "t"]);
+        run_at(0, &["SET", "t", "v", "PX", "100"]);
+        run_at(2_000, &["SET", "t", "w", "NX"]);
+        assert_eq!(
+            capture.take(),
+            [
+                "0:DEL t",
+                "0:SET t v PX 100",
+                "0:MULTI; 0:DEL t; 0:SET t w NX; 0:EXEC"
+            ]
+        );
+        // A transaction is one unit: several writes wrapped, in their databases; EXEC itself
+        // is not propagated, and a single write needs no wrapping.
+        for cmd in [
+            &["MULTI"][..],
+            &["SELECT", "1"],
+            &["SET", "a", "1"],
+            &["SELECT", "0"],
+            &["INCR", "n"],
+            &["GET", "a"],
+            &["EXEC"],
+        ] {
+            run_at(1_000, cmd);
+        }
+        for cmd in [&["MULTI"][..], &["SET", "b", "1"], &["GET", "b"], &["EXEC"]] {
+            run_at(1_000, cmd);
+        }
+        assert_eq!(
+            capture.take(),
+            ["1:MULTI; 1:SET a 1; 0:INCR n; 0:EXEC", "0:SET b 1"]
+        );
+        // FLUSHALL propagates even when there was nothing to flush; SWAPDB is a change.
+        run_at(1_000, &["FLUSHALL"]);
+        run_at(1_000, &["FLUSHALL"]);
+        run_at(1_000, &["SWAPDB", "0", "1"]);
+        assert_eq!(capture.take(), ["0:FLUSHALL", "0:FLUSHALL", "0:SWAPDB 0 1"]);
+        // The pops shared with the blocking commands propagate as Redis rewrites them.
+        run_at(1_000, &["RPUSH", "l", "a", "b", "c"]);
+        run_at(1_000, &["LMPOP", "1", "l", "LEFT", "COUNT", "2"]);
+        run_at(1_000, &["BLPOP", "l", "0"]);
+        run_at(1_000, &["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
+        run_at(1_000, &["ZMPOP", "1", "z", "MAX", "COUNT", "9"]);
+        run_at(1_000, &["RPUSH", "src", "x", "y"]);
+        run_at(1_000, &["BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"]);
+        run_at(1_000, &["BRPOPLPUSH", "src", "dst", "0"]);
+        assert_eq!(
+            capture.take(),
+            [
+                "0:RPUSH l a b c",
+                "0:LPOP l 2",
+                "0:LPOP l",
+                "0:ZADD z 1 a 2 b 3 c",
+                "0:ZPOPMAX z 3",
+                "0:RPUSH src x y",
+                "0:LMOVE src dst LEFT RIGHT",
+                "0:RPOPLPUSH src dst",
+            ]
+        );
+    }
+
+    #[test]
+    fn serving_a_blocked_client_propagates_its_pop_as_a_unit_of_its_own() {
+        let srv = server(1);
+        let capture = Capture::default();
+        assert!(srv.propagation.install(Box::new(capture.clone())));
+        let mut pusher = Peer::new(&srv, 1, 0);
+        let mut a = Peer::new(&srv, 2, 0);
+        let mut b = Peer::new(&srv, 3, 0);
+        let mut z = Peer::new(&srv, 4, 0);
+        assert_eq!(
+            a.run(&srv, &["BLMPOP", "0", "1", "l", "RIGHT", "COUNT", "5"]),
+            ""
+        );
+        assert_eq!(b.run(&srv, &["BRPOPLPUSH", "l", "dst", "0"]), "");
+        assert_eq!(z.run(&srv, &["BZPOPMIN", "z", "0"]), "");
+        pusher.run(&srv, &["RPUSH", "l", "a", "b", "c"]);
+        pusher.run(&srv, &["RPUSH", "l", "d"]);
+        pusher.run(&srv, &["ZADD", "z", "1", "m"]);
+        assert_eq!(
+            capture.take(),
+            [
+                "0:RPUSH l a b c",
+                "0:RPOP l 3",
+                "0:RPUSH l d",
+                "0:RPOPLPUSH l dst",
+                "0:ZADD z 1 m",
+                "0:ZPOPMIN z",
+            ]
+        );
+        assert!(srv.blocked.is_empty());
+    }
+
+    /// Wakes a loop and notes whether any of `keys` had its shard locked at that moment.
+    struct LockProbe {
+        srv: Mutex<Weak<Shared>>,
+        keys: Vec<(usize, &'static [u8])>,
+        woken_under_lock: Arc<Mutex<Vec<bool>>>,
+    }
+
+    impl Wake for LockProbe {
+        fn wake(&self) {
+            let Some(srv) = self.srv.lock().unwrap().upgrade() else {
+                return;
+            };
+            let held = self.keys.iter().any(|(db, k)| srv.store.is_locked(*db, k));
+            self.woken_under_lock.lock().unwrap().push(held);
+        }
+    }
+
+    #[test]
+    fn loops_are_woken_only_once_the_shard_locks_are_released() {
+        let srv = server(2);
+        let woken = Arc::new(Mutex::new(Vec::new()));
+        let mut inboxes: Vec<Receiver<Msg>> = Vec::new();
+        let mut handles = Vec::new();
+        for _ in 0..2 {
+            let (tx, rx) = channel();
+            let probe = LockProbe {
+                srv: Mutex::new(Arc::downgrade(&srv)),
+                keys: vec![(0, b"k"), (0, b"list")],
+                woken_under_lock: woken.clone(),
+            };
+            handles.push(LoopHandle::new(tx, Arc::new(probe)));
+            inboxes.push(rx);
+        }
+        srv.loops.set(handles);
+        srv.install_notifications();
+        let mut writer = Peer::new(&srv, 1, 0);
+        let mut subscriber = Peer::new(&srv, 2, 1);
+        let mut blocked = Peer::new(&srv, 3, 1);
+        let mut victim = Peer::new(&srv, 4, 1);
+        writer.run(&srv, &["CONFIG", "SET", "notify-keyspace-events", "KA"]);
+        subscriber.run(&srv, &["SUBSCRIBE", "__keyspace@0__:k", "ch"]);
+        let wakes = |expected: usize| {
+            let w = woken.lock().unwrap();
+            assert_eq!(w.len(), expected, "wake-ups so far");
+            assert!(
+                w.iter().all(|under_lock| !under_lock),
+                "woken under a shard lock"
+            );
+        };
+        // A keyspace notification, queued under k's shard lock.
+        writer.run(&srv, &["SET", "k", "v"]);
+        wakes(1);
+        // PUBLISH and CLIENT KILL inside EXEC, which holds k's shard throughout.
+        for cmd in [
+            &["MULTI"][..],
+            &["SET", "k", "w"],
+            &["PUBLISH", "ch", "m"],
+            &["CLIENT", "KILL", "ID", "4"],
+            &["EXEC"],
+        ] {
+            writer.run(&srv, cmd);
+        }
+        wakes(2);
+        // A blocked client on the other loop, served by a push.
+        assert_eq!(blocked.run(&srv, &["BLPOP", "list", "0"]), "");
+        writer.run(&srv, &["RPUSH", "list", "a"]);
+        wakes(3);
+        // The writer's own loop is never woken: it drains its inbox before it sleeps.
+        assert!(inboxes[0].try_recv().is_err());
+        let kinds: Vec<&str> = inboxes[1]
+            .try_iter()
+            .map(|m| match m {
+                Msg::Deliver(_) => "deliver",
+                Msg::Kill { .. } => "kill",
+                Msg::Unblocked { .. } => "unblocked",
+                Msg::Shutdown => "shutdown",
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            ["deliver", "deliver", "deliver", "kill", "unblocked"]
+        );
+        let _ = victim.run(&srv, &["PING"]);
+    }
+}

@@ -1,0 +1,187 @@
+//! [`Shared`]: the state every loop shares — the store, live settings, the client table, the
+//! registries of subscribers and blocked clients, statistics, the loops' mailboxes and the
+//! propagation sink.
+//!
+//! Threading rules: everything here is `Sync`. Settings are atomics (read on hot paths without a
+//! lock); the client table is a mutex touched only on connect, disconnect and CLIENT commands;
+//! statistics are per loop ([`LoopStats`]) and summed on demand, so no counter is shared
+//! between threads on the request path.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+
+use super::client::ClientTable;
+use super::mailbox::{Mailboxes, Msg};
+use super::propagate::Propagation;
+use super::stats::{LoopStats, Rates};
+use crate::config::{Config, OutputLimits};
+use crate::pubsub::{PubSub, Space};
+use crate::store::{Scope, Store};
+
+/// Runtime-settable configuration.
+pub struct Settings {
+    pub maxclients: AtomicUsize,
+    pub timeout: AtomicU64,
+    pub proto_max_bulk_len: AtomicU64,
+    pub client_query_buffer_limit: AtomicU64,
+    pub output_limits: Mutex<OutputLimits>,
+    pub loglevel: Mutex<String>,
+}
+
+impl Settings {
+    pub fn from_config(cfg: &Config) -> Self {
+        Settings {
+            maxclients: AtomicUsize::new(cfg.maxclients),
+            timeout: AtomicU64::new(cfg.timeout),
+            proto_max_bulk_len: AtomicU64::new(cfg.proto_max_bulk_len),
+            client_query_buffer_limit: AtomicU64::new(cfg.client_query_buffer_limit),
+            output_limits: Mutex::new(cfg.output_limits),
+            loglevel: Mutex::new(cfg.loglevel.clone()),
+        }
+    }
+}
+
+/// The whole server's shared state.
+pub struct Shared {
+    pub config: Config,
+    pub settings: Settings,
+    pub store: Store,
+    /// Clients blocked on keys (BLPOP & co), per key in blocking order.
+    pub blocked: crate::blocked::Blocked,
+    pub clients: ClientTable,
+    /// Live connections on all loops (maxclients is enforced against it).
+    pub connected: AtomicUsize,
+    /// The loops' inboxes (set once all loops are created; absent in socket-free sessions).
+    pub loops: Arc<Mailboxes>,
+    /// Where executed writes go (AOF, replicas): see [`super::propagate`].
+    pub propagation: Propagation,
+    pub stats: Vec<Arc<LoopStats>>,
+    pub shutdown: AtomicBool,
+    pub started: Instant,
+    pub run_id: String,
+    /// The port actually bound (differs from config when 0 was asked).
+    pub port: AtomicUsize,
+    /// Keys removed by the active expiry thread.
+    pub expired_by_cycle: AtomicU64,
+    /// Replication id reported by INFO replication (we are always a master with no replicas).
+    pub replid: String,
+    /// Unix seconds at start (LASTSAVE, `rdb_last_save_time`: there is no persistence yet).
+    pub started_unix: u64,
+    /// Sampled by the expiry thread; read by INFO.
+    pub rates: Mutex<Rates>,
+    /// Highest RSS INFO has observed (`used_memory_peak`).
+    pub peak_memory: AtomicU64,
+    /// Pub/Sub subscriptions and MONITOR clients of every loop.
+    pub pubsub: Arc<PubSub>,
+}
+
+impl Shared {
+    /// The state of a server with `config`, keeping statistics for `commands` registry slots
+    /// (every command and subcommand: `cmdstat_client|list`).
+    pub fn new(config: Config, commands: usize) -> Self {
+        use rand::Rng;
+        let stats = (0..config.threads)
+            .map(|_| Arc::new(LoopStats::new(commands)))
+            .collect();
+        let mut rng = rand::thread_rng();
+        let mut hex40 = || -> String {
+            (0..40)
+                .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
+                .collect()
+        };
+        let run_id = hex40();
+        let replid = hex40();
+        let store = Store::new(config.databases);
+        store
+            .events()
+            .notify_flags
+            .store(config.notify_keyspace_events, Ordering::Relaxed);
+        Shared {
+            settings: Settings::from_config(&config),
+            store,
+            blocked: crate::blocked::Blocked::new(config.databases),
+            clients: ClientTable::default(),
+            connected: AtomicUsize::new(0),
+            loops: Arc::new(Mailboxes::default()),
+            propagation: Propagation::default(),
+            stats,
+            shutdown: AtomicBool::new(false),
+            started: Instant::now(),
+            run_id,
+            port: AtomicUsize::new(config.port as usize),
+            expired_by_cycle: AtomicU64::new(0),
+            replid,
+            started_unix: crate::clock::now_ms() / 1000,
+            rates: Mutex::new(Rates::starting(crate::clock::now_ms())),
+            peak_memory: AtomicU64::new(0),
+            pubsub: Arc::new(PubSub::new()),
+            config,
+        }
+    }
+
+    /// Takes one sample of the per-second rates (called by the expiry thread every cycle).
+    pub fn sample_rates(&self, now_ms: u64) {
+        let totals = [
+            self.stat(|s| &s.commands_processed),
+            self.stat(|s| &s.net_input_bytes),
+            self.stat(|s| &s.net_output_bytes),
+        ];
+        self.rates.lock().sample(now_ms, totals);
+    }
+
+    /// A fresh execution scope for loop `home` (`None`: not a loop), recording writes for
+    /// propagation when a sink listens.
+    pub fn scope(&self, home: Option<usize>) -> Scope {
+        Scope::new(home, self.propagation.is_active())
+    }
+
+    /// Publishes `message` on `channel` for execution `fx` (PUBLISH, SPUBLISH): returns the
+    /// receivers counted.
+    pub fn publish(&self, space: Space, channel: &[u8], message: &[u8], fx: &Scope) -> usize {
+        let out = self.pubsub.publish(space, channel, message, fx.caller());
+        self.loops.deliver(out, fx)
+    }
+
+    /// Publishes keyspace notifications through the Pub/Sub registry from now on (the store
+    /// calls the sink under a shard lock: it only queues; the loops are woken when the
+    /// execution ends).
+    pub fn install_notifications(&self) {
+        let pubsub = self.pubsub.clone();
+        let loops = self.loops.clone();
+        self.store.events().set_sink(Box::new(
+            move |channel: &[u8], message: &[u8], fx: &Scope| {
+                let out = pubsub.publish(Space::Global, channel, message, fx.caller());
+                loops.deliver(out, fx);
+            },
+        ));
+    }
+
+    /// Resets every loop's statistics (CONFIG RESETSTAT). Counters are single-writer
+    /// relaxed atomics, so a reset racing a loop's increment may lose that one increment.
+    pub fn reset_stats(&self) {
+        for s in &self.stats {
+            s.reset();
+        }
+        self.expired_by_cycle.store(0, Ordering::Relaxed);
+        *self.rates.lock() = Rates::starting(crate::clock::now_ms());
+        self.peak_memory.store(0, Ordering::Relaxed);
+    }
+
+    /// Sum of one counter over all loops.
+    pub fn stat(&self, pick: impl Fn(&LoopStats) -> &AtomicU64) -> u64 {
+        self.stats
+            .iter()
+            .map(|s| pick(s).load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Asks every loop to stop (SIGTERM, SIGINT, SHUTDOWN). Wakes them at once: call it with
+    /// no shard lock held (SHUTDOWN is refused inside MULTI).
+    pub fn request_shutdown(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+        self.loops.broadcast_now(|| Msg::Shutdown);
+    }
+}
