@@ -32,7 +32,7 @@
 //!   util/, clock, logging
 //! ```
 //! The loop knows connections and messages, not commands: it hands each parsed command to
-//! [`commands::call`]. A client's last command is a registry index; CLIENT LIST's line is
+//! [`commands::call()`]. A client's last command is a registry index; CLIENT LIST's line is
 //! written by the CLIENT family; the registry of blocked clients ([`blocked`]) and the Pub/Sub
 //! registry ([`pubsub`]) neither format replies nor send messages.
 //!
@@ -40,7 +40,7 @@
 //! 1. `net::event_loop` polls; a readable connection (`net::conn::Conn`) reads into its buffer
 //!    and the incremental parser ([`resp::parse`]) yields every complete command.
 //! 2. Each command gets a fresh execution [`store::Scope`] and a [`commands::Ctx`], and runs
-//!    through [`commands::call`]: resolve in the registry, the checks (arity, then the place
+//!    through [`commands::call()`]: resolve in the registry, the checks (arity, then the place
 //!    of authentication/ACL, maxmemory, the cluster slot, the RESP2 Pub/Sub context), MULTI
 //!    queueing, the handler, MONITOR, statistics, propagation.
 //! 3. The handler reaches the keyspace through the scope's views ([`store::StoreRef`],

@@ -250,11 +250,6 @@ pub fn timed_out(srv: &Shared, blocked: &BlockedOn) -> Option<BytesMut> {
         .then(|| timeout_reply(w))
 }
 
-/// The connection of `blocked` is closing: its wait ends without a trace.
-pub fn disconnected(srv: &Shared, blocked: &BlockedOn) {
-    srv.blocked.finish(srv.store.events(), &blocked.waiter);
-}
-
 /// CLIENT UNBLOCK: ends client `id`'s wait with the timeout reply or `-UNBLOCKED` (`error`),
 /// queued for its loop in execution `fx`. Returns whether it was blocked (and now is not).
 pub fn unblock_client(srv: &Shared, fx: &Scope, id: u64, error: bool) -> bool {
@@ -553,7 +548,7 @@ mod tests {
         assert!(unblock_client(&h.srv, &fx, 12, true));
         assert!(timed_out(&h.srv, z.0.blocked.as_ref().unwrap()).is_none());
         // A disconnection leaves nothing in the registry.
-        disconnected(&h.srv, b.0.blocked.as_ref().unwrap());
+        assert!(h.srv.disconnect(&mut b.0).is_some());
         assert_eq!(h.srv.store.events().blocked.load(Ordering::SeqCst), 0);
         assert!(h.srv.blocked.is_empty());
         run(&h, &mut w, &["RPUSH", "k", "stays"]);

@@ -32,9 +32,9 @@
 //! A bug in a handler must not take the loop (and every client on it) down: the outermost call
 //! catches the panic, replaces what the command wrote with `-ERR internal error` and closes
 //! the connection after it. Everything the execution had installed lives in its
-//! [`Scope`](crate::store::Scope) and `Ctx`, which are dropped with it: held shard locks are
-//! released by unwinding (and are not poisoned: parking_lot), pushes meant for the client are
-//! discarded with its reply, so other clients carry on. What the command did to the dataset
+//! [`Scope`](crate::store::Scope) and `Ctx`, which are reset: held shard locks are released by
+//! unwinding (and are not poisoned: parking_lot), the caller and the pushes meant for it are
+//! discarded with its reply, EXEC's state is cleared, so other clients carry on. What the command did to the dataset
 //! before the panic stays done, so the unit still ends: the deletions it made propagate (the
 //! command itself does not), the clients waiting for keys it filled are served, and the
 //! wake-ups of messages it already queued are sent.
@@ -61,22 +61,31 @@ enum Outcome {
 }
 
 /// Runs one command (`args[0]` is its name) for `ctx`'s client: see the module doc.
+#[inline]
 pub fn call(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if ctx.depth > 0 {
-        // A command run by a command (EXEC's queue): part of the running execution unit.
-        ctx.depth += 1;
-        let start = quanta::Instant::now();
-        let (outcome, reply_at) = execute(ctx, args);
-        record(ctx, outcome, start.elapsed().as_micros() as u64, reply_at);
-        ctx.depth -= 1;
-        return;
+        return nested(ctx, args);
     }
     outermost(ctx, |ctx| execute(ctx, args));
+}
+
+/// A command run by a command (EXEC's queue): part of the running execution unit.
+#[inline(never)]
+fn nested(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    ctx.depth += 1;
+    let start = quanta::Instant::now();
+    let (outcome, reply_at) = execute(ctx, args);
+    record(ctx, outcome, start.elapsed().as_micros() as u64, reply_at);
+    ctx.depth -= 1;
 }
 
 /// The outermost command of an execution unit: `run` plus what follows a whole command, with
 /// panics contained (module doc).
 fn outermost(ctx: &mut Ctx<'_>, run: impl FnOnce(&mut Ctx<'_>) -> (Outcome, usize)) {
+    debug_assert!(
+        ctx.fx.is_settled() && !ctx.in_exec,
+        "a command starts afresh"
+    );
     ctx.depth = 1;
     let reply_start = ctx.out.len();
     let start = ctx.clock;
@@ -89,25 +98,22 @@ fn outermost(ctx: &mut Ctx<'_>, run: impl FnOnce(&mut Ctx<'_>) -> (Outcome, usiz
         // What the command was doing for its own client ends with it.
         ctx.fx.set_caller(None);
         ctx.fx.take_pushes_since(0);
+        ctx.in_exec = false;
+        ctx.propagation = None;
         ctx.out.buf.truncate(reply_start);
         ctx.out.error("ERR internal error");
         ctx.client.close_after_reply = true;
         (Outcome::Rejected(None), reply_start)
     });
-    // Also after a panic: what the command did to the dataset before it stopped stays done,
-    // so clients waiting for its keys are served and the deletions it made propagate.
-    let flags = match outcome {
-        Outcome::Ran { flags, .. } => flags,
-        _ => 0,
-    };
-    if catch_unwind(AssertUnwindSafe(|| end_of_unit(ctx, flags))).is_err() {
-        tracing::error!(client = ctx.client.id, "serving blocked clients panicked");
+    if ctx.fx.has_pending() {
+        end_of_unit(ctx, outcome);
     }
-    // The execution holds no shard lock any more: its wake-ups go out now.
-    ctx.srv.loops.wake(ctx.fx);
     let end = quanta::Instant::now();
     record(ctx, outcome, (end - start).as_micros() as u64, reply_at);
-    LoopStats::add(&ctx.stats.dirty, ctx.fx.dirty());
+    let changes = ctx.fx.take_dirty();
+    if changes != 0 {
+        LoopStats::add(&ctx.stats.dirty, changes);
+    }
     // CLIENT REPLY OFF|SKIP: the reply is produced (and counted) as usual, then dropped — but
     // not the Pub/Sub pushes the command sent this client itself, which come first (Redis's
     // CLIENT_PUSHING bypasses the silencing).
@@ -121,21 +127,37 @@ fn outermost(ctx: &mut Ctx<'_>, run: impl FnOnce(&mut Ctx<'_>) -> (Outcome, usiz
     ctx.depth = 0;
 }
 
-/// Ends the outermost command's execution unit: its writes are propagated, then the clients
-/// blocked on keys it gave data are served.
-fn end_of_unit(ctx: &mut Ctx<'_>, flags: u32) {
-    let fx = ctx.fx;
-    if fx.propagating() {
-        let atomic = flags & TOUCHES_ARBITRARY_KEYS == 0;
-        ctx.srv.propagation.flush(fx.take_ops(), atomic);
+/// Ends the outermost command's execution unit, when its scope recorded anything: its writes
+/// are propagated, the clients blocked on keys it gave data are served, and — the execution
+/// holding no shard lock any more — the loops it sent messages to are woken. Also after a
+/// panic: what the command did to the dataset before it stopped stays done.
+#[cold]
+#[inline(never)]
+fn end_of_unit(ctx: &mut Ctx<'_>, outcome: Outcome) {
+    let (srv, fx) = (ctx.srv, ctx.fx);
+    let flags = match outcome {
+        Outcome::Ran { flags, .. } => flags,
+        _ => 0,
+    };
+    let served = catch_unwind(AssertUnwindSafe(|| {
+        if fx.propagating() {
+            let atomic = flags & TOUCHES_ARBITRARY_KEYS == 0;
+            srv.propagation.flush(fx.take_ops(), atomic);
+        }
+        if fx.has_ready() {
+            super::blocking::serve_ready(srv, fx);
+        }
+    }));
+    if served.is_err() {
+        tracing::error!(client = ctx.client.id, "serving blocked clients panicked");
     }
-    if fx.has_ready() {
-        super::blocking::serve_ready(ctx.srv, fx);
-    }
+    srv.loops.wake(fx);
+    fx.settle();
 }
 
 /// Steps 1-3 then [`run`]; returns the outcome and where the command's reply begins in
 /// `ctx.out` (after the pushes put in front of it).
+#[inline(always)]
 fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> (Outcome, usize) {
     let reply_start = ctx.out.len();
     let (index, spec) = match resolve(ctx, args) {
@@ -155,21 +177,26 @@ fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> (Outcome, usize) {
     }
     // Authentication, ACL and maxmemory checks (issue 11) and the cluster slot check go here,
     // in Redis's order, before the Pub/Sub context.
-    if !allowed_in_context(ctx, spec.name) {
+    let subscribed = ctx.client.pubsub.is_subscribed();
+    if subscribed && !allowed_in_context(ctx, spec.name) {
         return (Outcome::Rejected(Some(index)), reply_start);
     }
-    if let Some(queued) = multi::queue(ctx, index, spec, args) {
-        let outcome = if queued {
-            Outcome::Queued
-        } else {
-            Outcome::Rejected(Some(index))
+    if ctx.client.multi.is_some() {
+        let queued = multi::queue(ctx, index, spec, args);
+        let outcome = match queued {
+            None => None,
+            Some(true) => Some(Outcome::Queued),
+            Some(false) => Some(Outcome::Rejected(Some(index))),
         };
-        return (outcome, reply_start);
+        if let Some(outcome) = outcome {
+            return (outcome, reply_start);
+        }
     }
-    run(ctx, index, spec, args)
+    run(ctx, index, spec, args, subscribed)
 }
 
 /// The registry entry `args` names, through the connection's one-entry cache.
+#[inline(always)]
 fn resolve(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(usize, &'static CommandSpec), Vec<u8>> {
     let reg = registry();
     if let Some(i) = ctx.client.last_resolved {
@@ -199,11 +226,18 @@ fn is_name(arg: &[u8], name: &str) -> bool {
 /// Redis's `processCommand` rule for RESP2 clients in Pub/Sub mode: only (P|S)SUBSCRIBE,
 /// (P|S)UNSUBSCRIBE, PING, QUIT and RESET run. Returns false after writing the error.
 /// (Commands run by EXEC are not checked, as Redis checks only what `processCommand` sees.)
-#[inline]
+#[inline(always)]
 fn allowed_in_context(ctx: &mut Ctx<'_>, name: &str) -> bool {
-    if ctx.out.resp3 || !ctx.client.pubsub.is_subscribed() || ctx.in_exec {
-        return true;
-    }
+    ctx.out.resp3
+        || !ctx.client.pubsub.is_subscribed()
+        || ctx.in_exec
+        || subscribed_may_run(ctx, name)
+}
+
+/// [`allowed_in_context`] for a RESP2 client in Pub/Sub mode.
+#[cold]
+#[inline(never)]
+fn subscribed_may_run(ctx: &mut Ctx<'_>, name: &str) -> bool {
     const ALLOWED: &[&str] = &[
         "ping",
         "subscribe",
@@ -225,28 +259,53 @@ fn allowed_in_context(ctx: &mut Ctx<'_>, name: &str) -> bool {
 }
 
 /// Steps 4-6: runs the handler of `spec` (registry `index`).
+#[inline(always)]
 fn run(
     ctx: &mut Ctx<'_>,
     index: usize,
     spec: &'static CommandSpec,
     args: &[Bytes],
+    subscribed: bool,
+) -> (Outcome, usize) {
+    if subscribed || ctx.fx.propagating() {
+        return run_attended(ctx, index, spec, args, subscribed);
+    }
+    // Nobody to keep pushes for, nothing to propagate: the handler, then MONITOR.
+    let reply_start = ctx.out.len();
+    (spec.handler)(ctx, args);
+    if ctx.srv.pubsub.has_monitors() && spec.flags & (SKIP_MONITOR | ADMIN) == 0 {
+        feed_monitors(ctx, spec.name, args);
+    }
+    let flags = spec.flags;
+    (Outcome::Ran { index, flags }, reply_start)
+}
+
+/// [`run`] for a subscribed client (its pushes go before its reply) or while writes are
+/// recorded for propagation.
+#[inline(never)]
+fn run_attended(
+    ctx: &mut Ctx<'_>,
+    index: usize,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+    subscribed: bool,
 ) -> (Outcome, usize) {
     let fx = ctx.fx;
     let reply_start = ctx.out.len();
     // A subscribed client is the execution's caller while its command runs: publications (its
     // own PUBLISH, keyspace events of its writes) keep its frames for it.
-    let caller = ctx.client.pubsub.is_subscribed().then_some(Caller {
-        id: ctx.client.id,
-        resp3: ctx.out.resp3,
-    });
-    let previous = caller.map(|c| fx.set_caller(Some(c)));
-    let pushes_mark = fx.pushes_len();
-    let dirty = fx.dirty();
-    let outer = (
-        ctx.rewrite.take(),
-        std::mem::take(&mut ctx.no_propagation),
-        std::mem::take(&mut ctx.forced_propagation),
-    );
+    let (previous, pushes_mark) = if subscribed {
+        let me = Caller {
+            id: ctx.client.id,
+            resp3: ctx.out.resp3,
+        };
+        (Some(fx.set_caller(Some(me))), fx.pushes_len())
+    } else {
+        (None, 0)
+    };
+    let outer = fx
+        .propagating()
+        .then(|| (ctx.take_propagation(), fx.dirty()));
     (spec.handler)(ctx, args);
     let mut reply_at = reply_start;
     if let Some(previous) = previous {
@@ -263,15 +322,17 @@ fn run(
     if ctx.srv.pubsub.has_monitors() && spec.flags & (SKIP_MONITOR | ADMIN) == 0 {
         feed_monitors(ctx, spec.name, args);
     }
-    let changed = fx.dirty() != dirty || ctx.forced_propagation;
-    if fx.propagating() && changed && !ctx.no_propagation && spec.name != "exec" {
-        let argv = ctx.rewrite.take().unwrap_or_else(|| args.to_vec());
-        fx.propagate(Op {
-            db: ctx.client.db,
-            argv,
-        });
+    if let Some((outer, dirty)) = outer {
+        let asked = ctx.take_propagation().unwrap_or_default();
+        let changed = fx.dirty() != dirty || asked.forced;
+        if changed && !asked.prevented && spec.name != "exec" {
+            fx.propagate(Op {
+                db: ctx.client.db,
+                argv: asked.rewrite.unwrap_or_else(|| args.to_vec()),
+            });
+        }
+        ctx.propagation = outer;
     }
-    (ctx.rewrite, ctx.no_propagation, ctx.forced_propagation) = outer;
     (
         Outcome::Ran {
             index,
@@ -305,6 +366,7 @@ fn feed_monitors(ctx: &mut Ctx<'_>, name: &str, args: &[Bytes]) {
 
 /// Step 7: the statistics of one command (Redis's `call()` and `rejectCommand` counters);
 /// `reply_at` is where its reply begins in `ctx.out`.
+#[inline(always)]
 fn record(ctx: &mut Ctx<'_>, outcome: Outcome, usec: u64, reply_at: usize) {
     let stats = ctx.stats;
     let reply = &ctx.out.buf[reply_at.min(ctx.out.buf.len())..];
@@ -472,6 +534,7 @@ mod tests {
         assert_eq!(waiter.run(&srv, &["BLPOP", "list", "0"]), "");
         assert!(srv.blocked.is_blocked(3));
         let processed = srv.stat(|l| &l.commands_processed);
+        let changes = srv.stat(|l| &l.dirty);
 
         // The buggy command, through the outermost call exactly as a client's command runs.
         let fx = srv.scope(Some(0));
@@ -487,12 +550,10 @@ mod tests {
         );
         let ping = registry().lookup(b"ping").unwrap().0;
         outermost(&mut ctx, |ctx| {
-            run(ctx, ping, &BUGGY, &[Bytes::from_static(b"PING")])
+            run(ctx, ping, &BUGGY, &[Bytes::from_static(b"PING")], true)
         });
-        let fx_dirty = fx.dirty();
         drop(ctx);
-        assert!(!fx.has_ready() && !fx.has_wakes() && fx.caller().is_none());
-        assert_eq!(fx.pushes_len(), 0);
+        assert!(fx.is_settled() && !fx.has_pending());
         drop(fx);
 
         // Its client gets an error instead of a partial reply and its own push, and is closed.
@@ -509,7 +570,11 @@ mod tests {
         // The list it created served the waiting client before anything else ran.
         assert!(!srv.blocked.is_blocked(3));
         assert_eq!(other.run(&srv, &["EXISTS", "list"]), ":0\r\n");
-        assert_eq!(fx_dirty, 2, "the list's creation and the served pop");
+        assert_eq!(
+            srv.stat(|l| &l.dirty),
+            changes + 2,
+            "the list's creation and the served pop"
+        );
         // Nothing meant for the panicked client reaches another subscriber's replies.
         assert_eq!(other.run(&srv, &["PING"]), "+PONG\r\n");
         assert_eq!(

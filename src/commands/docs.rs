@@ -1,6 +1,6 @@
 //! COMMAND DOCS: Redis 7.0.15's documentation of each registry command (summary, since, group,
 //! complexity, doc flags, deprecation, history, arguments), rendered like Redis's
-//! `addReplyCommandDocs`. The data is generated into [`super::docs_data`] by
+//! `addReplyCommandDocs`. The data is generated into `docs_data.rs` by
 //! scripts/gen_command_docs.py; the registry stays the one list of commands and looks its docs
 //! up by full name.
 

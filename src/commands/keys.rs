@@ -2,8 +2,8 @@
 //! RENAMENX, COPY, MOVE, SWAPDB, FLUSHDB, FLUSHALL, TOUCH, OBJECT, the EXPIRE family, TTL,
 //! PTTL, EXPIRETIME, PEXPIRETIME and PERSIST.
 //!
-//! Single-key commands take one shard lock through [`Db::read`](crate::store::Db::read) / [`Db::peek`](crate::store::Db::peek) /
-//! [`Db::write`](crate::store::Db::write). RENAME, RENAMENX, COPY and MOVE touch two keys (possibly in two databases) and
+//! Single-key commands take one shard lock through [`Db::read`](crate::store::DbRef::read) / [`Db::peek`](crate::store::DbRef::peek) /
+//! [`Db::write`](crate::store::DbRef::write). RENAME, RENAMENX, COPY and MOVE touch two keys (possibly in two databases) and
 //! take both shard locks up front through [`crate::store::StoreRef::lock`], so other threads see
 //! them happen at once (locking rule 2 in `store`). DEL, UNLINK, EXISTS and TOUCH act per key,
 //! as Redis allows. DBSIZE lives in `server.rs`.
@@ -12,10 +12,10 @@
 //! future), `rename_from` + `rename_to`, `move_from` + `move_to`, `copy_to`, `expire`,
 //! `persist`; RENAME, MOVE and COPY ... REPLACE re-create their destination, so it also gets
 //! `new`. FLUSHDB, FLUSHALL and SWAPDB publish nothing but flag the watchers of the databases
-//! they empty or exchange ([`crate::store::Store::flush`], [`crate::store::Store::swap`]).
+//! they empty or exchange ([`crate::store::StoreRef::flush`], [`crate::store::StoreRef::swap`]).
 //!
 //! Lookups follow Redis's flags: commands Redis runs with `LOOKUP_NOTOUCH` (TYPE, EXISTS, the
-//! TTL family, OBJECT) use [`Db::peek`](crate::store::Db::peek) so they do not reset `OBJECT IDLETIME`; read lookups
+//! TTL family, OBJECT) use [`Db::peek`](crate::store::DbRef::peek) so they do not reset `OBJECT IDLETIME`; read lookups
 //! count keyspace hits and misses, write lookups do not.
 
 use bytes::Bytes;

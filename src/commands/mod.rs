@@ -165,12 +165,20 @@ pub struct Ctx<'a> {
     /// Bytes of pushes the command sent its own client, placed before its reply: kept even
     /// when CLIENT REPLY OFF/SKIP drops the reply.
     own_push_bytes: usize,
-    /// What the running command asked to propagate in place of itself.
+    /// What the running command asked of its propagation (kept only while writes are
+    /// recorded).
+    propagation: Option<Box<Propagation>>,
+}
+
+/// What a command asked of its own propagation.
+#[derive(Default)]
+struct Propagation {
+    /// Propagate this in place of the command.
     rewrite: Option<Vec<Bytes>>,
-    /// The running command asked not to be propagated.
-    no_propagation: bool,
-    /// The running command is propagated even if it changed nothing.
-    forced_propagation: bool,
+    /// Do not propagate the command, whatever it changed.
+    prevented: bool,
+    /// Propagate the command even if it changed nothing.
+    forced: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -195,9 +203,7 @@ impl<'a> Ctx<'a> {
             clock,
             depth: 0,
             own_push_bytes: 0,
-            rewrite: None,
-            no_propagation: false,
-            forced_propagation: false,
+            propagation: None,
         }
     }
 
@@ -266,7 +272,7 @@ impl<'a> Ctx<'a> {
     /// changed the dataset.
     pub fn propagate_as(&mut self, argv: &[&[u8]]) {
         if self.fx.propagating() {
-            self.rewrite = Some(argv.iter().map(|a| Bytes::copy_from_slice(a)).collect());
+            self.asked().rewrite = Some(argv.iter().map(|a| Bytes::copy_from_slice(a)).collect());
         }
     }
 
@@ -279,13 +285,22 @@ impl<'a> Ctx<'a> {
     /// The running command is not propagated, whatever it changed (Redis's
     /// `preventCommandPropagation`).
     pub fn prevent_propagation(&mut self) {
-        self.no_propagation = true;
+        self.asked().prevented = true;
     }
 
     /// The running command is propagated even if it changed nothing (Redis's
     /// `forceCommandPropagation`: FLUSHALL and FLUSHDB of an empty database).
     pub fn force_propagation(&mut self) {
-        self.forced_propagation = true;
+        self.asked().forced = true;
+    }
+
+    fn asked(&mut self) -> &mut Propagation {
+        self.propagation.get_or_insert_with(Box::default)
+    }
+
+    /// Takes what the running command asked of its propagation (so far).
+    fn take_propagation(&mut self) -> Option<Box<Propagation>> {
+        self.propagation.take()
     }
 }
 

@@ -21,7 +21,6 @@ use bytes::Bytes;
 use super::flags::*;
 use super::{errors, spec, CommandSpec, Ctx, Group};
 use crate::state::client::{Queued, Watched};
-use crate::state::Shared;
 
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
@@ -150,16 +149,8 @@ fn unwatch(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
 
 /// Forgets every key the client watches and clears its "changed" flag.
 pub fn unwatch_all(ctx: &mut Ctx<'_>) {
-    release_watches(ctx.srv, ctx.client.id, &mut ctx.client.watched);
-}
-
-/// Unregisters `watched` (also used when a connection closes).
-pub fn release_watches(srv: &Shared, client: u64, watched: &mut Watched) {
-    let events = srv.store.events();
-    for (db, key) in watched.keys.drain(..) {
-        events.watches.unwatch(db, &key, client);
-    }
-    watched.flag = None;
+    let id = ctx.client.id;
+    ctx.client.watched.release(ctx.srv.store.events(), id);
 }
 
 fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
@@ -170,7 +161,7 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
     ctx.client.show_queue();
     let mut watched = std::mem::take(&mut ctx.client.watched);
     if txn.failed {
-        release_watches(ctx.srv, ctx.client.id, &mut watched);
+        watched.release(ctx.srv.store.events(), ctx.client.id);
         ctx.out
             .error("EXECABORT Transaction discarded because of previous errors.");
         return;
@@ -198,7 +189,7 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
     let now = ctx.now;
     let changed = watched.flag.as_ref().is_some_and(|f| f.is_dirty())
         || locks.run(|| watched_key_expired(ctx, &watched, now));
-    release_watches(srv, ctx.client.id, &mut watched);
+    watched.release(srv.store.events(), ctx.client.id);
     if changed {
         ctx.out.null_array();
         return;

@@ -1,5 +1,5 @@
 //! A command session without sockets: request bytes (or argument lists) in, reply bytes out,
-//! through the real parser, registry, [`call`] and store of a fresh single-threaded server
+//! through the real parser, registry, [`call()`] and store of a fresh single-threaded server
 //! state, with an injected clock. Unit tests and criterion benchmarks drive commands through
 //! it, exactly as the loop runs them (blocked clients are served, writes propagated, ...).
 
@@ -47,7 +47,7 @@ impl Session {
         }
     }
 
-    /// Runs one command given as its arguments at wall time `now` (ms) through [`call`], as
+    /// Runs one command given as its arguments at wall time `now` (ms) through [`call()`], as
     /// the session's client on loop 0; the reply is appended to `out`.
     pub fn execute(&mut self, now: u64, argv: &[Bytes]) {
         run_as(

@@ -4,7 +4,7 @@
 //! live in [`crate::store::types::set`]; this file parses arguments and writes replies.
 //!
 //! # Locking
-//! Single-key commands take one shard lock through [`Db::read`](crate::store::Db::read) / [`Db::write`](crate::store::Db::write) and write their
+//! Single-key commands take one shard lock through [`Db::read`](crate::store::DbRef::read) / [`Db::write`](crate::store::DbRef::write) and write their
 //! reply from the set under it (no copy of SMEMBERS). SMOVE and the multi-key commands
 //! (SINTER, SUNION, SDIFF, SINTERCARD and the STORE variants) lock every key they name up front
 //! through [`crate::store::StoreRef::lock`] (locking rule 2), so each runs atomically with respect

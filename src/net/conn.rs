@@ -8,7 +8,7 @@
 //!   that pipelines without reading cannot grow our memory); reading resumes once it drains.
 //! - While the client waits in a blocking command (`Client::blocked`), input is still read
 //!   (so a disconnection is seen) but no command runs; the loop resumes it when the wait ends.
-//! - Each command runs through [`commands::call`] in an execution scope of its own; what the
+//! - Each command runs through [`commands::call()`] in an execution scope of its own; what the
 //!   command implies beyond its reply (serving blocked clients, propagation, waking other
 //!   loops, CLIENT REPLY) happens there, before this client's reply is written.
 //! - WRITABLE interest is registered only while output is pending.
@@ -243,47 +243,11 @@ impl Conn {
             max_bulk_len: shared.settings.proto_max_bulk_len.load(Ordering::Relaxed) as usize,
         };
         let now_ms = crate::clock::now_ms();
-        let mut clock = quanta::Instant::now();
+        let clock = quanta::Instant::now();
         self.last_active = clock;
         let mut ran_any = false;
-        while !self.client.close_after_reply
-            && self.client.blocked.is_none()
-            && self.out.len() <= PAUSE_OUTPUT
-        {
-            match self.parser.parse(&mut self.rbuf, &mut self.args, &limits) {
-                Ok(true) => {
-                    self.command_start = self.bytes_read - self.rbuf.len() as u64;
-                    clock = self.execute(shared, stats, now_ms, clock);
-                    self.args.clear();
-                    ran_any = true;
-                }
-                Ok(false) => break,
-                Err(e) => {
-                    self.out.error(format!("ERR Protocol error: {e}"));
-                    stats.count_error(b"ERR");
-                    self.client.close_after_reply = true;
-                    tracing::debug!(client = self.client.id, error = %e, "protocol error");
-                    break;
-                }
-            }
-        }
-        let info = &self.client.info;
-        info.qbuf.store(self.rbuf.len(), Ordering::Relaxed);
-        if ran_any {
-            let active = clock.saturating_duration_since(info.created).as_millis() as u64;
-            info.last_active_ms.store(active, Ordering::Relaxed);
-        }
-    }
-
-    /// Runs the parsed command in an execution of its own; `start` is when it began, the
-    /// returned instant when it ended.
-    fn execute(
-        &mut self,
-        shared: &Shared,
-        stats: &LoopStats,
-        now_ms: u64,
-        start: quanta::Instant,
-    ) -> quanta::Instant {
+        // One execution scope and context serve the batch: `call` leaves both as fresh after
+        // every command (it drains the scope when the command's unit ends).
         let fx = shared.scope(Some(self.client.info.home));
         let mut ctx = Ctx::new(
             shared,
@@ -292,10 +256,37 @@ impl Conn {
             &mut self.out,
             &fx,
             now_ms,
-            start,
+            clock,
         );
-        commands::call(&mut ctx, &self.args);
-        ctx.clock
+        while !ctx.client.close_after_reply
+            && ctx.client.blocked.is_none()
+            && ctx.out.len() <= PAUSE_OUTPUT
+        {
+            match self.parser.parse(&mut self.rbuf, &mut self.args, &limits) {
+                Ok(true) => {
+                    self.command_start = self.bytes_read - self.rbuf.len() as u64;
+                    commands::call(&mut ctx, &self.args);
+                    self.args.clear();
+                    ran_any = true;
+                }
+                Ok(false) => break,
+                Err(e) => {
+                    ctx.out.error(format!("ERR Protocol error: {e}"));
+                    stats.count_error(b"ERR");
+                    ctx.client.close_after_reply = true;
+                    tracing::debug!(client = ctx.client.id, error = %e, "protocol error");
+                    break;
+                }
+            }
+        }
+        let clock = ctx.clock;
+        drop(ctx);
+        let info = &self.client.info;
+        info.qbuf.store(self.rbuf.len(), Ordering::Relaxed);
+        if ran_any {
+            let active = clock.saturating_duration_since(info.created).as_millis() as u64;
+            info.last_active_ms.store(active, Ordering::Relaxed);
+        }
     }
 
     /// Ends this client's wait in a blocking command with `reply` (its pop's result, or the

@@ -12,7 +12,7 @@
 //! [`Msg::Unblocked`]. Either way the reply is appended and the client's buffered input runs.
 //!
 //! The loop knows connections and messages, not commands: it hands each parsed command to
-//! [`crate::commands::call`] (in `conn.rs`) and asks `commands::blocking` for the outcome of a
+//! [`crate::commands::call()`] (in `conn.rs`) and asks `commands::blocking` for the outcome of a
 //! timed-out wait.
 
 use std::collections::BTreeSet;
@@ -287,17 +287,15 @@ impl EventLoop {
 
     fn close(&mut self, key: usize) {
         if let Some(mut conn) = self.conns.try_remove(key) {
-            if let Some(blocked) = conn.client.blocked.take() {
-                crate::commands::blocking::disconnected(&self.shared, &blocked);
-                if let Some(due) = blocked.deadline {
-                    self.timers.remove(&(due, key, conn.client.id));
-                }
-            }
             let _ = self.poll.registry().deregister(&mut conn.stream);
-            let client = &mut conn.client;
-            crate::commands::multi::release_watches(&self.shared, client.id, &mut client.watched);
-            self.shared.pubsub.clear(conn.client.member());
-            self.shared.clients.remove(conn.client.id);
+            let id = conn.client.id;
+            if let Some(due) = self
+                .shared
+                .disconnect(&mut conn.client)
+                .and_then(|b| b.deadline)
+            {
+                self.timers.remove(&(due, key, id));
+            }
             self.shared.connected.fetch_sub(1, Ordering::SeqCst);
         }
     }

@@ -196,7 +196,7 @@ pub struct Target {
     frame: u32,
 }
 
-/// What one loop receives for one publication ([`Msg::Deliver`]).
+/// What one loop receives for one publication (`Msg::Deliver`).
 #[derive(Debug)]
 pub struct Delivery {
     publication: Arc<Publication>,

@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 
 use crate::blocked::BlockedOn;
 use crate::pubsub::{Member, SubCounts, Subscriber, Subscriptions};
-use crate::store::events::WatchFlag;
+use crate::store::events::{KeyspaceEvents, WatchFlag};
 
 /// What other threads can see of a connection.
 pub struct ClientInfo {
@@ -248,4 +248,15 @@ pub struct Watched {
     /// Set by any change to a watched key; created on the first WATCH.
     pub flag: Option<Arc<WatchFlag>>,
     pub keys: Vec<(usize, Bytes)>,
+}
+
+impl Watched {
+    /// Unregisters every key client `id` watches and forgets the "changed" flag (UNWATCH,
+    /// EXEC, DISCARD, disconnection).
+    pub fn release(&mut self, events: &KeyspaceEvents, id: u64) {
+        for (db, key) in self.keys.drain(..) {
+            events.watches.unwatch(db, &key, id);
+        }
+        self.flag = None;
+    }
 }

@@ -13,10 +13,11 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
-use super::client::ClientTable;
+use super::client::{Client, ClientTable};
 use super::mailbox::{Mailboxes, Msg};
 use super::propagate::Propagation;
 use super::stats::{LoopStats, Rates};
+use crate::blocked::BlockedOn;
 use crate::config::{Config, OutputLimits};
 use crate::pubsub::{PubSub, Space};
 use crate::store::{Scope, Store};
@@ -157,6 +158,22 @@ impl Shared {
                 loops.deliver(out, fx);
             },
         ));
+    }
+
+    /// Forgets a connection that is closing: its wait in a blocking command ends without a
+    /// trace (returned, so its loop can drop the timer), its watches and subscriptions are
+    /// dropped, and it leaves the client table.
+    pub fn disconnect(&self, client: &mut Client) -> Option<BlockedOn> {
+        let events = self.store.events();
+        let blocked = client.blocked.take();
+        if let Some(b) = &blocked {
+            self.blocked.finish(events, &b.waiter);
+        }
+        let id = client.id;
+        client.watched.release(events, id);
+        self.pubsub.clear(client.member());
+        self.clients.remove(id);
+        blocked
     }
 
     /// Resets every loop's statistics (CONFIG RESETSTAT). Counters are single-writer

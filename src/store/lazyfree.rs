@@ -29,10 +29,11 @@ type Garbage = Box<dyn Send>;
 
 struct Queue {
     items: Mutex<Vec<Garbage>>,
-    /// Items were queued since the last nudge.
-    pending: AtomicBool,
     wake: Condvar,
 }
+
+/// Items were queued since the last nudge (one relaxed load for [`nudge`] when not).
+static PENDING: AtomicBool = AtomicBool::new(false);
 
 /// The queue and its thread, started by the first [`defer`] ([`nudge`] never starts them).
 static QUEUE: OnceLock<&'static Queue> = OnceLock::new();
@@ -41,7 +42,6 @@ fn queue() -> &'static Queue {
     QUEUE.get_or_init(|| {
         let q: &'static Queue = Box::leak(Box::new(Queue {
             items: Mutex::new(Vec::new()),
-            pending: AtomicBool::new(false),
             wake: Condvar::new(),
         }));
         let spawned = std::thread::Builder::new()
@@ -66,17 +66,16 @@ fn queue() -> &'static Queue {
 /// Queues `value` to be dropped on the background thread. Never wakes the thread (callers may
 /// hold a shard lock): see [`nudge`].
 pub fn defer<T: Send + 'static>(value: T) {
-    let q = queue();
-    q.items.lock().push(Box::new(value));
-    q.pending.store(true, Ordering::Release);
+    queue().items.lock().push(Box::new(value));
+    PENDING.store(true, Ordering::Release);
 }
 
 /// Wakes the background thread if anything was queued since the last nudge. Call with no shard
 /// lock held (an execution's scope does, when it ends).
 #[inline]
 pub fn nudge() {
-    if let Some(q) = QUEUE.get() {
-        if q.pending.load(Ordering::Relaxed) && q.pending.swap(false, Ordering::AcqRel) {
+    if PENDING.load(Ordering::Relaxed) && PENDING.swap(false, Ordering::AcqRel) {
+        if let Some(q) = QUEUE.get() {
             q.wake.notify_one();
         }
     }

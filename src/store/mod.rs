@@ -37,7 +37,7 @@
 //!
 //! # Expiry
 //! Expired entries are logically absent. Readers never return them; writers remove them when
-//! they meet them ([`Slot::get`]); [`Db::expire_cycle`] (run by the expiry thread) sweeps them.
+//! they meet them ([`Slot::get`]); [`DbRef::expire_cycle`] (run by the expiry thread) sweeps them.
 
 mod db;
 mod entry;

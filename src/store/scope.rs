@@ -2,11 +2,15 @@
 //!
 //! An *execution* is one command a client sent (with everything it runs: the commands EXEC
 //! queued, later a script's calls) and the serving of the clients it unblocked, or one sweep
-//! of the expiry thread. Each gets a fresh `Scope`, and every shard it touches is reached
-//! through the [`StoreRef`](super::StoreRef) / [`DbRef`](super::DbRef) views that carry the
-//! scope, so what an access causes is recorded here, explicitly, and dropped with the
-//! execution (also when a command panics). Nothing about an execution lives in a
-//! thread-local.
+//! of the expiry thread. Every shard it touches is reached through the
+//! [`StoreRef`](super::StoreRef) / [`DbRef`](super::DbRef) views that carry its `Scope`, so
+//! what an access causes is recorded here, explicitly, and drained when the execution unit
+//! ends (also when a command panics). Nothing about an execution lives in a thread-local.
+//!
+//! A loop uses one scope for the commands of one read batch, one after the other: the end of
+//! each command's unit drains it back to a fresh state ([`Scope::settle`]; every command
+//! starts by checking [`Scope::is_settled`] in debug builds), which saves creating one per
+//! command on the request path.
 //!
 //! What a scope holds:
 //! - the shards a running EXEC holds, so the commands it runs reuse them (`txn.rs`);
@@ -23,12 +27,13 @@
 //! Invariants:
 //! - A scope is single-threaded (`!Sync`) and lives on the stack of the thread running the
 //!   execution. Every shard guard taken through it borrows it, so the guards end before it
-//!   does: the end of a scope is a point where the execution holds no shard lock. Dropping a
-//!   scope hands deferred frees to the lazyfree thread ([`super::lazyfree::nudge`]).
-//! - The held-shard pointer is set only inside [`Scope::hold`], which restores the previous
+//!   does: the end of a scope is a point where the execution holds no shard lock (and so is
+//!   the end of a command's unit: its guards are gone). Dropping a scope hands deferred frees
+//!   to the lazyfree thread ([`super::lazyfree::nudge`]).
+//! - The held-shard pointer is set only inside `Scope::hold`, which restores the previous
 //!   value on return and on unwind.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 
 use bytes::Bytes;
 
@@ -58,38 +63,98 @@ pub struct Caller {
     pub resp3: bool,
 }
 
+/// The bit of `Scope::caller` saying the caller speaks RESP3.
+const RESP3: u64 = 1 << 63;
+
 pub struct Scope {
     /// The shards a running EXEC holds (null when none).
     held: Cell<*const Held>,
     dirty: Cell<u64>,
-    ready: RefCell<Vec<(usize, Box<[u8]>)>>,
     /// Whether a propagation sink listens (otherwise nothing is recorded in `ops`).
     propagating: bool,
-    ops: RefCell<Vec<Op>>,
-    caller: Cell<Option<Caller>>,
-    pushes: RefCell<Vec<u8>>,
-    /// The loop this execution runs on (its inbox is drained before it sleeps anyway).
-    home: Option<usize>,
-    /// Loops to wake: bit `i` for loop `i < 64`, the rest listed.
+    /// The caller's id (0: none; client ids start at 1) with [`RESP3`] set for RESP3.
+    caller: Cell<u64>,
+    /// The loop this execution runs on (its inbox is drained before it sleeps anyway);
+    /// `usize::MAX` when not on a loop.
+    home: usize,
+    /// Loops to wake, `i < 64`: bit `i` (the rest in `Rare::wake_more`).
     wake: Cell<u64>,
-    wake_more: RefCell<Vec<usize>>,
+    /// Something was recorded that the end of the execution unit must deal with (ready keys,
+    /// writes to propagate, pushes, wake-ups): one check on the common path.
+    pending: Cell<bool>,
+    /// What most executions never record, allocated on first use (so a scope costs a few
+    /// stores to create and a null check to drop). Taken out while in use.
+    rare: Cell<Option<Box<Rare>>>,
+}
+
+#[derive(Default)]
+struct Rare {
+    ready: Vec<(usize, Box<[u8]>)>,
+    ops: Vec<Op>,
+    pushes: Vec<u8>,
+    wake_more: Vec<usize>,
 }
 
 impl Scope {
     /// A fresh scope for an execution on loop `home` (`None`: not on a loop), recording writes
     /// to propagate when `propagating`.
+    #[inline]
     pub fn new(home: Option<usize>, propagating: bool) -> Scope {
         Scope {
             held: Cell::new(std::ptr::null()),
             dirty: Cell::new(0),
-            ready: RefCell::new(Vec::new()),
             propagating,
-            ops: RefCell::new(Vec::new()),
-            caller: Cell::new(None),
-            pushes: RefCell::new(Vec::new()),
-            home,
+            caller: Cell::new(0),
+            home: home.unwrap_or(usize::MAX),
             wake: Cell::new(0),
-            wake_more: RefCell::new(Vec::new()),
+            pending: Cell::new(false),
+            rare: Cell::new(None),
+        }
+    }
+
+    /// Whether the execution recorded anything its end must deal with (see the fields).
+    #[inline]
+    pub fn has_pending(&self) -> bool {
+        self.pending.get()
+    }
+
+    /// Marks what was recorded as dealt with, once the owner has drained it (the end of an
+    /// execution unit), so the scope can serve the next command of a batch.
+    pub fn settle(&self) {
+        debug_assert!(self.is_settled(), "an execution unit ended undrained");
+        self.pending.set(false);
+    }
+
+    /// Whether nothing is left for the end of an execution unit: no ready key, write, push or
+    /// wake-up recorded, no caller, no held shards.
+    pub fn is_settled(&self) -> bool {
+        let rare = self.rare.take();
+        let rare_empty = rare.as_ref().is_none_or(|r| {
+            r.ready.is_empty() && r.ops.is_empty() && r.pushes.is_empty() && r.wake_more.is_empty()
+        });
+        self.rare.set(rare);
+        rare_empty && self.wake.get() == 0 && self.caller.get() == 0 && self.held.get().is_null()
+    }
+
+    /// Runs `f` on the rarely used records, creating them.
+    fn rare<R>(&self, f: impl FnOnce(&mut Rare) -> R) -> R {
+        self.pending.set(true);
+        let mut rare = self.rare.take().unwrap_or_default();
+        let r = f(&mut rare);
+        self.rare.set(Some(rare));
+        r
+    }
+
+    /// Runs `f` on the rarely used records if they exist.
+    #[inline]
+    fn rare_if<R: Default>(&self, f: impl FnOnce(&mut Rare) -> R) -> R {
+        match self.rare.take() {
+            Some(mut rare) => {
+                let r = f(&mut rare);
+                self.rare.set(Some(rare));
+                r
+            }
+            None => R::default(),
         }
     }
 
@@ -139,22 +204,28 @@ impl Scope {
         self.dirty.get()
     }
 
+    /// Takes the change count (the execution unit ends: its changes were accounted for).
+    #[inline]
+    pub fn take_dirty(&self) -> u64 {
+        self.dirty.replace(0)
+    }
+
     // ----- keys made ready for blocked clients -----
 
     /// Records `(db, key)` as given data while clients wait on keys.
     #[cold]
     pub fn ready(&self, db: usize, key: &[u8]) {
-        self.ready.borrow_mut().push((db, key.into()));
+        self.rare(|r| r.ready.push((db, key.into())));
     }
 
     #[inline]
     pub fn has_ready(&self) -> bool {
-        !self.ready.borrow().is_empty()
+        self.rare_if(|r| !r.ready.is_empty())
     }
 
     /// Takes the ready keys, in the order they became ready, without duplicates.
     pub fn take_ready(&self) -> Vec<(usize, Box<[u8]>)> {
-        let mut keys = std::mem::take(&mut *self.ready.borrow_mut());
+        let mut keys = self.rare_if(|r| std::mem::take(&mut r.ready));
         let mut seen = std::collections::HashSet::with_capacity(keys.len());
         keys.retain(|k| seen.insert(k.clone()));
         keys
@@ -171,64 +242,68 @@ impl Scope {
     /// Records a write to propagate (ignored when nothing listens).
     pub fn propagate(&self, op: Op) {
         if self.propagating {
-            self.ops.borrow_mut().push(op);
+            self.rare(|r| r.ops.push(op));
         }
     }
 
     /// Writes recorded so far.
     pub fn ops_len(&self) -> usize {
-        self.ops.borrow().len()
+        self.rare_if(|r| r.ops.len())
     }
 
     /// Takes every write recorded so far (one execution unit's worth).
     pub fn take_ops(&self) -> Vec<Op> {
-        std::mem::take(&mut *self.ops.borrow_mut())
+        self.rare_if(|r| std::mem::take(&mut r.ops))
     }
 
     // ----- outbox -----
 
     /// Sets the client pushes may be addressed to; returns the previous one.
     pub fn set_caller(&self, caller: Option<Caller>) -> Option<Caller> {
-        self.caller.replace(caller)
+        let packed = caller.map_or(0, |c| c.id | if c.resp3 { RESP3 } else { 0 });
+        unpack(self.caller.replace(packed))
     }
 
     #[inline]
     pub fn caller(&self) -> Option<Caller> {
-        self.caller.get()
+        unpack(self.caller.get())
     }
 
     /// Keeps frames addressed to the caller (they go before its reply).
     pub fn push_to_caller(&self, frames: &[u8]) {
-        self.pushes.borrow_mut().extend_from_slice(frames);
+        self.rare(|r| r.pushes.extend_from_slice(frames));
     }
 
     /// Bytes of caller pushes kept so far.
     pub fn pushes_len(&self) -> usize {
-        self.pushes.borrow().len()
+        self.rare_if(|r| r.pushes.len())
     }
 
     /// Takes the caller pushes kept since `start` (a [`Scope::pushes_len`] reading).
     pub fn take_pushes_since(&self, start: usize) -> Vec<u8> {
-        let mut pushes = self.pushes.borrow_mut();
-        if start >= pushes.len() {
-            return Vec::new();
-        }
-        pushes.split_off(start)
+        self.rare_if(|r| {
+            if start >= r.pushes.len() {
+                return Vec::new();
+            }
+            r.pushes.split_off(start)
+        })
     }
 
     /// Asks for loop `index` to be woken when the execution ends (its inbox got a message).
     pub fn defer_wake(&self, index: usize) {
-        if self.home == Some(index) {
+        if self.home == index {
             // The running loop drains its inbox before it next sleeps.
             return;
         }
         if index < 64 {
+            self.pending.set(true);
             self.wake.set(self.wake.get() | 1 << index);
         } else {
-            let mut more = self.wake_more.borrow_mut();
-            if !more.contains(&index) {
-                more.push(index);
-            }
+            self.rare(|r| {
+                if !r.wake_more.contains(&index) {
+                    r.wake_more.push(index);
+                }
+            });
         }
     }
 
@@ -236,15 +311,24 @@ impl Scope {
     pub fn take_wakes(&self) -> Vec<usize> {
         let bits = self.wake.replace(0);
         let mut loops: Vec<usize> = (0..64).filter(|i| bits & (1 << i) != 0).collect();
-        loops.append(&mut self.wake_more.borrow_mut());
+        loops.extend(self.rare_if(|r| std::mem::take(&mut r.wake_more)));
         loops
     }
 
     /// Whether any wake-up is waiting.
     #[inline]
     pub fn has_wakes(&self) -> bool {
-        self.wake.get() != 0 || !self.wake_more.borrow().is_empty()
+        self.wake.get() != 0 || self.rare_if(|r| !r.wake_more.is_empty())
     }
+}
+
+/// The caller packed in `Scope::caller`.
+#[inline]
+fn unpack(packed: u64) -> Option<Caller> {
+    (packed != 0).then_some(Caller {
+        id: packed & !RESP3,
+        resp3: packed & RESP3 != 0,
+    })
 }
 
 impl Drop for Scope {
