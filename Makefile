@@ -1,9 +1,10 @@
 # ferrokv — common tasks. `make run` starts the server, `make test` runs every test.
 CARGO ?= cargo
+PYTHON ?= python3
 PORT ?= 6379
 ARGS ?=
 
-.PHONY: build release run test lint fmt bench bench-compare fuzz clean
+.PHONY: build release run test check-generated lint fmt bench bench-compare fuzz clean
 
 build:
 	$(CARGO) build --workspace
@@ -17,8 +18,15 @@ run: release
 
 ## Unit, integration, differential and tool smoke tests (needs redis-server/redis-tools for
 ## the differential and tool tests; they print that they are skipped otherwise).
-test:
+test: check-generated
 	$(CARGO) test --workspace -- --test-threads=2
+
+## Fails, with a diff, when src/commands/docs_data.rs is not exactly what
+## scripts/gen_command_docs.py generates from scripts/command_docs.json; the message says to run
+## `python3 scripts/gen_command_docs.py`. Needs only python3, no network.
+check-generated:
+	@command -v $(PYTHON) >/dev/null || { echo "check-generated needs $(PYTHON) (apt-get install python3)" >&2; exit 1; }
+	$(PYTHON) scripts/gen_command_docs.py --check
 
 lint:
 	$(CARGO) fmt --all -- --check
