@@ -292,9 +292,10 @@ fn parse_timeout(ctx: &mut Ctx<'_>, arg: &[u8]) -> Option<u64> {
 
 /// Serves `op` from the first of `keys` that holds data, as the non-blocking command would
 /// (and propagates as it); when none does, blocks the client on all of them for `timeout_ms`
-/// (0 = forever), or inside EXEC (where nothing may block) replies as on a timeout. A key of the
-/// wrong type met before any data is WRONGTYPE.
-fn pop_or_block(ctx: &mut Ctx<'_>, keys: &[Bytes], op: WaitOp, timeout_ms: u64) {
+/// (0 = forever), or — for the non-blocking forms (`timeout_ms` = `None`: LMPOP, ZMPOP) and
+/// inside EXEC, where nothing may block — replies as on a timeout. A key of the wrong type met
+/// before any data is WRONGTYPE.
+pub(crate) fn pop_or_block(ctx: &mut Ctx<'_>, keys: &[Bytes], op: WaitOp, timeout_ms: Option<u64>) {
     let db = ctx.client.db;
     let now = ctx.now;
     let mut targets: Vec<(usize, &[u8])> = keys.iter().map(|k| (db, &k[..])).collect();
@@ -320,15 +321,15 @@ fn pop_or_block(ctx: &mut Ctx<'_>, keys: &[Bytes], op: WaitOp, timeout_ms: u64) 
         }
         return;
     }
-    if ctx.in_exec {
+    let Some(timeout_ms) = timeout_ms.filter(|_| !ctx.in_exec) else {
         drop(locks);
         // Redis's CLIENT_DENY_BLOCKING: BLMOVE/BRPOPLPUSH answer nil as LMOVE would, the
-        // others the null array of a timeout.
+        // others the null array of a timeout (LMPOP and ZMPOP's reply for missing keys).
         return match op {
             WaitOp::Move { .. } => ctx.out.null(),
             _ => ctx.out.null_array(),
         };
-    }
+    };
     let mut distinct: Vec<Bytes> = Vec::with_capacity(keys.len());
     for k in keys {
         if !distinct.iter().any(|d| d == k) {
@@ -381,7 +382,7 @@ fn keys_then_timeout(ctx: &mut Ctx<'_>, argv: &[Bytes], op: WaitOp) {
     let Some(timeout) = parse_timeout(ctx, &argv[last]) else {
         return;
     };
-    pop_or_block(ctx, &argv[1..last], op, timeout);
+    pop_or_block(ctx, &argv[1..last], op, Some(timeout));
 }
 
 /// # Format
@@ -443,7 +444,7 @@ fn blmove(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         to,
         rpoplpush: false,
     };
-    pop_or_block(ctx, &argv[1..2], op, timeout);
+    pop_or_block(ctx, &argv[1..2], op, Some(timeout));
 }
 
 /// # Format
@@ -458,7 +459,7 @@ fn brpoplpush(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         to: Side::Left,
         rpoplpush: true,
     };
-    pop_or_block(ctx, &argv[1..2], op, timeout);
+    pop_or_block(ctx, &argv[1..2], op, Some(timeout));
 }
 
 /// # Format
@@ -476,7 +477,7 @@ fn blmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         side,
         count: Some(count),
     };
-    pop_or_block(ctx, &argv[first..first + numkeys], op, timeout);
+    pop_or_block(ctx, &argv[first..first + numkeys], op, Some(timeout));
 }
 
 /// # Format
@@ -493,7 +494,7 @@ fn bzmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         max,
         count: Some(count),
     };
-    pop_or_block(ctx, &argv[first..first + numkeys], op, timeout);
+    pop_or_block(ctx, &argv[first..first + numkeys], op, Some(timeout));
 }
 
 #[cfg(test)]

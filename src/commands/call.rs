@@ -272,10 +272,7 @@ fn run(
     }
     // Nobody to keep pushes for, nothing to propagate: the handler, then MONITOR.
     let reply_start = ctx.out.len();
-    (spec.handler)(ctx, args);
-    if ctx.srv.pubsub.has_monitors() && spec.flags & (SKIP_MONITOR | ADMIN) == 0 {
-        feed_monitors(ctx, spec.name, args);
-    }
+    handle(ctx, spec, args);
     let flags = spec.flags;
     (Outcome::Ran { index, flags }, reply_start)
 }
@@ -306,7 +303,7 @@ fn run_attended(
     let outer = fx
         .propagating()
         .then(|| (ctx.take_propagation(), fx.dirty()));
-    (spec.handler)(ctx, args);
+    handle(ctx, spec, args);
     let mut reply_at = reply_start;
     if let Some(previous) = previous {
         fx.set_caller(previous);
@@ -318,9 +315,6 @@ fn run_attended(
             ctx.own_push_bytes += pushes.len();
             reply_at += pushes.len();
         }
-    }
-    if ctx.srv.pubsub.has_monitors() && spec.flags & (SKIP_MONITOR | ADMIN) == 0 {
-        feed_monitors(ctx, spec.name, args);
     }
     if let Some((outer, dirty)) = outer {
         let asked = ctx.take_propagation().unwrap_or_default();
@@ -340,6 +334,17 @@ fn run_attended(
         },
         reply_at,
     )
+}
+
+/// The handler, then MONITOR (unless the command is `admin` or `skip_monitor`). A subscribed
+/// client's own MONITOR line then follows the pushes [`run_attended`] puts before the reply:
+/// Redis feeds monitors once the command has run.
+#[inline(always)]
+fn handle(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, args: &[Bytes]) {
+    (spec.handler)(ctx, args);
+    if ctx.srv.pubsub.has_monitors() && spec.flags & (SKIP_MONITOR | ADMIN) == 0 {
+        feed_monitors(ctx, spec.name, args);
+    }
 }
 
 /// Feeds the command just run (`args` as the client sent them, its database as the command

@@ -37,6 +37,7 @@ use bytes::Bytes;
 
 use super::flags::*;
 use super::{args, errors, keys_after_numkeys, spec, CommandSpec, Ctx, Group};
+use crate::blocked::WaitOp;
 use crate::resp::reply::Reply;
 use crate::store::events::class;
 use crate::store::types::list::Side;
@@ -385,35 +386,11 @@ fn lmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         Ok(parsed) => parsed,
         Err(e) => return ctx.out.error(e),
     };
-    let keys = &argv[first..first + numkeys];
-    let db = ctx.client.db;
-    let now = ctx.now;
-    let targets: Vec<(usize, &[u8])> = keys.iter().map(|k| (db, &k[..])).collect();
-    let mut locks = ctx.store().lock(&targets);
-    let mut found = None;
-    for key in keys {
-        let mut slot = locks.slot(db, key, now);
-        match slot.get() {
-            None => continue,
-            Some(e) if e.value.as_list().is_none() => {
-                drop(locks);
-                return ctx.out.error(errors::WRONGTYPE);
-            }
-            Some(_) => {
-                found = pop_elements(&mut slot, side, count).map(|popped| (key, popped));
-                break;
-            }
-        }
-    }
-    drop(locks);
-    match found {
-        Some((key, popped)) => {
-            reply_popped_with_key(ctx.out, key, &popped, true);
-            let n = popped.len().to_string();
-            ctx.propagate_as(&pop_argv(side, key, Some(n.as_bytes())));
-        }
-        None => ctx.out.null_array(),
-    }
+    let op = WaitOp::Pop {
+        side,
+        count: Some(count),
+    };
+    super::blocking::pop_or_block(ctx, &argv[first..first + numkeys], op, None);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -987,34 +987,11 @@ fn zmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         Ok(parsed) => parsed,
         Err(e) => return ctx.out.error(e),
     };
-    let keys = &argv[first..first + numkeys];
-    let (d, now) = (ctx.client.db, ctx.now);
-    let targets: Vec<(usize, &[u8])> = keys.iter().map(|k| (d, &k[..])).collect();
-    let mut locks = ctx.store().lock(&targets);
-    let mut found = None;
-    for key in keys {
-        let mut slot = locks.slot(d, key, now);
-        match slot.get() {
-            None => continue,
-            Some(e) if e.value.as_zset().is_none() => {
-                drop(locks);
-                return ctx.out.error(errors::WRONGTYPE);
-            }
-            Some(_) => {
-                found = Some((key, pop_from(&mut slot, max, count)));
-                break;
-            }
-        }
-    }
-    drop(locks);
-    match found {
-        Some((key, popped)) => {
-            reply_popped_with_key(ctx.out, key, &popped, true);
-            let n = popped.len().to_string();
-            ctx.propagate_as(&pop_argv(max, key, Some(n.as_bytes())));
-        }
-        None => ctx.out.null_array(),
-    }
+    let op = crate::blocked::WaitOp::ZPop {
+        max,
+        count: Some(count),
+    };
+    super::blocking::pop_or_block(ctx, &argv[first..first + numkeys], op, None);
 }
 
 /// ZMPOP's and BZMPOP's arguments after the command name: `numkeys` at `at`, the keys, then
