@@ -886,27 +886,13 @@ fn instantaneous_ops_per_sec_follows_load() {
 /// CONFIG SET loglevel changes what the running server logs.
 #[test]
 fn config_set_loglevel_takes_effect() {
-    let port = common::free_port();
-    let log = std::env::temp_dir().join(format!("ferrokv-loglevel-{}.log", port));
+    let log = common::temp_file("loglevel.log");
     let file = std::fs::File::create(&log).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
-        .args(["--port", &port.to_string(), "--threads", "1"])
-        .env_remove("RUST_LOG")
-        .stdout(std::process::Stdio::null())
-        .stderr(file)
-        .spawn()
-        .unwrap();
-    let url = format!("redis://127.0.0.1:{port}/");
-    let mut c = {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            if let Ok(c) = redis::Client::open(url.as_str()).unwrap().get_connection() {
-                break c;
-            }
-            assert!(std::time::Instant::now() < deadline, "server did not start");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    };
+    let s = Server::start_with(&["--threads", "1"], |cmd| {
+        cmd.env_remove("RUST_LOG").stderr(file);
+    });
+    let port = s.port;
+    let mut c = s.conn();
     // A protocol error is logged at debug level: hidden at the default `notice`...
     let mut raw = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     std::io::Write::write_all(&mut raw, b"*1\r\n$x\r\n").unwrap();
@@ -922,8 +908,7 @@ fn config_set_loglevel_takes_effect() {
     std::io::Write::write_all(&mut raw, b"*1\r\n$y\r\n").unwrap();
     let _ = std::io::Read::read(&mut raw, &mut [0u8; 256]);
     std::thread::sleep(std::time::Duration::from_millis(200));
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(s);
     let text = std::fs::read_to_string(&log).unwrap();
     let _ = std::fs::remove_file(&log);
     assert_eq!(text.matches("protocol error").count(), 1, "log:\n{text}");
