@@ -1,8 +1,6 @@
 //! Basic end-to-end checks of the server binary: start, PING, SET/GET, shutdown by signal.
 
-mod common;
-
-use common::{run, Server};
+use crate::common::{run, Server};
 
 #[test]
 fn ping_set_get_and_clean_sigterm_exit() {

@@ -1,11 +1,9 @@
 //! The config file: supported directives apply, unknown ones and bad values stop the server
 //! with the line number and exit code 1; flags override the file.
 
-mod common;
-
 use std::process::Command;
 
-use common::{run, Server};
+use crate::common::{self, run, Server};
 
 /// A throwaway config file removed on drop (no extra dependency needed).
 mod tempfile_path {

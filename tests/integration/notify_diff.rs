@@ -30,16 +30,14 @@
 //! so no key expires in the middle of a step (EXEC also aborts when a watched key expired
 //! since WATCH, which would make such a step racy).
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::Server;
 use bytes::Bytes;
-use common::Server;
 use ferrokv::commands::registry;
 use ferrokv::commands::session::{request, Session};
 use ferrokv::store::events::{class, WatchFlag};

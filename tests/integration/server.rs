@@ -2,15 +2,12 @@
 //! COMMAND and its subcommands, CONFIG GET/SET/RESETSTAT, TIME, LASTSAVE, SHUTDOWN, signals,
 //! and a redis-cli smoke test.
 
-mod common;
-mod conn_util;
-
 use std::collections::HashMap;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{err, run, Server};
-use conn_util::{bulk_body, call, call_text, parse_info};
+use crate::common::{self, err, run, Server};
+use crate::conn_util::{bulk_body, call, call_text, parse_info};
 use redis::Value;
 
 fn text(c: &mut redis::Connection, args: &[&str]) -> String {
@@ -374,7 +371,7 @@ fn command_docs_list_getkeys_help() {
     let mut raw = s.raw();
     assert_eq!(
         call_text(&mut raw, &["COMMAND", "DOCS", "get", "nosuch"]),
-        // Redis 7.0.15's exact bytes (tests/command_docs.rs compares every command).
+        // Redis 7.0.15's exact bytes (tests/integration/command_docs.rs compares every command).
         "*2\r\n$3\r\nget\r\n*10\r\n$7\r\nsummary\r\n$22\r\nGet the value of a key\r\n\
          $5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n\
          $10\r\ncomplexity\r\n$4\r\nO(1)\r\n$9\r\narguments\r\n*1\r\n*6\r\n\

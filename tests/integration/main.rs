@@ -1,0 +1,37 @@
+//! The integration suite, one test binary: the real `ferrokv-server` binary (and a real
+//! `redis-server` where one is installed) driven over TCP, plus the in-process
+//! notification comparison. One module per area, named after the file it lives in, so
+//! `cargo test --test integration lists::` runs one area and
+//! `cargo test --test integration lists::push_pop_and_length` one test.
+//!
+//! One binary links the `redis` crate and the library once instead of once per area. The
+//! price is one shared process, so a test must not change what other tests see of it: no
+//! environment variables set, no working-directory change, no signal handlers, temp files
+//! named per test (`common::temp_file`). The one process-wide change is `load`'s raising of
+//! the open-files soft limit, which only ever goes up and which no test depends on being low.
+//!
+//! `common` is the harness (start and stop servers, connections, shared helpers), `conn_util`
+//! the raw-protocol helpers.
+
+mod common;
+mod conn_util;
+
+mod blocking;
+mod command_docs;
+mod config_file;
+mod connection;
+mod differential;
+mod hashes;
+mod keys;
+mod lists;
+mod load;
+mod notify_diff;
+mod protocol;
+mod pubsub;
+mod server;
+mod sets;
+mod smoke;
+mod strings;
+mod tools;
+mod transactions;
+mod zsets;
