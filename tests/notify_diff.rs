@@ -30,14 +30,19 @@
 //! so no key expires in the middle of a step (EXEC also aborts when a watched key expired
 //! since WATCH, which would make such a step racy).
 
+// Its own test binary, not a module of tests/integration/: see the note in that crate's
+// main.rs.
+#[path = "integration/common/mod.rs"]
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::common::Server;
 use bytes::Bytes;
+use common::Server;
 use ferrokv::commands::registry;
 use ferrokv::commands::session::{request, Session};
 use ferrokv::store::events::{class, WatchFlag};
