@@ -10,7 +10,7 @@ use ferrokv::store::types::ZSet;
 const SIZES: [usize; 2] = [128, 100_000];
 
 /// A fixed pseudo-random sequence, so runs compare like with like.
-#[path = "../tests/common/splitmix.rs"]
+#[path = "../tests/integration/common/splitmix.rs"]
 mod splitmix;
 use splitmix::SplitMix64 as Seq;
 

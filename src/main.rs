@@ -1,5 +1,8 @@
 //! `ferrokv-server`: parse flags and config, start the loops, wait for a signal or SHUTDOWN.
 
+use std::io::Write;
+use std::sync::atomic::Ordering;
+
 use clap::Parser;
 use ferrokv::config::{Args, Config};
 
@@ -31,6 +34,7 @@ fn main() {
             std::process::exit(1);
         }
     };
+    report_port(running.shared.port.load(Ordering::Relaxed));
     let shared = running.shared.clone();
     let handle = signals.handle();
     std::thread::spawn(move || {
@@ -43,4 +47,17 @@ fn main() {
     running.join();
     handle.close();
     tracing::info!("ferrokv is now ready to exit, bye bye");
+}
+
+/// Prints `ferrokv-server listening on port N` once every listener is bound: the only line the
+/// server writes to stdout (logs go to stderr), so that whoever started it with `--port 0` (the
+/// test harness, a script) learns the port the kernel picked without racing for a free one.
+fn report_port(port: usize) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) =
+        writeln!(out, "ferrokv-server listening on port {port}").and_then(|()| out.flush())
+    {
+        // A closed or broken stdout must not stop a server that is otherwise fine.
+        tracing::warn!(error = %e, "cannot report the listening port on stdout");
+    }
 }

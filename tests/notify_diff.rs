@@ -30,6 +30,9 @@
 //! so no key expires in the middle of a step (EXEC also aborts when a watched key expired
 //! since WATCH, which would make such a step racy).
 
+// Its own test binary, not a module of tests/integration/: see the note in that crate's
+// main.rs.
+#[path = "integration/common/mod.rs"]
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};

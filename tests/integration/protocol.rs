@@ -7,14 +7,12 @@
 //! Nothing here assumes that one `read` returns a whole reply: [`Peer`] parses replies
 //! incrementally from a buffered reader.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::Server;
+use crate::common::{self, Server};
 use ferrokv::commands::session::request as resp;
 
 /// A raw client: writes bytes, reads RESP replies however the kernel fragments them.

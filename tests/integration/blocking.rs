@@ -4,17 +4,14 @@
 //! redis-server is installed, run against it too: the raw reply bytes must be identical.
 //! Every read is bounded by a socket timeout, so no test can hang.
 
-mod common;
-mod conn_util;
-
 use std::collections::HashSet;
 use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{Raw, Server};
-use conn_util::{bulk_body, encode, parse_info, read_frame};
+use crate::common::{Raw, Server};
+use crate::conn_util::{bulk_body, encode, parse_info, read_frame};
 
 const THREADS: &[&str] = &["--threads", "4"];
 

@@ -1,22 +1,16 @@
 //! The config file: supported directives apply, unknown ones and bad values stop the server
 //! with the line number and exit code 1; flags override the file.
 
-mod common;
-
 use std::process::Command;
 
-use common::{free_port, run, Server};
+use crate::common::{self, run, Server};
 
 /// A throwaway config file removed on drop (no extra dependency needed).
 mod tempfile_path {
     pub struct Path(pub std::path::PathBuf);
     impl Path {
         pub fn new(text: &str) -> Path {
-            let p = std::env::temp_dir().join(format!(
-                "ferrokv-test-{}-{}.conf",
-                std::process::id(),
-                super::free_port()
-            ));
+            let p = super::common::temp_file("config.conf");
             std::fs::write(&p, text).expect("write config");
             Path(p)
         }
@@ -34,12 +28,7 @@ mod tempfile_path {
 fn start_with_file(text: &str) -> std::process::Output {
     let file = tempfile_path::Path::new(text);
     Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
-        .args([
-            "--config",
-            file.as_str(),
-            "--port",
-            &free_port().to_string(),
-        ])
+        .args(["--config", file.as_str(), "--port", "0"])
         .output()
         .expect("run ferrokv-server")
 }
@@ -75,7 +64,7 @@ fn file_directives_apply_and_flags_override() {
     let file = tempfile_path::Path::new("databases 4\nmaxclients 77\ntimeout 0\nport 1\n");
     let s = Server::start(&["--config", file.as_str()]);
     let mut c = s.conn();
-    // --port from the harness overrides `port 1` in the file, or we could not connect at all.
+    // --port 0 from the harness overrides `port 1` in the file, or we could not connect at all.
     assert!(run(&mut c, &["SELECT", "3"]).is_ok());
     assert_eq!(
         common::err(&mut c, &["SELECT", "4"]),

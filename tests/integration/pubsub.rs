@@ -3,13 +3,11 @@
 //! redis-server where one is installed, delivery across loops, per-publisher order, fan-out,
 //! the pubsub output limit, and cleanup on disconnect and RESET.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::Server;
+use crate::common::Server;
 use ferrokv::commands::session::request as encode;
 
 /// A raw connection with a buffered reader that splits replies into whole RESP frames.

@@ -2,14 +2,12 @@
 //! behaviour with short TTLs and polling, SCAN guarantees under concurrent writers, cross-db
 //! commands, active expiry of a million keys, and a differential run against real Redis.
 
-mod common;
-
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{bulk, err, run, Server};
+use crate::common::{self, bulk, err, run, Server};
 use redis::Value;
 
 fn int(c: &mut redis::Connection, args: &[&str]) -> i64 {

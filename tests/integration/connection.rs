@@ -2,13 +2,12 @@
 //! RESP3 (exact bytes), AUTH, RESET, every CLIENT subcommand and its errors, CLIENT KILL across
 //! loops, maxclients and idle timeouts.
 
-mod common;
-mod conn_util;
-
 use std::time::{Duration, Instant};
 
-use common::{err, run, Server};
-use conn_util::{bulk_body, call, call_text, encode, parse_client_line, parse_client_list};
+use crate::common::{self, err, run, Server};
+use crate::conn_util::{
+    self, bulk_body, call, call_text, encode, parse_client_line, parse_client_list,
+};
 use redis::Value;
 
 fn text(c: &mut redis::Connection, args: &[&str]) -> String {

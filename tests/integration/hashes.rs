@@ -4,14 +4,11 @@
 //! membership/distinctness rules, HSCAN over a big hash that changes during the scan, keyspace
 //! integration (TYPE, COPY, RENAME, EXPIRE) and DEL of a million-field hash without stalling.
 
-mod common;
-mod conn_util;
-
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use common::{bulk, err, ok, Server, NOT_FLOAT, NOT_INT, SYNTAX, WRONGTYPE};
-use conn_util::{call_text, parse_info};
+use crate::common::{bulk, err, ok, Server, NOT_FLOAT, NOT_INT, SYNTAX, WRONGTYPE};
+use crate::conn_util::{call_text, parse_info};
 use redis::Value;
 
 fn server() -> Server {

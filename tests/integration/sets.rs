@@ -3,15 +3,13 @@
 //! sets, atomicity of SMOVE and the multi-key commands across threads, and a big DEL freed off
 //! the event loop.
 
-mod common;
-
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{bulk, err, ok, run, Server, NOT_INT, SYNTAX, WRONGTYPE};
+use crate::common::{self, bulk, err, ok, run, Server, NOT_INT, SYNTAX, WRONGTYPE};
 use redis::Value;
 
 fn int(c: &mut redis::Connection, args: &[&str]) -> i64 {

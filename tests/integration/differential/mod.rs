@@ -17,6 +17,7 @@
 //!
 //! # Running part of it
 //!
+//! `cargo test --test integration differential::` runs this test alone.
 //! [`ONLY`] can restrict the generator to some entries while a family is being developed. `FERROKV_DIFF_SEED=n` runs only seed `n` (to
 //! reproduce a failure), `FERROKV_DIFF_SEEDS` / `FERROKV_DIFF_STEPS` change the amounts,
 //! `FERROKV_DIFF_ALL=1` ignores [`ONLY`], and `FERROKV_DIFF_SELF_CHECK=1` runs every entry
@@ -32,9 +33,6 @@
 //! commands as consecutive steps: each of MULTI, the queued commands (`QUEUED`) and EXEC is an
 //! ordinary reply to compare.
 
-#[path = "../common/mod.rs"]
-mod common;
-
 // One module per collection family: each has `ENTRIES` (generators) and `read_back(key)`
 // (steps that compare a key's final content).
 mod hashes;
@@ -47,7 +45,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::Server;
+use crate::common::{self, Server};
 
 /// Generator entries to run (`None` = all entries); narrow it while developing a
 /// family that is not complete yet.
@@ -1221,7 +1219,8 @@ fn random_command_sequences_match_redis() {
                 panic!(
                     "ferrokv and redis differ: seed {seed}, step {i} ({})\n  command: {}\n  \
                      ferrokv: {f:?}\n  redis:   {r:?}\nprevious steps:\n{}\n\
-                     reproduce: FERROKV_DIFF_SEED={seed} cargo test --test differential",
+                     reproduce: FERROKV_DIFF_SEED={seed} \
+                     cargo test --test integration differential::",
                     if i < steps {
                         "generated"
                     } else {

@@ -2,15 +2,12 @@
 //! COMMAND and its subcommands, CONFIG GET/SET/RESETSTAT, TIME, LASTSAVE, SHUTDOWN, signals,
 //! and a redis-cli smoke test.
 
-mod common;
-mod conn_util;
-
 use std::collections::HashMap;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{err, run, Server};
-use conn_util::{bulk_body, call, call_text, parse_info};
+use crate::common::{self, err, run, Server};
+use crate::conn_util::{bulk_body, call, call_text, parse_info};
 use redis::Value;
 
 fn text(c: &mut redis::Connection, args: &[&str]) -> String {
@@ -374,7 +371,7 @@ fn command_docs_list_getkeys_help() {
     let mut raw = s.raw();
     assert_eq!(
         call_text(&mut raw, &["COMMAND", "DOCS", "get", "nosuch"]),
-        // Redis 7.0.15's exact bytes (tests/command_docs.rs compares every command).
+        // Redis 7.0.15's exact bytes (tests/integration/command_docs.rs compares every command).
         "*2\r\n$3\r\nget\r\n*10\r\n$7\r\nsummary\r\n$22\r\nGet the value of a key\r\n\
          $5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n\
          $10\r\ncomplexity\r\n$4\r\nO(1)\r\n$9\r\narguments\r\n*1\r\n*6\r\n\
@@ -886,27 +883,13 @@ fn instantaneous_ops_per_sec_follows_load() {
 /// CONFIG SET loglevel changes what the running server logs.
 #[test]
 fn config_set_loglevel_takes_effect() {
-    let port = common::free_port();
-    let log = std::env::temp_dir().join(format!("ferrokv-loglevel-{}.log", port));
+    let log = common::temp_file("loglevel.log");
     let file = std::fs::File::create(&log).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
-        .args(["--port", &port.to_string(), "--threads", "1"])
-        .env_remove("RUST_LOG")
-        .stdout(std::process::Stdio::null())
-        .stderr(file)
-        .spawn()
-        .unwrap();
-    let url = format!("redis://127.0.0.1:{port}/");
-    let mut c = {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            if let Ok(c) = redis::Client::open(url.as_str()).unwrap().get_connection() {
-                break c;
-            }
-            assert!(std::time::Instant::now() < deadline, "server did not start");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    };
+    let s = Server::start_with(&["--threads", "1"], |cmd| {
+        cmd.env_remove("RUST_LOG").stderr(file);
+    });
+    let port = s.port;
+    let mut c = s.conn();
     // A protocol error is logged at debug level: hidden at the default `notice`...
     let mut raw = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     std::io::Write::write_all(&mut raw, b"*1\r\n$x\r\n").unwrap();
@@ -922,8 +905,7 @@ fn config_set_loglevel_takes_effect() {
     std::io::Write::write_all(&mut raw, b"*1\r\n$y\r\n").unwrap();
     let _ = std::io::Read::read(&mut raw, &mut [0u8; 256]);
     std::thread::sleep(std::time::Duration::from_millis(200));
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(s);
     let text = std::fs::read_to_string(&log).unwrap();
     let _ = std::fs::remove_file(&log);
     assert_eq!(text.matches("protocol error").count(), 1, "log:\n{text}");

@@ -1,14 +1,12 @@
 //! MULTI / EXEC / DISCARD / WATCH across threads: the server runs 4 loops and every test uses
 //! several connections, so clients sit on different threads.
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use common::{err, run, Server};
+use crate::common::{err, run, Server};
 use redis::Value;
 
 fn start() -> Server {

@@ -2,13 +2,11 @@
 //! exact error texts, TTL interplay, binary safety, size limits, MSET/MGET atomicity under
 //! concurrency, and a differential run against a real redis-server when one is installed.
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{bulk, err, ok, run, Server, NOT_FLOAT, NOT_INT, SYNTAX};
+use crate::common::{self, bulk, err, ok, run, Server, NOT_FLOAT, NOT_INT, SYNTAX};
 use redis::Value;
 
 fn server() -> Server {

@@ -3,11 +3,12 @@
 //! Members come from a small alphabet (so commands collide) and zsets stay far below 128
 //! members of at most 64 bytes: both servers keep them in the compact (listpack) form, where
 //! Redis's answers are fully deterministic — including lexicographic ranges over mixed scores
-//! and ZSCAN order. The big (skiplist) form is compared against Redis by `tests/zsets.rs` on
-//! inputs where Redis is deterministic. ZRANDMEMBER is compared by shape only
-//! ([`Check::Shape`]), except with a count covering the whole zset, which Redis answers in
-//! descending order. ZRANK/ZREVRANK (7.2 accepts a WITHSCORE argument that 7.0 rejects by
-//! arity) are queued behind a harmless first step so the arity generator never appends to them.
+//! and ZSCAN order. The big (skiplist) form is compared against Redis by
+//! `tests/integration/zsets.rs` on inputs where Redis is deterministic. ZRANDMEMBER is compared
+//! by shape only ([`Check::Shape`]), except with a count covering the whole zset, which Redis
+//! answers in descending order. ZRANK/ZREVRANK (7.2 accepts a WITHSCORE argument that 7.0
+//! rejects by arity) are queued behind a harmless first step so the arity generator never
+//! appends to them.
 
 use super::{b, e, Check, Entry, Gen, Step};
 

@@ -6,11 +6,9 @@
 //! iterates a hash table) is sorted by name and restricted to the subcommands ferrokv has, and
 //! the no-argument form is compared as a set of names.
 
-mod common;
-
 use std::time::Duration;
 
-use common::Server;
+use crate::common::Server;
 use redis::Value;
 
 /// ferrokv commands that Redis 7.0.15 does not have (their docs come from Redis 7.2).

@@ -2,13 +2,11 @@
 //! `--pipe` mass insertion, `info`). Each test is skipped, with a message, when the tool is not
 //! installed.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{run, Server};
+use crate::common::{run, Server};
 use redis::Value;
 
 /// Commands the tests below exercise that this branch does not implement yet: they are left

@@ -3,13 +3,11 @@
 //! redis-server, incremental ZSCAN, atomicity of the multi-key commands, and freeing a
 //! million-member zset off the event loop.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{bulk, err, ok, Server, NOT_FLOAT, NOT_INT, SYNTAX, WRONGTYPE};
+use crate::common::{self, bulk, err, ok, Server, NOT_FLOAT, NOT_INT, SYNTAX, WRONGTYPE};
 use redis::Value;
 
 fn bulks(items: &[&str]) -> Value {

@@ -1,12 +1,10 @@
 //! Load tests: a long pipeline on one connection, and many simultaneous connections spread
 //! over several client threads against a multi-threaded server.
 
-mod common;
-
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use common::{run, Server};
+use crate::common::{run, Server};
 use redis::Value;
 
 /// Raises this process's open-file soft limit to at least `want` (up to the hard limit) so

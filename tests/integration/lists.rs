@@ -4,13 +4,11 @@
 //! DEL that leaves the loop responsive), LMOVE/RPOPLPUSH/LMPOP atomicity under concurrency,
 //! and a scripted comparison with a real redis-server when one is installed.
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{bulk, err, ok, run, Server, NOT_INT, SYNTAX, WRONGTYPE};
+use crate::common::{self, bulk, err, ok, run, Server, NOT_INT, SYNTAX, WRONGTYPE};
 use redis::Value;
 
 fn bulks(items: &[&str]) -> Value {
