@@ -672,6 +672,43 @@ mod tests {
         );
     }
 
+    /// A write that asks for its propagation to be something else: the dataset changes, the
+    /// command itself is not propagated, two other writes are.
+    static REWRITING: CommandSpec = spec("set", -3, 0, Group::String, 0, 0, 0, rewriting);
+
+    fn rewriting(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+        let set = registry().lookup(b"set").unwrap().1;
+        (set.handler)(ctx, args);
+        ctx.prevent_propagation();
+        ctx.also_propagate(0, &[b"DEL", b"a"]);
+        ctx.also_propagate(0, &[b"DEL", b"b"]);
+    }
+
+    #[test]
+    fn handlers_steer_their_propagation() {
+        let srv = server(1);
+        let capture = Capture::default();
+        assert!(srv.propagation.install(Box::new(capture.clone())));
+        let mut c = Peer::new(&srv, 1, 0);
+        let fx = srv.scope(Some(0));
+        let index = registry().lookup(b"set").unwrap().0;
+        let args = crate::commands::session::argv(&["SET", "k", "v"]);
+        let mut ctx = Ctx::new(
+            &srv,
+            &srv.stats[0],
+            &mut c.client,
+            &mut c.out,
+            &fx,
+            1_000,
+            quanta::Instant::now(),
+        );
+        outermost(&mut ctx, |ctx| run(ctx, index, &REWRITING, &args, false));
+        drop(ctx);
+        assert_eq!(String::from_utf8_lossy(&c.out.buf), "+OK\r\n");
+        assert_eq!(capture.take(), ["0:MULTI; 0:DEL a; 0:DEL b; 0:EXEC"]);
+        assert_eq!(c.run(&srv, &["GET", "k"]), "$1\r\nv\r\n");
+    }
+
     #[test]
     fn serving_a_blocked_client_propagates_its_pop_as_a_unit_of_its_own() {
         let srv = server(1);

@@ -314,11 +314,7 @@ fn help(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 mod tests {
     use super::*;
 
-    fn b(v: &[&str]) -> Vec<Bytes> {
-        v.iter()
-            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
-            .collect()
-    }
+    use crate::commands::session::argv as b;
 
     #[test]
     fn subcommands_resolve_to_their_own_stats_slot() {

@@ -541,11 +541,7 @@ fn info(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 mod tests {
     use super::*;
 
-    fn b(v: &[&str]) -> Vec<Bytes> {
-        v.iter()
-            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
-            .collect()
-    }
+    use crate::commands::session::argv as b;
 
     #[test]
     fn section_selection_follows_redis() {

@@ -111,6 +111,15 @@ impl Default for Session {
     }
 }
 
+/// An argument vector from words (unit tests).
+#[cfg(test)]
+pub(crate) fn argv(words: &[&str]) -> Vec<Bytes> {
+    words
+        .iter()
+        .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+        .collect()
+}
+
 /// A RESP request for `args` (benchmarks and tests build their input with it).
 pub fn request(args: &[&[u8]]) -> Vec<u8> {
     let mut v = format!("*{}\r\n", args.len()).into_bytes();
