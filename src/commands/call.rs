@@ -404,6 +404,7 @@ mod tests {
     use crate::state::mailbox::{LoopHandle, Msg, Wake};
     use crate::state::propagate::Propagator;
     use crate::state::{Client, ClientInfo, Shared};
+    use crate::store::Scope;
 
     /// A connection of its own (id, loop) driven through the real command path.
     struct Peer {
@@ -420,6 +421,33 @@ mod tests {
                 client: Client::new(info),
                 out: Reply::new(false),
             }
+        }
+
+        /// Runs a test-only `spec` (standing in for the registry command of its name) as the
+        /// outermost command of execution `fx`, exactly as `call` runs a resolved command.
+        fn run_spec(
+            &mut self,
+            srv: &Shared,
+            fx: &Scope,
+            spec: &'static CommandSpec,
+            args: &[&str],
+        ) -> String {
+            let index = registry().lookup(spec.name.as_bytes()).unwrap().0;
+            let argv = crate::commands::session::argv(args);
+            let subscribed = self.client.pubsub.is_subscribed();
+            self.out.buf.clear();
+            let now = quanta::Instant::now();
+            let mut ctx = Ctx::new(
+                srv,
+                &srv.stats[0],
+                &mut self.client,
+                &mut self.out,
+                fx,
+                1_000,
+                now,
+            );
+            outermost(&mut ctx, |ctx| run(ctx, index, spec, &argv, subscribed));
+            String::from_utf8_lossy(&self.out.buf).into_owned()
         }
 
         fn run(&mut self, srv: &Shared, args: &[&str]) -> String {
@@ -691,20 +719,10 @@ mod tests {
         assert!(srv.propagation.install(Box::new(capture.clone())));
         let mut c = Peer::new(&srv, 1, 0);
         let fx = srv.scope(Some(0));
-        let index = registry().lookup(b"set").unwrap().0;
-        let args = crate::commands::session::argv(&["SET", "k", "v"]);
-        let mut ctx = Ctx::new(
-            &srv,
-            &srv.stats[0],
-            &mut c.client,
-            &mut c.out,
-            &fx,
-            1_000,
-            quanta::Instant::now(),
+        assert_eq!(
+            c.run_spec(&srv, &fx, &REWRITING, &["SET", "k", "v"]),
+            "+OK\r\n"
         );
-        outermost(&mut ctx, |ctx| run(ctx, index, &REWRITING, &args, false));
-        drop(ctx);
-        assert_eq!(String::from_utf8_lossy(&c.out.buf), "+OK\r\n");
         assert_eq!(capture.take(), ["0:MULTI; 0:DEL a; 0:DEL b; 0:EXEC"]);
         assert_eq!(c.run(&srv, &["GET", "k"]), "$1\r\nv\r\n");
     }
