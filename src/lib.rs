@@ -91,6 +91,7 @@ pub mod commands;
 pub mod config;
 pub mod logging;
 pub mod net;
+pub mod persist;
 pub mod pubsub;
 pub mod resp;
 pub mod state;
