@@ -45,6 +45,15 @@ pub struct Args {
     /// A redis.conf-syntax file with supported directives.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// RDB save points, as redis.conf's `save` ("3600 1 300 100", or "" for none).
+    #[arg(long)]
+    pub save: Option<String>,
+    /// Working directory for the RDB file (redis.conf's `dir`).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// RDB file name (redis.conf's `dbfilename`).
+    #[arg(long)]
+    pub dbfilename: Option<String>,
 }
 
 /// One `client-output-buffer-limit` class.
@@ -144,6 +153,11 @@ pub struct Config {
     /// `notify-keyspace-events` as [`crate::store::events::class`] bits.
     pub notify_keyspace_events: u32,
     pub config_file: Option<PathBuf>,
+    /// RDB directives (`dir`, `dbfilename`, `save`, ...).
+    pub rdb: crate::persist::RdbSettings,
+    /// Whether a `save` directive was met in the config file (the first replaces the default
+    /// points, later ones add to them, as in Redis).
+    pub save_seen: bool,
 }
 
 impl Default for Config {
@@ -163,6 +177,8 @@ impl Default for Config {
             loglevel: "notice".to_string(),
             notify_keyspace_events: 0,
             config_file: None,
+            rdb: crate::persist::RdbSettings::default(),
+            save_seen: false,
         }
     }
 }
@@ -215,6 +231,22 @@ impl Config {
         if let Some(t) = args.timeout {
             cfg.timeout = t;
         }
+        if let Some(save) = &args.save {
+            let words: Vec<&str> = save.split_whitespace().collect();
+            let words = if words.is_empty() { vec![""] } else { words };
+            cfg.rdb.save_points =
+                crate::persist::parse_save(&words).map_err(ConfigError::Invalid)?;
+        }
+        if let Some(dir) = &args.dir {
+            cfg.rdb.dir = dir.clone();
+        }
+        if let Some(name) = &args.dbfilename {
+            cfg.set("dbfilename", &[name])
+                .map_err(ConfigError::Invalid)?;
+        }
+        cfg.rdb.dir = std::fs::canonicalize(&cfg.rdb.dir).map_err(|e| {
+            ConfigError::Invalid(format!("Can't chdir to '{}': {e}", cfg.rdb.dir.display()))
+        })?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -300,6 +332,29 @@ impl Config {
                 self.notify_keyspace_events = crate::store::events::class::parse(one()?.as_bytes())
                     .ok_or(crate::store::events::class::INVALID)?
             }
+            "save" => {
+                let points = crate::persist::parse_save(values)?;
+                if !self.save_seen || points.is_empty() {
+                    self.rdb.save_points.clear();
+                }
+                self.save_seen = true;
+                self.rdb.save_points.extend(points);
+            }
+            "dir" => self.rdb.dir = PathBuf::from(one()?),
+            "dbfilename" => {
+                let name = one()?;
+                if !is_plain_file_name(name) {
+                    return Err("dbfilename can't be a path, just a filename".into());
+                }
+                self.rdb.dbfilename = name.to_string();
+            }
+            "rdbcompression" => self.rdb.compression = parse_bool(one()?)?,
+            "rdbchecksum" => self.rdb.checksum = parse_bool(one()?)?,
+            "stop-writes-on-bgsave-error" => {
+                self.rdb.stop_writes_on_bgsave_error = parse_bool(one()?)?
+            }
+            "key-load-delay" => self.rdb.key_load_delay_us = parse_num(one()?)?,
+            "rdb-key-save-delay" => self.rdb.key_save_delay_us = parse_num(one()?)?,
             "loglevel" => {
                 let v = one()?.to_ascii_lowercase();
                 if !["debug", "verbose", "notice", "warning", "nothing"].contains(&v.as_str()) {
@@ -315,6 +370,20 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Redis's boolean directive values.
+pub fn parse_bool(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err("argument must be 'yes' or 'no'".into()),
+    }
+}
+
+/// Redis's rule for `dbfilename` (and later `appendfilename`): a name, not a path.
+pub fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains('/') && name != "." && name != ".."
 }
 
 fn parse_num<T: std::str::FromStr>(s: &str) -> Result<T, String> {

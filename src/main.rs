@@ -39,9 +39,23 @@ fn main() {
     let handle = signals.handle();
     std::thread::spawn(move || {
         let mut signals = signals;
-        if let Some(sig) = signals.forever().next() {
-            tracing::info!(signal = sig, "received signal, shutting down");
+        for sig in signals.forever() {
+            let name = if sig == signal_hook::consts::SIGINT {
+                "SIGINT"
+            } else {
+                "SIGTERM"
+            };
+            tracing::warn!("Received {name} scheduling shutdown...");
+            // As Redis's prepareForShutdown: save when save points exist; a failed save
+            // keeps the server running.
+            let fx = shared.scope(None);
+            let save = ferrokv::commands::persistence::saves_on_shutdown(&shared);
+            if ferrokv::commands::persistence::prepare_shutdown(&shared, &fx, save).is_err() {
+                tracing::warn!("{name} received but errors trying to shut down the server, check the logs for more information");
+                continue;
+            }
             shared.request_shutdown();
+            break;
         }
     });
     running.join();

@@ -177,6 +177,10 @@ fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> (Outcome, usize) {
     }
     // Authentication, ACL and maxmemory checks (issue 11) and the cluster slot check go here,
     // in Redis's order, before the Pub/Sub context.
+    let gate = ctx.srv.persistence.gate();
+    if gate != 0 && !ctx.in_exec && !persistence_allows(ctx, spec, gate) {
+        return (Outcome::Rejected(Some(index)), reply_start);
+    }
     let subscribed = ctx.client.pubsub.is_subscribed();
     if subscribed && !allowed_in_context(ctx, spec.name) {
         return (Outcome::Rejected(Some(index)), reply_start);
@@ -193,6 +197,28 @@ fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> (Outcome, usize) {
         }
     }
     run(ctx, index, spec, args, subscribed)
+}
+
+/// Redis's `processCommand` rules while persistence refuses commands: after a failed
+/// background save (with `stop-writes-on-bgsave-error`), writes and PING get `-MISCONF`;
+/// while the dataset loads, commands without the `loading` flag get `-LOADING`. Returns false
+/// after writing the error (flagging an open MULTI).
+#[cold]
+#[inline(never)]
+fn persistence_allows(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, gate: u8) -> bool {
+    use super::flags::{LOADING, WRITE};
+    use super::persistence::{LOADING_ERR, MISCONF};
+    let error = if gate & crate::persist::gate::MISCONF != 0
+        && (spec.flags & WRITE != 0 || spec.name == "ping")
+    {
+        MISCONF
+    } else if gate & crate::persist::gate::LOADING != 0 && spec.flags & LOADING == 0 {
+        LOADING_ERR
+    } else {
+        return true;
+    };
+    multi::rejected(ctx, Some(spec), error.as_bytes());
+    false
 }
 
 /// The registry entry `args` names, through the connection's one-entry cache.

@@ -47,6 +47,22 @@ pub static DOCS: &[(&str, Doc)] = &[
         },
     ),
     (
+        "bgsave",
+        Doc {
+            summary: Some("Asynchronously save the dataset to disk"),
+            since: Some("1.0.0"),
+            group: "server",
+            complexity: Some("O(1)"),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[("3.2.2", "Added the `SCHEDULE` option.")],
+            arguments: &[
+                Arg { name: "schedule", kind: "pure-token", key_spec_index: -1, token: Some("SCHEDULE"), summary: None, since: Some("3.2.2"), deprecated_since: None, flags: &["optional"], arguments: &[] },
+            ],
+        },
+    ),
+    (
         "blmove",
         Doc {
             summary: Some("Pop an element from a list, push it to another list and return it; or block until one is available"),
@@ -706,6 +722,20 @@ pub static DOCS: &[(&str, Doc)] = &[
         },
     ),
     (
+        "debug",
+        Doc {
+            summary: Some("A container for debugging commands"),
+            since: Some("1.0.0"),
+            group: "server",
+            complexity: Some("Depends on subcommand."),
+            doc_flags: &["syscmd"],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[],
+        },
+    ),
+    (
         "decr",
         Doc {
             summary: Some("Decrement the integer value of a key by one"),
@@ -766,6 +796,22 @@ pub static DOCS: &[(&str, Doc)] = &[
             replaced_by: None,
             history: &[],
             arguments: &[],
+        },
+    ),
+    (
+        "dump",
+        Doc {
+            summary: Some("Return a serialized version of the value stored at the specified key."),
+            since: Some("2.6.0"),
+            group: "generic",
+            complexity: Some("O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1)."),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "key", kind: "key", key_spec_index: 0, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+            ],
         },
     ),
     (
@@ -2224,6 +2270,28 @@ pub static DOCS: &[(&str, Doc)] = &[
         },
     ),
     (
+        "restore",
+        Doc {
+            summary: Some("Create a key using the provided serialized value, previously obtained using DUMP."),
+            since: Some("2.6.0"),
+            group: "generic",
+            complexity: Some("O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N))."),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[("3.0.0", "Added the `REPLACE` modifier."), ("5.0.0", "Added the `ABSTTL` modifier."), ("5.0.0", "Added the `IDLETIME` and `FREQ` options.")],
+            arguments: &[
+                Arg { name: "key", kind: "key", key_spec_index: 0, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "ttl", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "serialized-value", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "replace", kind: "pure-token", key_spec_index: -1, token: Some("REPLACE"), summary: None, since: Some("3.0.0"), deprecated_since: None, flags: &["optional"], arguments: &[] },
+                Arg { name: "absttl", kind: "pure-token", key_spec_index: -1, token: Some("ABSTTL"), summary: None, since: Some("5.0.0"), deprecated_since: None, flags: &["optional"], arguments: &[] },
+                Arg { name: "seconds", kind: "integer", key_spec_index: -1, token: Some("IDLETIME"), summary: None, since: Some("5.0.0"), deprecated_since: None, flags: &["optional"], arguments: &[] },
+                Arg { name: "frequency", kind: "integer", key_spec_index: -1, token: Some("FREQ"), summary: None, since: Some("5.0.0"), deprecated_since: None, flags: &["optional"], arguments: &[] },
+            ],
+        },
+    ),
+    (
         "role",
         Doc {
             summary: Some("Return the role of the instance in the context of replication"),
@@ -2320,6 +2388,20 @@ pub static DOCS: &[(&str, Doc)] = &[
                 Arg { name: "key", kind: "key", key_spec_index: 0, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
                 Arg { name: "member", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &["multiple"], arguments: &[] },
             ],
+        },
+    ),
+    (
+        "save",
+        Doc {
+            summary: Some("Synchronously save the dataset to disk"),
+            since: Some("1.0.0"),
+            group: "server",
+            complexity: Some("O(N) where N is the total number of keys in all databases"),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[],
         },
     ),
     (

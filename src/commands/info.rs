@@ -86,7 +86,7 @@ fn human(n: u64) -> String {
 }
 
 /// Resident set size in bytes, from `/proc/self/statm` (0 where unavailable).
-fn rss_bytes() -> u64 {
+pub(crate) fn rss_bytes() -> u64 {
     let page = page_size();
     std::fs::read_to_string("/proc/self/statm")
         .ok()
@@ -325,29 +325,49 @@ fn memory_section(srv: &Shared, s: &mut String) {
     );
 }
 
-/// There is no persistence yet: never loading, never saving, AOF off; every change since
-/// start-up counts as unsaved.
+/// RDB state from [`crate::persist::Persistence`]; the AOF is off. Without fork there is no
+/// child and no copy-on-write (the `*_cow_*` and `fork` fields stay 0).
 fn persistence_section(srv: &Shared, s: &mut String) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let p = &srv.persistence;
+    let now = crate::clock::now_ms();
+    let bg = p.bgsave_in_progress.load(Relaxed);
+    let loading = p.is_loading();
     s.push_str("# Persistence\r\n");
     fields!(s,
-        "loading" => 0,
+        "loading" => loading as u8,
         "async_loading" => 0,
         "current_cow_peak" => 0,
         "current_cow_size" => 0,
         "current_cow_size_age" => 0,
         "current_fork_perc" => "0.00",
-        "current_save_keys_processed" => 0,
-        "current_save_keys_total" => 0,
-        "rdb_changes_since_last_save" => srv.stat(|l| &l.dirty),
-        "rdb_bgsave_in_progress" => 0,
-        "rdb_last_save_time" => srv.started_unix,
-        "rdb_last_bgsave_status" => "ok",
-        "rdb_last_bgsave_time_sec" => -1,
-        "rdb_current_bgsave_time_sec" => -1,
-        "rdb_saves" => 0,
+        "current_save_keys_processed" => if p.is_saving() { p.keys_processed.load(Relaxed) } else { 0 },
+        "current_save_keys_total" => if p.is_saving() { p.keys_total.load(Relaxed) } else { 0 },
+    );
+    if loading {
+        let started = p.loading_started.load(Relaxed);
+        let total = p.loading_total_bytes.load(Relaxed);
+        let done = p.loading_loaded_bytes.load(Relaxed);
+        fields!(s,
+            "loading_start_time" => started,
+            "loading_total_bytes" => total,
+            "loading_rdb_used_mem" => 0,
+            "loading_loaded_bytes" => done,
+            "loading_loaded_perc" => format!("{:.2}", if total == 0 { 0.0 } else { done as f64 * 100.0 / total as f64 }),
+            "loading_eta_seconds" => 1,
+        );
+    }
+    fields!(s,
+        "rdb_changes_since_last_save" => srv.dirty().saturating_sub(p.dirty_at_save.load(Relaxed)),
+        "rdb_bgsave_in_progress" => bg as u8,
+        "rdb_last_save_time" => p.lastsave.load(Relaxed),
+        "rdb_last_bgsave_status" => match p.last_status() { crate::persist::Status::Ok => "ok", crate::persist::Status::Err => "err" },
+        "rdb_last_bgsave_time_sec" => p.last_bgsave_secs.load(Relaxed),
+        "rdb_current_bgsave_time_sec" => if bg { (now.saturating_sub(p.bgsave_started_ms.load(Relaxed)) / 1000) as i64 } else { -1 },
+        "rdb_saves" => p.saves.load(Relaxed),
         "rdb_last_cow_size" => 0,
-        "rdb_last_load_keys_expired" => 0,
-        "rdb_last_load_keys_loaded" => 0,
+        "rdb_last_load_keys_expired" => p.load_keys_expired.load(Relaxed),
+        "rdb_last_load_keys_loaded" => p.load_keys_loaded.load(Relaxed),
         "aof_enabled" => 0,
         "aof_rewrite_in_progress" => 0,
         "aof_rewrite_scheduled" => 0,

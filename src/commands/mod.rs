@@ -22,12 +22,14 @@ pub mod command;
 pub mod connection;
 pub mod docs;
 mod docs_data;
+pub mod dump;
 pub mod errors;
 pub mod hashes;
 pub mod info;
 pub mod keys;
 pub mod lists;
 pub mod multi;
+pub mod persistence;
 pub mod server;
 pub mod session;
 pub mod sets;
@@ -490,17 +492,19 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 15] {
+fn tables() -> [&'static [CommandSpec]; 17] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
+        dump::COMMANDS,
         lists::COMMANDS,
         blocking::COMMANDS,
         hashes::COMMANDS,
         sets::COMMANDS,
         zsets::COMMANDS,
         server::COMMANDS,
+        persistence::COMMANDS,
         clients::COMMANDS,
         command::COMMANDS,
         info::COMMANDS,

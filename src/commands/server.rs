@@ -8,9 +8,9 @@
 //! paths; start-up-only ones (port, bind, databases, threads) reply Redis's
 //! "can't set immutable config" (in Redis 7 `port` and `bind` can be changed at runtime; our
 //! per-loop `SO_REUSEPORT` listeners cannot be re-bound, so they are immutable here). A few
-//! parameters exist only because clients and tools read them (`save`, `appendonly`,
-//! `maxmemory`, `maxmemory-policy`): they report the one behaviour ferrokv has and accept being
-//! set to exactly that value.
+//! parameters exist only because clients and tools read them (`appendonly`, `maxmemory`,
+//! `maxmemory-policy`): they report the one behaviour ferrokv has and accept being set to
+//! exactly that value. The RDB directives live in [`crate::persist::Persistence`].
 
 use std::sync::atomic::Ordering;
 
@@ -18,7 +18,8 @@ use bytes::Bytes;
 
 use super::flags::*;
 use super::{clients, container, errors, spec, CommandSpec, Ctx, Group};
-use crate::config::{parse_memory, OutputLimits};
+use crate::config::{parse_bool, parse_memory, OutputLimits};
+use crate::persist::RdbSettings;
 use crate::state::Shared;
 use crate::store::events::class;
 use crate::util::glob::glob_match;
@@ -29,7 +30,6 @@ pub static COMMANDS: &[CommandSpec] = &[
     container("config", 0,                                                                     Group::Server, CONFIG),
     //   name        arity flags                                                               group          keys     handler
     spec("time",       1,  LOADING | STALE | FAST,                                             Group::Server, 0, 0, 0, time),
-    spec("lastsave",   1,  LOADING | STALE | FAST | DANGEROUS,                                 Group::Server, 0, 0, 0, lastsave),
     spec("role",       1,  NOSCRIPT | LOADING | STALE | FAST | SENTINEL | DANGEROUS,           Group::Server, 0, 0, 0, role),
     spec("shutdown",  -1,  ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | SENTINEL | ALLOW_BUSY, Group::Server, 0, 0, 0, shutdown),
 ];
@@ -60,8 +60,20 @@ enum NewValue {
     OutputLimits(OutputLimits),
     LogLevel(&'static str),
     NotifyKeyspaceEvents(u32),
+    /// An RDB directive (`dir`, `dbfilename`, `save`, ...).
+    Rdb(RdbChange),
     /// Accepted, nothing changes (a compatibility parameter set to its only value).
     Unchanged,
+}
+
+type RdbChange = Box<dyn FnOnce(&mut RdbSettings)>;
+
+fn rdb(f: impl FnOnce(&mut RdbSettings) + 'static) -> Result<NewValue, String> {
+    Ok(NewValue::Rdb(Box::new(f)))
+}
+
+fn yes_no(s: bool) -> String {
+    if s { "yes" } else { "no" }.to_string()
 }
 
 type Getter = fn(&Shared) -> String;
@@ -178,8 +190,92 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "save",
-        get: |_| String::new(),
-        set: Some(|_, v| only(v, "", "there is no persistence: only \"\" is accepted")),
+        get: |s| s.persistence.settings().render_save(),
+        set: Some(|_, v| {
+            let words: Vec<&str> = v.split_whitespace().collect();
+            let words = if words.is_empty() { vec![""] } else { words };
+            let points = crate::persist::parse_save(&words)?;
+            rdb(move |r| r.save_points = points)
+        }),
+    },
+    Param {
+        name: "dir",
+        get: |s| s.persistence.settings().dir.display().to_string(),
+        set: Some(|_, v| {
+            // Redis chdir()s: the directory must exist; CONFIG GET then shows it absolute.
+            let dir = std::fs::canonicalize(v).map_err(|e| io_error_text(&e))?;
+            if !dir.is_dir() {
+                return Err("Not a directory".into());
+            }
+            rdb(move |r| r.dir = dir)
+        }),
+    },
+    Param {
+        name: "dbfilename",
+        get: |s| s.persistence.settings().dbfilename,
+        set: Some(|_, v| {
+            if !crate::config::is_plain_file_name(v) {
+                return Err("dbfilename can't be a path, just a filename".into());
+            }
+            let name = v.to_string();
+            rdb(move |r| r.dbfilename = name)
+        }),
+    },
+    Param {
+        name: "rdbcompression",
+        get: |s| yes_no(s.persistence.settings().compression),
+        set: Some(|_, v| {
+            let on = parse_bool(v)?;
+            rdb(move |r| r.compression = on)
+        }),
+    },
+    Param {
+        name: "rdbchecksum",
+        get: |s| yes_no(s.persistence.settings().checksum),
+        set: Some(|_, v| {
+            let on = parse_bool(v)?;
+            rdb(move |r| r.checksum = on)
+        }),
+    },
+    Param {
+        name: "stop-writes-on-bgsave-error",
+        get: |s| yes_no(s.persistence.settings().stop_writes_on_bgsave_error),
+        set: Some(|_, v| {
+            let on = parse_bool(v)?;
+            rdb(move |r| r.stop_writes_on_bgsave_error = on)
+        }),
+    },
+    Param {
+        name: "key-load-delay",
+        get: |s| s.persistence.settings().key_load_delay_us.to_string(),
+        set: Some(|_, v| {
+            let us = int_in(v, 0, i32::MAX as u64)?;
+            rdb(move |r| r.key_load_delay_us = us)
+        }),
+    },
+    Param {
+        name: "rdb-key-save-delay",
+        get: |s| s.persistence.settings().key_save_delay_us.to_string(),
+        set: Some(|_, v| {
+            let us = int_in(v, 0, i32::MAX as u64)?;
+            rdb(move |r| r.key_save_delay_us = us)
+        }),
+    },
+    Param {
+        name: "sanitize-dump-payload",
+        get: |_| "yes".into(),
+        set: Some(|_, v| {
+            // Payloads are always validated in full (DUMP/RESTORE module doc): any of Redis's
+            // values is accepted, and the behaviour is always that of `yes`.
+            if ["no", "yes", "clients"]
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(v))
+            {
+                Ok(NewValue::Unchanged)
+            } else {
+                Err("argument(s) must be one of the following: no, yes, clients".into())
+            }
+        }),
     },
     Param {
         name: "appendonly",
@@ -264,7 +360,17 @@ fn apply(srv: &Shared, value: NewValue) {
             .events()
             .notify_flags
             .store(flags, Ordering::Relaxed),
+        NewValue::Rdb(change) => srv.persistence.update(change),
         NewValue::Unchanged => {}
+    }
+}
+
+/// An I/O error as Redis's `strerror` text ("No such file or directory").
+fn io_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
     }
 }
 
@@ -395,13 +501,6 @@ fn time(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
 }
 
 /// # Format
-/// `LASTSAVE` — there is no persistence yet, so this is the start time (as Redis reports
-/// before its first save).
-fn lastsave(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
-    ctx.out.int(ctx.srv.started_unix as i64);
-}
-
-/// # Format
 /// `ROLE` — always a master without replicas: `["master", 0, []]`.
 fn role(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
     ctx.out.array(3);
@@ -414,16 +513,23 @@ fn role(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
 /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`
 ///
 /// Stops every loop and exits with status 0; on success nothing is replied, the connection
-/// just closes (as Redis). There is no persistence yet: `SAVE` is accepted and saves nothing
-/// (Redis with no save points would write a snapshot; we have nothing to write it with), and
-/// since shutdown is immediate, `ABORT` never finds one in progress.
+/// just closes (as Redis). First, as Redis's `prepareForShutdown`: a running background save
+/// is stopped, and the dataset is saved when `SAVE` is given or save points are configured
+/// (not with `NOSAVE`, nor while loading). A failed save keeps the server running with
+/// `-ERR Errors trying to SHUTDOWN. Check logs.`, unless `FORCE`. Since shutdown is
+/// immediate, `ABORT` never finds one in progress.
 fn shutdown(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let (mut nosave, mut save, mut abort, mut other) = (false, false, false, false);
+    let mut force = false;
     for a in &argv[1..] {
         match () {
             _ if super::args::is(a, "nosave") => nosave = true,
             _ if super::args::is(a, "save") => save = true,
-            _ if super::args::is(a, "now") || super::args::is(a, "force") => other = true,
+            _ if super::args::is(a, "force") => {
+                force = true;
+                other = true;
+            }
+            _ if super::args::is(a, "now") => other = true,
             _ if super::args::is(a, "abort") => abort = true,
             _ => return ctx.out.error(errors::SYNTAX),
         }
@@ -435,6 +541,10 @@ fn shutdown(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         return ctx.out.error(errors::NO_SHUTDOWN);
     }
     tracing::warn!(client = ctx.client.id, "user requested shutdown");
+    let save = !nosave && (save || super::persistence::saves_on_shutdown(ctx.srv));
+    if super::persistence::prepare_shutdown(ctx.srv, ctx.fx, save).is_err() && !force {
+        return ctx.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
+    }
     ctx.srv.request_shutdown();
     // Run nothing else this client pipelined; the loop closes the connection as it stops.
     ctx.client.close_after_reply = true;

@@ -1,12 +1,14 @@
-//! The network layer: the per-core event loops and their connections, the listeners, and the
-//! expiry thread; [`start`] binds one listener per loop and address, starts the loops and the
-//! expiry thread, and returns; [`Running::join`] waits for SIGINT/SIGTERM or SHUTDOWN to stop
+//! The network layer: the per-core event loops and their connections, the listeners, the
+//! expiry thread and the saver thread (start-up load, background saves, save points);
+//! [`start`] binds one listener per loop and address, starts the loops and the threads, and
+//! returns; [`Running::join`] waits for SIGINT/SIGTERM or SHUTDOWN to stop
 //! them.
 
 pub mod conn;
 pub mod event_loop;
 pub mod expirer;
 pub mod listener;
+pub mod saver;
 
 use std::io;
 use std::sync::atomic::Ordering;
@@ -63,6 +65,12 @@ pub fn start(config: Config) -> io::Result<Running> {
     }
     shared.loops.set(handles);
     shared.install_notifications();
+    // Commands get -LOADING until the RDB file (if any) is loaded, which happens once the
+    // loops run.
+    let has_file = shared.persistence.settings().path().exists();
+    if has_file {
+        shared.persistence.set_loading(true);
+    }
     let mut joins = Vec::with_capacity(threads + 1);
     for (i, w) in loops.into_iter().enumerate() {
         joins.push(
@@ -76,6 +84,17 @@ pub fn start(config: Config) -> io::Result<Running> {
         std::thread::Builder::new()
             .name("ferrokv-expire".into())
             .spawn(move || expirer::run(&s))?,
+    );
+    let s = shared.clone();
+    joins.push(
+        std::thread::Builder::new()
+            .name("ferrokv-saver".into())
+            .spawn(move || {
+                if has_file {
+                    saver::load_at_startup(&s);
+                }
+                saver::run(&s)
+            })?,
     );
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),

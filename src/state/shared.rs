@@ -19,6 +19,7 @@ use super::propagate::Propagation;
 use super::stats::{LoopStats, Rates};
 use crate::blocked::BlockedOn;
 use crate::config::{Config, OutputLimits};
+use crate::persist::Persistence;
 use crate::pubsub::{PubSub, Space};
 use crate::store::{Scope, Store};
 
@@ -69,7 +70,7 @@ pub struct Shared {
     pub expired_by_cycle: AtomicU64,
     /// Replication id reported by INFO replication (we are always a master with no replicas).
     pub replid: String,
-    /// Unix seconds at start (LASTSAVE, `rdb_last_save_time`: there is no persistence yet).
+    /// Unix seconds at start.
     pub started_unix: u64,
     /// Sampled by the expiry thread; read by INFO.
     pub rates: Mutex<Rates>,
@@ -77,6 +78,8 @@ pub struct Shared {
     pub peak_memory: AtomicU64,
     /// Pub/Sub subscriptions and MONITOR clients of every loop.
     pub pubsub: Arc<PubSub>,
+    /// RDB settings, save and load state (see [`crate::persist`]).
+    pub persistence: Persistence,
 }
 
 impl Shared {
@@ -119,6 +122,7 @@ impl Shared {
             rates: Mutex::new(Rates::starting(crate::clock::now_ms())),
             peak_memory: AtomicU64::new(0),
             pubsub: Arc::new(PubSub::new()),
+            persistence: Persistence::new(config.rdb.clone(), crate::clock::now_ms() / 1000),
             config,
         }
     }
@@ -185,6 +189,11 @@ impl Shared {
         self.expired_by_cycle.store(0, Ordering::Relaxed);
         *self.rates.lock() = Rates::starting(crate::clock::now_ms());
         self.peak_memory.store(0, Ordering::Relaxed);
+    }
+
+    /// Changes made to the dataset since start-up (Redis's `server.dirty`, never reset).
+    pub fn dirty(&self) -> u64 {
+        self.stat(|l| &l.dirty)
     }
 
     /// Sum of one counter over all loops.

@@ -27,6 +27,8 @@ pub struct Db {
     sweep_cursor: AtomicUsize,
     /// Whether the current sweep pass has met a key that still has a TTL.
     pass_saw_volatile: AtomicBool,
+    /// Copy-on-write state of a running snapshot ([`super::snapshot`]).
+    pub(super) cow: super::snapshot::DbCow,
 }
 
 impl Db {
@@ -42,6 +44,7 @@ impl Db {
             maybe_volatile: AtomicBool::new(false),
             sweep_cursor: AtomicUsize::new(0),
             pass_saw_volatile: AtomicBool::new(false),
+            cow: super::snapshot::DbCow::new(),
         }
     }
 
@@ -321,6 +324,7 @@ impl<'a> DbRef<'a> {
                 let expired = e.is_expired(now);
                 any_volatile |= e.is_volatile() && !expired;
                 if expired {
+                    db.preserve_removed(s, node.key(), e);
                     db.expired(self.fx, node.key());
                 }
                 !expired
@@ -365,6 +369,8 @@ impl<'a> Slot<'a> {
         hash: u64,
         now: u64,
     ) -> Self {
+        // Copy-on-write for a running snapshot: record the key's value before any change.
+        db.preserve(shard, db.shard_of(hash), key, hash);
         Slot {
             db,
             fx,

@@ -139,6 +139,15 @@ impl Entry {
         }
     }
 
+    /// Makes the entry look idle for `secs` seconds (RESTORE ... IDLETIME).
+    pub fn set_idle_secs(&self, secs: u64) {
+        let idle = u32::try_from(secs).unwrap_or(u32::MAX);
+        self.access.store(
+            crate::clock::uptime_secs().wrapping_sub(idle),
+            Ordering::Relaxed,
+        );
+    }
+
     pub fn idle_secs(&self) -> u32 {
         crate::clock::uptime_secs().wrapping_sub(self.access.load(Ordering::Relaxed))
     }

@@ -31,9 +31,9 @@
 //!    execution ([`Scope`]). The compiler enforces it (the shard accessors take the scope), so
 //!    an access inside EXEC cannot bypass the transaction's held locks and deadlock.
 //!
-//! A later point-in-time snapshot (persistence) can walk the shards one at a time under a read
-//! lock, copying a shard's entries (values are cheap `Bytes` clones) without stopping the world;
-//! a per-shard version counter can be added then for fork-less copy-on-write.
+//! Point-in-time snapshots (BGSAVE) need no fork and no pause: every change made through a
+//! [`Slot`] (and the whole-shard operations) first preserves the key's old value while a
+//! snapshot is pending for its shard; see [`snapshot`] for the algorithm and its rules.
 //!
 //! # Expiry
 //! Expired entries are logically absent. Readers never return them; writers remove them when
@@ -45,6 +45,7 @@ pub mod events;
 pub mod lazyfree;
 mod node;
 pub mod scope;
+pub mod snapshot;
 mod txn;
 pub mod types;
 
@@ -192,7 +193,9 @@ impl<'a> StoreRef<'a> {
         }
         guards
             .iter_mut()
-            .map(|g| {
+            .enumerate()
+            .map(|(i, g)| {
+                self.store.dbs[dbs[i / SHARDS]].preserve_all(i % SHARDS, g, true);
                 let empty = Shard::with_hasher(g.hasher().clone());
                 std::mem::replace(&mut **g, empty)
             })
@@ -211,7 +214,9 @@ impl<'a> StoreRef<'a> {
         let (first, second) = guards.split_at_mut(SHARDS);
         self.store.touch_all_watched(lo, first, Some(second), now);
         self.store.touch_all_watched(hi, second, Some(first), now);
-        for (x, y) in first.iter_mut().zip(second.iter_mut()) {
+        for (s, (x, y)) in first.iter_mut().zip(second.iter_mut()).enumerate() {
+            self.store.dbs[lo].preserve_all(s, x, false);
+            self.store.dbs[hi].preserve_all(s, y, false);
             std::mem::swap(&mut **x, &mut **y);
         }
         self.store.dbs[lo].mark_volatile();

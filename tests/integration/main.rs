@@ -31,6 +31,7 @@ mod hashes;
 mod keys;
 mod lists;
 mod load;
+mod persistence;
 mod protocol;
 mod pubsub;
 mod server;

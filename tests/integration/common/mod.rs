@@ -68,12 +68,15 @@ impl Server {
     }
 
     /// Starts ferrokv with extra flags after `configure` adjusted the command (environment,
-    /// stderr); stdout belongs to the harness.
+    /// stderr); stdout belongs to the harness. Unless `extra` sets `--save` or `--config`, the
+    /// server gets `--save ""` so that it writes no `dump.rdb` where the tests run.
     pub fn start_with(extra: &[&str], configure: impl FnOnce(&mut Command)) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrokv-server"));
-        cmd.args(["--port", "0"])
-            .args(extra)
-            .stderr(server_stderr());
+        cmd.args(["--port", "0"]);
+        if !extra.iter().any(|a| *a == "--save" || *a == "--config") {
+            cmd.args(["--save", ""]);
+        }
+        cmd.args(extra).stderr(server_stderr());
         configure(&mut cmd);
         cmd.stdout(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn ferrokv-server");

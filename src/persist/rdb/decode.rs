@@ -1,0 +1,555 @@
+//! The reader side of the RDB codec: lengths, strings and values of every encoding Redis
+//! 2.x .. 7.2 writes for strings, lists, hashes, sets and sorted sets.
+//!
+//! Invariants (the input may be a corrupt file or a hostile RESTORE payload):
+//! - every length is checked against the bytes left in the input before anything is read or
+//!   allocated, so an allocation is never larger than the input itself;
+//! - element counts are never trusted for pre-allocation beyond what the input could hold;
+//! - every embedded blob (listpack, ziplist, intset, zipmap) is fully validated before use;
+//! - duplicates, NaN scores and unknown types are errors (Redis reports them as corruption),
+//!   and an empty collection is reported as `None` (Redis skips such keys).
+
+use std::io::Read;
+
+use super::{kind, listpack, lzf, RdbError, QUICKLIST_PACKED, QUICKLIST_PLAIN};
+use crate::store::types::{Hash, List, Set, ZSet};
+use crate::store::{StrBuf, Value};
+
+/// A byte source with a position, an optional running CRC64 and a bound on what is left.
+pub struct Reader<R> {
+    input: R,
+    offset: u64,
+    /// Bytes the input holds from `offset` on (its size is known up front).
+    left: u64,
+    digest: Option<crc::Digest<'static, u64, crc::Table<16>>>,
+}
+
+impl<'a> Reader<&'a [u8]> {
+    /// A reader over a whole payload held in memory (RESTORE).
+    pub fn from_slice(bytes: &'a [u8]) -> Self {
+        Reader::new(bytes, bytes.len() as u64, false)
+    }
+}
+
+impl<R: Read> Reader<R> {
+    /// `size`: the bytes the input holds; `checksum`: keep a running CRC64 of what is read.
+    pub fn new(input: R, size: u64, checksum: bool) -> Self {
+        Reader {
+            input,
+            offset: 0,
+            left: size,
+            digest: checksum.then(|| super::crc64().digest()),
+        }
+    }
+
+    /// Where the next byte is read from.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Bytes left in the input.
+    pub fn left(&self) -> u64 {
+        self.left
+    }
+
+    /// The CRC64 of everything read so far (0 when no checksum is kept).
+    pub fn crc(&self) -> u64 {
+        self.digest.clone().map_or(0, |d| d.finalize())
+    }
+
+    /// An error at the current offset.
+    pub fn corrupt(&self, what: impl Into<String>) -> RdbError {
+        RdbError::Corrupt {
+            what: what.into(),
+            offset: self.offset,
+        }
+    }
+
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), RdbError> {
+        if (buf.len() as u64) > self.left {
+            return Err(RdbError::Truncated {
+                offset: self.offset + self.left,
+            });
+        }
+        self.input.read_exact(buf).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                RdbError::Truncated {
+                    offset: self.offset,
+                }
+            } else {
+                RdbError::Io(e)
+            }
+        })?;
+        if let Some(d) = &mut self.digest {
+            d.update(buf);
+        }
+        self.offset += buf.len() as u64;
+        self.left -= buf.len() as u64;
+        Ok(())
+    }
+
+    pub fn array<const N: usize>(&mut self) -> Result<[u8; N], RdbError> {
+        let mut b = [0u8; N];
+        self.fill(&mut b)?;
+        Ok(b)
+    }
+
+    pub fn u8(&mut self) -> Result<u8, RdbError> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    /// `n` bytes; `n` larger than what is left is an error before any allocation.
+    pub fn bytes(&mut self, n: u64) -> Result<Vec<u8>, RdbError> {
+        if n > self.left {
+            return Err(RdbError::Truncated {
+                offset: self.offset + self.left,
+            });
+        }
+        let mut v = vec![0u8; n as usize];
+        self.fill(&mut v)?;
+        Ok(v)
+    }
+
+    /// A length, or the special-encoding marker: `(value, true)` for `11xxxxxx` bytes.
+    fn len_or_special(&mut self) -> Result<(u64, bool), RdbError> {
+        let first = self.u8()?;
+        Ok(match first >> 6 {
+            0 => (u64::from(first & 0x3f), false),
+            1 => {
+                let next = self.u8()?;
+                ((u64::from(first & 0x3f) << 8) | u64::from(next), false)
+            }
+            2 => match first {
+                0x80 => (u64::from(u32::from_be_bytes(self.array()?)), false),
+                0x81 => (u64::from_be_bytes(self.array()?), false),
+                _ => return Err(self.corrupt(format!("Unknown length encoding {first}"))),
+            },
+            _ => (u64::from(first & 0x3f), true),
+        })
+    }
+
+    /// A plain length (`rdbLoadLen`).
+    pub fn len(&mut self) -> Result<u64, RdbError> {
+        match self.len_or_special()? {
+            (n, false) => Ok(n),
+            (_, true) => Err(self.corrupt("Unexpected special encoding where a length belongs")),
+        }
+    }
+
+    /// A count of elements, each of which takes at least `min_bytes` of input: larger counts
+    /// cannot be genuine.
+    pub fn count(&mut self, min_bytes: u64) -> Result<u64, RdbError> {
+        let n = self.len()?;
+        if n.saturating_mul(min_bytes) > self.left {
+            return Err(self.corrupt(format!("Element count {n} beyond the end of the input")));
+        }
+        Ok(n)
+    }
+
+    /// A string in any encoding (integer, LZF, raw), as bytes (`rdbGenericLoadStringObject`).
+    pub fn string(&mut self) -> Result<Vec<u8>, RdbError> {
+        let (n, special) = self.len_or_special()?;
+        if !special {
+            return self.bytes(n);
+        }
+        let v: i64 = match n {
+            0 => i64::from(self.u8()? as i8),
+            1 => i64::from(i16::from_le_bytes(self.array()?)),
+            2 => i64::from(i32::from_le_bytes(self.array()?)),
+            3 => {
+                let clen = self.len()?;
+                let ulen = self.len()?;
+                // LZF expands at most ~132 times (a 2-byte back-reference of 264 bytes).
+                if ulen > clen.saturating_mul(132).saturating_add(64) {
+                    return Err(self.corrupt("LZF length beyond what the compressed data holds"));
+                }
+                let at = self.offset;
+                let packed = self.bytes(clen)?;
+                return lzf::decompress(&packed, ulen as usize).map_err(|e| RdbError::Corrupt {
+                    what: format!("Invalid LZF compressed string: {e}"),
+                    offset: at,
+                });
+            }
+            _ => return Err(self.corrupt(format!("Unknown RDB string encoding type {n}"))),
+        };
+        Ok(itoa::Buffer::new().format(v).as_bytes().to_vec())
+    }
+
+    /// A binary double (ZSET_2 scores).
+    fn binary_double(&mut self) -> Result<f64, RdbError> {
+        Ok(f64::from_le_bytes(self.array()?))
+    }
+
+    /// A double in the old text form (ZSET scores): a length byte with 253/254/255 meaning
+    /// NaN/+inf/-inf.
+    fn text_double(&mut self) -> Result<f64, RdbError> {
+        match self.u8()? {
+            253 => Ok(f64::NAN),
+            254 => Ok(f64::INFINITY),
+            255 => Ok(f64::NEG_INFINITY),
+            n => {
+                let b = self.bytes(u64::from(n))?;
+                crate::util::num::parse_f64_strtod(&b)
+                    .ok_or_else(|| self.corrupt("Invalid double value"))
+            }
+        }
+    }
+
+    /// A value of RDB type `kind`; `None` for an empty collection (skipped, as Redis does).
+    pub fn value(&mut self, kind: u8) -> Result<Option<Value>, RdbError> {
+        let v = match kind {
+            kind::STRING => Value::Str(StrBuf::from_vec(self.string()?)),
+            kind::LIST => {
+                let n = self.count(1)?;
+                let mut list = List::new();
+                for _ in 0..n {
+                    list.push_back(&self.string()?);
+                }
+                Value::List(Box::new(list))
+            }
+            kind::LIST_QUICKLIST | kind::LIST_QUICKLIST_2 => {
+                let nodes = self.count(1)?;
+                let mut list = List::new();
+                for _ in 0..nodes {
+                    let container = if kind == kind::LIST_QUICKLIST_2 {
+                        self.len()?
+                    } else {
+                        QUICKLIST_PACKED
+                    };
+                    let at = self.offset;
+                    let blob = self.string()?;
+                    match container {
+                        QUICKLIST_PLAIN => list.push_back(&blob),
+                        QUICKLIST_PACKED => {
+                            let items = if kind == kind::LIST_QUICKLIST_2 {
+                                listpack::decode(&blob)
+                            } else {
+                                super::ziplist::decode(&blob)
+                            }
+                            .map_err(|e| blob_error("quicklist node", e, at))?;
+                            for item in items {
+                                with_item(item, |b| list.push_back(b));
+                            }
+                        }
+                        c => return Err(self.corrupt(format!("Unknown quicklist container {c}"))),
+                    }
+                }
+                Value::List(Box::new(list))
+            }
+            kind::LIST_ZIPLIST => {
+                let at = self.offset;
+                let blob = self.string()?;
+                let items =
+                    super::ziplist::decode(&blob).map_err(|e| blob_error("ziplist", e, at))?;
+                let mut list = List::new();
+                for item in items {
+                    with_item(item, |b| list.push_back(b));
+                }
+                Value::List(Box::new(list))
+            }
+            kind::SET => {
+                let n = self.count(1)?;
+                let mut set = Set::new();
+                for _ in 0..n {
+                    let m = self.string()?;
+                    if !set.add(&m) {
+                        return Err(self.corrupt("Duplicate set members detected"));
+                    }
+                }
+                Value::Set(Box::new(set))
+            }
+            kind::SET_INTSET => {
+                let at = self.offset;
+                let blob = self.string()?;
+                let ints = super::intset::decode(&blob).map_err(|e| blob_error("intset", e, at))?;
+                let mut set = Set::new();
+                for v in ints {
+                    set.add_member(crate::store::types::set::Member::Int(v));
+                }
+                Value::Set(Box::new(set))
+            }
+            kind::SET_LISTPACK => {
+                let at = self.offset;
+                let blob = self.string()?;
+                let items = listpack::decode(&blob).map_err(|e| blob_error("listpack", e, at))?;
+                let mut set = Set::new();
+                for item in items {
+                    if !with_item(item, |b| set.add(b)) {
+                        return Err(RdbError::Corrupt {
+                            what: "Duplicate set members detected".into(),
+                            offset: at,
+                        });
+                    }
+                }
+                Value::Set(Box::new(set))
+            }
+            kind::ZSET | kind::ZSET_2 => {
+                let n = self.count(2)?;
+                let mut pairs = Vec::new();
+                for _ in 0..n {
+                    let m = self.string()?;
+                    let score = if kind == kind::ZSET_2 {
+                        self.binary_double()?
+                    } else {
+                        self.text_double()?
+                    };
+                    if score.is_nan() {
+                        return Err(self.corrupt("Zset with NAN score detected"));
+                    }
+                    pairs.push((StrBuf::from_vec(m), score));
+                }
+                let at = self.offset;
+                zset_from(pairs, at)?
+            }
+            kind::ZSET_ZIPLIST | kind::ZSET_LISTPACK => {
+                let at = self.offset;
+                let blob = self.string()?;
+                let items = if kind == kind::ZSET_LISTPACK {
+                    listpack::decode(&blob)
+                } else {
+                    super::ziplist::decode(&blob)
+                }
+                .map_err(|e| blob_error("sorted set blob", e, at))?;
+                if items.len() % 2 != 0 {
+                    return Err(blob_error("sorted set blob", "odd number of elements", at));
+                }
+                let mut pairs = Vec::with_capacity(items.len() / 2);
+                for pair in items.chunks_exact(2) {
+                    let score = match pair[1] {
+                        listpack::Item::Int(v) => v as f64,
+                        listpack::Item::Str(s) => crate::util::num::parse_f64_strtod(s)
+                            .filter(|f| !f.is_nan())
+                            .ok_or_else(|| blob_error("sorted set blob", "invalid score", at))?,
+                    };
+                    pairs.push((StrBuf::from_vec(pair[0].to_bytes()), score));
+                }
+                zset_from(pairs, at)?
+            }
+            kind::HASH => {
+                let n = self.count(2)?;
+                let mut hash = Hash::new();
+                for _ in 0..n {
+                    let f = self.string()?;
+                    let v = self.string()?;
+                    if !hash.set(&f, &v) {
+                        return Err(self.corrupt("Duplicate hash fields detected"));
+                    }
+                }
+                Value::Hash(Box::new(hash))
+            }
+            kind::HASH_ZIPMAP => {
+                let at = self.offset;
+                let blob = self.string()?;
+                let pairs =
+                    super::zipmap::decode(&blob).map_err(|e| blob_error("zipmap", e, at))?;
+                let mut hash = Hash::new();
+                for (f, v) in pairs {
+                    if !hash.set(f, v) {
+                        return Err(blob_error("zipmap", "duplicate hash fields", at));
+                    }
+                }
+                Value::Hash(Box::new(hash))
+            }
+            kind::HASH_ZIPLIST | kind::HASH_LISTPACK => {
+                let at = self.offset;
+                let blob = self.string()?;
+                let items = if kind == kind::HASH_LISTPACK {
+                    listpack::decode(&blob)
+                } else {
+                    super::ziplist::decode(&blob)
+                }
+                .map_err(|e| blob_error("hash blob", e, at))?;
+                if items.len() % 2 != 0 {
+                    return Err(blob_error("hash blob", "odd number of elements", at));
+                }
+                let mut hash = Hash::new();
+                for pair in items.chunks_exact(2) {
+                    if !hash.set(&pair[0].to_bytes(), &pair[1].to_bytes()) {
+                        return Err(blob_error("hash blob", "duplicate hash fields", at));
+                    }
+                }
+                Value::Hash(Box::new(hash))
+            }
+            kind::STREAM_LISTPACKS | kind::STREAM_LISTPACKS_2 | kind::STREAM_LISTPACKS_3 => {
+                // TODO(issue 14): streams.
+                return Err(self.corrupt("Stream values are not supported yet"));
+            }
+            kind::MODULE | kind::MODULE_2 => {
+                return Err(self.corrupt("Module values are not supported"));
+            }
+            other => return Err(self.corrupt(format!("Unknown RDB encoding type {other}"))),
+        };
+        Ok((!is_empty(&v)).then_some(v))
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Str(_) => false,
+        Value::List(l) => l.is_empty(),
+        Value::Hash(h) => h.is_empty(),
+        Value::Set(s) => s.is_empty(),
+        Value::ZSet(z) => z.is_empty(),
+    }
+}
+
+fn blob_error(what: &str, e: &str, offset: u64) -> RdbError {
+    RdbError::Corrupt {
+        what: format!("Invalid {what}: {e}"),
+        offset,
+    }
+}
+
+/// Calls `f` with an element's bytes (integers as decimal text).
+fn with_item<R>(item: listpack::Item<'_>, f: impl FnOnce(&[u8]) -> R) -> R {
+    match item {
+        listpack::Item::Str(s) => f(s),
+        listpack::Item::Int(v) => f(itoa::Buffer::new().format(v).as_bytes()),
+    }
+}
+
+/// A zset from loaded pairs, refusing duplicate members (Redis: "Duplicate zset fields").
+fn zset_from(pairs: Vec<(StrBuf, f64)>, offset: u64) -> Result<Value, RdbError> {
+    let mut seen = hashbrown::HashSet::with_capacity(pairs.len());
+    if !pairs.iter().all(|(m, _)| seen.insert(&m[..])) {
+        return Err(RdbError::Corrupt {
+            what: "Duplicate zset fields detected".into(),
+            offset,
+        });
+    }
+    drop(seen);
+    Ok(Value::ZSet(Box::new(ZSet::from_pairs(pairs))))
+}
+
+/// Parses a DUMP payload (type byte, value, version, CRC64) into a value; the errors are the
+/// texts RESTORE replies with.
+pub fn restore_payload(payload: &[u8]) -> Result<Value, &'static str> {
+    const BAD_VERSION: &str = "ERR DUMP payload version or checksum are wrong";
+    const BAD_FORMAT: &str = "ERR Bad data format";
+    if payload.len() < 10 {
+        return Err(BAD_VERSION);
+    }
+    let (body, footer) = payload.split_at(payload.len() - 10);
+    let version = u16::from_le_bytes([footer[0], footer[1]]);
+    if version > super::RDB_VERSION {
+        return Err(BAD_VERSION);
+    }
+    let crc = u64::from_le_bytes(footer[2..10].try_into().map_err(|_| BAD_VERSION)?);
+    if crc != super::crc64().checksum(&payload[..payload.len() - 8]) {
+        return Err(BAD_VERSION);
+    }
+    let mut r = Reader::from_slice(body);
+    let kind = r.u8().map_err(|_| BAD_FORMAT)?;
+    match r.value(kind) {
+        Ok(Some(v)) if r.left() == 0 => Ok(v),
+        _ => Err(BAD_FORMAT),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::persist::rdb::encode::{dump_payload, Encoder};
+
+    fn roundtrip(v: &Value, compress: bool) -> Value {
+        let mut out = vec![super::super::encode::value_kind(v)];
+        Encoder::new(compress).value(&mut out, v);
+        let mut r = Reader::from_slice(&out);
+        let k = r.u8().unwrap();
+        let back = r.value(k).unwrap().unwrap();
+        assert_eq!(r.left(), 0);
+        back
+    }
+
+    fn strs(v: &Value) -> Vec<Vec<u8>> {
+        match v {
+            Value::Str(s) => vec![s.to_vec()],
+            Value::List(l) => l.iter().map(|b| b.to_vec()).collect(),
+            Value::Hash(h) => {
+                let mut p: Vec<Vec<u8>> = h.iter().map(|(f, v)| [f, b"=", v].concat()).collect();
+                p.sort();
+                p
+            }
+            Value::Set(s) => {
+                let mut p: Vec<Vec<u8>> = s.iter().map(|m| m.with_bytes(|b| b.to_vec())).collect();
+                p.sort();
+                p
+            }
+            Value::ZSet(z) => z
+                .iter()
+                .map(|(m, s)| [m, b"=", s.to_string().as_bytes()].concat())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn every_type_and_encoding_round_trips() {
+        for compress in [false, true] {
+            for n in [1usize, 5, 200, 600, 3000] {
+                let mut list = List::new();
+                let mut hash = Hash::new();
+                let mut set = Set::new();
+                let mut iset = Set::new();
+                let mut pairs = Vec::new();
+                for i in 0..n {
+                    let s = format!("element-{i}-{}", "x".repeat(i % 70));
+                    list.push_back(s.as_bytes());
+                    list.push_back(i.to_string().as_bytes());
+                    hash.set(s.as_bytes(), (i * 7).to_string().as_bytes());
+                    set.add(s.as_bytes());
+                    iset.add((i as i64 * 1_000_003 - 5000).to_string().as_bytes());
+                    pairs.push((StrBuf::from_slice(s.as_bytes()), i as f64 / 3.0 - 10.0));
+                }
+                for v in [
+                    Value::Str(StrBuf::from_slice(b"12345")),
+                    Value::Str(StrBuf::from_slice(&vec![b'z'; 300])),
+                    Value::List(Box::new(list)),
+                    Value::Hash(Box::new(hash)),
+                    Value::Set(Box::new(set)),
+                    Value::Set(Box::new(iset)),
+                    Value::ZSet(Box::new(ZSet::from_pairs(pairs))),
+                ] {
+                    let back = roundtrip(&v, compress);
+                    assert_eq!(back.type_name(), v.type_name());
+                    assert_eq!(back.encoding(), v.encoding());
+                    assert_eq!(strs(&back), strs(&v), "{} n={n}", v.type_name());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dump_payloads_verify_version_and_checksum() {
+        let v = Value::Str(StrBuf::from_slice(b"hello"));
+        let p = dump_payload(&v);
+        assert!(matches!(restore_payload(&p), Ok(Value::Str(s)) if &s[..] == b"hello"));
+        let mut bad = p.clone();
+        bad[2] ^= 1;
+        assert_eq!(
+            restore_payload(&bad).err(),
+            Some("ERR DUMP payload version or checksum are wrong")
+        );
+        assert!(restore_payload(b"").is_err());
+    }
+
+    #[test]
+    fn corrupt_inputs_are_errors_not_panics() {
+        let mut set = Set::new();
+        for i in 0..100 {
+            set.add(format!("m{i}").as_bytes());
+        }
+        let p = dump_payload(&Value::Set(Box::new(set)));
+        let body = &p[..p.len() - 10];
+        for cut in 0..body.len() {
+            let mut r = Reader::from_slice(&body[..cut]);
+            if let Ok(k) = r.u8() {
+                assert!(r.value(k).is_err(), "cut {cut}");
+            }
+        }
+        // A huge declared length allocates nothing.
+        let mut r = Reader::from_slice(&[0x81, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+        assert!(r.string().is_err());
+        let mut r = Reader::from_slice(&[0x81, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+        assert!(r.value(kind::LIST).is_err());
+    }
+}
