@@ -242,13 +242,12 @@ fn redis_loads_what_ferrokv_writes() {
 
 #[test]
 fn ferrokv_loads_what_redis_writes() {
-    let Some(r) = Server::start_redis() else {
+    let dir = temp_dir("from-redis");
+    let Some(r) = Server::start_redis_with(&["--dir", dir.to_str().unwrap()]) else {
         eprintln!("redis-server not installed: skipped");
         return;
     };
-    let dir = temp_dir("from-redis");
     let mut rc = r.conn();
-    ok(&mut rc, &["CONFIG", "SET", "dir", dir.to_str().unwrap()]);
     populate(&mut rc);
     let theirs = keyspace(&mut rc, 16);
     for compression in ["yes", "no"] {
@@ -429,33 +428,30 @@ fn loading_answers_loading_and_debug_reload_keeps_the_data() {
     let before = keyspace(&mut c, 1);
     assert_eq!(ok(&mut c, &["DEBUG", "RELOAD"]), Value::Okay);
     assert_eq!(keyspace(&mut c, 1), before);
-    // A slow load: other clients get -LOADING, commands flagged `loading` still run.
-    ok(&mut c, &["CONFIG", "SET", "key-load-delay", "500"]);
-    let port = s.port;
-    let reloader = std::thread::spawn(move || {
-        let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
-        let mut c = client.get_connection().unwrap();
-        ok(&mut c, &["DEBUG", "RELOAD"])
-    });
-    let mut saw_loading = false;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !reloader.is_finished() && Instant::now() < deadline {
-        match run(&mut c, &["GET", "k1"]) {
-            Err(e)
-                if crate::common::error_text(&e)
-                    == "LOADING Redis is loading the dataset in memory" =>
-            {
-                saw_loading = true;
-                assert_eq!(info_field(&mut c, "loading"), "1");
-                break;
-            }
-            _ => std::thread::sleep(Duration::from_millis(5)),
-        }
+    ok(&mut c, &["SAVE"]);
+    drop(c);
+    drop(s);
+    // A slow start-up load: clients get -LOADING, commands flagged `loading` still run.
+    let conf = dir.join("slow.conf");
+    std::fs::write(
+        &conf,
+        format!("save \"\"\ndir {}\nkey-load-delay 500\n", dir.display()),
+    )
+    .unwrap();
+    let s = Server::start_listening(&["--config", conf.to_str().unwrap()]);
+    let mut raw = s.raw();
+    raw.send(b"GET k1\r\n");
+    raw.expect(b"-LOADING Redis is loading the dataset in memory\r\n");
+    raw.send(b"INFO persistence\r\n");
+    let mut got = Vec::new();
+    while !String::from_utf8_lossy(&got).contains("loading:1\r") {
+        got.extend(raw.read_n(1));
     }
-    assert!(saw_loading, "no -LOADING seen during a 1.5 s load");
-    assert_eq!(reloader.join().unwrap(), Value::Okay);
-    ok(&mut c, &["CONFIG", "SET", "key-load-delay", "0"]);
+    raw.send(b"LASTSAVE\r\n");
+    s.wait_ready().unwrap();
+    let mut c = s.conn();
     assert_eq!(keyspace(&mut c, 1), before);
+    assert_eq!(info_field(&mut c, "loading"), "0");
     assert!(err(&mut c, &["DEBUG", "NOPE"]).starts_with("ERR unknown subcommand 'NOPE'"));
 }
 

@@ -71,6 +71,20 @@ impl Server {
     /// stderr); stdout belongs to the harness. Unless `extra` sets `--save` or `--config`, the
     /// server gets `--save ""` so that it writes no `dump.rdb` where the tests run.
     pub fn start_with(extra: &[&str], configure: impl FnOnce(&mut Command)) -> Server {
+        let s = Server::spawn(extra, configure);
+        if let Err(why) = s.wait_ready() {
+            panic!("ferrokv-server on port {}: {why}", s.port);
+        }
+        s
+    }
+
+    /// Starts ferrokv and returns as soon as it listens, without waiting for PING to answer
+    /// (it may still be loading its data).
+    pub fn start_listening(extra: &[&str]) -> Server {
+        Server::spawn(extra, |_| {})
+    }
+
+    fn spawn(extra: &[&str], configure: impl FnOnce(&mut Command)) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrokv-server"));
         cmd.args(["--port", "0"]);
         if !extra.iter().any(|a| *a == "--save" || *a == "--config") {
@@ -81,15 +95,11 @@ impl Server {
         cmd.stdout(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn ferrokv-server");
         let (port, stdout) = read_port(&mut child, &cmd);
-        let s = Server {
+        Server {
             port,
             child,
             _stdout: Some(stdout),
-        };
-        if let Err(why) = s.wait_ready() {
-            panic!("ferrokv-server on port {port}: {why}");
         }
-        s
     }
 
     /// Starts a real redis-server if one is installed (for differential tests).
@@ -146,7 +156,7 @@ impl Server {
     }
 
     /// Waits until the port answers PING.
-    fn wait_ready(&self) -> Result<(), String> {
+    pub fn wait_ready(&self) -> Result<(), String> {
         let deadline = Instant::now() + START_TIMEOUT;
         while Instant::now() < deadline {
             if ping(self.port) {
