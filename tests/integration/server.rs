@@ -695,7 +695,6 @@ fn config_get_and_set_round_trips() {
         ("appendonly", "yes"),
         ("maxmemory", "1gb"),
         ("maxmemory-policy", "allkeys-lru"),
-        ("save", "900 1"),
     ] {
         assert!(err(&mut c, &["CONFIG", "SET", p, v]).starts_with(&format!(
             "ERR CONFIG SET failed (possibly related to argument '{p}') - "

@@ -26,7 +26,7 @@ fn port_0_reports_the_bound_port_on_stdout() {
     use std::time::Duration;
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
-        .args(["--port", "0", "--threads", "2"])
+        .args(["--port", "0", "--threads", "2", "--save", ""])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -129,7 +129,7 @@ impl<R: Read> Reader<R> {
     }
 
     /// A plain length (`rdbLoadLen`).
-    pub fn len(&mut self) -> Result<u64, RdbError> {
+    pub fn length(&mut self) -> Result<u64, RdbError> {
         match self.len_or_special()? {
             (n, false) => Ok(n),
             (_, true) => Err(self.corrupt("Unexpected special encoding where a length belongs")),
@@ -139,7 +139,7 @@ impl<R: Read> Reader<R> {
     /// A count of elements, each of which takes at least `min_bytes` of input: larger counts
     /// cannot be genuine.
     pub fn count(&mut self, min_bytes: u64) -> Result<u64, RdbError> {
-        let n = self.len()?;
+        let n = self.length()?;
         if n.saturating_mul(min_bytes) > self.left {
             return Err(self.corrupt(format!("Element count {n} beyond the end of the input")));
         }
@@ -157,8 +157,8 @@ impl<R: Read> Reader<R> {
             1 => i64::from(i16::from_le_bytes(self.array()?)),
             2 => i64::from(i32::from_le_bytes(self.array()?)),
             3 => {
-                let clen = self.len()?;
-                let ulen = self.len()?;
+                let clen = self.length()?;
+                let ulen = self.length()?;
                 // LZF expands at most ~132 times (a 2-byte back-reference of 264 bytes).
                 if ulen > clen.saturating_mul(132).saturating_add(64) {
                     return Err(self.corrupt("LZF length beyond what the compressed data holds"));
@@ -212,7 +212,7 @@ impl<R: Read> Reader<R> {
                 let mut list = List::new();
                 for _ in 0..nodes {
                     let container = if kind == kind::LIST_QUICKLIST_2 {
-                        self.len()?
+                        self.length()?
                     } else {
                         QUICKLIST_PACKED
                     };

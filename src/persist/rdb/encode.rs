@@ -137,7 +137,7 @@ impl Encoder {
                     // A new node once this one would pass the 8 KiB listpack limit.
                     let cost = item.len() + 11;
                     if bytes > 0 && bytes + cost > QUICKLIST_NODE_BYTES {
-                        nodes.push(std::mem::replace(&mut node, listpack::Writer::new()).finish());
+                        nodes.push(std::mem::take(&mut node).finish());
                         bytes = 0;
                     }
                     node.push(item);

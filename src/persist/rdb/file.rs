@@ -179,7 +179,7 @@ pub fn load<R: Read>(
                 continue;
             }
             opcode::IDLE => {
-                r.len()?;
+                r.length()?;
                 continue;
             }
             opcode::FREQ => {
@@ -188,7 +188,7 @@ pub fn load<R: Read>(
             }
             opcode::EOF => break,
             opcode::SELECTDB => {
-                let n = r.len()?;
+                let n = r.length()?;
                 if n >= databases as u64 {
                     return Err(r.corrupt(format!(
                         "FATAL: Data file was created with a Redis server configured to handle more than {databases} databases"
@@ -198,8 +198,8 @@ pub fn load<R: Read>(
                 continue;
             }
             opcode::RESIZEDB => {
-                r.len()?;
-                r.len()?;
+                r.length()?;
+                r.length()?;
                 continue;
             }
             opcode::AUX => {

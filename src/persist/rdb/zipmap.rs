@@ -7,8 +7,11 @@
 //! ```
 //! [`decode`] checks every length against the blob and the end byte.
 
+/// A field and its value.
+pub type Pair<'a> = (&'a [u8], &'a [u8]);
+
 /// Decodes a zipmap into (field, value) pairs.
-pub fn decode(blob: &[u8]) -> Result<Vec<(&[u8], &[u8])>, &'static str> {
+pub fn decode(blob: &[u8]) -> Result<Vec<Pair<'_>>, &'static str> {
     const SHORT: &str = "zipmap entry runs past the end";
     let mut p = 1usize;
     if blob.is_empty() {
@@ -35,10 +38,7 @@ pub fn decode(blob: &[u8]) -> Result<Vec<(&[u8], &[u8])>, &'static str> {
         Ok(s)
     };
     let mut out = Vec::new();
-    loop {
-        let Some(klen) = len(&mut p)? else {
-            break;
-        };
+    while let Some(klen) = len(&mut p)? {
         let key = take(&mut p, klen)?;
         let vlen = len(&mut p)?.ok_or("zipmap key without a value")?;
         let free = usize::from(*blob.get(p).ok_or(SHORT)?);

@@ -68,7 +68,7 @@ impl Server {
     }
 
     /// Starts ferrokv with extra flags after `configure` adjusted the command (environment,
-    /// stderr); stdout belongs to the harness. Unless `extra` sets `--save` or `--config`, the
+    /// stderr); stdout belongs to the harness. Unless `extra` sets `--save`, the
     /// server gets `--save ""` so that it writes no `dump.rdb` where the tests run.
     pub fn start_with(extra: &[&str], configure: impl FnOnce(&mut Command)) -> Server {
         let s = Server::spawn(extra, configure);
@@ -87,7 +87,7 @@ impl Server {
     fn spawn(extra: &[&str], configure: impl FnOnce(&mut Command)) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrokv-server"));
         cmd.args(["--port", "0"]);
-        if !extra.iter().any(|a| *a == "--save" || *a == "--config") {
+        if !extra.contains(&"--save") {
             cmd.args(["--save", ""]);
         }
         cmd.args(extra).stderr(server_stderr());
