@@ -19,7 +19,7 @@ fn keys() -> Vec<Vec<u8>> {
 fn loaded_store(keys: &[Vec<u8>]) -> Store {
     let store = Store::new(1);
     for k in keys {
-        store.with(&Scope::new(None, false)).db(0).write(k, 0, |s| {
+        store.with(&Scope::new(None, None)).db(0).write(k, 0, |s| {
             s.put(Entry::new(Value::Str(StrBuf::from_slice(b"xyz")), 0))
         });
     }
@@ -29,7 +29,7 @@ fn loaded_store(keys: &[Vec<u8>]) -> Store {
 /// The operations measured, each on key `keys[i]`.
 fn get(store: &Store, key: &[u8]) -> Option<usize> {
     store
-        .with(&Scope::new(None, false))
+        .with(&Scope::new(None, None))
         .db(0)
         .read(key, 1, |e| match &e.value {
             Value::Str(s) => s.len(),
@@ -39,7 +39,7 @@ fn get(store: &Store, key: &[u8]) -> Option<usize> {
 
 fn set(store: &Store, key: &[u8]) {
     store
-        .with(&Scope::new(None, false))
+        .with(&Scope::new(None, None))
         .db(0)
         .write(key, 1, |s| {
             s.put(Entry::new(Value::Str(StrBuf::from_slice(b"abc")), 0));
@@ -48,7 +48,7 @@ fn set(store: &Store, key: &[u8]) {
 
 fn incr(store: &Store, key: &[u8]) {
     store
-        .with(&Scope::new(None, false))
+        .with(&Scope::new(None, None))
         .db(0)
         .write(key, 1, |s| match s.get() {
             Some(e) => {

@@ -620,7 +620,7 @@ impl Ferro {
     fn watch(&mut self, keys: &BTreeSet<DbKey>) {
         let store = &self.session.srv.store;
         let now = ferrokv::clock::now_ms();
-        let fx = Scope::new(None, false);
+        let fx = Scope::new(None, None);
         for (i, (db, key)) in keys.iter().enumerate() {
             let locks = store.with(&fx).lock(&[(*db, &key[..])]);
             // At time 0 nothing is expired: this sees every present entry.
@@ -642,7 +642,7 @@ impl Ferro {
         let watches = &store.events().watches;
         let now = ferrokv::clock::now_ms();
         let mut dirty = BTreeSet::new();
-        let fx = Scope::new(None, false);
+        let fx = Scope::new(None, None);
         for (i, ((db, key), flag)) in std::mem::take(&mut self.flags).into_iter().enumerate() {
             let client = 1000 + i as u64;
             let locks = store.with(&fx).lock(&[(db, &key[..])]);
@@ -927,7 +927,7 @@ fn active_expiry_reports_expired_and_signals_watchers() {
     ferro.events();
     let keys: BTreeSet<DbKey> = [(0, b"k".to_vec()), (0, b"p".to_vec())].into();
     ferro.watch(&keys);
-    let fx = Scope::new(None, false);
+    let fx = Scope::new(None, None);
     let removed = ferro
         .session
         .srv

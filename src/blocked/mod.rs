@@ -302,7 +302,7 @@ mod tests {
     fn signal_db_records_every_waited_key() {
         let events = KeyspaceEvents::new(2);
         let blocked = Blocked::new(2);
-        let fx = Scope::new(None, false);
+        let fx = Scope::new(None, None);
         blocked.signal_db(&events, 0, &fx);
         assert!(!fx.has_ready(), "nobody blocked: nothing recorded");
         let op = WaitOp::Pop {

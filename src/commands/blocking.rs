@@ -154,21 +154,21 @@ fn rewrite(key: &[u8], op: &WaitOp, served: &Served) -> Option<Vec<Vec<u8>>> {
 /// `handleClientsBlockedOnKeys`); called by [`call`](super::call()) once the outermost command
 /// is done. Serving a BLMOVE can make its destination ready in turn, which is served in the
 /// same call.
-pub fn serve_ready(srv: &Shared, fx: &Scope) {
+pub fn serve_ready(srv: &Shared, fx: &Scope, stats: &crate::state::LoopStats) {
     loop {
         let keys = fx.take_ready();
         if keys.is_empty() {
             return;
         }
         for (db, key) in keys {
-            serve_key(srv, fx, db, &key);
+            serve_key(srv, fx, db, &key, stats);
         }
     }
 }
 
 /// Serves the waiters of `(db, key)` in order while it holds elements of their type; each
 /// served waiter is an execution unit of its own (its pop propagates alone).
-fn serve_key(srv: &Shared, fx: &Scope, db: usize, key: &[u8]) {
+fn serve_key(srv: &Shared, fx: &Scope, db: usize, key: &[u8], stats: &crate::state::LoopStats) {
     let now = crate::clock::now_ms();
     let store = srv.store.with(fx);
     // A BLMOVE waiter found first needs its destination locked too: lock both and look again.
@@ -210,7 +210,7 @@ fn serve_key(srv: &Shared, fx: &Scope, db: usize, key: &[u8]) {
                     argv: argv.into_iter().map(Bytes::from).collect(),
                 });
             }
-            srv.propagation.flush(fx.take_ops(), true);
+            stats.note_ticket(srv.propagation.flush_unit(fx, true));
         }
         deliver(srv, fx, &w, out.buf);
     }
@@ -530,7 +530,7 @@ mod tests {
     #[test]
     fn waiters_are_served_in_order_each_exactly_once() {
         let h = Session::new();
-        let fx = Scope::new(None, false);
+        let fx = Scope::new(None, None);
         let (mut a, mut b, mut z, mut w) = (client(10), client(11), client(12), client(20));
         assert_eq!(run(&h, &mut a, &["BLPOP", "k", "0"]), "", "no reply yet");
         run(&h, &mut b, &["BLPOP", "other", "k", "0"]);

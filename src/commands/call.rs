@@ -140,12 +140,11 @@ fn end_of_unit(ctx: &mut Ctx<'_>, outcome: Outcome) {
         _ => 0,
     };
     let served = catch_unwind(AssertUnwindSafe(|| {
-        if fx.propagating() {
-            let atomic = flags & TOUCHES_ARBITRARY_KEYS == 0;
-            srv.propagation.flush(fx.take_ops(), atomic);
-        }
+        let atomic = flags & TOUCHES_ARBITRARY_KEYS == 0;
+        ctx.stats
+            .note_ticket(srv.propagation.flush_unit(fx, atomic));
         if fx.has_ready() {
-            super::blocking::serve_ready(srv, fx);
+            super::blocking::serve_ready(srv, fx, ctx.stats);
         }
     }));
     if served.is_err() {
@@ -299,8 +298,25 @@ fn run(
     // Nobody to keep pushes for, nothing to propagate: the handler, then MONITOR.
     let reply_start = ctx.out.len();
     handle(ctx, spec, args);
+    if ctx.fx.has_ticket() {
+        // Propagation was switched on (at a snapshot barrier) while the command ran, and it
+        // changed data after the switch: it belongs to the stream, as executed.
+        record_switched_on(ctx, args);
+    }
     let flags = spec.flags;
     (Outcome::Ran { index, flags }, reply_start)
+}
+
+#[cold]
+#[inline(never)]
+fn record_switched_on(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let asked = ctx.take_propagation().unwrap_or_default();
+    if !asked.prevented {
+        ctx.fx.propagate(Op {
+            db: ctx.client.db,
+            argv: asked.rewrite.unwrap_or_else(|| args.to_vec()),
+        });
+    }
 }
 
 /// [`run`] for a subscribed client (its pushes go before its reply) or while writes are
@@ -507,7 +523,10 @@ mod tests {
     struct Capture(Arc<Mutex<Vec<String>>>);
 
     impl Propagator for Capture {
-        fn feed(&self, unit: &[Op]) {
+        fn feed(&self, _ticket: u64, unit: &[Op]) {
+            if unit.is_empty() {
+                return;
+            }
             let ops: Vec<String> = unit
                 .iter()
                 .map(|op| {

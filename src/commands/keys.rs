@@ -85,21 +85,29 @@ fn free_in_background<T: Send + 'static>(value: T) {
 
 /// # Format
 /// `DEL key [key ...]` — the number of keys removed (a repeated key counts once).
+///
+/// A single key takes its one shard lock; several keys are locked together up front (locking
+/// rule 2), so the deletion is atomic as in Redis — and one unit in the propagation order.
 fn del(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let db = ctx.db();
     let now = ctx.now;
-    let n = argv[1..]
-        .iter()
-        .filter(|k| {
-            db.write(k, now, |slot| {
-                let removed = slot.remove().is_some();
-                if removed {
-                    slot.modified(class::GENERIC, "del");
-                }
-                removed
-            })
-        })
-        .count();
+    let remove = |slot: &mut crate::store::Slot<'_>| {
+        let removed = slot.remove().is_some();
+        if removed {
+            slot.modified(class::GENERIC, "del");
+        }
+        removed
+    };
+    let n = if argv.len() == 2 {
+        usize::from(ctx.db().write(&argv[1], now, remove))
+    } else {
+        let d = ctx.client.db;
+        let keys: Vec<(usize, &[u8])> = argv[1..].iter().map(|k| (d, &k[..])).collect();
+        let mut locks = ctx.store().lock(&keys);
+        argv[1..]
+            .iter()
+            .filter(|k| remove(&mut locks.slot(d, k, now)))
+            .count()
+    };
     ctx.out.int(n as i64);
 }
 

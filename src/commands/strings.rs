@@ -1090,7 +1090,7 @@ mod tests {
         }
 
         fn expire_at(&self, key: &str) -> Option<u64> {
-            let fx = crate::store::Scope::new(None, false);
+            let fx = crate::store::Scope::new(None, None);
             self.inner
                 .srv
                 .store

@@ -30,9 +30,8 @@ pub fn run(shared: &Shared) {
                 .with(&fx)
                 .db(i)
                 .expire_cycle(now, SHARDS_PER_CYCLE);
-            for op in fx.take_ops() {
-                shared.propagation.flush(vec![op], true);
-            }
+            // The sweep's deletions are one unit, unwrapped (Redis propagates them one by one).
+            shared.propagation.flush_unit(&fx, false);
             shared.loops.wake(&fx);
         }
         if removed > 0 {

@@ -138,9 +138,9 @@ impl Shared {
     }
 
     /// A fresh execution scope for loop `home` (`None`: not a loop), recording writes for
-    /// propagation when a sink listens.
+    /// propagation while a sink listens.
     pub fn scope(&self, home: Option<usize>) -> Scope {
-        Scope::new(home, self.propagation.is_active())
+        Scope::new(home, Some(self.propagation.sequencer()))
     }
 
     /// Publishes `message` on `channel` for execution `fx` (PUBLISH, SPUBLISH): returns the

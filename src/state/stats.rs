@@ -32,6 +32,9 @@ pub struct LoopStats {
     /// Changes made by this loop's executions (Redis's `server.dirty`; never reset by CONFIG
     /// RESETSTAT, as in Redis).
     pub dirty: AtomicU64,
+    /// The highest propagation ticket of this loop's execution units (`appendfsync always`
+    /// releases the loop's replies once the AOF is synced past it).
+    pub last_ticket: AtomicU64,
     /// Error replies by error code (`ERR`, `WRONGTYPE`, ...) for INFO errorstats. Only the
     /// owning loop writes it, and only on the error path; INFO locks it briefly to read.
     pub error_codes: Mutex<BTreeMap<String, u64>>,
@@ -52,6 +55,7 @@ impl LoopStats {
             unexpected_error_replies: AtomicU64::new(0),
             total_error_replies: AtomicU64::new(0),
             dirty: AtomicU64::new(0),
+            last_ticket: AtomicU64::new(0),
             error_codes: Mutex::new(BTreeMap::new()),
         }
     }
@@ -83,6 +87,14 @@ impl LoopStats {
         } else if codes.len() < 128 {
             // Redis caps the table at 128 distinct codes; later new codes are not tracked.
             codes.insert(code.into_owned(), 1);
+        }
+    }
+
+    /// Records that one of this loop's units took propagation ticket `ticket`.
+    #[inline]
+    pub fn note_ticket(&self, ticket: u64) {
+        if ticket > self.last_ticket.load(Ordering::Relaxed) {
+            self.last_ticket.store(ticket, Ordering::Relaxed);
         }
     }
 

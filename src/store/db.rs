@@ -565,7 +565,7 @@ mod tests {
     #[test]
     fn put_get_remove_and_lazy_expiry() {
         let store = Store::new(1);
-        let fx = Scope::new(None, false);
+        let fx = Scope::new(None, None);
         let db = store.with(&fx).db(0);
         db.write(b"a", 1000, |slot| assert!(slot.put(s("1")).is_none()));
         assert_eq!(db.read(b"a", 1000, |e| e.value.type_name()), Some("string"));
@@ -578,7 +578,7 @@ mod tests {
     #[test]
     fn scan_returns_every_stable_key_despite_concurrent_changes() {
         let store = Store::new(1);
-        let fx = Scope::new(None, false);
+        let fx = Scope::new(None, None);
         let db = store.with(&fx).db(0);
         for i in 0..5000 {
             db.write(format!("k{i}").as_bytes(), 0, |slot| slot.put(s("v")));
@@ -611,7 +611,7 @@ mod tests {
     #[test]
     fn expire_cycle_removes_expired_keys() {
         let store = Store::new(1);
-        let fx = Scope::new(None, false);
+        let fx = Scope::new(None, None);
         let db = store.with(&fx).db(0);
         for i in 0..10_000 {
             db.write(format!("k{i}").as_bytes(), 0, |slot| {
@@ -629,7 +629,7 @@ mod tests {
     #[test]
     fn expire_cycle_keeps_sweeping_while_ttls_remain_then_idles() {
         let store = Store::new(1);
-        let fx = Scope::new(None, false);
+        let fx = Scope::new(None, None);
         let db = store.with(&fx).db(0);
         // One far-future TTL, one near one, plus persistent keys.
         db.write(b"far", 0, |slot| {
@@ -662,7 +662,7 @@ mod tests {
     #[test]
     fn expire_cycle_shrinks_emptied_shards() {
         let store = Store::new(1);
-        let fx = Scope::new(None, false);
+        let fx = Scope::new(None, None);
         let db = store.with(&fx).db(0);
         for i in 0..200_000 {
             db.write(format!("k{i}").as_bytes(), 0, |slot| {
@@ -690,7 +690,7 @@ mod tests {
     #[test]
     fn scan_tolerates_huge_counts_and_cursors() {
         let store = Store::new(1);
-        let fx = Scope::new(None, false);
+        let fx = Scope::new(None, None);
         let db = store.with(&fx).db(0);
         for i in 0..1000 {
             db.write(format!("k{i}").as_bytes(), 0, |slot| slot.put(s("v")));
@@ -704,7 +704,7 @@ mod tests {
     #[test]
     fn multi_key_locks_are_ordered_and_deduplicated() {
         let store = Store::new(2);
-        let fx = Scope::new(None, false);
+        let fx = Scope::new(None, None);
         let store = store.with(&fx);
         let keys: Vec<(usize, &[u8])> = vec![(1, b"x"), (0, b"y"), (0, b"y"), (1, b"z")];
         let mut locks = store.lock(&keys);

@@ -45,6 +45,7 @@ pub mod events;
 pub mod lazyfree;
 mod node;
 pub mod scope;
+pub mod sequence;
 pub mod snapshot;
 mod txn;
 pub mod types;
@@ -187,6 +188,7 @@ impl<'a> StoreRef<'a> {
         dbs.sort_unstable();
         dbs.dedup();
         let mut guards = self.lock_all(&dbs);
+        self.fx.order();
         for (i, &db) in dbs.iter().enumerate() {
             let shards = &guards[i * SHARDS..(i + 1) * SHARDS];
             self.store.touch_all_watched(db, shards, None, 0);
@@ -211,6 +213,7 @@ impl<'a> StoreRef<'a> {
         }
         let (lo, hi) = (a.min(b), a.max(b));
         let mut guards = self.lock_all(&[lo, hi]);
+        self.fx.order();
         let (first, second) = guards.split_at_mut(SHARDS);
         self.store.touch_all_watched(lo, first, Some(second), now);
         self.store.touch_all_watched(hi, second, Some(first), now);

@@ -37,6 +37,7 @@ use std::cell::Cell;
 
 use bytes::Bytes;
 
+use super::sequence::Sequencer;
 use super::txn::Held;
 
 /// A write to propagate: a command, as it must be replayed, in database `db`.
@@ -70,8 +71,10 @@ pub struct Scope {
     /// The shards a running EXEC holds (null when none).
     held: Cell<*const Held>,
     dirty: Cell<u64>,
-    /// Whether a propagation sink listens (otherwise nothing is recorded in `ops`).
-    propagating: bool,
+    /// The propagation order (see [`super::sequence`]); `None`: nothing is ever recorded.
+    seq: Option<&'static Sequencer>,
+    /// This unit's place in the propagation order (0: none taken yet).
+    ticket: Cell<u64>,
     /// The caller's id (0: none; client ids start at 1) with [`RESP3`] set for RESP3.
     caller: Cell<u64>,
     /// The loop this execution runs on (its inbox is drained before it sleeps anyway);
@@ -97,13 +100,14 @@ struct Rare {
 
 impl Scope {
     /// A fresh scope for an execution on loop `home` (`None`: not on a loop), recording writes
-    /// to propagate when `propagating`.
+    /// to propagate in the order `seq` gives them while it is enabled.
     #[inline]
-    pub fn new(home: Option<usize>, propagating: bool) -> Scope {
+    pub fn new(home: Option<usize>, seq: Option<&'static Sequencer>) -> Scope {
         Scope {
             held: Cell::new(std::ptr::null()),
             dirty: Cell::new(0),
-            propagating,
+            seq,
+            ticket: Cell::new(0),
             caller: Cell::new(0),
             home: home.unwrap_or(usize::MAX),
             wake: Cell::new(0),
@@ -133,7 +137,11 @@ impl Scope {
             r.ready.is_empty() && r.ops.is_empty() && r.pushes.is_empty() && r.wake_more.is_empty()
         });
         self.rare.set(rare);
-        rare_empty && self.wake.get() == 0 && self.caller.get() == 0 && self.held.get().is_null()
+        rare_empty
+            && self.wake.get() == 0
+            && self.caller.get() == 0
+            && self.held.get().is_null()
+            && self.ticket.get() == 0
     }
 
     /// Runs `f` on the rarely used records, creating them.
@@ -186,10 +194,36 @@ impl Scope {
 
     // ----- changes -----
 
-    /// Counts one change (a key changed, Redis's `server.dirty++`).
+    /// Counts one change (a key changed, Redis's `server.dirty++`); called under the changed
+    /// key's shard lock, so it also takes the unit's propagation ticket.
     #[inline(always)]
     pub(super) fn changed(&self) {
         self.dirty.set(self.dirty.get() + 1);
+        self.order();
+    }
+
+    /// Takes this unit's propagation ticket if propagation is on and it has none yet. Call it
+    /// under the lock of a shard the unit changes (see [`super::sequence`]).
+    #[inline(always)]
+    pub fn order(&self) {
+        if self.ticket.get() == 0 {
+            if let Some(seq) = self.seq {
+                if seq.enabled() {
+                    self.ticket.set(seq.ticket());
+                    self.pending.set(true);
+                }
+            }
+        }
+    }
+
+    /// Takes the unit's ticket (0 when it has none): the unit is being handed to the sequencer.
+    pub fn take_ticket(&self) -> u64 {
+        self.ticket.replace(0)
+    }
+
+    /// The sequencer this scope orders its writes with.
+    pub fn sequencer(&self) -> Option<&'static Sequencer> {
+        self.seq
     }
 
     /// Adds changes the store does not report key by key (FLUSHALL, SWAPDB: Redis's
@@ -233,15 +267,23 @@ impl Scope {
 
     // ----- propagation -----
 
-    /// Whether writes are recorded for propagation.
+    /// Whether writes are recorded for propagation: propagation is on, or this unit already
+    /// holds a ticket.
     #[inline]
     pub fn propagating(&self) -> bool {
-        self.propagating
+        self.ticket.get() != 0 || self.seq.is_some_and(|s| s.enabled())
     }
 
-    /// Records a write to propagate (ignored when nothing listens).
+    /// Whether this unit took a propagation ticket (it changed data while propagation was on).
+    #[inline]
+    pub fn has_ticket(&self) -> bool {
+        self.ticket.get() != 0
+    }
+
+    /// Records a write to propagate (ignored when propagation is off).
     pub fn propagate(&self, op: Op) {
-        if self.propagating {
+        self.order();
+        if self.ticket.get() != 0 {
             self.rare(|r| r.ops.push(op));
         }
     }
@@ -328,6 +370,11 @@ fn unpack(packed: u64) -> Option<Caller> {
 
 impl Drop for Scope {
     fn drop(&mut self) {
+        // A unit that took a ticket must complete it, or every later unit would wait forever.
+        let ticket = self.ticket.replace(0);
+        if let (Some(seq), true) = (self.seq, ticket != 0) {
+            seq.complete(ticket, self.take_ops());
+        }
         // Values freed under this execution's locks were queued without waking anyone.
         super::lazyfree::nudge();
     }
@@ -339,7 +386,7 @@ mod tests {
 
     #[test]
     fn wakes_skip_the_home_loop_and_come_out_once() {
-        let fx = Scope::new(Some(1), false);
+        let fx = Scope::new(Some(1), None);
         for i in [3, 1, 3, 70, 0, 70] {
             fx.defer_wake(i);
         }
@@ -351,7 +398,7 @@ mod tests {
 
     #[test]
     fn ready_keys_come_out_in_order_without_duplicates() {
-        let fx = Scope::new(None, false);
+        let fx = Scope::new(None, None);
         fx.ready(0, b"b");
         fx.ready(0, b"a");
         fx.ready(0, b"b");
@@ -370,17 +417,23 @@ mod tests {
 
     #[test]
     fn ops_are_recorded_only_when_propagating() {
-        let off = Scope::new(None, false);
+        let off = Scope::new(None, None);
         off.propagate(Op::new(0, &[b"DEL", b"k"]));
         assert!(off.take_ops().is_empty());
-        let on = Scope::new(None, true);
+        let seq = Sequencer::leak();
+        let disabled = Scope::new(None, Some(seq));
+        disabled.propagate(Op::new(0, &[b"DEL", b"k"]));
+        assert!(disabled.take_ops().is_empty());
+        seq.set_enabled(true);
+        let on = Scope::new(None, Some(seq));
         on.propagate(Op::new(0, &[b"DEL", b"k"]));
         assert_eq!(on.take_ops(), vec![Op::new(0, &[b"DEL", b"k"])]);
+        assert!(on.take_ticket() != 0);
     }
 
     #[test]
     fn caller_pushes_are_taken_from_a_mark() {
-        let fx = Scope::new(None, false);
+        let fx = Scope::new(None, None);
         fx.push_to_caller(b"one");
         let mark = fx.pushes_len();
         fx.push_to_caller(b"two");

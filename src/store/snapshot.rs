@@ -181,13 +181,31 @@ pub struct SnapshotStart {
     pub at: u64,
     /// Keys per database at `T` (including not yet removed expired ones), a size hint.
     pub keys: Vec<u64>,
+    /// The propagation ticket taken at the instant (0: none asked): every unit ordered before
+    /// it is in the snapshot, every unit after it is not.
+    pub cut: u64,
 }
 
 impl StoreRef<'_> {
     /// Starts a snapshot of every database at this instant (module doc, step 1).
     pub fn begin_snapshot(&self, now_ms: u64) -> SnapshotStart {
+        self.begin_snapshot_cut(now_ms, None)
+    }
+
+    /// [`StoreRef::begin_snapshot`] that also cuts the propagation stream at the instant:
+    /// with `cut = Some(seq)`, `seq` is switched on and a ticket taken under every lock (see
+    /// [`super::sequence`]). The caller must complete that ticket ([`SnapshotStart::cut`]).
+    pub fn begin_snapshot_cut(
+        &self,
+        now_ms: u64,
+        cut: Option<&super::sequence::Sequencer>,
+    ) -> SnapshotStart {
         let dbs: Vec<usize> = (0..self.len()).collect();
         let guards = self.lock_all(&dbs);
+        let cut = cut.map_or(0, |seq| {
+            seq.set_enabled(true);
+            seq.ticket()
+        });
         let mut keys = vec![0u64; dbs.len()];
         for (i, g) in guards.iter().enumerate() {
             keys[i / SHARDS] += g.len() as u64;
@@ -201,7 +219,11 @@ impl StoreRef<'_> {
             cow.active.store(true, Ordering::Relaxed);
         }
         drop(guards);
-        SnapshotStart { at: now_ms, keys }
+        SnapshotStart {
+            at: now_ms,
+            keys,
+            cut,
+        }
     }
 
     /// Dumps shard `s` of database `db` (module doc, step 3): calls `emit` with every entry
@@ -279,7 +301,7 @@ mod tests {
     #[test]
     fn the_snapshot_is_the_dataset_at_its_start() {
         let store = Store::new(2);
-        let fx = Scope::new(None, false);
+        let fx = Scope::new(None, None);
         let st = store.with(&fx);
         for i in 0..2000 {
             st.db(0)
@@ -321,7 +343,7 @@ mod tests {
         let store = Arc::new(Store::new(1));
         let keys: Vec<Vec<u8>> = (0..64).map(|i| format!("acct{i}").into_bytes()).collect();
         {
-            let fx = Scope::new(None, false);
+            let fx = Scope::new(None, None);
             for k in &keys {
                 store
                     .with(&fx)
@@ -342,7 +364,7 @@ mod tests {
                         if a == b {
                             continue;
                         }
-                        let fx = Scope::new(None, false);
+                        let fx = Scope::new(None, None);
                         let st = store.with(&fx);
                         let mut locks = st.lock(&[(0, a), (0, b)]);
                         for (k, d) in [(a, -1i64), (b, 1)] {
@@ -360,7 +382,7 @@ mod tests {
             })
             .collect();
         for _ in 0..20 {
-            let fx = Scope::new(None, false);
+            let fx = Scope::new(None, None);
             store.with(&fx).begin_snapshot(1);
             let total: i64 = dump(&store, &fx)
                 .values()

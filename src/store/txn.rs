@@ -181,7 +181,7 @@ mod tests {
     #[test]
     fn commands_inside_run_reuse_the_held_locks() {
         let store = Store::new(2);
-        let fx = Scope::new(None, false);
+        let fx = Scope::new(None, None);
         let store = store.with(&fx);
         let mut txn = store.lock_txn(&[(0, b"a"), (0, b"b"), (1, b"c")], false);
         txn.run(|| {
@@ -200,7 +200,7 @@ mod tests {
     #[test]
     fn everything_mode_serves_whole_db_operations() {
         let store = Store::new(2);
-        let fx = Scope::new(None, false);
+        let fx = Scope::new(None, None);
         let store = store.with(&fx);
         store.db(0).write(b"x", 0, |slot| slot.put(s("1")));
         let mut txn = store.lock_txn(&[], true);
@@ -218,13 +218,13 @@ mod tests {
     #[test]
     fn other_threads_wait_for_the_transaction() {
         let store = Arc::new(Store::new(1));
-        let fx = Scope::new(None, false);
+        let fx = Scope::new(None, None);
         let mut txn = store.with(&fx).lock_txn(&[(0, b"k")], false);
         let done = Arc::new(AtomicBool::new(false));
         let reader = {
             let (store, done) = (store.clone(), done.clone());
             std::thread::spawn(move || {
-                let fx = Scope::new(None, false);
+                let fx = Scope::new(None, None);
                 let v = store
                     .with(&fx)
                     .db(0)
