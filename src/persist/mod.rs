@@ -18,6 +18,7 @@
 //! whether commands are refused because the dataset is loading or because the last background
 //! save failed — is one atomic ([`Persistence::gate`]).
 
+pub mod aof;
 pub mod load;
 pub mod rdb;
 pub mod save;
