@@ -54,6 +54,12 @@ pub struct Args {
     /// RDB file name (redis.conf's `dbfilename`).
     #[arg(long)]
     pub dbfilename: Option<String>,
+    /// Append-only file on or off (redis.conf's `appendonly yes|no`).
+    #[arg(long)]
+    pub appendonly: Option<String>,
+    /// AOF fsync policy (redis.conf's `appendfsync always|everysec|no`).
+    #[arg(long)]
+    pub appendfsync: Option<String>,
 }
 
 /// One `client-output-buffer-limit` class.
@@ -155,6 +161,8 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     /// RDB directives (`dir`, `dbfilename`, `save`, ...).
     pub rdb: crate::persist::RdbSettings,
+    /// AOF directives (`appendonly`, `appendfsync`, ...).
+    pub aof: crate::persist::aof::AofSettings,
     /// Whether a `save` directive was met in the config file (the first replaces the default
     /// points, later ones add to them, as in Redis).
     pub save_seen: bool,
@@ -178,6 +186,7 @@ impl Default for Config {
             notify_keyspace_events: 0,
             config_file: None,
             rdb: crate::persist::RdbSettings::default(),
+            aof: crate::persist::aof::AofSettings::default(),
             save_seen: false,
         }
     }
@@ -239,6 +248,12 @@ impl Config {
         }
         if let Some(dir) = &args.dir {
             cfg.rdb.dir = dir.clone();
+        }
+        if let Some(v) = &args.appendonly {
+            cfg.set("appendonly", &[v]).map_err(ConfigError::Invalid)?;
+        }
+        if let Some(v) = &args.appendfsync {
+            cfg.set("appendfsync", &[v]).map_err(ConfigError::Invalid)?;
         }
         if let Some(name) = &args.dbfilename {
             cfg.set("dbfilename", &[name])
@@ -352,6 +367,32 @@ impl Config {
             "rdbchecksum" => self.rdb.checksum = parse_bool(one()?)?,
             "stop-writes-on-bgsave-error" => {
                 self.rdb.stop_writes_on_bgsave_error = parse_bool(one()?)?
+            }
+            "appendonly" => self.aof.enabled = parse_bool(one()?)?,
+            "appendfsync" => {
+                self.aof.fsync = crate::persist::aof::Fsync::parse(one()?)
+                    .ok_or("argument(s) must be one of the following: always, everysec, no")?
+            }
+            "appendfilename" => {
+                let name = one()?;
+                if !is_plain_file_name(name) {
+                    return Err("appendfilename can't be a path, just a filename".into());
+                }
+                self.aof.filename = name.to_string();
+            }
+            "appenddirname" => {
+                let name = one()?;
+                if !is_plain_file_name(name) {
+                    return Err("appenddirname can't be a path, just a dirname".into());
+                }
+                self.aof.dirname = name.to_string();
+            }
+            "aof-use-rdb-preamble" => self.aof.rdb_preamble = parse_bool(one()?)?,
+            "aof-load-truncated" => self.aof.load_truncated = parse_bool(one()?)?,
+            "auto-aof-rewrite-percentage" => self.aof.rewrite_percentage = parse_num(one()?)?,
+            "auto-aof-rewrite-min-size" => {
+                self.aof.rewrite_min_size =
+                    parse_memory(one()?).ok_or("argument must be a memory value")?
             }
             "key-load-delay" => self.rdb.key_load_delay_us = parse_num(one()?)?,
             "rdb-key-save-delay" => self.rdb.key_save_delay_us = parse_num(one()?)?,

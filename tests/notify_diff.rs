@@ -24,7 +24,8 @@
 //! until a lookup removes it, as in the in-process ferrokv (which has no sweeper thread).
 //!
 //! # Script syntax
-//! One command per string, split on spaces; `""` is an empty argument; a leading `~` skips the
+//! One command per string, split on spaces; `""` is an empty argument; `\xNN` is a byte; a
+//! leading `~` skips the
 //! reply comparison (random replies such as SPOP's); `@sleep N` sleeps N ms. Both sides run on
 //! the wall clock: keys that should expire get a 100 ms TTL and the script then sleeps 130 ms,
 //! so no key expires in the middle of a step (EXEC also aborts when a watched key expired
@@ -117,6 +118,14 @@ const SCRIPTS: &[(&str, &[&str])] = &[
         "COPY x y", "COPY a b DB 1 REPLACE", "COPY a b DB 1", "COPY a a DB 1 REPLACE",
         "COPY a b BADOPT", "RPUSH l x y", "COPY l m", "SET e v PX 100", "@sleep 130",
         "COPY a e", "SET f v PX 100", "@sleep 130", "COPY f g",
+    ]),
+    // Payloads are Redis 7.0's DUMP of the string "1" and of the list [x, y].
+    ("dump restore", &[
+        "SET a 1", "DUMP a", "DUMP missing", "RPUSH l x y", "DUMP l", "SET e v PX 100",
+        "@sleep 130", "DUMP e",
+        "RESTORE b 0 \\x00\\xc0\\x01\\x0a\\x00\\x26\\x78\\xe7\\xb6\\xd1\\x01\\x11\\xfc", "RESTORE b 0 \\x00\\xc0\\x01\\x0a\\x00\\x26\\x78\\xe7\\xb6\\xd1\\x01\\x11\\xfc", "RESTORE b 0 \\x12\\x01\\x02\\x0d\\x0d\\x00\\x00\\x00\\x02\\x00\\x81\\x78\\x02\\x81\\x79\\x02\\xff\\x0a\\x00\\x7e\\x97\\x5b\\x56\\x8d\\x1a\\xfa\\x6f REPLACE",
+        "RESTORE m 0 \\x12\\x01\\x02\\x0d\\x0d\\x00\\x00\\x00\\x02\\x00\\x81\\x78\\x02\\x81\\x79\\x02\\xff\\x0a\\x00\\x7e\\x97\\x5b\\x56\\x8d\\x1a\\xfa\\x6f", "RESTORE t 100000 \\x00\\xc0\\x01\\x0a\\x00\\x26\\x78\\xe7\\xb6\\xd1\\x01\\x11\\xfc", "RESTORE t 0 \\x00\\xc0\\x01\\x0a\\x00\\x26\\x78\\xe7\\xb6\\xd1\\x01\\x11\\xfc REPLACE ABSTTL",
+        "RESTORE x 0 garbage", "RESTORE e 0 \\x00\\xc0\\x01\\x0a\\x00\\x26\\x78\\xe7\\xb6\\xd1\\x01\\x11\\xfc",
     ]),
     ("expire persist", &[
         "SET k v", "EXPIRE k 100", "EXPIRE k 100 NX", "EXPIRE k 200 XX", "PEXPIRE k 100000 GT",
@@ -688,14 +697,26 @@ fn show_keys(keys: &BTreeSet<DbKey>) -> String {
 
 fn args_of(step: &str) -> Vec<Vec<u8>> {
     step.split(' ')
-        .map(|a| {
-            if a == "\"\"" {
-                Vec::new()
-            } else {
-                a.as_bytes().to_vec()
-            }
-        })
+        .map(|a| if a == "\"\"" { Vec::new() } else { unescape(a) })
         .collect()
+}
+
+/// An argument with `\xNN` escapes (binary payloads such as DUMP's) as bytes.
+fn unescape(arg: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(arg.len());
+    let b = arg.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && b.get(i + 1) == Some(&b'x') && i + 4 <= b.len() {
+            let hex = std::str::from_utf8(&b[i + 2..i + 4]).expect("ascii escape");
+            out.push(u8::from_str_radix(hex, 16).expect("hex escape"));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Every key a script names (per the command table's key positions), in each watched db.

@@ -47,6 +47,20 @@ pub static DOCS: &[(&str, Doc)] = &[
         },
     ),
     (
+        "bgrewriteaof",
+        Doc {
+            summary: Some("Asynchronously rewrite the append-only file"),
+            since: Some("1.0.0"),
+            group: "server",
+            complexity: Some("O(1)"),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[],
+        },
+    ),
+    (
         "bgsave",
         Doc {
             summary: Some("Asynchronously save the dataset to disk"),

@@ -265,7 +265,10 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         (r, changed)
     });
     match result.and_then(|r| r.unwrap_or_else(|| Ok(Vec::new()))) {
-        Ok(v) => ctx.out.bulk(&v),
+        Ok(v) => {
+            ctx.propagate_as(&[b"HSET", &argv[1], field, &v]);
+            ctx.out.bulk(&v)
+        }
         Err(e) => ctx.out.error(e),
     }
 }

@@ -368,19 +368,29 @@ fn persistence_section(srv: &Shared, s: &mut String) {
         "rdb_last_cow_size" => 0,
         "rdb_last_load_keys_expired" => p.load_keys_expired.load(Relaxed),
         "rdb_last_load_keys_loaded" => p.load_keys_loaded.load(Relaxed),
-        "aof_enabled" => 0,
-        "aof_rewrite_in_progress" => 0,
-        "aof_rewrite_scheduled" => 0,
-        "aof_last_rewrite_time_sec" => -1,
-        "aof_current_rewrite_time_sec" => -1,
-        "aof_last_bgrewrite_status" => "ok",
-        "aof_rewrites" => 0,
-        "aof_rewrites_consecutive_failures" => 0,
-        "aof_last_write_status" => "ok",
+        "aof_enabled" => srv.aof.is_on() as u8,
+        "aof_rewrite_in_progress" => p.rewrite_in_progress.load(Relaxed) as u8,
+        "aof_rewrite_scheduled" => p.rewrite_scheduled.load(Relaxed) as u8,
+        "aof_last_rewrite_time_sec" => p.last_rewrite_secs.load(Relaxed),
+        "aof_current_rewrite_time_sec" => if p.rewrite_in_progress.load(Relaxed) { (now.saturating_sub(p.rewrite_started_ms.load(Relaxed)) / 1000) as i64 } else { -1 },
+        "aof_last_bgrewrite_status" => if p.last_rewrite_ok.load(Relaxed) { "ok" } else { "err" },
+        "aof_rewrites" => p.rewrites.load(Relaxed),
+        "aof_rewrites_consecutive_failures" => p.rewrite_failures.load(Relaxed),
+        "aof_last_write_status" => if srv.aof.last_write_ok.load(Relaxed) { "ok" } else { "err" },
         "aof_last_cow_size" => 0,
         "module_fork_in_progress" => 0,
         "module_fork_last_cow_size" => 0,
     );
+    if srv.aof.is_on() {
+        fields!(s,
+            "aof_current_size" => srv.aof.current_size.load(Relaxed),
+            "aof_base_size" => srv.aof.base_size.load(Relaxed),
+            "aof_pending_rewrite" => p.rewrite_scheduled.load(Relaxed) as u8,
+            "aof_buffer_length" => srv.aof.unsynced_bytes(),
+            "aof_pending_bio_fsync" => 0,
+            "aof_delayed_fsync" => 0,
+        );
+    }
 }
 
 fn stats_section(srv: &Shared, s: &mut String) {

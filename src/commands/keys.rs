@@ -704,6 +704,17 @@ fn expire_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], relative: bool, seconds: bo
         }
         true
     });
+    if changed {
+        // Propagated as PEXPIREAT with the absolute time (options kept), or as the DEL it was.
+        if when <= now {
+            ctx.propagate_as(&[b"DEL", &argv[1]]);
+        } else {
+            let at = itoa::Buffer::new().format(when).as_bytes().to_vec();
+            let mut rewritten: Vec<&[u8]> = vec![b"PEXPIREAT", &argv[1], &at];
+            rewritten.extend(argv[3..].iter().map(|a| &a[..]));
+            ctx.propagate_as(&rewritten);
+        }
+    }
     ctx.out.int(changed as i64);
 }
 

@@ -13,6 +13,7 @@
 //! the store through [`Ctx::db`] / [`Ctx::store`], the views of their execution's
 //! [`Scope`].
 
+pub mod aof;
 pub mod args;
 pub mod blocking;
 pub mod call;
@@ -492,7 +493,7 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 17] {
+fn tables() -> [&'static [CommandSpec]; 18] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -505,6 +506,7 @@ fn tables() -> [&'static [CommandSpec]; 17] {
         zsets::COMMANDS,
         server::COMMANDS,
         persistence::COMMANDS,
+        aof::COMMANDS,
         clients::COMMANDS,
         command::COMMANDS,
         info::COMMANDS,

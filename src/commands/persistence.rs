@@ -43,6 +43,7 @@ fn begin(srv: &Shared, fx: &Scope, background: bool) -> Option<Job> {
         start,
         settings: srv.persistence.settings(),
         dirty: srv.dirty(),
+        rewrite: None,
     })
 }
 
@@ -125,6 +126,12 @@ pub fn prepare_shutdown(srv: &Shared, fx: &Scope, save: bool) -> Result<(), Stri
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         while p.is_saving() && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+    if srv.aof.is_on() {
+        tracing::info!("Calling fsync() on the AOF file.");
+        if let Err(e) = srv.aof.write_out(true) {
+            tracing::warn!(error = %e, "Error writing the AOF file before exiting");
         }
     }
     if save && !p.is_loading() {

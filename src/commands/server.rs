@@ -19,6 +19,7 @@ use bytes::Bytes;
 use super::flags::*;
 use super::{clients, container, errors, spec, CommandSpec, Ctx, Group};
 use crate::config::{parse_bool, parse_memory, OutputLimits};
+use crate::persist::aof::{AofSettings, Fsync};
 use crate::persist::RdbSettings;
 use crate::state::Shared;
 use crate::store::events::class;
@@ -62,11 +63,20 @@ enum NewValue {
     NotifyKeyspaceEvents(u32),
     /// An RDB directive (`dir`, `dbfilename`, `save`, ...).
     Rdb(RdbChange),
+    /// An AOF directive (`appendfsync`, ...).
+    Aof(AofChange),
+    /// `appendonly`: switching starts (or stops) the AOF.
+    AppendOnly(bool),
     /// Accepted, nothing changes (a compatibility parameter set to its only value).
     Unchanged,
 }
 
 type RdbChange = Box<dyn FnOnce(&mut RdbSettings)>;
+type AofChange = Box<dyn FnOnce(&mut AofSettings)>;
+
+fn aof(f: impl FnOnce(&mut AofSettings) + 'static) -> Result<NewValue, String> {
+    Ok(NewValue::Aof(Box::new(f)))
+}
 
 fn rdb(f: impl FnOnce(&mut RdbSettings) + 'static) -> Result<NewValue, String> {
     Ok(NewValue::Rdb(Box::new(f)))
@@ -279,8 +289,60 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "appendonly",
-        get: |_| "no".into(),
-        set: Some(|_, v| only(v, "no", "there is no persistence: only \"no\" is accepted")),
+        get: |s| yes_no(s.aof.is_on() || s.aof.settings().enabled),
+        set: Some(|_, v| Ok(NewValue::AppendOnly(parse_bool(v)?))),
+    },
+    Param {
+        name: "appendfsync",
+        get: |s| s.aof.fsync_policy().name().into(),
+        set: Some(|_, v| {
+            let f = Fsync::parse(v).ok_or_else(|| {
+                "argument(s) must be one of the following: always, everysec, no".to_string()
+            })?;
+            aof(move |a| a.fsync = f)
+        }),
+    },
+    Param {
+        name: "appendfilename",
+        get: |s| s.aof.settings().filename,
+        set: None,
+    },
+    Param {
+        name: "appenddirname",
+        get: |s| s.aof.settings().dirname,
+        set: None,
+    },
+    Param {
+        name: "aof-use-rdb-preamble",
+        get: |s| yes_no(s.aof.settings().rdb_preamble),
+        set: Some(|_, v| {
+            let on = parse_bool(v)?;
+            aof(move |a| a.rdb_preamble = on)
+        }),
+    },
+    Param {
+        name: "aof-load-truncated",
+        get: |s| yes_no(s.aof.settings().load_truncated),
+        set: Some(|_, v| {
+            let on = parse_bool(v)?;
+            aof(move |a| a.load_truncated = on)
+        }),
+    },
+    Param {
+        name: "auto-aof-rewrite-percentage",
+        get: |s| s.aof.settings().rewrite_percentage.to_string(),
+        set: Some(|_, v| {
+            let n = int_in(v, 0, i32::MAX as u64)?;
+            aof(move |a| a.rewrite_percentage = n)
+        }),
+    },
+    Param {
+        name: "auto-aof-rewrite-min-size",
+        get: |s| s.aof.settings().rewrite_min_size.to_string(),
+        set: Some(|_, v| {
+            let n = memory_in(v, 0, i64::MAX as u64)?;
+            aof(move |a| a.rewrite_min_size = n)
+        }),
     },
     Param {
         name: "maxmemory",
@@ -361,6 +423,8 @@ fn apply(srv: &Shared, value: NewValue) {
             .notify_flags
             .store(flags, Ordering::Relaxed),
         NewValue::Rdb(change) => srv.persistence.update(change),
+        NewValue::Aof(change) => srv.aof.update(change),
+        NewValue::AppendOnly(_) => unreachable!("applied by config_set with its execution"),
         NewValue::Unchanged => {}
     }
 }
@@ -448,6 +512,12 @@ fn config_set(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         }
     }
     for v in values {
+        if let NewValue::AppendOnly(on) = v {
+            if let Err(e) = super::aof::set_enabled(ctx.srv, ctx.fx, on) {
+                return ctx.out.error(failed(b"appendonly", &e));
+            }
+            continue;
+        }
         apply(ctx.srv, v);
     }
     ctx.out.ok();

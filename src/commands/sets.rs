@@ -289,6 +289,9 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         slot.touched();
         Write::Done(popped)
     });
+    if ctx.fx.propagating() {
+        propagate_spop(ctx, &argv[1], &popped);
+    }
     let out = &mut *ctx.out;
     match popped {
         Write::Done(Popped::One(m)) => reply_member(out, m.as_member()),
@@ -302,6 +305,35 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         Write::Missing if count.is_some() => out.set(0),
         Write::Missing => out.null(),
         Write::WrongType => out.error(errors::WRONGTYPE),
+    }
+}
+
+/// SPOP propagates as the SREMs of what it removed (Redis's rewrite: a random pop must not be
+/// replayed as another random pop), in batches of 1024 members.
+fn propagate_spop(ctx: &mut Ctx<'_>, key: &[u8], popped: &Write<Popped>) {
+    let members: Vec<Vec<u8>> = match popped {
+        Write::Done(Popped::One(m)) => vec![m.as_member().with_bytes(|b| b.to_vec())],
+        Write::Done(Popped::Some(ms)) => ms
+            .iter()
+            .map(|m| m.as_member().with_bytes(|b| b.to_vec()))
+            .collect(),
+        Write::Done(Popped::Rest(set)) => {
+            set.iter().map(|m| m.with_bytes(|b| b.to_vec())).collect()
+        }
+        _ => return,
+    };
+    if members.is_empty() {
+        return;
+    }
+    if let [one] = &members[..] {
+        return ctx.propagate_as(&[b"SREM", key, one]);
+    }
+    ctx.prevent_propagation();
+    let db = ctx.client.db;
+    for batch in members.chunks(1024) {
+        let mut argv: Vec<&[u8]> = vec![b"SREM", key];
+        argv.extend(batch.iter().map(|m| &m[..]));
+        ctx.also_propagate(db, &argv);
     }
 }
 

@@ -151,6 +151,7 @@ struct Expire<'a> {
 }
 
 /// Why an expiry argument was refused.
+#[derive(Clone, Copy)]
 enum ExpireError {
     NotInteger,
     Invalid,
@@ -285,6 +286,7 @@ fn set_generic(
     };
     let get = flags & opt::GET != 0;
     let now = ctx.now;
+    let arg = value;
     // Copy outside the lock to keep the critical section short.
     let value = StrBuf::from_slice(value);
     let mut dropped = None;
@@ -324,6 +326,14 @@ fn set_generic(
     });
     // The replaced value is freed here, outside the shard lock.
     drop(dropped);
+    // A relative or second-based expiry propagates as the absolute time it stood for
+    // (Redis's `SET key value PXAT ms`).
+    if let (SetOutcome::Done(_), Some(at)) = (&outcome, expire_at) {
+        if flags & opt::PXAT == 0 {
+            let at = itoa::Buffer::new().format(at).as_bytes().to_vec();
+            ctx.propagate_as(&[b"SET", key, arg, b"PXAT", &at]);
+        }
+    }
     match outcome {
         SetOutcome::WrongType => ctx.out.error(errors::WRONGTYPE),
         SetOutcome::Done(old) | SetOutcome::Aborted(old) if get => match old {
@@ -475,15 +485,15 @@ fn getex(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         if !matches!(found, Found::Str(_)) {
             return Ok(found);
         }
-        match resolved {
-            Some(Err(e)) => return Err(e),
+        match &resolved {
+            Some(Err(e)) => return Err(*e),
             // An absolute time already past deletes the key (after it was read).
-            Some(Ok(at)) if at <= now => {
+            Some(Ok(at)) if *at <= now => {
                 dropped = slot.remove();
                 slot.modified(class::GENERIC, "del");
             }
             Some(Ok(at)) => {
-                slot.set_expire(at);
+                slot.set_expire(*at);
                 slot.modified(class::GENERIC, "expire");
             }
             None if flags & opt::PERSIST != 0 => {
@@ -498,6 +508,18 @@ fn getex(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         Ok(found)
     });
     drop(dropped);
+    // Propagated as what it did: PEXPIREAT at the absolute time, DEL, or PERSIST.
+    if matches!(found, Ok(Found::Str(_))) {
+        match resolved {
+            Some(Ok(at)) if at <= now => ctx.propagate_as(&[b"DEL", &argv[1]]),
+            Some(Ok(at)) => {
+                let at = itoa::Buffer::new().format(at).as_bytes().to_vec();
+                ctx.propagate_as(&[b"PEXPIREAT", &argv[1], &at]);
+            }
+            None if flags & opt::PERSIST != 0 => ctx.propagate_as(&[b"PERSIST", &argv[1]]),
+            _ => {}
+        }
+    }
     match found {
         Ok(found) => reply_found(ctx, found),
         Err(e) => {
@@ -706,7 +728,11 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         Ok(new)
     });
     match result {
-        Ok(v) => ctx.out.bulk(&v),
+        Ok(v) => {
+            // Replayed as the value it produced (float arithmetic may differ elsewhere).
+            ctx.propagate_as(&[b"SET", &argv[1], &v, b"KEEPTTL"]);
+            ctx.out.bulk(&v)
+        }
         Err(msg) => ctx.out.error(msg),
     }
 }

@@ -156,7 +156,13 @@ impl EventLoop {
             // One clock read per iteration serves both the timeouts and the housekeeping tick.
             let now = Instant::now();
             self.expire_blocked(now);
-            // Everything this iteration produced (replies, deliveries, timeouts) goes out now.
+            // Everything this iteration produced (replies, deliveries, timeouts) goes out now,
+            // after its writes reached the AOF (and the disk, with `appendfsync always`).
+            if self.shared.aof.is_on() {
+                self.shared
+                    .aof
+                    .before_replies(self.stats.last_ticket.load(Ordering::Relaxed));
+            }
             self.flush_pending();
             if now.saturating_duration_since(last_tick) >= TICK {
                 last_tick = now;

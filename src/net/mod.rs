@@ -67,7 +67,12 @@ pub fn start(config: Config) -> io::Result<Running> {
     shared.install_notifications();
     // Commands get -LOADING until the RDB file (if any) is loaded, which happens once the
     // loops run.
-    let has_file = shared.persistence.settings().path().exists();
+    shared
+        .propagation
+        .attach(Box::new(crate::state::propagate::AofSink(
+            shared.aof.clone(),
+        )));
+    let has_file = crate::commands::aof::has_data_at_startup(&shared);
     if has_file {
         shared.persistence.set_loading(true);
     }
@@ -95,6 +100,12 @@ pub fn start(config: Config) -> io::Result<Running> {
                 }
                 saver::run(&s)
             })?,
+    );
+    let s = shared.clone();
+    joins.push(
+        std::thread::Builder::new()
+            .name("ferrokv-aof-fsync".into())
+            .spawn(move || saver::fsync_loop(&s))?,
     );
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),

@@ -6,6 +6,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use crate::commands::aof::{background_rewrite, rewrite_check};
 use crate::commands::persistence::{background_write, save_point_check};
 use crate::state::Shared;
 
@@ -14,16 +15,43 @@ const CHECK_EVERY: Duration = Duration::from_millis(100);
 pub fn run(shared: &Shared) {
     while !shared.shutdown.load(Ordering::Relaxed) {
         match shared.persistence.next_job(CHECK_EVERY) {
+            Some(job) if job.rewrite.is_some() => background_rewrite(shared, job),
             Some(job) => background_write(shared, job),
-            None => save_point_check(shared),
+            None => {
+                save_point_check(shared);
+                rewrite_check(shared);
+            }
         }
     }
 }
 
-/// Loads `dir/dbfilename` at start-up while the loops already answer (`-LOADING` meanwhile).
-/// A file that cannot be loaded stops the server, as in Redis.
+/// The `everysec` fsync thread: once a second, the AOF's buffer is written and synced.
+pub fn fsync_loop(shared: &Shared) {
+    while !shared.shutdown.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = crate::clock::now_ms();
+        if now / 1000 != LAST.swap(now / 1000, Ordering::Relaxed) {
+            shared.aof.fsync_tick();
+        }
+    }
+}
+
+static LAST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Loads the data at start-up while the loops already answer (`-LOADING` meanwhile): the AOF
+/// when `appendonly yes` (see [`crate::commands::aof::open_at_startup`]), else
+/// `dir/dbfilename`. Data that cannot be loaded stops the server, as in Redis.
 pub fn load_at_startup(shared: &Shared) {
     let p = &shared.persistence;
+    if shared.aof.settings().enabled {
+        if let Err(e) = crate::commands::aof::open_at_startup(shared) {
+            tracing::error!("Fatal error loading the AOF: {e}. Exiting.");
+            eprintln!("ferrokv: Fatal error loading the AOF: {e}. Exiting.");
+            std::process::exit(1);
+        }
+        p.set_loading(false);
+        return;
+    }
     let path = p.settings().path();
     let started = std::time::Instant::now();
     let fx = shared.scope(None);

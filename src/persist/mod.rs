@@ -123,6 +123,9 @@ pub struct Job {
     pub settings: RdbSettings,
     /// Changes counted when the snapshot was taken.
     pub dirty: u64,
+    /// For an AOF rewrite: the first incremental file the new base is followed by (`None`:
+    /// an RDB save).
+    pub rewrite: Option<u64>,
 }
 
 /// Persistence state shared by every thread.
@@ -151,6 +154,18 @@ pub struct Persistence {
     /// Keys written so far by the running save, and its total (INFO's `current_save_keys_*`).
     pub keys_processed: AtomicU64,
     pub keys_total: AtomicU64,
+    /// An AOF rewrite is running (it holds the save claim), or waits for a BGSAVE to end.
+    pub rewrite_in_progress: AtomicBool,
+    pub rewrite_scheduled: AtomicBool,
+    /// The next rewrite switches the AOF on (CONFIG SET appendonly yes).
+    pub rewrite_enables_aof: AtomicBool,
+    pub rewrite_started_ms: AtomicU64,
+    /// Seconds the last rewrite took (-1 before the first), its outcome, how many succeeded
+    /// and how many failed in a row.
+    pub last_rewrite_secs: AtomicI64,
+    pub last_rewrite_ok: AtomicBool,
+    pub rewrites: AtomicU64,
+    pub rewrite_failures: AtomicU64,
     /// Keys of the last load: loaded, and skipped because expired.
     pub load_keys_loaded: AtomicU64,
     pub load_keys_expired: AtomicU64,
@@ -179,6 +194,14 @@ impl Persistence {
             saves: AtomicU64::new(0),
             keys_processed: AtomicU64::new(0),
             keys_total: AtomicU64::new(0),
+            rewrite_in_progress: AtomicBool::new(false),
+            rewrite_scheduled: AtomicBool::new(false),
+            rewrite_enables_aof: AtomicBool::new(false),
+            rewrite_started_ms: AtomicU64::new(0),
+            last_rewrite_secs: AtomicI64::new(-1),
+            last_rewrite_ok: AtomicBool::new(true),
+            rewrites: AtomicU64::new(0),
+            rewrite_failures: AtomicU64::new(0),
             load_keys_loaded: AtomicU64::new(0),
             load_keys_expired: AtomicU64::new(0),
             loading_started: AtomicU64::new(0),
@@ -250,6 +273,42 @@ impl Persistence {
             self.last_try_ms.store(now, Ordering::Relaxed);
         }
         true
+    }
+
+    /// Claims the right to snapshot for an AOF rewrite; false when a save or rewrite runs.
+    pub fn try_begin_rewrite(&self) -> bool {
+        if self
+            .saving
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return false;
+        }
+        self.abort.store(false, Ordering::Relaxed);
+        self.keys_processed.store(0, Ordering::Relaxed);
+        self.rewrite_scheduled.store(false, Ordering::Relaxed);
+        self.rewrite_in_progress.store(true, Ordering::Relaxed);
+        self.rewrite_started_ms
+            .store(crate::clock::now_ms(), Ordering::Relaxed);
+        true
+    }
+
+    /// Records the end of a rewrite claimed by [`Persistence::try_begin_rewrite`].
+    pub fn finish_rewrite(&self, ok: bool) {
+        let started = self.rewrite_started_ms.load(Ordering::Relaxed);
+        self.last_rewrite_secs.store(
+            (crate::clock::now_ms().saturating_sub(started) / 1000) as i64,
+            Ordering::Relaxed,
+        );
+        self.last_rewrite_ok.store(ok, Ordering::Relaxed);
+        if ok {
+            self.rewrites.fetch_add(1, Ordering::Relaxed);
+            self.rewrite_failures.store(0, Ordering::Relaxed);
+        } else {
+            self.rewrite_failures.fetch_add(1, Ordering::Relaxed);
+        }
+        self.rewrite_in_progress.store(false, Ordering::Relaxed);
+        self.saving.store(false, Ordering::Release);
     }
 
     /// Whether a save (foreground or background) is running.

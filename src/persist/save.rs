@@ -16,7 +16,7 @@ use super::rdb::encode::Encoder;
 use super::rdb::file::{FileWriter, Header};
 use super::{Persistence, RdbSettings};
 use crate::store::snapshot::SnapshotStart;
-use crate::store::{Scope, Store, SHARDS};
+use crate::store::{Entry, Scope, Store, SHARDS};
 
 /// Writes the snapshot begun as `start` to `settings.path()`; returns the bytes written. Ends
 /// the snapshot whatever happens. Progress goes to `progress` (INFO), which may also ask to
@@ -59,7 +59,7 @@ fn write_to_temp(
 ) -> io::Result<(PathBuf, u64)> {
     let temp = temp_path(&settings.dir);
     let file = File::create(&temp)?;
-    let written = dump_into(store, fx, start, settings, progress, used_mem, file)
+    let written = dump_into(store, fx, start, settings, progress, used_mem, false, file)
         .and_then(|(file, bytes)| file.sync_all().map(|()| bytes));
     match written {
         Ok(bytes) => Ok((temp, bytes)),
@@ -70,23 +70,43 @@ fn write_to_temp(
     }
 }
 
-/// Encodes the whole snapshot into `out` as an RDB file.
-pub fn dump_into<W: io::Write>(
+/// How a snapshot's keys are written: RDB records, or commands (an AOF base without the RDB
+/// preamble).
+pub trait KeyFormat {
+    /// The start of database `db`'s keys (`keys`: its size at the instant, a hint).
+    fn select_db(&mut self, out: &mut Vec<u8>, db: usize, keys: u64);
+    fn key(&mut self, out: &mut Vec<u8>, key: &[u8], entry: &Entry);
+}
+
+/// RDB records ([`Encoder::key`]) after SELECTDB and RESIZEDB.
+pub struct RdbKeys(pub Encoder);
+
+impl KeyFormat for RdbKeys {
+    fn select_db(&mut self, out: &mut Vec<u8>, db: usize, keys: u64) {
+        out.push(super::rdb::opcode::SELECTDB);
+        super::rdb::encode::write_len(out, db as u64);
+        out.push(super::rdb::opcode::RESIZEDB);
+        super::rdb::encode::write_len(out, keys);
+        super::rdb::encode::write_len(out, 0);
+    }
+
+    fn key(&mut self, out: &mut Vec<u8>, key: &[u8], entry: &Entry) {
+        self.0.key(out, key, entry);
+    }
+}
+
+/// Walks the snapshot shard by shard: each shard's keys are encoded under its read lock into a
+/// buffer, which `write` gets once the lock is released. Honours `abort` and
+/// `rdb-key-save-delay`, and reports progress.
+pub fn walk(
     store: &Store,
     fx: &Scope,
     start: &SnapshotStart,
     settings: &RdbSettings,
     progress: &Persistence,
-    used_mem: u64,
-    out: W,
-) -> io::Result<(W, u64)> {
-    let header = Header {
-        ctime: start.at / 1000,
-        used_mem,
-        aof_base: false,
-    };
-    let mut w = FileWriter::new(out, &header, settings.compression, settings.checksum);
-    let mut enc = Encoder::new(settings.compression);
+    format: &mut dyn KeyFormat,
+    write: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<()> {
     let mut buf = Vec::with_capacity(64 * 1024);
     progress
         .keys_total
@@ -102,19 +122,19 @@ pub fn dump_into<W: io::Write>(
                 ));
             }
             buf.clear();
+            if !selected {
+                format.select_db(&mut buf, db, keys);
+            }
             let mut n = 0u64;
             st.dump_shard(db, shard, |key, entry| {
-                enc.key(&mut buf, key, entry);
+                format.key(&mut buf, key, entry);
                 n += 1;
             });
             if n == 0 {
                 continue;
             }
-            if !selected {
-                w.select_db(db, keys, 0)?;
-                selected = true;
-            }
-            w.raw(&buf)?;
+            selected = true;
+            write(&buf)?;
             progress.keys_processed.fetch_add(n, Ordering::Relaxed);
             if settings.key_save_delay_us > 0 {
                 std::thread::sleep(std::time::Duration::from_micros(
@@ -123,6 +143,37 @@ pub fn dump_into<W: io::Write>(
             }
         }
     }
+    Ok(())
+}
+
+/// Encodes the whole snapshot into `out` as an RDB file (`aof_base`: as an AOF's base).
+#[allow(clippy::too_many_arguments)]
+pub fn dump_into<W: io::Write>(
+    store: &Store,
+    fx: &Scope,
+    start: &SnapshotStart,
+    settings: &RdbSettings,
+    progress: &Persistence,
+    used_mem: u64,
+    aof_base: bool,
+    out: W,
+) -> io::Result<(W, u64)> {
+    let header = Header {
+        ctime: start.at / 1000,
+        used_mem,
+        aof_base,
+    };
+    let mut w = FileWriter::new(out, &header, settings.compression, settings.checksum);
+    let mut format = RdbKeys(Encoder::new(settings.compression));
+    walk(
+        store,
+        fx,
+        start,
+        settings,
+        progress,
+        &mut format,
+        &mut |bytes| w.raw(bytes),
+    )?;
     w.finish()
 }
 

@@ -23,6 +23,15 @@ pub trait Propagator: Send + Sync {
     fn feed(&self, ticket: u64, unit: &[Op]);
 }
 
+/// The append-only file as the propagation sink.
+pub struct AofSink(pub std::sync::Arc<crate::persist::aof::Aof>);
+
+impl Propagator for AofSink {
+    fn feed(&self, ticket: u64, unit: &[Op]) {
+        self.0.feed(ticket, unit);
+    }
+}
+
 /// The server's propagation sink, if any, and the order of its units.
 pub struct Propagation {
     seq: &'static Sequencer,
@@ -47,6 +56,19 @@ impl Propagation {
             self.seq.set_enabled(true);
         }
         ok
+    }
+
+    /// Attaches the sink (once) without switching propagation on: it is switched on at a
+    /// snapshot barrier ([`crate::store::StoreRef::begin_snapshot_cut`]) or by
+    /// [`Propagation::set_enabled`] while nothing runs.
+    pub fn attach(&self, sink: Box<dyn Propagator>) -> bool {
+        self.seq
+            .set_sink(Box::new(move |ticket, ops| sink.feed(ticket, ops)))
+    }
+
+    /// Switches propagation on or off (see [`Propagation::attach`]).
+    pub fn set_enabled(&self, on: bool) {
+        self.seq.set_enabled(on);
     }
 
     /// The order of units (scopes take their tickets from it).

@@ -80,6 +80,8 @@ pub struct Shared {
     pub pubsub: Arc<PubSub>,
     /// RDB settings, save and load state (see [`crate::persist`]).
     pub persistence: Persistence,
+    /// The append-only file (attached as the propagation sink by `net::start`).
+    pub aof: Arc<crate::persist::aof::Aof>,
 }
 
 impl Shared {
@@ -123,6 +125,10 @@ impl Shared {
             peak_memory: AtomicU64::new(0),
             pubsub: Arc::new(PubSub::new()),
             persistence: Persistence::new(config.rdb.clone(), crate::clock::now_ms() / 1000),
+            aof: Arc::new(crate::persist::aof::Aof::new(
+                &config.rdb.dir,
+                config.aof.clone(),
+            )),
             config,
         }
     }

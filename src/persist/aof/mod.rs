@@ -32,6 +32,7 @@
 
 pub mod load;
 pub mod manifest;
+pub mod rewrite;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -239,6 +240,12 @@ impl Aof {
     /// The manifest as last persisted.
     pub fn manifest(&self) -> Manifest {
         self.manifest.lock().clone()
+    }
+
+    /// Takes `m` as the current manifest without writing it (files of an earlier run that the
+    /// next rewrite replaces).
+    pub fn adopt(&self, m: Manifest) {
+        *self.manifest.lock() = m;
     }
 
     /// Reads the manifest from disk (`None` when there is none).
@@ -547,15 +554,6 @@ impl Aof {
     /// Seconds since the last fsync and bytes not yet synced (INFO).
     pub fn unsynced_bytes(&self) -> u64 {
         self.unsynced.load(Ordering::Relaxed) + self.pending.lock().bytes.len() as u64
-    }
-}
-
-/// The sink adapter: the AOF fed by the propagation order.
-pub struct AofSink(pub std::sync::Arc<Aof>);
-
-impl AofSink {
-    pub fn feed(&self, ticket: u64, ops: &[Op]) {
-        self.0.feed(ticket, ops);
     }
 }
 

@@ -33,6 +33,17 @@ pub struct Server {
     /// `Drop` kills and reaps the process before the fields drop, so the server never sees a
     /// closed pipe. It prints nothing after the port line, so the pipe cannot fill up.
     _stdout: Option<BufReader<ChildStdout>>,
+    /// The process's working directory, made for it alone and removed on drop, so that
+    /// whatever a server writes relative to it (`dump.rdb`, `appendonlydir`) never lands in
+    /// the source tree or in another test's way.
+    cwd: std::path::PathBuf,
+}
+
+/// A fresh, empty working directory for one server process.
+fn fresh_cwd() -> std::path::PathBuf {
+    let dir = temp_file("cwd");
+    std::fs::create_dir_all(&dir).expect("create the server's working directory");
+    dir
 }
 
 /// A port that was free a moment ago (it may be taken again before it is used). Only for
@@ -90,7 +101,8 @@ impl Server {
         if !extra.contains(&"--save") {
             cmd.args(["--save", ""]);
         }
-        cmd.args(extra).stderr(server_stderr());
+        let cwd = fresh_cwd();
+        cmd.args(extra).stderr(server_stderr()).current_dir(&cwd);
         configure(&mut cmd);
         cmd.stdout(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn ferrokv-server");
@@ -99,6 +111,7 @@ impl Server {
             port,
             child,
             _stdout: Some(stdout),
+            cwd,
         }
     }
 
@@ -116,7 +129,9 @@ impl Server {
     pub fn start_redis_with(extra: &[&str]) -> Option<Server> {
         for attempt in 1..=REDIS_ATTEMPTS {
             let port = free_port();
+            let cwd = fresh_cwd();
             let mut child = Command::new("redis-server")
+                .current_dir(&cwd)
                 .args([
                     "--port",
                     &port.to_string(),
@@ -135,6 +150,7 @@ impl Server {
                 port,
                 child,
                 _stdout: None,
+                cwd,
             };
             let outcome = match ready.recv_timeout(START_TIMEOUT) {
                 Ok(()) => s.wait_ready(),
@@ -301,6 +317,7 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.cwd);
     }
 }
 
