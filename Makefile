@@ -4,7 +4,7 @@ PYTHON ?= python3
 PORT ?= 6379
 ARGS ?=
 
-.PHONY: build release run test check-generated lint fmt bench bench-compare fuzz clean
+.PHONY: build release run test crash-test check-generated lint fmt bench bench-compare fuzz clean
 
 build:
 	$(CARGO) build --workspace
@@ -27,6 +27,11 @@ test: check-generated
 check-generated:
 	@command -v $(PYTHON) >/dev/null || { echo "check-generated needs $(PYTHON) (apt-get install python3)" >&2; exit 1; }
 	$(PYTHON) scripts/gen_command_docs.py --check
+
+## The AOF crash loop at full length: 200 kill -9 cycles under `appendfsync always`
+## (`make test` runs 20).
+crash-test:
+	FERROKV_CRASH_CYCLES=200 $(CARGO) test --release --test integration kill_9_at_random_moments -- --nocapture
 
 lint:
 	$(CARGO) fmt --all -- --check

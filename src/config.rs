@@ -60,6 +60,45 @@ pub struct Args {
     /// AOF fsync policy (redis.conf's `appendfsync always|everysec|no`).
     #[arg(long)]
     pub appendfsync: Option<String>,
+    /// Any other redis.conf directive given as `--name value...` (as `redis-server` accepts),
+    /// applied after the config file in command-line order. Filled by [`Args::from_argv`].
+    #[arg(skip)]
+    pub directives: Vec<(String, Vec<String>)>,
+}
+
+impl Args {
+    /// Parses the command line: the flags clap knows, plus every other `--name [value...]`
+    /// as a config directive (its values run up to the next `--flag`), as `redis-server`
+    /// does, so that any directive can be set without a config file.
+    pub fn from_argv(argv: impl IntoIterator<Item = String>) -> Args {
+        use clap::CommandFactory;
+        let known: Vec<String> = Args::command()
+            .get_arguments()
+            .filter_map(|a| a.get_long().map(str::to_string))
+            .chain(["help".to_string(), "version".to_string()])
+            .collect();
+        let mut argv = argv.into_iter();
+        let mut clap_argv: Vec<String> = argv.next().into_iter().collect();
+        let mut directives: Vec<(String, Vec<String>)> = Vec::new();
+        let mut in_directive = false;
+        for arg in argv {
+            if let Some(flag) = arg.strip_prefix("--") {
+                let name = flag.split('=').next().unwrap_or(flag);
+                in_directive = !known.iter().any(|k| k == name) && !flag.is_empty();
+                if in_directive {
+                    directives.push((flag.to_ascii_lowercase(), Vec::new()));
+                    continue;
+                }
+            }
+            match directives.last_mut() {
+                Some((_, values)) if in_directive => values.push(arg),
+                _ => clap_argv.push(arg),
+            }
+        }
+        let mut args = Args::parse_from(clap_argv);
+        args.directives = directives;
+        args
+    }
 }
 
 /// One `client-output-buffer-limit` class.
@@ -221,6 +260,11 @@ impl Config {
             })?;
             cfg.apply_file(&text)?;
             cfg.config_file = Some(path.clone());
+        }
+        for (name, values) in &args.directives {
+            let values: Vec<&str> = values.iter().map(String::as_str).collect();
+            cfg.set(name, &values)
+                .map_err(|e| ConfigError::Invalid(format!("--{name}: {e}")))?;
         }
         if let Some(p) = args.port {
             cfg.port = p;
@@ -523,6 +567,44 @@ mod tests {
         assert!(e.to_string().contains("line 2"), "{e}");
         let e = c.apply_file("maxclients many\n").unwrap_err();
         assert!(e.to_string().contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn unknown_flags_are_directives() {
+        let argv = [
+            "ferrokv-server",
+            "--port",
+            "0",
+            "--aof-load-truncated",
+            "no",
+            "--save",
+            "",
+            "--client-output-buffer-limit",
+            "pubsub",
+            "1mb",
+            "0",
+            "0",
+        ];
+        let args = Args::from_argv(argv.iter().map(|s| s.to_string()));
+        assert_eq!(args.port, Some(0));
+        assert_eq!(args.save.as_deref(), Some(""));
+        assert_eq!(
+            args.directives,
+            vec![
+                ("aof-load-truncated".to_string(), vec!["no".to_string()]),
+                (
+                    "client-output-buffer-limit".to_string(),
+                    ["pubsub", "1mb", "0", "0"].map(String::from).to_vec()
+                ),
+            ]
+        );
+        let mut c = Config::default();
+        for (name, values) in &args.directives {
+            let values: Vec<&str> = values.iter().map(String::as_str).collect();
+            c.set(name, &values).unwrap();
+        }
+        assert!(!c.aof.load_truncated);
+        assert_eq!(c.output_limits.pubsub.hard, 1 << 20);
     }
 
     #[test]

@@ -3,11 +3,10 @@
 use std::io::Write;
 use std::sync::atomic::Ordering;
 
-use clap::Parser;
 use ferrokv::config::{Args, Config};
 
 fn main() {
-    let args = Args::parse();
+    let args = Args::from_argv(std::env::args());
     let config = match Config::from_args(&args) {
         Ok(c) => c,
         Err(e) => {

@@ -22,6 +22,7 @@
 mod common;
 mod conn_util;
 
+mod aof;
 mod blocking;
 mod command_docs;
 mod config_file;

@@ -11,14 +11,14 @@ use crate::common::{err, ok, run, temp_file, Server};
 use redis::Value;
 
 /// A fresh directory for one test's files.
-fn temp_dir(name: &str) -> PathBuf {
+pub(crate) fn temp_dir(name: &str) -> PathBuf {
     let d = temp_file(name);
     std::fs::create_dir_all(&d).unwrap();
     d
 }
 
 /// ferrokv with its RDB in `dir` and the given extra flags (no save points unless given).
-fn start_in(dir: &Path, extra: &[&str]) -> Server {
+pub(crate) fn start_in(dir: &Path, extra: &[&str]) -> Server {
     let mut args = vec!["--dir", dir.to_str().unwrap()];
     args.extend_from_slice(extra);
     if !extra.contains(&"--save") {
@@ -27,7 +27,7 @@ fn start_in(dir: &Path, extra: &[&str]) -> Server {
     Server::start(&args)
 }
 
-fn text(v: &Value) -> String {
+pub(crate) fn text(v: &Value) -> String {
     match v {
         Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
         Value::SimpleString(s) => s.clone(),
@@ -38,7 +38,7 @@ fn text(v: &Value) -> String {
     }
 }
 
-fn strings(v: Value) -> Vec<String> {
+pub(crate) fn strings(v: Value) -> Vec<String> {
     match v {
         Value::Array(a) => a.iter().map(text).collect(),
         other => vec![text(&other)],
@@ -47,7 +47,7 @@ fn strings(v: Value) -> Vec<String> {
 
 /// One key as compared across servers: type, canonical content, and whether it has a TTL
 /// (the TTL itself, rounded to seconds).
-type Keyspace = BTreeMap<(usize, String), (String, String, i64)>;
+pub(crate) type Keyspace = BTreeMap<(usize, String), (String, String, i64)>;
 
 /// How far two reads of one key's remaining time to live may be apart: the reads happen
 /// seconds apart on a loaded machine (a save, a restart, another server's load).
@@ -57,7 +57,7 @@ const TTL_SLACK_MS: i64 = 10_000;
 /// live within [`TTL_SLACK_MS`] of each other (or both the same negative code), naming every
 /// key that differs.
 #[track_caller]
-fn assert_same_keyspace(got: &Keyspace, want: &Keyspace, what: &str) {
+pub(crate) fn assert_same_keyspace(got: &Keyspace, want: &Keyspace, what: &str) {
     let mut diffs = Vec::new();
     for (key, w) in want {
         match got.get(key) {
@@ -88,7 +88,7 @@ fn assert_same_keyspace(got: &Keyspace, want: &Keyspace, what: &str) {
 
 /// Reads back every key of databases `0..dbs` with ordinary commands; the time to live is
 /// PTTL's (milliseconds, or -1 / -2).
-fn keyspace(c: &mut redis::Connection, dbs: usize) -> Keyspace {
+pub(crate) fn keyspace(c: &mut redis::Connection, dbs: usize) -> Keyspace {
     let mut out = BTreeMap::new();
     for db in 0..dbs {
         ok(c, &["SELECT", &db.to_string()]);
@@ -130,7 +130,7 @@ fn keyspace(c: &mut redis::Connection, dbs: usize) -> Keyspace {
 
 /// Fills a server with every type in small and large encodings, integers, binary-ish values,
 /// TTLs and several databases (the same commands work on ferrokv and Redis).
-fn populate(c: &mut redis::Connection) {
+pub(crate) fn populate(c: &mut redis::Connection) {
     ok(c, &["SET", "int", "12345"]);
     ok(c, &["SET", "negint", "-9223372036854775808"]);
     ok(c, &["SET", "big", &"x".repeat(10_000)]);
@@ -191,7 +191,7 @@ fn populate(c: &mut redis::Connection) {
     ok(c, &["SELECT", "0"]);
 }
 
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -199,7 +199,7 @@ fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
-fn info_field(c: &mut redis::Connection, field: &str) -> String {
+pub(crate) fn info_field(c: &mut redis::Connection, field: &str) -> String {
     let info = text(&ok(c, &["INFO", "persistence"]));
     info.lines()
         .find_map(|l| l.strip_prefix(&format!("{field}:")))
@@ -532,7 +532,7 @@ fn corrupt_files_refuse_to_start_with_the_file_and_offset() {
     }
 }
 
-fn wait_output(mut child: std::process::Child, limit: Duration) -> std::process::Output {
+pub(crate) fn wait_output(mut child: std::process::Child, limit: Duration) -> std::process::Output {
     let deadline = Instant::now() + limit;
     loop {
         if let Ok(Some(_)) = child.try_wait() {
