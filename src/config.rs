@@ -259,7 +259,8 @@ impl Config {
                 source,
             })?;
             cfg.apply_file(&text)?;
-            cfg.config_file = Some(path.clone());
+            // Absolute, as Redis keeps it: CONFIG REWRITE writes it back later.
+            cfg.config_file = Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()));
         }
         for (name, values) in &args.directives {
             let values: Vec<&str> = values.iter().map(String::as_str).collect();

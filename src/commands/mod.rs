@@ -20,6 +20,7 @@ pub mod call;
 pub mod channels;
 pub mod clients;
 pub mod command;
+pub mod config_rewrite;
 pub mod connection;
 pub mod docs;
 mod docs_data;

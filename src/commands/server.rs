@@ -93,48 +93,98 @@ type Parser = fn(&Shared, &str) -> Result<NewValue, String>;
 /// immutable at runtime).
 struct Param {
     name: &'static str,
+    /// When CONFIG REWRITE adds the parameter to a file that does not mention it.
+    rewrite: Rewrite,
     get: Getter,
     set: Option<Parser>,
+}
+
+/// CONFIG REWRITE's rule for a parameter the old file does not mention (one that it mentions
+/// is always rewritten in place).
+enum Rewrite {
+    /// Added when its value differs from this default (rendered as `get` renders).
+    Default(&'static str),
+    /// Added when its value differs from a default known only at run time.
+    DefaultOf(fn() -> String),
+    /// Always added.
+    Always,
+    /// Never added (an alias, or a parameter with a single accepted value).
+    InFileOnly,
+}
+
+impl Param {
+    /// The lines that set the live value, in redis.conf syntax.
+    fn lines(&self, value: &str) -> Vec<String> {
+        use super::config_rewrite::{line, words_line};
+        match self.name {
+            "bind" | "save" => vec![words_line(self.name, value)],
+            "client-output-buffer-limit" => {
+                let words: Vec<&str> = value.split_whitespace().collect();
+                words
+                    .chunks(4)
+                    .map(|class| words_line(self.name, &class.join(" ")))
+                    .collect()
+            }
+            _ => vec![line(self.name, value)],
+        }
+    }
+
+    fn add_if_absent(&self, value: &str) -> bool {
+        match &self.rewrite {
+            Rewrite::Default(d) => *d != value,
+            Rewrite::DefaultOf(d) => d() != value,
+            Rewrite::Always => true,
+            Rewrite::InFileOnly => false,
+        }
+    }
 }
 
 const PARAMS: &[Param] = &[
     Param {
         name: "bind",
+        rewrite: Rewrite::Default("127.0.0.1"),
         get: |s| s.config.bind.join(" "),
         set: None,
     },
     Param {
         name: "port",
+        rewrite: Rewrite::Default("6379"),
         get: |s| s.port.load(Ordering::Relaxed).to_string(),
         set: None,
     },
     Param {
         name: "databases",
+        rewrite: Rewrite::Default("16"),
         get: |s| s.config.databases.to_string(),
         set: None,
     },
     Param {
         name: "threads",
+        rewrite: Rewrite::DefaultOf(|| crate::config::Config::default().threads.to_string()),
         get: |s| s.config.threads.to_string(),
         set: None,
     },
     Param {
         name: "io-threads",
+        rewrite: Rewrite::InFileOnly,
         get: |s| s.config.threads.to_string(),
         set: None,
     },
     Param {
         name: "maxclients",
+        rewrite: Rewrite::Default("10000"),
         get: |s| s.settings.maxclients.load(Ordering::Relaxed).to_string(),
         set: Some(|_, v| Ok(NewValue::MaxClients(int_in(v, 1, u32::MAX as u64)? as usize))),
     },
     Param {
         name: "timeout",
+        rewrite: Rewrite::Default("0"),
         get: |s| s.settings.timeout.load(Ordering::Relaxed).to_string(),
         set: Some(|_, v| Ok(NewValue::Timeout(int_in(v, 0, i32::MAX as u64)?))),
     },
     Param {
         name: "proto-max-bulk-len",
+        rewrite: Rewrite::Default("536870912"),
         get: |s| {
             s.settings
                 .proto_max_bulk_len
@@ -151,6 +201,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "client-query-buffer-limit",
+        rewrite: Rewrite::Default("1073741824"),
         get: |s| {
             s.settings
                 .client_query_buffer_limit
@@ -167,6 +218,9 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "client-output-buffer-limit",
+        rewrite: Rewrite::Default(
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        ),
         get: |s| s.settings.output_limits.lock().render(),
         set: Some(|s, v| {
             let mut limits = *s.settings.output_limits.lock();
@@ -177,6 +231,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "loglevel",
+        rewrite: Rewrite::Default("notice"),
         get: |s| s.settings.loglevel.lock().clone(),
         set: Some(|_, v| {
             ["debug", "verbose", "notice", "warning"]
@@ -191,6 +246,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "notify-keyspace-events",
+        rewrite: Rewrite::Default(""),
         get: |s| class::format(s.store.events().notify_flags.load(Ordering::Relaxed)),
         set: Some(|_, v| {
             class::parse(v.as_bytes())
@@ -200,6 +256,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "save",
+        rewrite: Rewrite::Default("3600 1 300 100 60 10000"),
         get: |s| s.persistence.settings().render_save(),
         set: Some(|_, v| {
             let words: Vec<&str> = v.split_whitespace().collect();
@@ -210,6 +267,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "dir",
+        rewrite: Rewrite::Always,
         get: |s| s.persistence.settings().dir.display().to_string(),
         set: Some(|_, v| {
             // Redis chdir()s: the directory must exist; CONFIG GET then shows it absolute.
@@ -222,6 +280,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "dbfilename",
+        rewrite: Rewrite::Default("dump.rdb"),
         get: |s| s.persistence.settings().dbfilename,
         set: Some(|_, v| {
             if !crate::config::is_plain_file_name(v) {
@@ -233,6 +292,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "rdbcompression",
+        rewrite: Rewrite::Default("yes"),
         get: |s| yes_no(s.persistence.settings().compression),
         set: Some(|_, v| {
             let on = parse_bool(v)?;
@@ -241,6 +301,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "rdbchecksum",
+        rewrite: Rewrite::Default("yes"),
         get: |s| yes_no(s.persistence.settings().checksum),
         set: Some(|_, v| {
             let on = parse_bool(v)?;
@@ -249,6 +310,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "stop-writes-on-bgsave-error",
+        rewrite: Rewrite::Default("yes"),
         get: |s| yes_no(s.persistence.settings().stop_writes_on_bgsave_error),
         set: Some(|_, v| {
             let on = parse_bool(v)?;
@@ -257,6 +319,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "key-load-delay",
+        rewrite: Rewrite::Default("0"),
         get: |s| s.persistence.settings().key_load_delay_us.to_string(),
         set: Some(|_, v| {
             let us = int_in(v, 0, i32::MAX as u64)?;
@@ -265,6 +328,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "rdb-key-save-delay",
+        rewrite: Rewrite::Default("0"),
         get: |s| s.persistence.settings().key_save_delay_us.to_string(),
         set: Some(|_, v| {
             let us = int_in(v, 0, i32::MAX as u64)?;
@@ -273,6 +337,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "sanitize-dump-payload",
+        rewrite: Rewrite::InFileOnly,
         get: |_| "yes".into(),
         set: Some(|_, v| {
             // Payloads are always validated in full (DUMP/RESTORE module doc): any of Redis's
@@ -289,11 +354,13 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "appendonly",
+        rewrite: Rewrite::Default("no"),
         get: |s| yes_no(s.aof.is_on() || s.aof.settings().enabled),
         set: Some(|_, v| Ok(NewValue::AppendOnly(parse_bool(v)?))),
     },
     Param {
         name: "appendfsync",
+        rewrite: Rewrite::Default("everysec"),
         get: |s| s.aof.fsync_policy().name().into(),
         set: Some(|_, v| {
             let f = Fsync::parse(v).ok_or_else(|| {
@@ -304,16 +371,19 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "appendfilename",
+        rewrite: Rewrite::Default("appendonly.aof"),
         get: |s| s.aof.settings().filename,
         set: None,
     },
     Param {
         name: "appenddirname",
+        rewrite: Rewrite::Default("appendonlydir"),
         get: |s| s.aof.settings().dirname,
         set: None,
     },
     Param {
         name: "aof-use-rdb-preamble",
+        rewrite: Rewrite::Default("yes"),
         get: |s| yes_no(s.aof.settings().rdb_preamble),
         set: Some(|_, v| {
             let on = parse_bool(v)?;
@@ -322,6 +392,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "aof-load-truncated",
+        rewrite: Rewrite::Default("yes"),
         get: |s| yes_no(s.aof.settings().load_truncated),
         set: Some(|_, v| {
             let on = parse_bool(v)?;
@@ -330,6 +401,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "auto-aof-rewrite-percentage",
+        rewrite: Rewrite::Default("100"),
         get: |s| s.aof.settings().rewrite_percentage.to_string(),
         set: Some(|_, v| {
             let n = int_in(v, 0, i32::MAX as u64)?;
@@ -338,6 +410,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "auto-aof-rewrite-min-size",
+        rewrite: Rewrite::Default("67108864"),
         get: |s| s.aof.settings().rewrite_min_size.to_string(),
         set: Some(|_, v| {
             let n = memory_in(v, 0, i64::MAX as u64)?;
@@ -346,6 +419,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "maxmemory",
+        rewrite: Rewrite::Default("0"),
         get: |_| "0".into(),
         set: Some(|_, v| match parse_memory(v) {
             Some(0) => Ok(NewValue::Unchanged),
@@ -355,6 +429,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "maxmemory-policy",
+        rewrite: Rewrite::Default("noeviction"),
         get: |_| "noeviction".into(),
         set: Some(|_, v| {
             only(
@@ -531,15 +606,45 @@ fn config_resetstat(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
 }
 
 /// # Format
-/// `CONFIG REWRITE` — not supported: ferrokv never writes its configuration file.
+/// `CONFIG REWRITE` — writes the live values of the CONFIG parameters into the config file the
+/// server started with, keeping its comments and other lines (rules in
+/// [`super::config_rewrite`]); the file is replaced atomically (temporary file, fsync, rename).
 fn config_rewrite(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
-    if ctx.srv.config.config_file.is_none() {
-        ctx.out
+    let Some(path) = ctx.srv.config.config_file.clone() else {
+        return ctx
+            .out
             .error("ERR The server is running without a config file");
-    } else {
-        ctx.out
-            .error("ERR Rewriting config file: not supported by ferrokv");
+    };
+    let old = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return rewrite_failed(ctx, &e),
+    };
+    let live: Vec<super::config_rewrite::Live> = PARAMS
+        .iter()
+        .map(|p| {
+            let value = (p.get)(ctx.srv);
+            super::config_rewrite::Live {
+                name: p.name,
+                lines: p.lines(&value),
+                add_if_absent: p.add_if_absent(&value),
+            }
+        })
+        .collect();
+    let text = super::config_rewrite::rewrite(&old, &live);
+    match crate::util::fs::replace_file(&path, text.as_bytes()) {
+        Ok(()) => {
+            tracing::info!("CONFIG REWRITE executed with success.");
+            ctx.out.ok();
+        }
+        Err(e) => rewrite_failed(ctx, &e),
     }
+}
+
+fn rewrite_failed(ctx: &mut Ctx<'_>, e: &std::io::Error) {
+    tracing::warn!("CONFIG REWRITE failed: {}", io_error_text(e));
+    ctx.out
+        .error(format!("ERR Rewriting config file: {}", io_error_text(e)).as_str());
 }
 
 /// # Format

@@ -177,7 +177,4 @@ pub fn dump_into<W: io::Write>(
     w.finish()
 }
 
-/// fsyncs a directory, so a rename inside it survives a crash.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
+pub use crate::util::fs::sync_dir;

@@ -1,4 +1,6 @@
-//! Small Redis-compatible helpers: glob matching and number parsing/formatting.
+//! Small Redis-compatible helpers: glob matching, number parsing/formatting, crash-safe file
+//! replacement.
 
+pub mod fs;
 pub mod glob;
 pub mod num;

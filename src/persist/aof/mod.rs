@@ -263,12 +263,7 @@ impl Aof {
     /// Writes `m` as the manifest, atomically (temp file, fsync, rename, fsync of the dir).
     pub fn persist_manifest(&self, m: &Manifest) -> io::Result<()> {
         let name = self.settings.lock().manifest_name();
-        let temp = self.dir.join(format!("temp-{name}"));
-        let mut f = File::create(&temp)?;
-        f.write_all(m.render().as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&temp, self.dir.join(&name))?;
-        super::save::sync_dir(&self.dir)?;
+        crate::util::fs::replace_file(&self.dir.join(&name), m.render().as_bytes())?;
         *self.manifest.lock() = m.clone();
         Ok(())
     }
