@@ -15,6 +15,12 @@ fn main() {
         }
     };
     ferrokv::logging::init(&config.loglevel);
+    // A file over RLIMIT_FSIZE must fail its write (EFBIG, handled as any disk error: writes
+    // refused with -MISCONF until it succeeds again), not kill the server.
+    // SAFETY: setting a signal's disposition to SIG_IGN before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let signals = match signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,

@@ -199,7 +199,8 @@ fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> (Outcome, usize) {
 }
 
 /// Redis's `processCommand` rules while persistence refuses commands: after a failed
-/// background save (with `stop-writes-on-bgsave-error`), writes and PING get `-MISCONF`;
+/// background save (with `stop-writes-on-bgsave-error`), or while the AOF cannot be
+/// appended to, writes and PING get `-MISCONF`;
 /// while the dataset loads, commands without the `loading` flag get `-LOADING`. Returns false
 /// after writing the error (flagging an open MULTI).
 #[cold]
@@ -210,12 +211,15 @@ fn persistence_allows(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, gate: u8) -
     if ctx.client.id == super::aof::AOF_CLIENT_ID {
         return true;
     }
-    let error = if gate & crate::persist::gate::MISCONF != 0
-        && (spec.flags & WRITE != 0 || spec.name == "ping")
-    {
-        MISCONF
-    } else if gate & crate::persist::gate::LOADING != 0 && spec.flags & LOADING == 0 {
-        LOADING_ERR
+    use crate::persist::gate;
+    let denies_writes = spec.flags & WRITE != 0 || spec.name == "ping";
+    // As Redis's writeCommandsDeniedByDiskError: the RDB's error first, then the AOF's.
+    let error = if gate & gate::MISCONF != 0 && denies_writes {
+        MISCONF.to_string()
+    } else if gate & gate::AOF_ERROR != 0 && denies_writes && ctx.srv.aof.is_on() {
+        ctx.srv.aof.misconf_error()
+    } else if gate & gate::LOADING != 0 && spec.flags & LOADING == 0 {
+        LOADING_ERR.to_string()
     } else {
         return true;
     };

@@ -71,9 +71,8 @@ pub fn background_write(srv: &Shared, job: Job) {
             tracing::info!(bytes, "DB saved on disk");
             tracing::info!("Background saving terminated with success");
         }
-        Err(e) => {
-            tracing::warn!(error = %e, "Background saving error: Failed opening the temp RDB file or writing it");
-        }
+        // The step that failed was logged with Redis's line (persist::save).
+        Err(_) => tracing::warn!("Background saving error"),
     }
 }
 

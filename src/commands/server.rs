@@ -506,11 +506,7 @@ fn apply(srv: &Shared, value: NewValue) {
 
 /// An I/O error as Redis's `strerror` text ("No such file or directory").
 fn io_error_text(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
+    crate::util::fs::strerror(e)
 }
 
 /// # Format

@@ -25,6 +25,7 @@ pub mod save;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 
@@ -108,6 +109,9 @@ pub mod gate {
     /// The last background save failed and `stop-writes-on-bgsave-error` applies: writes (and
     /// PING) get `-MISCONF`.
     pub const MISCONF: u8 = 2;
+    /// Appending to (or fsyncing) the AOF failed: writes (and PING) get `-MISCONF Errors
+    /// writing to the AOF file: ...` until an append succeeds again. Set by the AOF.
+    pub const AOF_ERROR: u8 = 4;
 }
 
 /// Outcome of the last save, for INFO and the MISCONF rule.
@@ -131,7 +135,7 @@ pub struct Job {
 /// Persistence state shared by every thread.
 pub struct Persistence {
     settings: Mutex<RdbSettings>,
-    gate: AtomicU8,
+    gate: Arc<AtomicU8>,
     /// A save (SAVE or BGSAVE) is running: only one at a time.
     saving: AtomicBool,
     /// Whether the running save is a background one.
@@ -181,7 +185,7 @@ impl Persistence {
     pub fn new(settings: RdbSettings, now_secs: u64) -> Self {
         Persistence {
             settings: Mutex::new(settings),
-            gate: AtomicU8::new(0),
+            gate: Arc::new(AtomicU8::new(0)),
             saving: AtomicBool::new(false),
             bgsave_in_progress: AtomicBool::new(false),
             abort: AtomicBool::new(false),
@@ -214,6 +218,11 @@ impl Persistence {
 
     /// The request path's one check: non-zero when commands may be refused (see [`gate`]).
     #[inline(always)]
+    /// The gate itself, for the AOF to raise and clear [`gate::AOF_ERROR`] in.
+    pub fn gate_cell(&self) -> Arc<AtomicU8> {
+        self.gate.clone()
+    }
+
     pub fn gate(&self) -> u8 {
         self.gate.load(Ordering::Relaxed)
     }

@@ -33,13 +33,18 @@ pub fn write_snapshot(
     store.with(fx).end_snapshot();
     let (temp, bytes) = result?;
     let target = settings.path();
-    let finish = || -> io::Result<()> {
-        std::fs::rename(&temp, &target)?;
-        sync_dir(&settings.dir)
-    };
-    finish().inspect_err(|_| {
+    if let Err(e) = std::fs::rename(&temp, &target) {
+        tracing::warn!(
+            "Error moving temp DB file {} on the final destination {} (in server root dir {}): {}",
+            temp.display(),
+            target.display(),
+            settings.dir.display(),
+            crate::util::fs::strerror(&e)
+        );
         let _ = std::fs::remove_file(&temp);
-    })?;
+        return Err(e);
+    }
+    sync_dir(&settings.dir).inspect_err(|e| write_error("fsyncFileDir", e))?;
     Ok(bytes)
 }
 
@@ -58,9 +63,21 @@ fn write_to_temp(
     used_mem: u64,
 ) -> io::Result<(PathBuf, u64)> {
     let temp = temp_path(&settings.dir);
-    let file = File::create(&temp)?;
+    let file = File::create(&temp).inspect_err(|e| {
+        tracing::warn!(
+            "Failed opening the temp RDB file {} (in server root dir {}) for saving: {}",
+            temp.file_name().unwrap_or_default().to_string_lossy(),
+            settings.dir.display(),
+            crate::util::fs::strerror(e)
+        )
+    })?;
     let written = dump_into(store, fx, start, settings, progress, used_mem, false, file)
-        .and_then(|(file, bytes)| file.sync_all().map(|()| bytes));
+        .inspect_err(|e| write_error("rdbSaveRio", e))
+        .and_then(|(file, bytes)| {
+            file.sync_all()
+                .inspect_err(|e| write_error("fsync", e))
+                .map(|()| bytes)
+        });
     match written {
         Ok(bytes) => Ok((temp, bytes)),
         Err(e) => {
@@ -68,6 +85,14 @@ fn write_to_temp(
             Err(e)
         }
     }
+}
+
+/// Redis's log line for a failed write of the snapshot (`op` names the failed step).
+fn write_error(op: &str, e: &io::Error) {
+    tracing::warn!(
+        "Write error saving DB on disk({op}): {}",
+        crate::util::fs::strerror(e)
+    );
 }
 
 /// How a snapshot's keys are written: RDB records, or commands (an AOF base without the RDB

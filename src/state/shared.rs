@@ -101,6 +101,7 @@ impl Shared {
         let run_id = hex40();
         let replid = hex40();
         let store = Store::new(config.databases);
+        let persistence = Persistence::new(config.rdb.clone(), crate::clock::now_ms() / 1000);
         store
             .events()
             .notify_flags
@@ -124,11 +125,12 @@ impl Shared {
             rates: Mutex::new(Rates::starting(crate::clock::now_ms())),
             peak_memory: AtomicU64::new(0),
             pubsub: Arc::new(PubSub::new()),
-            persistence: Persistence::new(config.rdb.clone(), crate::clock::now_ms() / 1000),
             aof: Arc::new(crate::persist::aof::Aof::new(
                 &config.rdb.dir,
                 config.aof.clone(),
+                persistence.gate_cell(),
             )),
+            persistence,
             config,
         }
     }

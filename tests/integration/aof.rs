@@ -496,3 +496,157 @@ fn kill_9_at_random_moments_loses_no_acknowledged_transaction() {
         "the writer made progress: {acked_total}"
     );
 }
+
+/// Caps the size of files `pid` may write (RLIMIT_FSIZE; `None`: no cap): a write past it
+/// fails with EFBIG, a disk that is full for that process.
+fn cap_file_size(pid: u32, bytes: Option<u64>) {
+    let limit = libc::rlimit {
+        rlim_cur: bytes.unwrap_or(libc::RLIM_INFINITY),
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: a valid rlimit for a process this test started; no pointers are kept.
+    let rc = unsafe {
+        libc::prlimit(
+            pid as libc::pid_t,
+            libc::RLIMIT_FSIZE,
+            &limit,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(rc, 0, "prlimit: {}", std::io::Error::last_os_error());
+}
+
+#[test]
+fn a_failing_disk_refuses_writes_with_misconf_and_recovers_losing_nothing() {
+    let dir = temp_dir("aof-disk-full");
+    let s = start_in(&dir, &["--appendonly", "yes", "--appendfsync", "everysec"]);
+    let mut c = s.conn();
+    ok(&mut c, &["SET", "before", "1"]);
+    let size = std::fs::metadata(last_incr(&dir)).unwrap().len();
+    cap_file_size(s.pid(), Some(size + 1000));
+    let value = "v".repeat(100);
+    let mut acked = Vec::new();
+    let mut refusal = None;
+    for i in 0..1000 {
+        match run(&mut c, &["SET", &format!("k{i}"), &value]) {
+            Ok(_) => acked.push(i),
+            Err(e) => {
+                refusal = Some(crate::common::error_text(&e));
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        refusal.as_deref(),
+        Some("MISCONF Errors writing to the AOF file: File too large"),
+        "after {} writes",
+        acked.len()
+    );
+    assert!(!acked.is_empty());
+    // Reads go on; writes and PING are refused (Redis's rule); INFO tells.
+    assert_eq!(text(&ok(&mut c, &["GET", "before"])), "1");
+    assert!(run(&mut c, &["PING"]).is_err());
+    assert_eq!(info_field(&mut c, "aof_last_write_status"), "err");
+    // Space returns: the buffered writes reach the file and writes are accepted again.
+    cap_file_size(s.pid(), None);
+    wait_for("writes accepted again", || {
+        run(&mut c, &["SET", "after", "1"]).is_ok()
+    });
+    assert_eq!(info_field(&mut c, "aof_last_write_status"), "ok");
+    // Past the everysec window, a kill -9 loses nothing that was acknowledged, and the file
+    // holds no half-written command.
+    std::thread::sleep(Duration::from_millis(2500));
+    drop(c);
+    drop(s);
+    redis_check_aof(&dir);
+    let s = start_in(&dir, &["--appendonly", "yes"]);
+    let mut c = s.conn();
+    assert_eq!(text(&ok(&mut c, &["GET", "after"])), "1");
+    for i in acked {
+        assert_eq!(text(&ok(&mut c, &["GET", &format!("k{i}")])), value, "k{i}");
+    }
+}
+
+#[test]
+fn with_appendfsync_always_a_failing_disk_holds_the_reply_until_the_write_is_on_disk() {
+    let dir = temp_dir("aof-disk-full-always");
+    let s = start_in(
+        &dir,
+        &[
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--threads",
+            "1",
+        ],
+    );
+    let mut c = s.conn();
+    ok(&mut c, &["SET", "before", "1"]);
+    let size = std::fs::metadata(last_incr(&dir)).unwrap().len();
+    cap_file_size(s.pid(), Some(size));
+    let writer = std::thread::spawn(move || {
+        let r = run(&mut c, &["SET", "held", "1"]);
+        (c, r.is_ok())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!writer.is_finished(), "acknowledged before it was on disk");
+    cap_file_size(s.pid(), None);
+    let (mut c, acked) = writer.join().unwrap();
+    assert!(acked);
+    assert_eq!(info_field(&mut c, "aof_last_write_status"), "ok");
+    ok(&mut c, &["SET", "after", "1"]);
+    drop(c);
+    drop(s);
+    let s = start_in(&dir, &["--appendonly", "yes"]);
+    let mut c = s.conn();
+    for key in ["before", "held", "after"] {
+        assert_eq!(text(&ok(&mut c, &["GET", key])), "1", "{key}");
+    }
+}
+
+#[test]
+fn a_full_disk_fails_bgsave_with_redis_s_status_and_log_then_recovers() {
+    let dir = temp_dir("rdb-disk-full");
+    let log = dir.join("server.log");
+    let log_file = std::fs::File::create(&log).unwrap();
+    let s = Server::start_with(
+        &["--dir", dir.to_str().unwrap(), "--save", "3600 1"],
+        |cmd| {
+            cmd.stderr(log_file);
+        },
+    );
+    let mut c = s.conn();
+    let value = "x".repeat(100);
+    for i in 0..2000 {
+        ok(&mut c, &["SET", &format!("k{i}"), &value]);
+    }
+    cap_file_size(s.pid(), Some(10_000));
+    ok(&mut c, &["BGSAVE"]);
+    crate::persistence::wait_bgsave(&mut c);
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "err");
+    let misconf = crate::common::err(&mut c, &["SET", "k", "v"]);
+    assert!(
+        misconf.starts_with("MISCONF Redis is configured to save RDB snapshots"),
+        "{misconf}"
+    );
+    let leftovers: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("temp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let text_of_log = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text_of_log.contains("Write error saving DB on disk(rdbSaveRio): File too large")
+            && text_of_log.contains("Background saving error"),
+        "{text_of_log}"
+    );
+    // Space returns: the next BGSAVE succeeds and writes are accepted again.
+    cap_file_size(s.pid(), None);
+    ok(&mut c, &["BGSAVE"]);
+    crate::persistence::wait_bgsave(&mut c);
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    ok(&mut c, &["SET", "k", "v"]);
+    assert!(dir.join("dump.rdb").exists());
+}

@@ -208,7 +208,7 @@ pub(crate) fn info_field(c: &mut redis::Connection, field: &str) -> String {
         .to_string()
 }
 
-fn wait_bgsave(c: &mut redis::Connection) {
+pub(crate) fn wait_bgsave(c: &mut redis::Connection) {
     wait_for("bgsave to end", || {
         info_field(c, "rdb_bgsave_in_progress") == "0"
     });

@@ -38,6 +38,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 
@@ -160,6 +161,8 @@ struct Pending {
 /// The incremental file being appended to.
 struct Current {
     file: File,
+    /// The file's length after the last complete write: a failed write is cut back to it.
+    len: u64,
 }
 
 /// The running AOF (see the module doc).
@@ -179,15 +182,45 @@ pub struct Aof {
     pub current_size: AtomicU64,
     /// Whether the last write succeeded (`aof_last_write_status`).
     pub last_write_ok: AtomicBool,
+    /// Whether the last background fsync succeeded.
+    fsync_ok: AtomicBool,
+    /// The error of the failed write or fsync (`strerror` text) while one of them is failing.
+    error: Mutex<String>,
+    /// The persistence gate, where a failing AOF raises [`crate::persist::gate::AOF_ERROR`].
+    gate: Arc<AtomicU8>,
     /// Unix ms of the last fsync (the `everysec` thread).
     last_fsync_ms: AtomicU64,
     /// Bytes written since the last fsync.
     unsynced: AtomicU64,
 }
 
+impl Current {
+    /// After a failed append of `bytes`: cuts the file back to its length before it (so no
+    /// half command stays in it) and returns what must be written again — all of `bytes`, or
+    /// what follows the part that is in the file when it cannot be cut (as Redis).
+    fn undo_short_write(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let now = self.file.metadata().map_or(self.len, |m| m.len());
+        if now == self.len {
+            return bytes.to_vec();
+        }
+        match self.file.set_len(self.len) {
+            Ok(()) => bytes.to_vec(),
+            Err(e) => {
+                tracing::warn!(
+                    "Could not remove short write from the append-only file.  Redis may refuse to load the AOF the next time it starts.  ftruncate: {}",
+                    crate::util::fs::strerror(&e)
+                );
+                let kept = ((now - self.len) as usize).min(bytes.len());
+                self.len += kept as u64;
+                bytes[kept..].to_vec()
+            }
+        }
+    }
+}
+
 impl Aof {
     /// The AOF of `settings` in `dir/appenddirname`; nothing is opened yet.
-    pub fn new(rdb_dir: &Path, settings: AofSettings) -> Aof {
+    pub fn new(rdb_dir: &Path, settings: AofSettings, gate: Arc<AtomicU8>) -> Aof {
         Aof {
             dir: rdb_dir.join(&settings.dirname),
             fsync: AtomicU8::new(settings.fsync as u8),
@@ -208,6 +241,9 @@ impl Aof {
             base_size: AtomicU64::new(0),
             current_size: AtomicU64::new(0),
             last_write_ok: AtomicBool::new(true),
+            fsync_ok: AtomicBool::new(true),
+            error: Mutex::new(String::new()),
+            gate,
             last_fsync_ms: AtomicU64::new(0),
             unsynced: AtomicU64::new(0),
         }
@@ -273,7 +309,8 @@ impl Aof {
             .create(true)
             .append(true)
             .open(self.dir.join(name))?;
-        Ok(Current { file })
+        let len = file.metadata()?.len();
+        Ok(Current { file, len })
     }
 
     /// Starts appending to the last incremental file of `m` (a new one when it has none),
@@ -354,7 +391,13 @@ impl Aof {
         let result = self.write_locked(&mut file, &bytes, switch, sync);
         match result {
             Ok(()) => {
-                self.last_write_ok.store(true, Ordering::Relaxed);
+                if !self.last_write_ok.swap(true, Ordering::Relaxed) {
+                    tracing::warn!("AOF write error looks solved, Redis can write again.");
+                }
+                if sync {
+                    self.fsync_ok.store(true, Ordering::Relaxed);
+                }
+                self.refresh_gate();
                 self.written_ticket.fetch_max(ticket, Ordering::Release);
                 if sync {
                     self.synced_ticket.fetch_max(ticket, Ordering::Release);
@@ -362,7 +405,7 @@ impl Aof {
                 Ok(())
             }
             Err((e, unwritten)) => {
-                self.last_write_ok.store(false, Ordering::Relaxed);
+                self.failed(&e, !unwritten.is_empty());
                 let mut p = self.pending.lock();
                 let later = std::mem::replace(&mut p.bytes, unwritten);
                 p.bytes.extend_from_slice(&later);
@@ -399,7 +442,10 @@ impl Aof {
             return Ok(());
         };
         if !rest.is_empty() {
-            cur.file.write_all(rest).map_err(|e| (e, rest.to_vec()))?;
+            if let Err(e) = cur.file.write_all(rest) {
+                return Err((e, cur.undo_short_write(rest)));
+            }
+            cur.len += rest.len() as u64;
             self.current_size
                 .fetch_add(rest.len() as u64, Ordering::Relaxed);
             self.unsynced
@@ -413,6 +459,41 @@ impl Aof {
         Ok(())
     }
 
+    /// Records a failed write (`write`: the append itself; otherwise its fsync) and raises the
+    /// gate, so that writes are refused until an append succeeds (as Redis).
+    fn failed(&self, e: &io::Error, write: bool) {
+        let text = crate::util::fs::strerror(e);
+        let first = if write {
+            self.last_write_ok.swap(false, Ordering::Relaxed)
+        } else {
+            self.fsync_ok.swap(false, Ordering::Relaxed)
+        };
+        if first {
+            tracing::warn!("Error writing to the AOF file: {text}");
+        }
+        *self.error.lock() = text;
+        self.refresh_gate();
+    }
+
+    fn refresh_gate(&self) {
+        use crate::persist::gate::AOF_ERROR;
+        if self.last_write_ok.load(Ordering::Relaxed) && self.fsync_ok.load(Ordering::Relaxed) {
+            if self.gate.load(Ordering::Relaxed) & AOF_ERROR != 0 {
+                self.gate.fetch_and(!AOF_ERROR, Ordering::Relaxed);
+            }
+        } else {
+            self.gate.fetch_or(AOF_ERROR, Ordering::Relaxed);
+        }
+    }
+
+    /// The `-MISCONF` reply while the AOF cannot be written (Redis's text).
+    pub fn misconf_error(&self) -> String {
+        format!(
+            "MISCONF Errors writing to the AOF file: {}",
+            self.error.lock()
+        )
+    }
+
     /// A loop is about to write its replies; `ticket` is the highest one its units took.
     /// `always`: returns once that ticket is on disk. Otherwise: writes the buffer, no fsync.
     pub fn before_replies(&self, ticket: u64) {
@@ -421,16 +502,17 @@ impl Aof {
         }
         if self.fsync_policy() != Fsync::Always {
             if !self.pending.lock().bytes.is_empty() {
-                if let Err(e) = self.write_out(false) {
-                    tracing::warn!(error = %e, "Error writing to the AOF file");
-                }
+                // A failure is logged and gated by `failed`; the bytes wait for a retry.
+                let _ = self.write_out(false);
             }
             return;
         }
         let mut spins = 0u32;
         while self.synced_ticket.load(Ordering::Acquire) < ticket {
-            if let Err(e) = self.write_out(true) {
-                tracing::warn!(error = %e, "Error writing to the AOF file (appendfsync always)");
+            if self.write_out(true).is_err() {
+                // Unlike Redis (which exits), the loop waits for the disk: its clients' replies
+                // are held until their writes are on disk, other loops refuse writes meanwhile
+                // (the gate), and nothing acknowledged is lost when space returns.
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
             if self.synced_ticket.load(Ordering::Acquire) < ticket {
@@ -452,8 +534,7 @@ impl Aof {
         if !self.is_on() || self.fsync_policy() != Fsync::EverySec {
             return;
         }
-        if let Err(e) = self.write_out(false) {
-            tracing::warn!(error = %e, "Error writing to the AOF file");
+        if self.write_out(false).is_err() {
             return;
         }
         if self.unsynced.swap(0, Ordering::Relaxed) == 0 {
@@ -468,11 +549,14 @@ impl Aof {
         if let Some(f) = dup {
             match f.sync_data() {
                 Ok(()) => {
+                    if !self.fsync_ok.swap(true, Ordering::Relaxed) {
+                        self.refresh_gate();
+                    }
                     self.synced_ticket.fetch_max(ticket, Ordering::Release);
                     self.last_fsync_ms
                         .store(crate::clock::now_ms(), Ordering::Relaxed);
                 }
-                Err(e) => tracing::warn!(error = %e, "AOF fsync failed"),
+                Err(e) => self.failed(&e, false),
             }
         }
     }
@@ -579,6 +663,7 @@ mod tests {
                 fsync: Fsync::Always,
                 ..AofSettings::default()
             },
+            Arc::default(),
         );
         aof.start(Manifest::default()).unwrap();
         aof.feed(1, &[Op::new(0, &[b"SET", b"a", b"1"])]);
