@@ -256,6 +256,12 @@ class Server:
         raise RuntimeError(f"no VmRSS for {self.name}")
 
 
+def with_defaults(extra: tuple[str, ...], defaults: dict[str, str]) -> list[str]:
+    """`extra` (`--name value ...`) plus each default whose flag `extra` does not give."""
+    out = [arg for flag, value in defaults.items() if flag not in extra for arg in (flag, value)]
+    return out + list(extra)
+
+
 class Servers:
     """Every server the script started; `stop_all` is safe to call more than once."""
 
@@ -263,6 +269,7 @@ class Servers:
         self.log_dir = log_dir
         self.live: list[Server] = []
         self.redis_dir = Path(tempfile.mkdtemp(prefix="bench-redis-", dir=log_dir))
+        self.ferrokv_dir = Path(tempfile.mkdtemp(prefix="bench-ferrokv-", dir=log_dir))
 
     def _start(self, name: str, cmd_for_port: Callable[[int], list[str]]) -> Server:
         # A free port can be taken between our probe and the server's bind: retry a few times.
@@ -280,20 +287,24 @@ class Servers:
                     raise
         raise AssertionError("unreachable")
 
-    def ferrokv(self, name: str = "ferrokv", threads: int = 1, pinned: bool = True) -> Server:
+    def ferrokv(
+        self, name: str = "ferrokv", threads: int = 1, pinned: bool = True, extra: tuple[str, ...] = ()
+    ) -> Server:
+        """`extra` (directives as `--name value`) comes last, so it overrides the defaults."""
         pin = ["taskset", "-c", SERVER_CORE] if pinned else []
         return self._start(
             name,
             lambda p: pin
-            + [str(FERROKV), "--threads", str(threads), "--port", str(p), "--bind", "127.0.0.1"],
+            + [str(FERROKV), "--threads", str(threads), "--port", str(p), "--bind", "127.0.0.1"]
+            + with_defaults(extra, {"--save": "", "--appendonly": "no", "--dir": str(self.ferrokv_dir)}),
         )
 
-    def redis(self, name: str = "redis") -> Server:
+    def redis(self, name: str = "redis", extra: tuple[str, ...] = ()) -> Server:
         return self._start(
             name,
             lambda p: ["taskset", "-c", SERVER_CORE, "redis-server", "--port", str(p)]
-            + ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-            + ["--dir", str(self.redis_dir)],
+            + ["--bind", "127.0.0.1"]
+            + with_defaults(extra, {"--save": "", "--appendonly": "no", "--dir": str(self.redis_dir)}),
         )
 
     def stop(self, srv: Server) -> None:
@@ -308,6 +319,7 @@ class Servers:
             except Exception as e:  # keep stopping the others
                 log(f"could not stop {srv.name}: {e}")
         shutil.rmtree(self.redis_dir, ignore_errors=True)
+        shutil.rmtree(self.ferrokv_dir, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- clients
@@ -420,7 +432,7 @@ def redis_benchmark(
     return rec
 
 
-def loadtest(srv: Server, rate: float, duration: float) -> dict[str, Any]:
+def loadtest(srv: Server, rate: float, duration: float, keyspace: int = KEYSPACE) -> dict[str, Any]:
     cmd = client_prefix(True) + [
         str(LOADTEST),
         "--host", "127.0.0.1",
@@ -429,7 +441,7 @@ def loadtest(srv: Server, rate: float, duration: float) -> dict[str, Any]:
         "--duration", str(duration),
         "--connections", "50",
         "--ratio", "1:10",
-        "--keyspace", str(KEYSPACE),
+        "--keyspace", str(keyspace),
         "--data-size", "3",
         "--json",
     ]  # fmt: skip
@@ -589,7 +601,18 @@ class Comparison:
                 self.result["memory"].setdefault(name, []).append(rec)
                 self.note_failure(f"memory on {name} (rep {rep})", rec)
 
+    def persistence(self) -> None:
+        import bench_persist
+
+        ns = self.result.get("n") or {}
+        bench = bench_persist.PersistBench(sys.modules[__name__], self.servers, self.args, ns)
+        self.result["persistence"] = bench.run()
+        self.failures += bench.failures
+
     def run(self) -> None:
+        if self.args.only == "persistence":
+            self.persistence()
+            return
         self.throughput()
         # Only the pinned pair is needed from here on.
         self.servers.stop(self.live.pop("ferrokv-2t"))
@@ -597,6 +620,7 @@ class Comparison:
         for name in ("ferrokv", "redis"):
             self.servers.stop(self.live.pop(name))
         self.memory()
+        self.persistence()
 
 
 # --------------------------------------------------------------------------- report
@@ -621,6 +645,10 @@ def medians(result: dict[str, Any]) -> dict[str, Any]:
         }
     for name, runs in result["memory"].items():
         out["memory_bytes_per_key"][name] = median([r.get("bytes_per_key") for r in runs])
+    if "persistence" in result:
+        import bench_persist
+
+        out["persistence"] = bench_persist.medians(sys.modules[__name__], result["persistence"])
     return out
 
 
@@ -631,7 +659,7 @@ def fmt(v: float | None, kind: str) -> str:
         return f"{v:,.0f}"
     if kind == "us":
         return f"{v:,.0f}"
-    if kind == "cpu":
+    if kind in ("cpu", "s"):
         return f"{v:.2f}"
     return f"{v:.1f}"
 
@@ -640,7 +668,7 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}" if a is not None and b else "n/a"
 
 
-def markdown(meta: dict[str, Any], med: dict[str, Any], args: argparse.Namespace) -> str:
+def main_rows(meta: dict[str, Any], med: dict[str, Any]) -> list[tuple[str, float | None, float | None, str]]:
     rows: list[tuple[str, float | None, float | None, str]] = []
     tp, cpu = med["throughput_rps"], med["cpu_us_per_req"]
     for sc in SCENARIOS:
@@ -684,6 +712,17 @@ def markdown(meta: dict[str, Any], med: dict[str, Any], args: argparse.Namespace
             "mem",
         )
     )
+    return rows
+
+
+def markdown(meta: dict[str, Any], med: dict[str, Any], args: argparse.Namespace) -> str:
+    rows: list[tuple[str, float | None, float | None, str]] = []
+    if args.only is None:
+        rows += main_rows(meta, med)
+    if "persistence" in med:
+        import bench_persist
+
+        rows += bench_persist.rows(med["persistence"])
     lines = [
         f"## ferrokv vs Redis — {meta['date']}",
         "",
@@ -786,6 +825,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--rate", type=float, help="load-test rate (default: 50%% of Redis's P1 GET req/s)")
     ap.add_argument("--duration", type=float, default=10.0, help="load-test seconds per run (default 10)")
     ap.add_argument("--no-build", action="store_true", help="use the existing release binaries")
+    ap.add_argument("--only", choices=["persistence"], help="run only this part of the comparison")
+    ap.add_argument(
+        "--persist-rate", type=float, default=20000.0,
+        help="open-loop rate of the load during BGSAVE (default 20000 req/s)",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     if args.quick:
         args.reps = 1
