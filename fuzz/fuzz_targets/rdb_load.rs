@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let mut keys = 0usize;
-    let _ = load(data, data.len() as u64, 16, 0, |db, key, _entry| {
+    let _ = load(data, data.len() as u64, 16, 0, |_, _| {}, |db, key, _entry| {
         assert!(db < 16, "a database outside the configured count");
         let _ = key;
         keys += 1;
@@ -20,5 +20,5 @@ fuzz_target!(|data: &[u8]| {
     // have to find first.
     let mut file = b"REDIS0010".to_vec();
     file.extend_from_slice(data);
-    let _ = load(&file[..], file.len() as u64, 16, 0, |_, _, _| Ok(()));
+    let _ = load(&file[..], file.len() as u64, 16, 0, |_, _| {}, |_, _, _| Ok(()));
 });

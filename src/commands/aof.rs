@@ -297,8 +297,15 @@ pub fn open_at_startup(srv: &Shared) -> Result<(), String> {
         let last = i + 1 == files.len();
         let mut offset = 0;
         if f.kind == FileType::Base && starts_with_rdb(&path) {
-            let loaded = persist::load::load_file(&srv.store, &fx, &path, &srv.persistence, false)
-                .map_err(|e| e.to_string())?;
+            let loaded = persist::load::load_file(
+                &srv.store,
+                &fx,
+                &path,
+                &srv.persistence,
+                false,
+                srv.config.threads,
+            )
+            .map_err(|e| e.to_string())?;
             offset = loaded.map_or(0, |l| l.bytes);
         }
         let out = persist::aof::load::read_commands(

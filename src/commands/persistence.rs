@@ -244,7 +244,7 @@ fn debug_reload(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     }
     let path = srv.persistence.settings().path();
     srv.persistence.set_loading(true);
-    let loaded = persist::load::load_file(&srv.store, ctx.fx, &path, &srv.persistence, merge);
+    let loaded = persist::load::load_file(&srv.store, ctx.fx, &path, &srv.persistence, merge, 1);
     srv.persistence.set_loading(false);
     match loaded {
         Ok(_) => {

@@ -182,6 +182,17 @@ impl<'a> DbRef<'a> {
         f(&mut slot)
     }
 
+    /// Makes room for `keys` more keys spread over the shards (a load that knows its size),
+    /// so that their tables do not rehash while they fill.
+    pub fn reserve(&self, keys: usize) {
+        let per_shard = keys / SHARDS;
+        // The keys of a shard vary around the mean by about its square root: a few percent.
+        let per_shard = per_shard + per_shard / 16 + 8;
+        for s in 0..SHARDS {
+            self.db.write_shard(self.fx, s).reserve(per_shard);
+        }
+    }
+
     /// Number of keys (including not-yet-swept expired ones, as Redis's DBSIZE).
     pub fn len(&self) -> usize {
         (0..SHARDS)

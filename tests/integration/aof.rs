@@ -436,18 +436,38 @@ fn crash_cycles() -> u64 {
 /// the list's length; at most the one transaction in flight at the kill may also be there).
 #[test]
 fn kill_9_at_random_moments_loses_no_acknowledged_transaction() {
-    let dir = temp_dir("aof-crash");
-    let mut rng = SplitMix64(0xc0ffee);
+    crash_loop("always", 0xc0ffee, crash_cycles(), 20..220);
+}
+
+/// The same loop with `appendfsync everysec`: a kill -9 loses nothing either (every reply
+/// follows the write(2) of its command; only the fsync is deferred). What an OS crash or power
+/// loss could lose is what was written since the last fsync: the loop samples its age
+/// (`aof_unsynced_age_ms`) while writing and prints the largest one seen — the loss window
+/// the README reports — and it must stay within Redis's bound (about 2 s).
+#[test]
+fn kill_9_with_everysec_loses_nothing_and_reports_the_fsync_window() {
+    // Runs long enough (1-3 s) for several fsyncs, so the window is the steady one.
+    let window_ms = crash_loop("everysec", 0xbeef, (crash_cycles() / 4).max(4), 1000..3000);
+    eprintln!("everysec: largest age of unsynced AOF data seen: {window_ms} ms");
+    assert!(window_ms <= 2500, "{window_ms} ms since the last fsync");
+}
+
+/// Runs the crash loop under `policy` for `cycles` kills, each after a random number of ms in
+/// `run_ms`; returns the largest fsync age seen (ms).
+fn crash_loop(policy: &str, seed: u64, cycles: u64, run_ms: std::ops::Range<u64>) -> u64 {
+    let dir = temp_dir(&format!("aof-crash-{policy}"));
+    let mut rng = SplitMix64(seed);
     let flags = [
         "--appendonly",
         "yes",
         "--appendfsync",
-        "always",
+        policy,
         "--threads",
         "2",
     ];
     let mut acked_total = 0u64;
-    for cycle in 0..crash_cycles() {
+    let mut window_ms = 0u64;
+    for cycle in 0..cycles {
         let s = start_in(&dir, &flags);
         let mut c = s.conn();
         let n: u64 = text(&ok(&mut c, &["GET", "counter"])).parse().unwrap_or(0);
@@ -459,12 +479,28 @@ fn kill_9_at_random_moments_loses_no_acknowledged_transaction() {
         );
         acked_total = n;
         let pid = s.pid();
-        let delay = Duration::from_millis(20 + rng.next_u64() % 200);
+        let delay =
+            Duration::from_millis(run_ms.start + rng.next_u64() % (run_ms.end - run_ms.start));
+        // Watches the fsync age until the kill, from its own connection.
+        let mut watcher = s.conn();
         let killer = std::thread::spawn(move || {
-            std::thread::sleep(delay);
+            let deadline = std::time::Instant::now() + delay;
+            let mut seen = 0u64;
+            while std::time::Instant::now() < deadline {
+                if let Ok(v) = run(&mut watcher, &["INFO", "persistence"]) {
+                    let age = text(&v)
+                        .lines()
+                        .find_map(|l| l.strip_prefix("aof_unsynced_age_ms:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    seen = seen.max(age);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
             let _ = std::process::Command::new("kill")
                 .args(["-9", &pid.to_string()])
                 .status();
+            seen
         });
         // Write until the connection breaks; count what was acknowledged.
         loop {
@@ -483,7 +519,7 @@ fn kill_9_at_random_moments_loses_no_acknowledged_transaction() {
                 Err(_) => break,
             }
         }
-        killer.join().unwrap();
+        window_ms = window_ms.max(killer.join().unwrap());
         drop(c);
         drop(s);
     }
@@ -492,9 +528,10 @@ fn kill_9_at_random_moments_loses_no_acknowledged_transaction() {
     let n: u64 = text(&ok(&mut c, &["GET", "counter"])).parse().unwrap();
     assert!(n == acked_total || n == acked_total + 1);
     assert!(
-        acked_total > crash_cycles(),
+        acked_total > cycles,
         "the writer made progress: {acked_total}"
     );
+    window_ms
 }
 
 /// Caps the size of files `pid` may write (RLIMIT_FSIZE; `None`: no cap): a write past it

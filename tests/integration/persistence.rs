@@ -337,6 +337,7 @@ fn bgsave_reports_progress_and_refuses_a_second_save() {
         std::fs::metadata(dir.join("dump.rdb")).unwrap().len(),
         16,
         0,
+        |_, _| {},
         |_, k, _| {
             assert_ne!(k, b"during");
             keys += 1;
@@ -591,6 +592,7 @@ fn bgsave_is_a_point_in_time_snapshot_under_transactions() {
             std::fs::metadata(&path).unwrap().len(),
             16,
             0,
+            |_, _| {},
             |_, _, e| {
                 let v = e.value.as_str().unwrap();
                 total += std::str::from_utf8(v).unwrap().parse::<i64>().unwrap();

@@ -188,8 +188,10 @@ pub struct Aof {
     error: Mutex<String>,
     /// The persistence gate, where a failing AOF raises [`crate::persist::gate::AOF_ERROR`].
     gate: Arc<AtomicU8>,
-    /// Unix ms of the last fsync (the `everysec` thread).
-    last_fsync_ms: AtomicU64,
+    /// Every write made before this instant (Unix ms) is on disk.
+    durable_before_ms: AtomicU64,
+    /// The `everysec` thread is inside an fsync.
+    fsync_running: AtomicBool,
     /// Bytes written since the last fsync.
     unsynced: AtomicU64,
 }
@@ -244,7 +246,8 @@ impl Aof {
             fsync_ok: AtomicBool::new(true),
             error: Mutex::new(String::new()),
             gate,
-            last_fsync_ms: AtomicU64::new(0),
+            durable_before_ms: AtomicU64::new(0),
+            fsync_running: AtomicBool::new(false),
             unsynced: AtomicU64::new(0),
         }
     }
@@ -332,6 +335,7 @@ impl Aof {
         self.measure(&m);
         *self.file.lock() = Some(current);
         self.pending.lock().db = None;
+        self.synced(crate::clock::now_ms());
         self.on.store(true, Ordering::Relaxed);
         Ok(())
     }
@@ -451,10 +455,16 @@ impl Aof {
             self.unsynced
                 .fetch_add(rest.len() as u64, Ordering::Relaxed);
         }
-        if sync && self.unsynced.swap(0, Ordering::Relaxed) > 0 {
-            cur.file.sync_data().map_err(|e| (e, Vec::new()))?;
-            self.last_fsync_ms
-                .store(crate::clock::now_ms(), Ordering::Relaxed);
+        if sync {
+            let pending = self.unsynced.swap(0, Ordering::Relaxed);
+            if pending > 0 {
+                let started = crate::clock::now_ms();
+                if let Err(e) = cur.file.sync_data() {
+                    self.unsynced.fetch_add(pending, Ordering::Relaxed);
+                    return Err((e, Vec::new()));
+                }
+                self.synced(started);
+            }
         }
         Ok(())
     }
@@ -537,9 +547,12 @@ impl Aof {
         if self.write_out(false).is_err() {
             return;
         }
-        if self.unsynced.swap(0, Ordering::Relaxed) == 0 {
+        let started = crate::clock::now_ms();
+        let pending = self.unsynced.swap(0, Ordering::Relaxed);
+        if pending == 0 {
             return;
         }
+        self.fsync_running.store(true, Ordering::Relaxed);
         let ticket = self.written_ticket.load(Ordering::Acquire);
         let dup = self
             .file
@@ -553,12 +566,31 @@ impl Aof {
                         self.refresh_gate();
                     }
                     self.synced_ticket.fetch_max(ticket, Ordering::Release);
-                    self.last_fsync_ms
-                        .store(crate::clock::now_ms(), Ordering::Relaxed);
+                    self.synced(started);
                 }
-                Err(e) => self.failed(&e, false),
+                Err(e) => {
+                    self.unsynced.fetch_add(pending, Ordering::Relaxed);
+                    self.failed(&e, false);
+                }
             }
         }
+        self.fsync_running.store(false, Ordering::Relaxed);
+    }
+
+    /// An fsync that started at `started_ms` (Unix ms) completed: every write made before
+    /// then is on disk.
+    fn synced(&self, started_ms: u64) {
+        self.durable_before_ms
+            .fetch_max(started_ms, Ordering::Relaxed);
+    }
+
+    /// How old (ms) the oldest write is that an OS crash could still lose: 0 when everything
+    /// written is on disk. With writes flowing, the `everysec` loss window at this instant.
+    pub fn unsynced_age_ms(&self) -> u64 {
+        if self.unsynced_bytes() == 0 && !self.fsync_running.load(Ordering::Relaxed) {
+            return 0;
+        }
+        crate::clock::now_ms().saturating_sub(self.durable_before_ms.load(Ordering::Relaxed))
     }
 
     /// Rewrite step 1 (before the snapshot barrier): opens the next incremental file and

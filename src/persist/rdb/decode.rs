@@ -16,13 +16,29 @@ use crate::store::types::{Hash, List, Set, ZSet};
 use crate::store::{StrBuf, Value};
 
 /// A byte source with a position, an optional running CRC64 and a bound on what is left.
+///
+/// It reads the input in chunks into its own buffer, so that the many tiny reads of a load
+/// (type bytes, lengths) are an index increment; the CRC64 is computed over whole consumed
+/// stretches of the buffer, not byte by byte. It may read ahead of what it hands out, so the
+/// input must not be read by anyone else afterwards (the AOF loader reopens its file).
 pub struct Reader<R> {
     input: R,
     offset: u64,
     /// Bytes the input holds from `offset` on (its size is known up front).
     left: u64,
     digest: Option<crc::Digest<'static, u64, crc::Table<16>>>,
+    /// Read ahead: `buf[pos..end]` is not handed out yet; `buf[crc_from..pos]` is handed out
+    /// but not yet in the digest.
+    buf: Box<[u8]>,
+    pos: usize,
+    end: usize,
+    crc_from: usize,
+    /// Reused for string values.
+    scratch: Vec<u8>,
 }
+
+/// The read-ahead chunk.
+const CHUNK: usize = 256 * 1024;
 
 impl<'a> Reader<&'a [u8]> {
     /// A reader over a whole payload held in memory (RESTORE).
@@ -39,6 +55,11 @@ impl<R: Read> Reader<R> {
             offset: 0,
             left: size,
             digest: checksum.then(|| super::crc64().digest()),
+            buf: vec![0u8; CHUNK.min(size as usize)].into_boxed_slice(),
+            pos: 0,
+            end: 0,
+            crc_from: 0,
+            scratch: Vec::new(),
         }
     }
 
@@ -54,7 +75,10 @@ impl<R: Read> Reader<R> {
 
     /// The CRC64 of everything read so far (0 when no checksum is kept).
     pub fn crc(&self) -> u64 {
-        self.digest.clone().map_or(0, |d| d.finalize())
+        self.digest.clone().map_or(0, |mut d| {
+            d.update(&self.buf[self.crc_from..self.pos]);
+            d.finalize()
+        })
     }
 
     /// An error at the current offset.
@@ -65,26 +89,64 @@ impl<R: Read> Reader<R> {
         }
     }
 
-    fn fill(&mut self, buf: &mut [u8]) -> Result<(), RdbError> {
-        if (buf.len() as u64) > self.left {
+    fn fill(&mut self, out: &mut [u8]) -> Result<(), RdbError> {
+        let n = out.len();
+        if (n as u64) > self.left {
             return Err(RdbError::Truncated {
                 offset: self.offset + self.left,
             });
         }
-        self.input.read_exact(buf).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                RdbError::Truncated {
-                    offset: self.offset,
-                }
-            } else {
-                RdbError::Io(e)
-            }
-        })?;
-        if let Some(d) = &mut self.digest {
-            d.update(buf);
+        if self.end - self.pos >= n {
+            out.copy_from_slice(&self.buf[self.pos..self.pos + n]);
+            self.pos += n;
+        } else {
+            self.fill_slow(out)?;
         }
-        self.offset += buf.len() as u64;
-        self.left -= buf.len() as u64;
+        self.offset += n as u64;
+        self.left -= n as u64;
+        Ok(())
+    }
+
+    /// `out` needs more than the buffer holds: hand out the rest of the buffer, then read
+    /// big requests straight into `out` and small ones through a refilled buffer.
+    #[cold]
+    fn fill_slow(&mut self, out: &mut [u8]) -> Result<(), RdbError> {
+        let have = self.end - self.pos;
+        out[..have].copy_from_slice(&self.buf[self.pos..self.end]);
+        self.pos = self.end;
+        if let Some(d) = &mut self.digest {
+            d.update(&self.buf[self.crc_from..self.end]);
+        }
+        self.pos = 0;
+        self.end = 0;
+        self.crc_from = 0;
+        let rest = &mut out[have..];
+        let truncated = |at: u64| RdbError::Truncated { offset: at };
+        if rest.len() >= self.buf.len() {
+            self.input.read_exact(rest).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    truncated(self.offset + have as u64)
+                } else {
+                    RdbError::Io(e)
+                }
+            })?;
+            if let Some(d) = &mut self.digest {
+                d.update(rest);
+            }
+            return Ok(());
+        }
+        // Refill up to a chunk (never past the input's size), at least `rest.len()` bytes.
+        let want = (self.buf.len() as u64).min(self.left - have as u64) as usize;
+        while self.end < rest.len() {
+            match self.input.read(&mut self.buf[self.end..want]) {
+                Ok(0) => return Err(truncated(self.offset + (have + self.end) as u64)),
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(RdbError::Io(e)),
+            }
+        }
+        rest.copy_from_slice(&self.buf[..rest.len()]);
+        self.pos = rest.len();
         Ok(())
     }
 
@@ -148,10 +210,40 @@ impl<R: Read> Reader<R> {
 
     /// A string in any encoding (integer, LZF, raw), as bytes (`rdbGenericLoadStringObject`).
     pub fn string(&mut self) -> Result<Vec<u8>, RdbError> {
+        let mut out = Vec::new();
+        self.string_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// [`Reader::string`] into `out` (cleared first), reusing its allocation: the loader reads
+    /// every key and small value through one buffer instead of allocating each.
+    pub fn string_into(&mut self, out: &mut Vec<u8>) -> Result<(), RdbError> {
+        out.clear();
         let (n, special) = self.len_or_special()?;
         if !special {
-            return self.bytes(n);
+            if n > self.left {
+                return Err(RdbError::Truncated {
+                    offset: self.offset + self.left,
+                });
+            }
+            let n = n as usize;
+            if self.end - self.pos >= n {
+                // The common case, without zeroing `out` first.
+                out.extend_from_slice(&self.buf[self.pos..self.pos + n]);
+                self.pos += n;
+                self.offset += n as u64;
+                self.left -= n as u64;
+                return Ok(());
+            }
+            out.resize(n, 0);
+            return self.fill(out);
         }
+        out.extend_from_slice(&self.special_string(n)?);
+        Ok(())
+    }
+
+    /// A specially encoded string (`n`: the encoding): an integer or LZF-compressed bytes.
+    fn special_string(&mut self, n: u64) -> Result<Vec<u8>, RdbError> {
         let v: i64 = match n {
             0 => i64::from(self.u8()? as i8),
             1 => i64::from(i16::from_le_bytes(self.array()?)),
@@ -198,7 +290,21 @@ impl<R: Read> Reader<R> {
     /// A value of RDB type `kind`; `None` for an empty collection (skipped, as Redis does).
     pub fn value(&mut self, kind: u8) -> Result<Option<Value>, RdbError> {
         let v = match kind {
-            kind::STRING => Value::Str(StrBuf::from_vec(self.string()?)),
+            kind::STRING => {
+                // Small values land inline in the StrBuf: read them without a heap buffer.
+                // (Larger ones keep the buffer they were read into.)
+                let mut scratch = std::mem::take(&mut self.scratch);
+                let read = self.string_into(&mut scratch);
+                let value = if scratch.len() <= StrBuf::new().inline_size() {
+                    let v = StrBuf::from_slice(&scratch);
+                    self.scratch = scratch;
+                    v
+                } else {
+                    StrBuf::from_vec(scratch)
+                };
+                read?;
+                Value::Str(value)
+            }
             kind::LIST => {
                 let n = self.count(1)?;
                 let mut list = List::new();

@@ -139,7 +139,8 @@ pub fn load<R: Read>(
     size: u64,
     databases: usize,
     skip_expired_before: u64,
-    mut sink: impl FnMut(usize, Vec<u8>, Entry) -> Result<(), RdbError>,
+    mut resize_hint: impl FnMut(usize, u64),
+    mut sink: impl FnMut(usize, &[u8], Entry) -> Result<(), RdbError>,
 ) -> Result<Loaded, RdbError> {
     let mut r = Reader::new(input, size, true);
     let magic: [u8; 9] = r.array()?;
@@ -166,6 +167,8 @@ pub fn load<R: Read>(
     };
     let mut db = 0usize;
     let mut expire_at: u64 = 0;
+    // Every key is read into this one buffer (the store copies it into its node).
+    let mut key = Vec::new();
     loop {
         let op = r.u8()?;
         match op {
@@ -198,8 +201,11 @@ pub fn load<R: Read>(
                 continue;
             }
             opcode::RESIZEDB => {
+                let keys = r.length()?;
                 r.length()?;
-                r.length()?;
+                // A hint only: a corrupt count must not size an allocation beyond what the
+                // rest of the file could hold (a key takes at least 3 bytes).
+                resize_hint(db, keys.min(r.left() / 3));
                 continue;
             }
             opcode::AUX => {
@@ -221,7 +227,7 @@ pub fn load<R: Read>(
             }
             _ => {}
         }
-        let key = r.string()?;
+        r.string_into(&mut key)?;
         let value = r.value(op)?;
         let at = std::mem::take(&mut expire_at);
         let Some(value) = value else {
@@ -233,7 +239,7 @@ pub fn load<R: Read>(
             continue;
         }
         loaded.keys += 1;
-        sink(db, key, Entry::new(value, at))?;
+        sink(db, &key, Entry::new(value, at))?;
     }
     if version >= 5 {
         let computed = r.crc();
@@ -281,10 +287,17 @@ mod tests {
             let bytes = sample(checksum);
             assert!(bytes.starts_with(b"REDIS0010"));
             let mut keys = Vec::new();
-            let loaded = load(&bytes[..], bytes.len() as u64, 16, 10, |db, k, e| {
-                keys.push((db, k, e.expire_at));
-                Ok(())
-            })
+            let loaded = load(
+                &bytes[..],
+                bytes.len() as u64,
+                16,
+                10,
+                |_, _| {},
+                |db, k, e| {
+                    keys.push((db, k.to_vec(), e.expire_at));
+                    Ok(())
+                },
+            )
             .unwrap();
             assert_eq!(loaded.version, 10);
             assert_eq!(loaded.bytes, bytes.len() as u64);
@@ -312,10 +325,18 @@ mod tests {
         let mut bytes = sample(true);
         let n = bytes.len();
         bytes[n - 12] ^= 0x40;
-        let err = load(&bytes[..], n as u64, 16, 0, |_, _, _| Ok(())).unwrap_err();
+        let err = load(&bytes[..], n as u64, 16, 0, |_, _| {}, |_, _, _| Ok(())).unwrap_err();
         assert!(err.to_string().contains("checksum") || err.to_string().contains("at offset"));
         let bytes = sample(true);
-        let err = load(&bytes[..], bytes.len() as u64, 2, 0, |_, _, _| Ok(())).unwrap_err();
+        let err = load(
+            &bytes[..],
+            bytes.len() as u64,
+            2,
+            0,
+            |_, _| {},
+            |_, _, _| Ok(()),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("databases"), "{err}");
     }
 
@@ -324,7 +345,15 @@ mod tests {
         let bytes = sample(true);
         for cut in 0..bytes.len() {
             assert!(
-                load(&bytes[..cut], cut as u64, 16, 0, |_, _, _| Ok(())).is_err(),
+                load(
+                    &bytes[..cut],
+                    cut as u64,
+                    16,
+                    0,
+                    |_, _| {},
+                    |_, _, _| Ok(())
+                )
+                .is_err(),
                 "cut at {cut}"
             );
         }
