@@ -50,11 +50,13 @@ BENCH_ARGS ?=
 bench-compare:
 	python3 scripts/bench_compare.py $(BENCH_ARGS)
 
-## Fuzz the RESP parser (needs cargo-fuzz; stable toolchain via RUSTC_BOOTSTRAP). FUZZ_SECONDS=600 by default.
+## Fuzz one target (needs cargo-fuzz; stable toolchain via RUSTC_BOOTSTRAP): FUZZ_TARGET=parse (the
+## RESP parser, default), rdb_load (the RDB loader) or restore (RESTORE payloads); FUZZ_SECONDS=600.
+FUZZ_TARGET ?= parse
 FUZZ_SECONDS ?= 600
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
-	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run parse -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $(FUZZ_TARGET) -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096
 
 clean:
 	$(CARGO) clean

@@ -388,7 +388,7 @@ fn persistence_section(srv: &Shared, s: &mut String) {
             "aof_pending_rewrite" => p.rewrite_scheduled.load(Relaxed) as u8,
             "aof_buffer_length" => srv.aof.unsynced_bytes(),
             "aof_pending_bio_fsync" => 0,
-            "aof_delayed_fsync" => 0,
+            "aof_delayed_fsync" => srv.aof.delayed_fsyncs(),
             // ferrokv's own: the age of the oldest write not yet fsynced (0 when none), the
             // window an OS crash could lose under `everysec`.
             "aof_unsynced_age_ms" => srv.aof.unsynced_age_ms(),

@@ -192,9 +192,20 @@ pub struct Aof {
     durable_before_ms: AtomicU64,
     /// The `everysec` thread is inside an fsync.
     fsync_running: AtomicBool,
+    /// When (Unix ms) the running background fsync started; 0 when none runs.
+    fsync_started_ms: AtomicU64,
+    /// Since when (Unix ms) loops keep their bytes back from a slow fsync; 0 when they don't.
+    postponed_since_ms: AtomicU64,
+    /// Writes that went out while a slow fsync still ran (`aof_delayed_fsync`).
+    delayed_fsync: AtomicU64,
     /// Bytes written since the last fsync.
     unsynced: AtomicU64,
 }
+
+/// A background fsync running this long (ms) makes `everysec` loops hold their writes back.
+const SLOW_FSYNC_MS: u64 = 100;
+/// How long (ms) they hold them back at most: Redis's two seconds.
+const MAX_POSTPONE_MS: u64 = 2000;
 
 impl Current {
     /// After a failed append of `bytes`: cuts the file back to its length before it (so no
@@ -248,6 +259,9 @@ impl Aof {
             gate,
             durable_before_ms: AtomicU64::new(0),
             fsync_running: AtomicBool::new(false),
+            fsync_started_ms: AtomicU64::new(0),
+            postponed_since_ms: AtomicU64::new(0),
+            delayed_fsync: AtomicU64::new(0),
             unsynced: AtomicU64::new(0),
         }
     }
@@ -511,7 +525,7 @@ impl Aof {
             return;
         }
         if self.fsync_policy() != Fsync::Always {
-            if !self.pending.lock().bytes.is_empty() {
+            if !self.pending.lock().bytes.is_empty() && !self.postpone_for_slow_fsync() {
                 // A failure is logged and gated by `failed`; the bytes wait for a retry.
                 let _ = self.write_out(false);
             }
@@ -553,6 +567,7 @@ impl Aof {
             return;
         }
         self.fsync_running.store(true, Ordering::Relaxed);
+        self.fsync_started_ms.store(started, Ordering::Relaxed);
         let ticket = self.written_ticket.load(Ordering::Acquire);
         let dup = self
             .file
@@ -574,7 +589,45 @@ impl Aof {
                 }
             }
         }
+        self.fsync_started_ms.store(0, Ordering::Relaxed);
         self.fsync_running.store(false, Ordering::Relaxed);
+    }
+
+    /// Redis's `aof_delayed_fsync` rule for `everysec` on a slow disk: while the background
+    /// fsync has been running for over [`SLOW_FSYNC_MS`], a loop keeps its bytes buffered
+    /// rather than risk a `write(2)` that waits behind the fsync — for at most
+    /// [`MAX_POSTPONE_MS`], after which it writes anyway and counts a delayed fsync (INFO
+    /// `aof_delayed_fsync`). On a healthy disk fsyncs end well before the threshold and every
+    /// reply still follows its write(2).
+    fn postpone_for_slow_fsync(&self) -> bool {
+        let started = self.fsync_started_ms.load(Ordering::Relaxed);
+        let now = crate::clock::now_ms();
+        if self.fsync_policy() != Fsync::EverySec
+            || started == 0
+            || now.saturating_sub(started) < SLOW_FSYNC_MS
+        {
+            self.postponed_since_ms.store(0, Ordering::Relaxed);
+            return false;
+        }
+        let since = match self.postponed_since_ms.load(Ordering::Relaxed) {
+            0 => {
+                self.postponed_since_ms.store(now, Ordering::Relaxed);
+                now
+            }
+            t => t,
+        };
+        if now.saturating_sub(since) < MAX_POSTPONE_MS {
+            return true;
+        }
+        self.postponed_since_ms.store(0, Ordering::Relaxed);
+        self.delayed_fsync.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!("Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.");
+        false
+    }
+
+    /// Writes postponed by [`Aof::postpone_for_slow_fsync`] that went out anyway.
+    pub fn delayed_fsyncs(&self) -> u64 {
+        self.delayed_fsync.load(Ordering::Relaxed)
     }
 
     /// An fsync that started at `started_ms` (Unix ms) completed: every write made before
@@ -683,6 +736,40 @@ mod tests {
         let m = aof.manifest();
         let name = &m.incrs.last().unwrap().name;
         String::from_utf8(std::fs::read(aof.dir().join(name)).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn everysec_holds_writes_back_from_a_slow_fsync_for_two_seconds_at_most() {
+        let dir = temp_dir("slow-fsync");
+        let aof = Aof::new(
+            &dir,
+            AofSettings {
+                enabled: true,
+                fsync: Fsync::EverySec,
+                ..AofSettings::default()
+            },
+            Arc::default(),
+        );
+        aof.start(Manifest::default()).unwrap();
+        let now = crate::clock::now_ms();
+        // A fast fsync in progress: the write goes out.
+        aof.fsync_started_ms.store(now, Ordering::Relaxed);
+        aof.feed(1, &[Op::new(0, &[b"SET", b"a", b"1"])]);
+        aof.before_replies(1);
+        assert_eq!(aof.pending.lock().bytes.len(), 0);
+        // A slow one: the bytes stay buffered...
+        aof.fsync_started_ms.store(now - 500, Ordering::Relaxed);
+        aof.feed(2, &[Op::new(0, &[b"SET", b"b", b"2"])]);
+        aof.before_replies(2);
+        assert!(!aof.pending.lock().bytes.is_empty());
+        assert_eq!(aof.delayed_fsyncs(), 0);
+        // ...until they have waited two seconds: then they are written and counted.
+        aof.postponed_since_ms.store(now - 2500, Ordering::Relaxed);
+        aof.before_replies(2);
+        assert_eq!(aof.pending.lock().bytes.len(), 0);
+        assert_eq!(aof.delayed_fsyncs(), 1);
+        assert!(read_incr(&aof).ends_with("$1\r\nb\r\n$1\r\n2\r\n"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
