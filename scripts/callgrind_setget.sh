@@ -8,7 +8,8 @@ set -u
 BIN=${1:-target/release/ferrokv-server}
 PORT=${2:-47611}
 OUT=$(mktemp /tmp/callgrind.setget.XXXXXX)
-valgrind --tool=callgrind --callgrind-out-file="$OUT" "$BIN" --threads 1 --port "$PORT" \
+# FERROKV_ARGS: extra server flags (e.g. --save "" so no save point fires during the run).
+valgrind --tool=callgrind --callgrind-out-file="$OUT" "$BIN" --threads 1 --port "$PORT" ${FERROKV_ARGS:-} \
     >/dev/null 2>/dev/null &
 VP=$!
 for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.2; done
