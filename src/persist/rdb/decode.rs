@@ -624,6 +624,64 @@ mod tests {
         }
     }
 
+    /// `blob` as an RDB string (a plain length, then the bytes).
+    fn rdb_string(blob: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        super::super::encode::write_len(&mut out, blob.len() as u64);
+        out.extend_from_slice(blob);
+        out
+    }
+
+    fn decode_kind(kind: u8, payload: &[u8]) -> Value {
+        let mut r = Reader::from_slice(payload);
+        let v = r.value(kind).unwrap().unwrap();
+        assert_eq!(r.left(), 0, "kind {kind}: bytes left");
+        v
+    }
+
+    /// What Redis 6.2 and older (ziplists, zipmaps, quicklist v1) and 7.2 (set listpacks)
+    /// write loads as the same values.
+    #[test]
+    fn legacy_encodings_of_redis_6_2_and_7_2_load() {
+        use super::super::listpack::Item as Zl;
+        use super::super::ziplist::tests::encode as ziplist;
+        let zl = ziplist(&[Zl::Str(b"a"), Zl::Int(-7), Zl::Str(b"bb"), Zl::Int(1 << 40)]);
+        let list = decode_kind(kind::LIST_ZIPLIST, &rdb_string(&zl));
+        assert_eq!(strs(&list), [&b"a"[..], b"-7", b"bb", b"1099511627776"]);
+        // Quicklist v1: nodes that are ziplists.
+        let mut ql = Vec::new();
+        super::super::encode::write_len(&mut ql, 2);
+        ql.extend(rdb_string(&zl));
+        ql.extend(rdb_string(&ziplist(&[Zl::Str(b"z")])));
+        let quick = decode_kind(kind::LIST_QUICKLIST, &ql);
+        assert_eq!(strs(&quick).len(), 5);
+        assert_eq!(quick.encoding(), "quicklist");
+        // Hash as ziplist (field, value, ...) and as zipmap (Redis 2.x).
+        let hz = ziplist(&[Zl::Str(b"f1"), Zl::Str(b"v1"), Zl::Str(b"f2"), Zl::Int(5)]);
+        let h = decode_kind(kind::HASH_ZIPLIST, &rdb_string(&hz));
+        assert_eq!(strs(&h), [&b"f1=v1"[..], b"f2=5"]);
+        let zm = super::super::zipmap::tests::encode(&[(b"k", b"v"), (b"n", b"12")], 2);
+        let h = decode_kind(kind::HASH_ZIPMAP, &rdb_string(&zm));
+        assert_eq!(strs(&h), [&b"k=v"[..], b"n=12"]);
+        // Sorted set as ziplist (member, score as string or integer).
+        let zz = ziplist(&[Zl::Str(b"m1"), Zl::Str(b"1.5"), Zl::Str(b"m2"), Zl::Int(3)]);
+        let z = decode_kind(kind::ZSET_ZIPLIST, &rdb_string(&zz));
+        assert_eq!(strs(&z), [&b"m1=1.5"[..], b"m2=3"]);
+        // Redis 7.2's set listpack.
+        let mut w = listpack::Writer::new();
+        for m in [&b"x"[..], b"42", b"yy"] {
+            w.push(m);
+        }
+        let set = decode_kind(kind::SET_LISTPACK, &rdb_string(&w.finish()));
+        assert_eq!(strs(&set), [&b"42"[..], b"x", b"yy"]);
+        // A duplicate member is corruption, as in Redis.
+        let mut w = listpack::Writer::new();
+        w.push(b"x");
+        w.push(b"x");
+        let dup = rdb_string(&w.finish());
+        assert!(Reader::from_slice(&dup).value(kind::SET_LISTPACK).is_err());
+    }
+
     #[test]
     fn dump_payloads_verify_version_and_checksum() {
         let v = Value::Str(StrBuf::from_slice(b"hello"));

@@ -57,10 +57,10 @@ pub fn decode(blob: &[u8]) -> Result<Vec<Pair<'_>>, &'static str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn encode(pairs: &[(&[u8], &[u8])], free: u8) -> Vec<u8> {
+    pub(crate) fn encode(pairs: &[(&[u8], &[u8])], free: u8) -> Vec<u8> {
         let mut out = vec![pairs.len().min(254) as u8];
         let len = |out: &mut Vec<u8>, n: usize| {
             if n < 254 {
