@@ -202,6 +202,10 @@ pub struct Config {
     pub rdb: crate::persist::RdbSettings,
     /// AOF directives (`appendonly`, `appendfsync`, ...).
     pub aof: crate::persist::aof::AofSettings,
+    /// `requirepass`: the `default` user's password (None: no password).
+    pub requirepass: Option<String>,
+    /// `protected-mode yes|no`.
+    pub protected_mode: bool,
     /// Whether a `save` directive was met in the config file (the first replaces the default
     /// points, later ones add to them, as in Redis).
     pub save_seen: bool,
@@ -227,6 +231,8 @@ impl Default for Config {
             rdb: crate::persist::RdbSettings::default(),
             aof: crate::persist::aof::AofSettings::default(),
             save_seen: false,
+            requirepass: None,
+            protected_mode: true,
         }
     }
 }
@@ -439,6 +445,11 @@ impl Config {
                 self.aof.rewrite_min_size =
                     parse_memory(one()?).ok_or("argument must be a memory value")?
             }
+            "requirepass" => {
+                let v = one()?;
+                self.requirepass = (!v.is_empty()).then(|| v.to_string());
+            }
+            "protected-mode" => self.protected_mode = parse_bool(one()?)?,
             "key-load-delay" => self.rdb.key_load_delay_us = parse_num(one()?)?,
             "rdb-key-save-delay" => self.rdb.key_save_delay_us = parse_num(one()?)?,
             "loglevel" => {

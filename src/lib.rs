@@ -85,6 +85,7 @@
 //! - No input from the network can panic the server: protocol errors close only the offending
 //!   connection after Redis's error reply.
 
+pub mod acl;
 pub mod blocked;
 pub mod clock;
 pub mod commands;

@@ -174,8 +174,15 @@ fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> (Outcome, usize) {
         multi::rejected(ctx, Some(spec), errors::wrong_arity(spec.name).as_bytes());
         return (Outcome::Rejected(Some(index)), reply_start);
     }
-    // Authentication, ACL and maxmemory checks (issue 11) and the cluster slot check go here,
-    // in Redis's order, before the Pub/Sub context.
+    // Authentication first (Redis's processCommand order); ACL and maxmemory checks (issue
+    // 11) and the cluster slot check follow here, before the Pub/Sub context.
+    if !ctx.client.authenticated
+        && spec.flags & super::flags::NO_AUTH == 0
+        && ctx.srv.users.default_requires_auth()
+    {
+        multi::rejected(ctx, Some(spec), errors::NOAUTH.as_bytes());
+        return (Outcome::Rejected(Some(index)), reply_start);
+    }
     let gate = ctx.srv.persistence.gate();
     if gate != 0 && !ctx.in_exec && !persistence_allows(ctx, spec, gate) {
         return (Outcome::Rejected(Some(index)), reply_start);

@@ -77,8 +77,13 @@ fn select(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 }
 
 /// Checks a user/password pair against the (only) user, `default` with `nopass`.
-fn authenticate(user: &[u8], _password: &[u8]) -> bool {
-    user == b"default"
+/// AUTH / HELLO AUTH: on success the connection is authenticated (as `user`).
+fn authenticate(ctx: &mut Ctx<'_>, user: &[u8], password: &[u8]) -> bool {
+    let ok = ctx.srv.users.authenticate(user, password);
+    if ok {
+        ctx.client.authenticated = true;
+    }
+    ok
 }
 
 /// Switches the connection's protocol (2 or 3) for the replies that follow.
@@ -109,7 +114,7 @@ fn hello(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     while j < argv.len() {
         let more = argv.len() - 1 - j;
         if args::is(&argv[j], "AUTH") && more >= 2 {
-            if !authenticate(&argv[j + 1], &argv[j + 2]) {
+            if !authenticate(ctx, &argv[j + 1], &argv[j + 2]) {
                 ctx.out.error(errors::WRONGPASS);
                 return;
             }
@@ -127,6 +132,10 @@ fn hello(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             ]));
             return;
         }
+    }
+    if !ctx.client.authenticated {
+        ctx.out.error(errors::HELLO_NOAUTH);
+        return;
     }
     if let Some(v) = version {
         set_protocol(ctx, v);
@@ -154,10 +163,14 @@ fn hello(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// `AUTH [username] password`
 fn auth(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     match argv.len() {
-        // The one-argument form authenticates `default`, which has no password configured.
-        2 => ctx.out.error(errors::AUTH_NOPASS),
-        3 => {
-            if authenticate(&argv[1], &argv[2]) {
+        // The one-argument form authenticates `default`; an error when it needs no password.
+        2 if !ctx.srv.users.default_requires_auth() => ctx.out.error(errors::AUTH_NOPASS),
+        2 | 3 => {
+            let (user, password) = match argv.len() {
+                2 => (crate::acl::DEFAULT_USER.as_bytes(), &argv[1][..]),
+                _ => (&argv[1][..], &argv[2][..]),
+            };
+            if authenticate(ctx, user, password) {
                 ctx.out.ok();
             } else {
                 ctx.out.error(errors::WRONGPASS);
@@ -180,5 +193,7 @@ fn reset(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
     ctx.client.reply_off = false;
     ctx.client.reply_skip_next = false;
     ctx.client.reply_skip = false;
+    // Back to `default`, authenticated only if it needs no password (clientSetDefaultAuth).
+    ctx.client.authenticated = ctx.srv.users.starts_authenticated();
     ctx.out.simple("RESET");
 }

@@ -67,6 +67,8 @@ enum NewValue {
     Aof(AofChange),
     /// `appendonly`: switching starts (or stops) the AOF.
     AppendOnly(bool),
+    RequirePass(Vec<u8>),
+    ProtectedMode(bool),
     /// Accepted, nothing changes (a compatibility parameter set to its only value).
     Unchanged,
 }
@@ -418,6 +420,18 @@ const PARAMS: &[Param] = &[
         }),
     },
     Param {
+        name: "requirepass",
+        rewrite: Rewrite::Default(""),
+        get: |s| String::from_utf8_lossy(&s.users.requirepass()).into_owned(),
+        set: Some(|_, v| Ok(NewValue::RequirePass(v.as_bytes().to_vec()))),
+    },
+    Param {
+        name: "protected-mode",
+        rewrite: Rewrite::Default("yes"),
+        get: |s| yes_no(s.settings.protected_mode.load(Ordering::Relaxed)),
+        set: Some(|_, v| Ok(NewValue::ProtectedMode(parse_bool(v)?))),
+    },
+    Param {
         name: "maxmemory",
         rewrite: Rewrite::Default("0"),
         get: |_| "0".into(),
@@ -498,6 +512,8 @@ fn apply(srv: &Shared, value: NewValue) {
             .notify_flags
             .store(flags, Ordering::Relaxed),
         NewValue::Rdb(change) => srv.persistence.update(change),
+        NewValue::RequirePass(p) => srv.users.set_requirepass(Some(&p)),
+        NewValue::ProtectedMode(on) => s.protected_mode.store(on, Ordering::Relaxed),
         NewValue::Aof(change) => srv.aof.update(change),
         NewValue::AppendOnly(_) => unreachable!("applied by config_set with its execution"),
         NewValue::Unchanged => {}

@@ -250,6 +250,17 @@ impl EventLoop {
                 let _ = stream.write(b"-ERR max number of clients reached\r\n");
                 continue;
             }
+            if self.shared.settings.protected_mode.load(Ordering::Relaxed)
+                && !is_loopback_client(&addr)
+                && self.shared.users.default_is_nopass()
+            {
+                // As Redis's clientAcceptHandler: the explanation, then close.
+                self.shared.connected.fetch_sub(1, Ordering::SeqCst);
+                LoopStats::add(&self.stats.rejected_connections, 1);
+                use std::io::Write;
+                let _ = stream.write(crate::commands::errors::PROTECTED_MODE_DENIED.as_bytes());
+                continue;
+            }
             LoopStats::add(&self.stats.connections_received, 1);
             let _ = stream.set_nodelay(true);
             let entry = self.conns.vacant_entry();
@@ -275,7 +286,9 @@ impl EventLoop {
                 token.0,
             ));
             self.shared.clients.insert(info.clone());
-            entry.insert(Conn::new(stream, token, Client::new(info)));
+            let mut client = Client::new(info);
+            client.authenticated = self.shared.users.starts_authenticated();
+            entry.insert(Conn::new(stream, token, client));
         }
     }
 
@@ -406,5 +419,13 @@ impl EventLoop {
             }
             self.close(key);
         }
+    }
+}
+
+/// Redis's `islocalClient`: exactly 127.0.0.1 or ::1 (other 127/8 addresses are not local).
+fn is_loopback_client(addr: &std::net::SocketAddr) -> bool {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+        std::net::IpAddr::V6(ip) => ip == std::net::Ipv6Addr::LOCALHOST,
     }
 }

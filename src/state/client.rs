@@ -165,6 +165,9 @@ pub struct Client {
     /// Waiting in a blocking command (BLPOP & co): the connection runs no further input until
     /// the wait ends.
     pub blocked: Option<BlockedOn>,
+    /// Authenticated (Redis's `c->authenticated`): set at connection time when `default`
+    /// needs no password, and by a successful AUTH / HELLO AUTH; RESET re-derives it.
+    pub authenticated: bool,
 }
 
 impl Client {
@@ -182,6 +185,7 @@ impl Client {
             watched: Watched::default(),
             pubsub: Subscriptions::default(),
             blocked: None,
+            authenticated: true,
         }
     }
 

@@ -31,6 +31,8 @@ pub struct Settings {
     pub client_query_buffer_limit: AtomicU64,
     pub output_limits: Mutex<OutputLimits>,
     pub loglevel: Mutex<String>,
+    /// `protected-mode`: without a password for `default`, only loopback clients are served.
+    pub protected_mode: AtomicBool,
 }
 
 impl Settings {
@@ -42,6 +44,7 @@ impl Settings {
             client_query_buffer_limit: AtomicU64::new(cfg.client_query_buffer_limit),
             output_limits: Mutex::new(cfg.output_limits),
             loglevel: Mutex::new(cfg.loglevel.clone()),
+            protected_mode: AtomicBool::new(cfg.protected_mode),
         }
     }
 }
@@ -82,6 +85,8 @@ pub struct Shared {
     pub persistence: Persistence,
     /// The append-only file (attached as the propagation sink by `net::start`).
     pub aof: Arc<crate::persist::aof::Aof>,
+    /// Users and their passwords (ACL).
+    pub users: crate::acl::Users,
 }
 
 impl Shared {
@@ -131,6 +136,7 @@ impl Shared {
                 persistence.gate_cell(),
             )),
             persistence,
+            users: crate::acl::Users::new(config.requirepass.as_deref().map(str::as_bytes)),
             config,
         }
     }

@@ -23,6 +23,7 @@ mod common;
 mod conn_util;
 
 mod aof;
+mod auth;
 mod blocking;
 mod command_docs;
 mod config_file;

@@ -303,7 +303,10 @@ fn ping(port: u16) -> bool {
     };
     c.set_read_timeout(Some(Duration::from_secs(2))).ok();
     let mut buf = [0u8; 7];
-    c.write_all(b"PING\r\n").is_ok() && c.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    // A server with a password answers -NOAUTH: it is up too (-LOADING is not).
+    c.write_all(b"PING\r\n").is_ok()
+        && c.read_exact(&mut buf).is_ok()
+        && (&buf == b"+PONG\r\n" || &buf == b"-NOAUTH")
 }
 
 fn unsafe_kill(pid: u32, sig: i32) {
