@@ -206,6 +206,12 @@ pub struct Config {
     pub requirepass: Option<String>,
     /// `protected-mode yes|no`.
     pub protected_mode: bool,
+    /// `proxy-protocol yes|no`: connections from the trusted sources must start with a PROXY
+    /// protocol header (v1 or v2) naming the real client.
+    pub proxy_protocol: bool,
+    /// `proxy-protocol-trusted-sources`: the peers (CIDRs or addresses) whose connections carry
+    /// the header; empty: every peer. Others connect directly.
+    pub proxy_trusted: Vec<ipnet::IpNet>,
     /// Whether a `save` directive was met in the config file (the first replaces the default
     /// points, later ones add to them, as in Redis).
     pub save_seen: bool,
@@ -233,6 +239,8 @@ impl Default for Config {
             save_seen: false,
             requirepass: None,
             protected_mode: true,
+            proxy_protocol: false,
+            proxy_trusted: Vec::new(),
         }
     }
 }
@@ -450,6 +458,14 @@ impl Config {
                 self.requirepass = (!v.is_empty()).then(|| v.to_string());
             }
             "protected-mode" => self.protected_mode = parse_bool(one()?)?,
+            "proxy-protocol" => self.proxy_protocol = parse_bool(one()?)?,
+            "proxy-protocol-trusted-sources" => {
+                self.proxy_trusted = values
+                    .iter()
+                    .flat_map(|v| v.split_whitespace())
+                    .map(parse_net)
+                    .collect::<Result<_, _>>()?
+            }
             "key-load-delay" => self.rdb.key_load_delay_us = parse_num(one()?)?,
             "rdb-key-save-delay" => self.rdb.key_save_delay_us = parse_num(one()?)?,
             "loglevel" => {
@@ -467,6 +483,13 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// A CIDR (`10.0.0.0/8`, `2001:db8::/32`) or a single address.
+pub fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("Invalid address or CIDR '{s}'"))
 }
 
 /// Redis's boolean directive values.

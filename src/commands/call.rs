@@ -411,7 +411,7 @@ fn feed_monitors(ctx: &mut Ctx<'_>, name: &str, args: &[Bytes]) {
     let line = crate::pubsub::monitor::line(
         crate::clock::now_us(),
         ctx.client.db,
-        &info.addr,
+        &info.addr(),
         name,
         args,
     );

@@ -90,7 +90,7 @@ pub fn describe(srv: &Shared, info: &ClientInfo) -> String {
     format!(
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         info.id,
-        info.addr,
+        info.addr(),
         info.laddr,
         info.fd,
         String::from_utf8_lossy(&name),
@@ -284,7 +284,7 @@ fn kill(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let mut killed = 0i64;
     let mut kill_self = false;
     for info in ctx.srv.clients.snapshot() {
-        if addr.is_some_and(|a| info.addr.to_string().as_bytes() != a)
+        if addr.is_some_and(|a| info.addr().to_string().as_bytes() != a)
             || laddr.is_some_and(|a| info.laddr.to_string().as_bytes() != a)
             || only_type.is_some_and(|t| info.client_type() != t)
             || only_id.is_some_and(|id| info.id != id)

@@ -432,6 +432,26 @@ const PARAMS: &[Param] = &[
         set: Some(|_, v| Ok(NewValue::ProtectedMode(parse_bool(v)?))),
     },
     Param {
+        name: "proxy-protocol",
+        rewrite: Rewrite::Default("no"),
+        get: |s| yes_no(s.config.proxy_protocol),
+        set: None,
+    },
+    Param {
+        name: "proxy-protocol-trusted-sources",
+        rewrite: Rewrite::Default(""),
+        get: |s| {
+            let nets: Vec<String> = s
+                .config
+                .proxy_trusted
+                .iter()
+                .map(|n| n.to_string())
+                .collect();
+            nets.join(" ")
+        },
+        set: None,
+    },
+    Param {
         name: "maxmemory",
         rewrite: Rewrite::Default("0"),
         get: |_| "0".into(),

@@ -64,6 +64,9 @@ pub struct Conn {
     args: Vec<Bytes>,
     pub out: Reply,
     pub client: Client,
+    /// A PROXY protocol header must come before the first command (`proxy-protocol yes`,
+    /// from a trusted source).
+    pub proxy_pending: bool,
     /// WRITABLE currently registered.
     writable: bool,
     /// Input left unread because output was over [`PAUSE_OUTPUT`].
@@ -92,6 +95,7 @@ impl Conn {
             soft_since: None,
             last_active: quanta::Instant::now(),
             peer_closed: false,
+            proxy_pending: false,
         }
     }
 
@@ -233,10 +237,37 @@ impl Conn {
     ///
     /// Clocks are read once per batch (wall time for expiry, shared by the batch's commands as
     /// Redis's cached `mstime`) plus once per command for its duration.
+    /// Consumes the PROXY protocol header at the start of the input: true once it is taken
+    /// (the client's address is then the one it names), false while it is incomplete or when
+    /// it is missing or malformed (the connection is then closed, without a reply).
+    #[cold]
+    fn take_proxy_header(&mut self) -> bool {
+        match super::proxy::parse(&self.rbuf) {
+            Ok(None) => false,
+            Ok(Some(header)) => {
+                let _ = self.rbuf.split_to(header.len);
+                self.command_start += header.len as u64;
+                if let Some(source) = header.source {
+                    self.client.info.set_addr(source);
+                }
+                self.proxy_pending = false;
+                !self.rbuf.is_empty()
+            }
+            Err(e) => {
+                tracing::debug!(client = self.client.id, error = %e, "closing connection");
+                self.client.close_after_reply = true;
+                false
+            }
+        }
+    }
+
     fn process(&mut self, shared: &Shared, stats: &LoopStats) {
         // A client blocked in BLPOP & co runs nothing until the wait ends (Redis keeps reading
         // its input meanwhile, and so do we).
         if self.rbuf.is_empty() || self.client.blocked.is_some() {
+            return;
+        }
+        if self.proxy_pending && !self.take_proxy_header() {
             return;
         }
         let limits = Limits {

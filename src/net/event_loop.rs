@@ -288,7 +288,12 @@ impl EventLoop {
             self.shared.clients.insert(info.clone());
             let mut client = Client::new(info);
             client.authenticated = self.shared.users.starts_authenticated();
-            entry.insert(Conn::new(stream, token, client));
+            let mut conn = Conn::new(stream, token, client);
+            let cfg = &self.shared.config;
+            conn.proxy_pending = cfg.proxy_protocol
+                && (cfg.proxy_trusted.is_empty()
+                    || cfg.proxy_trusted.iter().any(|n| n.contains(&addr.ip())));
+            entry.insert(conn);
         }
     }
 

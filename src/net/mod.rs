@@ -8,6 +8,7 @@ pub mod conn;
 pub mod event_loop;
 pub mod expirer;
 pub mod listener;
+pub mod proxy;
 pub mod saver;
 
 use std::io;

@@ -23,7 +23,9 @@ use crate::store::events::{KeyspaceEvents, WatchFlag};
 /// What other threads can see of a connection.
 pub struct ClientInfo {
     pub id: u64,
-    pub addr: SocketAddr,
+    /// The client's address: the TCP peer, or the one a PROXY protocol header names
+    /// ([`ClientInfo::addr`]).
+    addr: Mutex<SocketAddr>,
     pub laddr: SocketAddr,
     pub fd: i32,
     /// The loop that owns the connection, and its slab token there.
@@ -50,6 +52,16 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
+    /// The client's address (CLIENT LIST `addr=`, CLIENT KILL ADDR, MONITOR).
+    pub fn addr(&self) -> SocketAddr {
+        *self.addr.lock()
+    }
+
+    /// The real client address a PROXY protocol header gave.
+    pub fn set_addr(&self, addr: SocketAddr) {
+        *self.addr.lock() = addr;
+    }
+
     pub fn new(
         id: u64,
         addr: SocketAddr,
@@ -60,7 +72,7 @@ impl ClientInfo {
     ) -> Self {
         ClientInfo {
             id,
-            addr,
+            addr: Mutex::new(addr),
             laddr,
             fd,
             home,

@@ -35,6 +35,7 @@ mod lists;
 mod load;
 mod persistence;
 mod protocol;
+mod proxy;
 mod pubsub;
 mod server;
 mod sets;
