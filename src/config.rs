@@ -212,6 +212,8 @@ pub struct Config {
     /// `proxy-protocol-trusted-sources`: the peers (CIDRs or addresses) whose connections carry
     /// the header; empty: every peer. Others connect directly.
     pub proxy_trusted: Vec<ipnet::IpNet>,
+    /// `proxy-protocol-header-timeout`: seconds a trusted peer has to send its header.
+    pub proxy_header_timeout: u64,
     /// Whether a `save` directive was met in the config file (the first replaces the default
     /// points, later ones add to them, as in Redis).
     pub save_seen: bool,
@@ -241,6 +243,7 @@ impl Default for Config {
             protected_mode: true,
             proxy_protocol: false,
             proxy_trusted: Vec::new(),
+            proxy_header_timeout: 5,
         }
     }
 }
@@ -459,6 +462,12 @@ impl Config {
             }
             "protected-mode" => self.protected_mode = parse_bool(one()?)?,
             "proxy-protocol" => self.proxy_protocol = parse_bool(one()?)?,
+            "proxy-protocol-header-timeout" => {
+                self.proxy_header_timeout = parse_num(one()?)?;
+                if self.proxy_header_timeout == 0 {
+                    return Err("argument must be at least 1".into());
+                }
+            }
             "proxy-protocol-trusted-sources" => {
                 self.proxy_trusted = values
                     .iter()

@@ -392,6 +392,9 @@ impl EventLoop {
     }
 
     fn housekeeping(&mut self) {
+        if self.shared.config.proxy_protocol {
+            self.close_stalled_proxy_headers();
+        }
         if self.accept_backoff {
             self.accept_backoff = false;
             for i in 0..self.listeners.len() {
@@ -413,6 +416,26 @@ impl EventLoop {
                 tracing::debug!(event_loop = self.index, "closing idle client");
                 self.close(key);
             }
+        }
+    }
+
+    /// Connections whose PROXY protocol header has not come within
+    /// `proxy-protocol-header-timeout` seconds of connecting are closed: a balancer sends it
+    /// at once, so a silent or trickling peer only holds a slot.
+    fn close_stalled_proxy_headers(&mut self) {
+        let limit = Duration::from_secs(self.shared.config.proxy_header_timeout);
+        let stalled: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.proxy_pending && c.client.info.created.elapsed() >= limit)
+            .map(|(k, _)| k)
+            .collect();
+        for key in stalled {
+            tracing::debug!(
+                event_loop = self.index,
+                "closing client: no PROXY header in time"
+            );
+            self.close(key);
         }
     }
 

@@ -190,3 +190,32 @@ fn only_trusted_sources_send_headers() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn a_header_that_does_not_come_in_time_closes_the_connection() {
+    let s = Server::start(&[
+        "--proxy-protocol",
+        "yes",
+        "--proxy-protocol-trusted-sources",
+        BALANCER,
+        "--protected-mode",
+        "no",
+        "--proxy-protocol-header-timeout",
+        "1",
+    ]);
+    let started = std::time::Instant::now();
+    let mut silent = connect(&s);
+    let mut trickling = connect(&s);
+    trickling.write_all(b"PROX").unwrap();
+    assert!(closed_silently(&mut silent));
+    assert!(closed_silently(&mut trickling));
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(4),
+        "{waited:?}"
+    );
+    // Direct clients are not affected.
+    let mut c = s.conn();
+    let v: String = redis::cmd("PING").query(&mut c).unwrap();
+    assert_eq!(v, "PONG");
+}
