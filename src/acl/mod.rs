@@ -116,6 +116,30 @@ impl Users {
         self.default.read().nopass
     }
 
+    /// The user names (ACL USERS), sorted.
+    pub fn names(&self) -> Vec<&'static str> {
+        vec![DEFAULT_USER]
+    }
+
+    /// Each user as an ACL LIST line (Redis's `ACLDescribeUser`): today `default`, which may
+    /// run every command on every key and channel.
+    pub fn describe_all(&self) -> Vec<String> {
+        let d = self.default.read();
+        let mut line = format!(
+            "user {DEFAULT_USER} {}",
+            if d.enabled { "on" } else { "off" }
+        );
+        if d.nopass {
+            line.push_str(" nopass");
+        }
+        for p in &d.passwords {
+            line.push_str(" #");
+            line.extend(p.iter().map(|b| format!("{b:02x}")));
+        }
+        line.push_str(" ~* &* +@all");
+        vec![line]
+    }
+
     /// AUTH / HELLO AUTH: whether `user` exists, is enabled and accepts `password`.
     pub fn authenticate(&self, user: &[u8], password: &[u8]) -> bool {
         user == DEFAULT_USER.as_bytes() && self.default.read().accepts(password)
@@ -141,6 +165,17 @@ mod tests {
         assert!(!u.default_requires_auth());
         assert!(u.default_is_nopass());
         assert_eq!(u.requirepass(), b"");
+    }
+
+    #[test]
+    fn acl_list_lines_are_redis_s() {
+        let u = Users::new(None);
+        assert_eq!(u.describe_all(), ["user default on nopass ~* &* +@all"]);
+        u.set_requirepass(Some(b"foo"));
+        assert_eq!(
+            u.describe_all(),
+            ["user default on #2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae ~* &* +@all"]
+        );
     }
 
     #[test]

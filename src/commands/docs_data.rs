@@ -13,6 +13,92 @@ use super::docs::{Arg, Doc};
 #[rustfmt::skip]
 pub static DOCS: &[(&str, Doc)] = &[
     (
+        "acl",
+        Doc {
+            summary: Some("A container for Access List Control commands "),
+            since: Some("6.0.0"),
+            group: "server",
+            complexity: Some("Depends on subcommand."),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[],
+        },
+    ),
+    (
+        "acl|genpass",
+        Doc {
+            summary: Some("Generate a pseudorandom secure password to use for ACL users"),
+            since: Some("6.0.0"),
+            group: "server",
+            complexity: Some("O(1)"),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "bits", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[] },
+            ],
+        },
+    ),
+    (
+        "acl|help",
+        Doc {
+            summary: Some("Show helpful text about the different subcommands"),
+            since: Some("6.0.0"),
+            group: "server",
+            complexity: Some("O(1)"),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[],
+        },
+    ),
+    (
+        "acl|list",
+        Doc {
+            summary: Some("List the current ACL rules in ACL config file format"),
+            since: Some("6.0.0"),
+            group: "server",
+            complexity: Some("O(N). Where N is the number of configured users."),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[],
+        },
+    ),
+    (
+        "acl|users",
+        Doc {
+            summary: Some("List the username of all the configured ACL rules"),
+            since: Some("6.0.0"),
+            group: "server",
+            complexity: Some("O(N). Where N is the number of configured users."),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[],
+        },
+    ),
+    (
+        "acl|whoami",
+        Doc {
+            summary: Some("Return the name of the user associated to the current connection"),
+            since: Some("6.0.0"),
+            group: "server",
+            complexity: Some("O(1)"),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[],
+        },
+    ),
+    (
         "append",
         Doc {
             summary: Some("Append a value to a key"),

@@ -13,6 +13,7 @@
 //! the store through [`Ctx::db`] / [`Ctx::store`], the views of their execution's
 //! [`Scope`].
 
+pub mod acl;
 pub mod aof;
 pub mod args;
 pub mod blocking;
@@ -494,9 +495,10 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 18] {
+fn tables() -> [&'static [CommandSpec]; 19] {
     [
         connection::COMMANDS,
+        acl::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         dump::COMMANDS,

@@ -210,3 +210,56 @@ fn protected_mode_turns_away_non_loopback_clients_without_a_password() {
         }
     }
 }
+
+#[test]
+fn acl_whoami_users_list_genpass_match_redis() {
+    for flags in [&[][..], &["--requirepass", "foo"][..]] {
+        let f = Server::start(flags);
+        let r = Server::start_redis_with(flags);
+        let mut servers = vec![&f];
+        servers.extend(r.as_ref());
+        let auth: (&[&str], Option<&str>) = if flags.is_empty() {
+            (&["PING"], None)
+        } else {
+            (&["AUTH", "foo"], Some("+OK"))
+        };
+        same_replies(
+            &servers,
+            &[
+                auth,
+                (&["ACL", "WHOAMI"], Some("default")),
+                (&["ACL", "USERS"], Some("default")),
+                (&["ACL", "LIST"], Some("user default on ")),
+                (
+                    &["ACL", "GENPASS", "0"],
+                    Some("-ERR ACL GENPASS argument must be"),
+                ),
+                (
+                    &["ACL", "GENPASS", "4097"],
+                    Some("-ERR ACL GENPASS argument must be"),
+                ),
+                (
+                    &["ACL", "GENPASS", "x"],
+                    Some("-ERR value is not an integer"),
+                ),
+                (&["ACL", "WHOAMI", "extra"], None),
+                (&["ACL"], None),
+            ],
+        );
+        let mut c = f.conn();
+        if !flags.is_empty() {
+            reply(&mut c, &["AUTH", "foo"]);
+        }
+        for (bits, chars) in [(None, 64), (Some("5"), 2), (Some("4096"), 1024)] {
+            let mut args = vec!["ACL", "GENPASS"];
+            args.extend(bits);
+            let p = reply(&mut c, &args);
+            assert_eq!(p.len(), chars, "{bits:?}: {p}");
+            assert!(p.bytes().all(|b| b.is_ascii_hexdigit()), "{p}");
+        }
+        assert_ne!(
+            reply(&mut c, &["ACL", "GENPASS"]),
+            reply(&mut c, &["ACL", "GENPASS"])
+        );
+    }
+}
