@@ -29,6 +29,7 @@ mod command_docs;
 mod config_file;
 mod connection;
 mod differential;
+mod haproxy;
 mod hashes;
 mod keys;
 mod lists;

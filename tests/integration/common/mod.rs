@@ -48,7 +48,7 @@ fn fresh_cwd() -> std::path::PathBuf {
 
 /// A port that was free a moment ago (it may be taken again before it is used). Only for
 /// redis-server, which cannot pick its own port; ferrokv gets `--port 0`.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
