@@ -273,7 +273,7 @@ const PARAMS: &[Param] = &[
         get: |s| s.persistence.settings().dir.display().to_string(),
         set: Some(|_, v| {
             // Redis chdir()s: the directory must exist; CONFIG GET then shows it absolute.
-            let dir = std::fs::canonicalize(v).map_err(|e| io_error_text(&e))?;
+            let dir = std::fs::canonicalize(v).map_err(|e| crate::util::fs::strerror(&e))?;
             if !dir.is_dir() {
                 return Err("Not a directory".into());
             }
@@ -540,11 +540,6 @@ fn apply(srv: &Shared, value: NewValue) {
     }
 }
 
-/// An I/O error as Redis's `strerror` text ("No such file or directory").
-fn io_error_text(e: &std::io::Error) -> String {
-    crate::util::fs::strerror(e)
-}
-
 /// # Format
 /// `CONFIG GET parameter [parameter ...]` — glob patterns allowed; a map of name to value
 /// (a flat array in RESP2). An exact name is echoed as given, as Redis does.
@@ -674,9 +669,14 @@ fn config_rewrite(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
 }
 
 fn rewrite_failed(ctx: &mut Ctx<'_>, e: &std::io::Error) {
-    tracing::warn!("CONFIG REWRITE failed: {}", io_error_text(e));
-    ctx.out
-        .error(format!("ERR Rewriting config file: {}", io_error_text(e)).as_str());
+    tracing::warn!("CONFIG REWRITE failed: {}", crate::util::fs::strerror(e));
+    ctx.out.error(
+        format!(
+            "ERR Rewriting config file: {}",
+            crate::util::fs::strerror(e)
+        )
+        .as_str(),
+    );
 }
 
 /// # Format

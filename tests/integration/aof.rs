@@ -220,7 +220,7 @@ fn start_or_exit(dir: &Path, extra: &[&str]) -> Result<Server, (Option<i32>, Str
             if child.try_wait().unwrap().is_some() {
                 break;
             }
-            if pings(port) {
+            if crate::common::ping(port.parse().unwrap()) {
                 let _ = child.kill();
                 let _ = child.wait();
                 // Start it again through the harness, which owns the process from then on.
@@ -234,18 +234,6 @@ fn start_or_exit(dir: &Path, extra: &[&str]) -> Result<Server, (Option<i32>, Str
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     ))
-}
-
-/// Whether a server on `port` answers PING with PONG (not -LOADING, not a refused connection).
-fn pings(port: &str) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(format!("127.0.0.1:{port}")) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
-    let mut buf = [0u8; 64];
-    s.write_all(b"PING\r\n").is_ok()
-        && matches!(s.read(&mut buf), Ok(n) if buf[..n].starts_with(b"+PONG"))
 }
 
 #[test]

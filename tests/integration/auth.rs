@@ -3,7 +3,6 @@
 //! RESET, clients connected before a password was set, and protected mode.
 
 use std::io::{Read, Write};
-use std::time::Duration;
 
 use crate::common::{error_text, run, Server};
 
@@ -32,7 +31,14 @@ fn text(v: &redis::Value) -> String {
 
 /// Runs `steps` on a fresh connection to each server and compares the replies step by step;
 /// also checks them against `want` where a step has an expectation.
-fn same_replies(servers: &[&Server], steps: &[(&[&str], Option<&str>)]) {
+/// ferrokv and, where installed, redis-server, both started with `flags`.
+fn both(flags: &[&str]) -> Vec<Server> {
+    std::iter::once(Server::start(flags))
+        .chain(Server::start_redis_with(flags))
+        .collect()
+}
+
+fn same_replies(servers: &[Server], steps: &[(&[&str], Option<&str>)]) {
     let mut seen: Vec<Vec<String>> = Vec::new();
     for s in servers {
         let mut c = s.conn();
@@ -56,10 +62,7 @@ const WRONGPASS: &str = "-WRONGPASS invalid username-password pair or user is di
 
 #[test]
 fn requirepass_gates_every_command_until_auth() {
-    let f = Server::start(&["--requirepass", "foo"]);
-    let r = Server::start_redis_with(&["--requirepass", "foo"]);
-    let mut servers = vec![&f];
-    servers.extend(r.as_ref());
+    let servers = both(&["--requirepass", "foo"]);
     same_replies(
         &servers,
         &[
@@ -89,11 +92,7 @@ fn requirepass_gates_every_command_until_auth() {
 
 #[test]
 fn a_password_set_at_run_time_binds_new_clients_only() {
-    let f = Server::start(&[]);
-    let r = Server::start_redis();
-    let mut servers = vec![&f];
-    servers.extend(r.as_ref());
-    for s in servers {
+    for s in &both(&[]) {
         let mut before = s.conn();
         assert_eq!(
             reply(&mut before, &["AUTH", "foo"]),
@@ -127,10 +126,7 @@ fn a_password_set_at_run_time_binds_new_clients_only() {
 
 #[test]
 fn config_get_requirepass_and_protected_mode_match_redis() {
-    let f = Server::start(&["--requirepass", "pw"]);
-    let r = Server::start_redis_with(&["--requirepass", "pw"]);
-    let mut servers = vec![&f];
-    servers.extend(r.as_ref());
+    let servers = both(&["--requirepass", "pw"]);
     same_replies(
         &servers,
         &[
@@ -145,13 +141,7 @@ fn config_get_requirepass_and_protected_mode_match_redis() {
 /// Connects to `port` from the loopback address `source` (not 127.0.0.1: Redis counts only
 /// 127.0.0.1 and ::1 as local) and returns what the server sends before closing, if it closes.
 fn from_another_address(port: u16, source: &str) -> Option<String> {
-    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    let src: std::net::SocketAddr = format!("{source}:0").parse().unwrap();
-    sock.bind(&src.into()).unwrap();
-    let dst: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    sock.connect(&dst.into()).unwrap();
-    let mut s: std::net::TcpStream = sock.into();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut s = crate::common::connect_from(source, port);
     s.write_all(b"PING\r\n").unwrap();
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
@@ -177,9 +167,8 @@ fn protected_mode_turns_away_non_loopback_clients_without_a_password() {
         (&["--protected-mode", "no"], false),
     ];
     for (flags, denied) in cases {
-        let f = Server::start(flags);
-        let r = Server::start_redis_with(flags);
-        for s in std::iter::once(&f).chain(r.as_ref()) {
+        let servers = both(flags);
+        for s in &servers {
             let got = from_another_address(s.port, "127.0.0.2");
             if denied {
                 let text = got.unwrap_or_default();
@@ -200,12 +189,13 @@ fn protected_mode_turns_away_non_loopback_clients_without_a_password() {
         }
         if denied {
             // The same text from both, byte for byte.
-            let a = from_another_address(f.port, "127.0.0.2");
-            if let Some(r) = &r {
-                assert_eq!(a, from_another_address(r.port, "127.0.0.2"));
-            }
+            let texts: Vec<_> = servers
+                .iter()
+                .map(|s| from_another_address(s.port, "127.0.0.2"))
+                .collect();
+            assert!(texts.windows(2).all(|w| w[0] == w[1]), "{texts:?}");
             // Loopback clients are served.
-            let mut c = f.conn();
+            let mut c = servers[0].conn();
             assert_eq!(reply(&mut c, &["PING"]), "+PONG");
         }
     }
@@ -214,10 +204,7 @@ fn protected_mode_turns_away_non_loopback_clients_without_a_password() {
 #[test]
 fn acl_whoami_users_list_genpass_match_redis() {
     for flags in [&[][..], &["--requirepass", "foo"][..]] {
-        let f = Server::start(flags);
-        let r = Server::start_redis_with(flags);
-        let mut servers = vec![&f];
-        servers.extend(r.as_ref());
+        let servers = both(flags);
         let auth: (&[&str], Option<&str>) = if flags.is_empty() {
             (&["PING"], None)
         } else {
@@ -246,7 +233,7 @@ fn acl_whoami_users_list_genpass_match_redis() {
                 (&["ACL"], None),
             ],
         );
-        let mut c = f.conn();
+        let mut c = servers[0].conn();
         if !flags.is_empty() {
             reply(&mut c, &["AUTH", "foo"]);
         }

@@ -1,8 +1,6 @@
 //! The config file: supported directives apply, unknown ones and bad values stop the server
 //! with the line number and exit code 1; flags override the file.
 
-use std::process::Command;
-
 use crate::common::{self, run, Server};
 
 /// A throwaway config file removed on drop (no extra dependency needed).
@@ -27,10 +25,7 @@ mod tempfile_path {
 
 fn start_with_file(text: &str) -> std::process::Output {
     let file = tempfile_path::Path::new(text);
-    Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
-        .args(["--config", file.as_str(), "--port", "0"])
-        .output()
-        .expect("run ferrokv-server")
+    common::run_to_exit(&["--config", file.as_str(), "--port", "0"])
 }
 
 #[test]
@@ -52,10 +47,7 @@ fn bad_value_exits_1_naming_the_line() {
 
 #[test]
 fn missing_file_exits_1() {
-    let out = Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
-        .args(["--config", "/nonexistent/ferrokv.conf"])
-        .output()
-        .expect("run");
+    let out = common::run_to_exit(&["--config", "/nonexistent/ferrokv.conf"]);
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -176,10 +168,7 @@ fn any_directive_is_a_command_line_flag_and_unknown_ones_stop_the_server() {
         .query(&mut c)
         .unwrap();
     assert_eq!(v[1], "no");
-    let out = Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
-        .args(["--port", "0", "--frobnicate", "yes"])
-        .output()
-        .expect("run");
+    let out = common::run_to_exit(&["--port", "0", "--frobnicate", "yes"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("frobnicate"), "stderr: {err}");

@@ -14,27 +14,22 @@ const BALANCER: &str = "127.0.0.2";
 
 /// The server with PROXY protocol required from [`BALANCER`] (protected mode off: that
 /// address is not loopback for it, as for Redis).
-fn start() -> Server {
-    Server::start(&[
+fn start(extra: &[&str]) -> Server {
+    let mut flags = vec![
         "--proxy-protocol",
         "yes",
         "--proxy-protocol-trusted-sources",
         BALANCER,
         "--protected-mode",
         "no",
-    ])
+    ];
+    flags.extend_from_slice(extra);
+    Server::start(&flags)
 }
 
 /// A connection from [`BALANCER`].
 fn connect(s: &Server) -> TcpStream {
-    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    let src: std::net::SocketAddr = format!("{BALANCER}:0").parse().unwrap();
-    sock.bind(&src.into()).unwrap();
-    let dst: std::net::SocketAddr = format!("127.0.0.1:{}", s.port).parse().unwrap();
-    sock.connect(&dst.into()).unwrap();
-    let c: TcpStream = sock.into();
-    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    c
+    crate::common::connect_from(BALANCER, s.port)
 }
 
 /// Reads until `want` appears (or the peer closes); returns what came.
@@ -68,7 +63,7 @@ fn v2_ipv4(src: [u8; 4], sport: u16) -> Vec<u8> {
 
 #[test]
 fn v1_and_v2_headers_set_the_client_address() {
-    let s = start();
+    let s = start(&[]);
     let mut a = connect(&s);
     a.write_all(b"PROXY TCP4 203.0.113.7 127.0.0.1 51234 6379\r\nCLIENT INFO\r\n")
         .unwrap();
@@ -121,7 +116,7 @@ fn v1_and_v2_headers_set_the_client_address() {
 
 #[test]
 fn a_missing_or_malformed_header_closes_that_connection_only() {
-    let s = start();
+    let s = start(&[]);
     let mut good = connect(&s);
     good.write_all(b"PROXY TCP4 10.1.2.3 127.0.0.1 1 2\r\n")
         .unwrap();
@@ -150,7 +145,7 @@ fn a_missing_or_malformed_header_closes_that_connection_only() {
 
 #[test]
 fn only_trusted_sources_send_headers() {
-    let s = start();
+    let s = start(&[]);
     // 127.0.0.1 is not trusted: its connections are direct.
     let mut c = s.conn();
     let v: String = redis::cmd("PING").query(&mut c).unwrap();
@@ -179,30 +174,18 @@ fn only_trusted_sources_send_headers() {
         .query(&mut c)
         .unwrap();
     assert_eq!(got[1], "10.0.0.0/8 192.168.1.1/32 2001:db8::/32");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
-        .args([
-            "--port",
-            "0",
-            "--proxy-protocol-trusted-sources",
-            "10.0.0.0/99",
-        ])
-        .output()
-        .unwrap();
+    let out = crate::common::run_to_exit(&[
+        "--port",
+        "0",
+        "--proxy-protocol-trusted-sources",
+        "10.0.0.0/99",
+    ]);
     assert_eq!(out.status.code(), Some(1));
 }
 
 #[test]
 fn a_header_that_does_not_come_in_time_closes_the_connection() {
-    let s = Server::start(&[
-        "--proxy-protocol",
-        "yes",
-        "--proxy-protocol-trusted-sources",
-        BALANCER,
-        "--protected-mode",
-        "no",
-        "--proxy-protocol-header-timeout",
-        "1",
-    ]);
+    let s = start(&["--proxy-protocol-header-timeout", "1"]);
     let started = std::time::Instant::now();
     let mut silent = connect(&s);
     let mut trickling = connect(&s);

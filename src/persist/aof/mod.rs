@@ -190,8 +190,6 @@ pub struct Aof {
     gate: Arc<AtomicU8>,
     /// Every write made before this instant (Unix ms) is on disk.
     durable_before_ms: AtomicU64,
-    /// The `everysec` thread is inside an fsync.
-    fsync_running: AtomicBool,
     /// When (Unix ms) the running background fsync started; 0 when none runs.
     fsync_started_ms: AtomicU64,
     /// Since when (Unix ms) loops keep their bytes back from a slow fsync; 0 when they don't.
@@ -258,7 +256,6 @@ impl Aof {
             error: Mutex::new(String::new()),
             gate,
             durable_before_ms: AtomicU64::new(0),
-            fsync_running: AtomicBool::new(false),
             fsync_started_ms: AtomicU64::new(0),
             postponed_since_ms: AtomicU64::new(0),
             delayed_fsync: AtomicU64::new(0),
@@ -566,7 +563,6 @@ impl Aof {
         if pending == 0 {
             return;
         }
-        self.fsync_running.store(true, Ordering::Relaxed);
         self.fsync_started_ms.store(started, Ordering::Relaxed);
         let ticket = self.written_ticket.load(Ordering::Acquire);
         let dup = self
@@ -590,7 +586,6 @@ impl Aof {
             }
         }
         self.fsync_started_ms.store(0, Ordering::Relaxed);
-        self.fsync_running.store(false, Ordering::Relaxed);
     }
 
     /// Redis's `aof_delayed_fsync` rule for `everysec` on a slow disk: while the background
@@ -640,7 +635,8 @@ impl Aof {
     /// How old (ms) the oldest write is that an OS crash could still lose: 0 when everything
     /// written is on disk. With writes flowing, the `everysec` loss window at this instant.
     pub fn unsynced_age_ms(&self) -> u64 {
-        if self.unsynced_bytes() == 0 && !self.fsync_running.load(Ordering::Relaxed) {
+        let fsync_running = self.fsync_started_ms.load(Ordering::Relaxed) != 0;
+        if self.unsynced_bytes() == 0 && !fsync_running {
             return 0;
         }
         crate::clock::now_ms().saturating_sub(self.durable_before_ms.load(Ordering::Relaxed))
@@ -732,6 +728,21 @@ mod tests {
         d
     }
 
+    /// An AOF in `dir` under `fsync`, switched on with an empty manifest.
+    fn started(dir: &Path, fsync: Fsync) -> Aof {
+        let aof = Aof::new(
+            dir,
+            AofSettings {
+                enabled: true,
+                fsync,
+                ..AofSettings::default()
+            },
+            Arc::default(),
+        );
+        aof.start(Manifest::default()).unwrap();
+        aof
+    }
+
     fn read_incr(aof: &Aof) -> String {
         let m = aof.manifest();
         let name = &m.incrs.last().unwrap().name;
@@ -741,16 +752,7 @@ mod tests {
     #[test]
     fn everysec_holds_writes_back_from_a_slow_fsync_for_two_seconds_at_most() {
         let dir = temp_dir("slow-fsync");
-        let aof = Aof::new(
-            &dir,
-            AofSettings {
-                enabled: true,
-                fsync: Fsync::EverySec,
-                ..AofSettings::default()
-            },
-            Arc::default(),
-        );
-        aof.start(Manifest::default()).unwrap();
+        let aof = started(&dir, Fsync::EverySec);
         let now = crate::clock::now_ms();
         // A fast fsync in progress: the write goes out.
         aof.fsync_started_ms.store(now, Ordering::Relaxed);
@@ -775,16 +777,7 @@ mod tests {
     #[test]
     fn units_are_written_with_selects_and_switch_files_at_the_cut() {
         let dir = temp_dir("units");
-        let aof = Aof::new(
-            &dir,
-            AofSettings {
-                enabled: true,
-                fsync: Fsync::Always,
-                ..AofSettings::default()
-            },
-            Arc::default(),
-        );
-        aof.start(Manifest::default()).unwrap();
+        let aof = started(&dir, Fsync::Always);
         aof.feed(1, &[Op::new(0, &[b"SET", b"a", b"1"])]);
         aof.feed(2, &[Op::new(3, &[b"DEL", b"b"])]);
         aof.before_replies(2);

@@ -89,19 +89,38 @@ impl<R: Read> Reader<R> {
         }
     }
 
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), RdbError> {
-        let n = out.len();
-        if (n as u64) > self.left {
+    /// Err when the input has fewer than `n` bytes left: checked before anything of that
+    /// size is allocated.
+    fn ensure_left(&self, n: u64) -> Result<(), RdbError> {
+        if n > self.left {
             return Err(RdbError::Truncated {
                 offset: self.offset + self.left,
             });
         }
-        if self.end - self.pos >= n {
-            out.copy_from_slice(&self.buf[self.pos..self.pos + n]);
-            self.pos += n;
-        } else {
-            self.fill_slow(out)?;
+        Ok(())
+    }
+
+    /// The next `n` bytes when the read-ahead buffer holds them all (consumed), else `None`.
+    /// The buffer never holds more than the input has left.
+    fn take_buffered(&mut self, n: usize) -> Option<&[u8]> {
+        if self.end - self.pos < n {
+            return None;
         }
+        let at = self.pos;
+        self.pos += n;
+        self.offset += n as u64;
+        self.left -= n as u64;
+        Some(&self.buf[at..at + n])
+    }
+
+    fn fill(&mut self, out: &mut [u8]) -> Result<(), RdbError> {
+        let n = out.len();
+        self.ensure_left(n as u64)?;
+        if let Some(b) = self.take_buffered(n) {
+            out.copy_from_slice(b);
+            return Ok(());
+        }
+        self.fill_slow(out)?;
         self.offset += n as u64;
         self.left -= n as u64;
         Ok(())
@@ -162,11 +181,7 @@ impl<R: Read> Reader<R> {
 
     /// `n` bytes; `n` larger than what is left is an error before any allocation.
     pub fn bytes(&mut self, n: u64) -> Result<Vec<u8>, RdbError> {
-        if n > self.left {
-            return Err(RdbError::Truncated {
-                offset: self.offset + self.left,
-            });
-        }
+        self.ensure_left(n)?;
         let mut v = vec![0u8; n as usize];
         self.fill(&mut v)?;
         Ok(v)
@@ -221,18 +236,11 @@ impl<R: Read> Reader<R> {
         out.clear();
         let (n, special) = self.len_or_special()?;
         if !special {
-            if n > self.left {
-                return Err(RdbError::Truncated {
-                    offset: self.offset + self.left,
-                });
-            }
+            self.ensure_left(n)?;
             let n = n as usize;
-            if self.end - self.pos >= n {
+            if let Some(b) = self.take_buffered(n) {
                 // The common case, without zeroing `out` first.
-                out.extend_from_slice(&self.buf[self.pos..self.pos + n]);
-                self.pos += n;
-                self.offset += n as u64;
-                self.left -= n as u64;
+                out.extend_from_slice(b);
                 return Ok(());
             }
             out.resize(n, 0);

@@ -297,7 +297,9 @@ fn watch_redis_log(stdout: ChildStdout) -> mpsc::Receiver<()> {
 }
 
 /// True when `port` answers PING with PONG.
-fn ping(port: u16) -> bool {
+/// Whether a server on `port` is up: PING answers PONG, or -NOAUTH (a password is set);
+/// not -LOADING, not a refused connection.
+pub fn ping(port: u16) -> bool {
     let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
@@ -404,4 +406,27 @@ pub fn error_text(e: &redis::RedisError) -> String {
         (Some(code), None) => code.to_string(),
         _ => e.to_string(),
     }
+}
+
+/// A connection to 127.0.0.1:`port` from the local address `source` (another loopback
+/// address such as 127.0.0.2: not "local" for protected mode, or a trusted PROXY balancer),
+/// with a 5 s read timeout.
+pub fn connect_from(source: &str, port: u16) -> TcpStream {
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let src: std::net::SocketAddr = format!("{source}:0").parse().unwrap();
+    sock.bind(&src.into()).unwrap();
+    let dst: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    sock.connect(&dst.into()).unwrap();
+    let c: TcpStream = sock.into();
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    c
+}
+
+/// Runs ferrokv with `args` to completion (for flags or files that must stop it at start-up)
+/// and returns its exit status and output.
+pub fn run_to_exit(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
+        .args(args)
+        .output()
+        .expect("run ferrokv-server")
 }
