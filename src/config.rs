@@ -206,6 +206,8 @@ pub struct Config {
     pub requirepass: Option<String>,
     /// `protected-mode yes|no`.
     pub protected_mode: bool,
+    /// ACL directives: `user` lines, `aclfile`, `acllog-max-len`, `acl-pubsub-default`.
+    pub acl: crate::acl::AclSettings,
     /// `proxy-protocol yes|no`: connections from the trusted sources must start with a PROXY
     /// protocol header (v1 or v2) naming the real client.
     pub proxy_protocol: bool,
@@ -241,6 +243,7 @@ impl Default for Config {
             save_seen: false,
             requirepass: None,
             protected_mode: true,
+            acl: crate::acl::AclSettings::default(),
             proxy_protocol: false,
             proxy_trusted: Vec::new(),
             proxy_header_timeout: 5,
@@ -461,6 +464,33 @@ impl Config {
                 self.requirepass = (!v.is_empty()).then(|| v.to_string());
             }
             "protected-mode" => self.protected_mode = parse_bool(one()?)?,
+            "user" => {
+                if values.is_empty() {
+                    return Err("wrong number of arguments".into());
+                }
+                if self.acl.users.iter().any(|u| u[0] == values[0]) {
+                    return Err(format!("Error in user declaration '{}': Duplicate user found. A user can only be defined once in config files", values[0]));
+                }
+                self.acl
+                    .users
+                    .push(values.iter().map(|v| v.to_string()).collect());
+            }
+            "aclfile" => {
+                let v = one()?;
+                self.acl.file = (!v.is_empty()).then(|| PathBuf::from(v));
+            }
+            "acllog-max-len" => self.acl.log_max_len = parse_num(one()?)?,
+            "acl-pubsub-default" => {
+                self.acl.pubsub_all =
+                    match one()?.to_ascii_lowercase().as_str() {
+                        "allchannels" => true,
+                        "resetchannels" => false,
+                        _ => return Err(
+                            "argument(s) must be one of the following: allchannels, resetchannels"
+                                .into(),
+                        ),
+                    }
+            }
             "proxy-protocol" => self.proxy_protocol = parse_bool(one()?)?,
             "proxy-protocol-header-timeout" => {
                 self.proxy_header_timeout = parse_num(one()?)?;
@@ -543,44 +573,13 @@ pub fn parse_memory(s: &str) -> Option<u64> {
 
 /// Splits a config line like sdssplitargs: whitespace separated, "double" and 'single' quotes.
 fn split_args(line: &str) -> Option<Vec<String>> {
-    let mut out = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        let Some(&first) = chars.peek() else {
-            return Some(out);
-        };
-        let mut word = String::new();
-        if first == '"' || first == '\'' {
-            chars.next();
-            loop {
-                match chars.next()? {
-                    '\\' if first == '"' => match chars.next()? {
-                        'n' => word.push('\n'),
-                        'r' => word.push('\r'),
-                        't' => word.push('\t'),
-                        c => word.push(c),
-                    },
-                    c if c == first => break,
-                    c => word.push(c),
-                }
-            }
-            if chars.peek().is_some_and(|c| !c.is_whitespace()) {
-                return None;
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c.is_whitespace() {
-                    break;
-                }
-                word.push(c);
-                chars.next();
-            }
-        }
-        out.push(word);
-    }
+    let words = crate::util::split::split_args(line.as_bytes())?;
+    Some(
+        words
+            .into_iter()
+            .map(|w| String::from_utf8_lossy(&w).into_owned())
+            .collect(),
+    )
 }
 
 #[cfg(test)]

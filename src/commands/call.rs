@@ -174,13 +174,19 @@ fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> (Outcome, usize) {
         multi::rejected(ctx, Some(spec), errors::wrong_arity(spec.name).as_bytes());
         return (Outcome::Rejected(Some(index)), reply_start);
     }
-    // Authentication first (Redis's processCommand order); ACL and maxmemory checks (issue
-    // 11) and the cluster slot check follow here, before the Pub/Sub context.
+    // Authentication first (Redis's processCommand order), then ACL; the maxmemory check and
+    // (later) the cluster slot check follow here, before the Pub/Sub context.
     if !ctx.client.authenticated
         && spec.flags & super::flags::NO_AUTH == 0
         && ctx.srv.users.default_requires_auth()
     {
         multi::rejected(ctx, Some(spec), errors::NOAUTH.as_bytes());
+        return (Outcome::Rejected(Some(index)), reply_start);
+    }
+    // ACL: one relaxed load for a user that may run everything (`default` unless restricted).
+    if !ctx.srv.users.of(&ctx.client.user).is_unrestricted()
+        && !super::acl::permitted(ctx, index, spec, args)
+    {
         return (Outcome::Rejected(Some(index)), reply_start);
     }
     let gate = ctx.srv.persistence.gate();
@@ -894,6 +900,7 @@ mod tests {
                 Msg::Kill { .. } => "kill",
                 Msg::Unblocked { .. } => "unblocked",
                 Msg::Shutdown => "shutdown",
+                Msg::AclRecheck { .. } => "acl",
             })
             .collect();
         assert_eq!(

@@ -88,7 +88,7 @@ pub fn describe(srv: &Shared, info: &ClientInfo) -> String {
     let qbuf = info.qbuf.load(Ordering::Relaxed);
     let obuf = info.obuf.load(Ordering::Relaxed);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
         info.id,
         info.addr(),
         info.laddr,
@@ -109,6 +109,7 @@ pub fn describe(srv: &Shared, info: &ClientInfo) -> String {
         obuf.saturating_sub(16384),
         qbuf + obuf + 16384,
         cmd,
+        String::from_utf8_lossy(&info.user_name()),
         info.resp.load(Ordering::Relaxed),
         String::from_utf8_lossy(&lib_name),
         String::from_utf8_lossy(&lib_ver),
@@ -256,7 +257,7 @@ fn kill(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             } else if args::is(opt, "LADDR") {
                 laddr = Some(value);
             } else if args::is(opt, "USER") {
-                if value.as_ref() != b"default" {
+                if ctx.srv.users.get(value).is_none() {
                     return ctx.out.error(errors::concat(&[
                         b"ERR No such user '",
                         errors::c_str(value, usize::MAX),
@@ -278,9 +279,6 @@ fn kill(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             i += 2;
         }
     }
-    // Every connection is authenticated as `default`, so the USER filter (already validated)
-    // matches all of them.
-    let _ = user;
     let mut killed = 0i64;
     let mut kill_self = false;
     for info in ctx.srv.clients.snapshot() {
@@ -288,6 +286,7 @@ fn kill(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             || laddr.is_some_and(|a| info.laddr.to_string().as_bytes() != a)
             || only_type.is_some_and(|t| info.client_type() != t)
             || only_id.is_some_and(|id| info.id != id)
+            || user.is_some_and(|u| info.user_name().as_ref() != u)
         {
             continue;
         }

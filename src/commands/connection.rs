@@ -1,9 +1,8 @@
 //! Connection commands: PING, ECHO, QUIT, SELECT, HELLO, AUTH, RESET. CLIENT lives in
 //! `client.rs`.
 //!
-//! Authentication: ferrokv has no ACL users and no `requirepass` yet, so, as in a Redis with
-//! the default configuration, the only user is `default` with `nopass`: any password
-//! authenticates `default`, any other user name is `WRONGPASS`.
+//! Authentication checks the user and password against the ACL users ([`crate::acl`]); a
+//! failure is logged in the ACL log (reason `auth`) and answers `WRONGPASS`.
 
 use std::sync::atomic::Ordering;
 
@@ -76,14 +75,21 @@ fn select(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     ctx.out.ok();
 }
 
-/// Checks a user/password pair against the (only) user, `default` with `nopass`.
-/// AUTH / HELLO AUTH: on success the connection is authenticated (as `user`).
-fn authenticate(ctx: &mut Ctx<'_>, user: &[u8], password: &[u8]) -> bool {
-    let ok = ctx.srv.users.authenticate(user, password);
-    if ok {
-        ctx.client.authenticated = true;
+/// AUTH / HELLO AUTH: on success the connection is authenticated as `user`; a failure is
+/// logged (Redis's ACLAuthenticateUser).
+fn authenticate(ctx: &mut Ctx<'_>, user: &[u8], password: &[u8], command: &[u8]) -> bool {
+    match ctx.srv.users.authenticate(user, password) {
+        Some(u) => {
+            let is_default = std::sync::Arc::ptr_eq(&u, ctx.srv.users.default_user());
+            ctx.client.set_user((!is_default).then_some(u));
+            ctx.client.authenticated = true;
+            true
+        }
+        None => {
+            super::acl::log_denial(ctx, crate::acl::log::Reason::Auth, command, Some(user));
+            false
+        }
     }
-    ok
 }
 
 /// Switches the connection's protocol (2 or 3) for the replies that follow.
@@ -114,7 +120,7 @@ fn hello(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     while j < argv.len() {
         let more = argv.len() - 1 - j;
         if args::is(&argv[j], "AUTH") && more >= 2 {
-            if !authenticate(ctx, &argv[j + 1], &argv[j + 2]) {
+            if !authenticate(ctx, &argv[j + 1], &argv[j + 2], &argv[0]) {
                 ctx.out.error(errors::WRONGPASS);
                 return;
             }
@@ -170,7 +176,7 @@ fn auth(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
                 2 => (crate::acl::DEFAULT_USER.as_bytes(), &argv[1][..]),
                 _ => (&argv[1][..], &argv[2][..]),
             };
-            if authenticate(ctx, user, password) {
+            if authenticate(ctx, user, password, &argv[0]) {
                 ctx.out.ok();
             } else {
                 ctx.out.error(errors::WRONGPASS);
@@ -194,6 +200,7 @@ fn reset(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
     ctx.client.reply_skip_next = false;
     ctx.client.reply_skip = false;
     // Back to `default`, authenticated only if it needs no password (clientSetDefaultAuth).
+    ctx.client.set_user(None);
     ctx.client.authenticated = ctx.srv.users.starts_authenticated();
     ctx.out.simple("RESET");
 }

@@ -27,6 +27,56 @@ pub static DOCS: &[(&str, Doc)] = &[
         },
     ),
     (
+        "acl|cat",
+        Doc {
+            summary: Some("List the ACL categories or the commands inside a category"),
+            since: Some("6.0.0"),
+            group: "server",
+            complexity: Some("O(1) since the categories and commands are a fixed set."),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "categoryname", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[] },
+            ],
+        },
+    ),
+    (
+        "acl|deluser",
+        Doc {
+            summary: Some("Remove the specified ACL users and the associated rules"),
+            since: Some("6.0.0"),
+            group: "server",
+            complexity: Some("O(1) amortized time considering the typical user."),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "username", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &["multiple"], arguments: &[] },
+            ],
+        },
+    ),
+    (
+        "acl|dryrun",
+        Doc {
+            summary: Some("Returns whether the user can execute the given command without executing the command."),
+            since: Some("7.0.0"),
+            group: "server",
+            complexity: Some("O(1)."),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "username", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "command", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "arg", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &["optional", "multiple"], arguments: &[] },
+            ],
+        },
+    ),
+    (
         "acl|genpass",
         Doc {
             summary: Some("Generate a pseudorandom secure password to use for ACL users"),
@@ -39,6 +89,22 @@ pub static DOCS: &[(&str, Doc)] = &[
             history: &[],
             arguments: &[
                 Arg { name: "bits", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[] },
+            ],
+        },
+    ),
+    (
+        "acl|getuser",
+        Doc {
+            summary: Some("Get the rules for a specific ACL user"),
+            since: Some("6.0.0"),
+            group: "server",
+            complexity: Some("O(N). Where N is the number of password, command and pattern rules that the user has."),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[("6.2.0", "Added Pub/Sub channel patterns."), ("7.0.0", "Added selectors and changed the format of key and channel patterns from a list to their rule representation.")],
+            arguments: &[
+                Arg { name: "username", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
             ],
         },
     ),
@@ -68,6 +134,70 @@ pub static DOCS: &[(&str, Doc)] = &[
             replaced_by: None,
             history: &[],
             arguments: &[],
+        },
+    ),
+    (
+        "acl|load",
+        Doc {
+            summary: Some("Reload the ACLs from the configured ACL file"),
+            since: Some("6.0.0"),
+            group: "server",
+            complexity: Some("O(N). Where N is the number of configured users."),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[],
+        },
+    ),
+    (
+        "acl|log",
+        Doc {
+            summary: Some("List latest events denied because of ACLs in place"),
+            since: Some("6.0.0"),
+            group: "server",
+            complexity: Some("O(N) with N being the number of entries shown."),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "operation", kind: "oneof", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[
+                    Arg { name: "count", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                    Arg { name: "reset", kind: "pure-token", key_spec_index: -1, token: Some("RESET"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                ] },
+            ],
+        },
+    ),
+    (
+        "acl|save",
+        Doc {
+            summary: Some("Save the current ACL rules in the configured ACL file"),
+            since: Some("6.0.0"),
+            group: "server",
+            complexity: Some("O(N). Where N is the number of configured users."),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[],
+        },
+    ),
+    (
+        "acl|setuser",
+        Doc {
+            summary: Some("Modify or create the rules for a specific ACL user"),
+            since: Some("6.0.0"),
+            group: "server",
+            complexity: Some("O(N). Where N is the number of rules provided."),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[("6.2.0", "Added Pub/Sub channel patterns."), ("7.0.0", "Added selectors and key based permissions.")],
+            arguments: &[
+                Arg { name: "username", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "rule", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &["optional", "multiple"], arguments: &[] },
+            ],
         },
     ),
     (

@@ -13,6 +13,7 @@
 //! the store through [`Ctx::db`] / [`Ctx::store`], the views of their execution's
 //! [`Scope`].
 
+mod access_data;
 pub mod acl;
 pub mod aof;
 pub mod args;
@@ -30,6 +31,7 @@ pub mod errors;
 pub mod hashes;
 pub mod info;
 pub mod keys;
+pub mod keyspecs;
 pub mod lists;
 pub mod multi;
 pub mod persistence;
@@ -99,7 +101,7 @@ pub mod flags {
     ];
 }
 
-/// The command group (`COMMAND DOCS` "group" and the base ACL category).
+/// The command group (`COMMAND DOCS` "group").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Group {
     Generic,
@@ -127,23 +129,6 @@ impl Group {
             Group::Server => "server",
             Group::Transactions => "transactions",
             Group::PubSub => "pubsub",
-        }
-    }
-
-    /// The ACL category this group implies ("" for none: Pub/Sub commands get `@pubsub` from
-    /// their `pubsub` flag, and Redis gives PUBSUB HELP and the PUBSUB container none).
-    pub fn acl_category(self) -> &'static str {
-        match self {
-            Group::Generic => "@keyspace",
-            Group::String => "@string",
-            Group::List => "@list",
-            Group::Hash => "@hash",
-            Group::Set => "@set",
-            Group::SortedSet => "@sortedset",
-            Group::Connection => "@connection",
-            Group::Server => "@admin",
-            Group::Transactions => "@transaction",
-            Group::PubSub => "",
         }
     }
 }
@@ -420,7 +405,7 @@ impl CommandSpec {
         !self.subcommands.is_empty()
     }
 
-    fn arity_ok(&self, argc: usize) -> bool {
+    pub(crate) fn arity_ok(&self, argc: usize) -> bool {
         let argc = argc as i32;
         if self.arity >= 0 {
             argc == self.arity
@@ -446,37 +431,38 @@ impl CommandSpec {
             .collect()
     }
 
-    /// ACL categories (`@read`, `@write`, ...) derived from flags and group.
+    /// ACL categories (`@read`, `@write`, ...) in Redis's order: Redis's explicit ones plus
+    /// those the flags imply (see [`keyspecs`]).
     pub fn acl_categories(&self) -> Vec<&'static str> {
-        let mut cats = Vec::new();
-        if self.flags & flags::WRITE != 0 {
-            cats.push("@write");
-        }
-        if self.flags & flags::READONLY != 0 {
-            cats.push("@read");
-        }
-        if !self.group.acl_category().is_empty() {
-            cats.push(self.group.acl_category());
-        }
-        if self.flags & flags::FAST != 0 {
-            cats.push("@fast");
-        } else {
-            cats.push("@slow");
-        }
-        if self.flags & flags::ADMIN != 0 && !cats.contains(&"@admin") {
-            cats.push("@admin");
-        }
-        // DANGEROUS alone (KEYS, FLUSHALL, SWAPDB, ...) is @dangerous without @admin.
-        if self.flags & (flags::ADMIN | flags::DANGEROUS) != 0 {
-            cats.push("@dangerous");
-        }
-        if self.flags & flags::PUBSUB != 0 {
-            cats.push("@pubsub");
-        }
-        if self.flags & flags::BLOCKING != 0 {
-            cats.push("@blocking");
-        }
-        cats
+        const AT: [&str; 21] = [
+            "@keyspace",
+            "@read",
+            "@write",
+            "@set",
+            "@sortedset",
+            "@list",
+            "@hash",
+            "@string",
+            "@bitmap",
+            "@hyperloglog",
+            "@geo",
+            "@stream",
+            "@pubsub",
+            "@admin",
+            "@fast",
+            "@slow",
+            "@blocking",
+            "@dangerous",
+            "@connection",
+            "@transaction",
+            "@scripting",
+        ];
+        let bits = keyspecs::categories_of(self);
+        AT.iter()
+            .enumerate()
+            .filter(|(i, _)| bits & (1 << i) != 0)
+            .map(|(_, c)| *c)
+            .collect()
     }
 }
 
@@ -586,6 +572,28 @@ impl Registry {
             };
         }
         Ok((i, spec))
+    }
+
+    /// The index in [`Registry::all`] of a command or subcommand by full name (`"get"`,
+    /// `"config|get"`), case-insensitive (ACL rules name commands this way).
+    pub fn index_full(&self, name: &[u8]) -> Option<usize> {
+        match name.iter().position(|&b| b == b'|') {
+            None => self.lookup(name).map(|(i, _)| i),
+            Some(bar) => {
+                let (i, container) = self.lookup(&name[..bar])?;
+                let sub = &name[bar + 1..];
+                let base = container.name.len() + 1;
+                let j = container.subcommands.iter().position(|s| {
+                    s.name.len() > base && s.name.as_bytes()[base..].eq_ignore_ascii_case(sub)
+                })?;
+                Some(self.sub_base[i] + j)
+            }
+        }
+    }
+
+    /// For top-level command `i`, the index in [`Registry::all`] of its first subcommand.
+    pub fn sub_base(&self, i: usize) -> usize {
+        self.sub_base[i]
     }
 
     /// A command or subcommand by its full name (`"get"`, `"client|list"`), case-insensitive,

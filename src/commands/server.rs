@@ -69,6 +69,8 @@ enum NewValue {
     AppendOnly(bool),
     RequirePass(Vec<u8>),
     ProtectedMode(bool),
+    AclLogMaxLen(usize),
+    AclPubsubAll(bool),
     /// Accepted, nothing changes (a compatibility parameter set to its only value).
     Unchanged,
 }
@@ -426,6 +428,44 @@ const PARAMS: &[Param] = &[
         set: Some(|_, v| Ok(NewValue::RequirePass(v.as_bytes().to_vec()))),
     },
     Param {
+        name: "aclfile",
+        rewrite: Rewrite::Default(""),
+        get: |s| {
+            s.users
+                .file()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        },
+        set: None,
+    },
+    Param {
+        name: "acllog-max-len",
+        rewrite: Rewrite::Default("128"),
+        get: |s| s.users.log.max_len().to_string(),
+        set: Some(|_, v| {
+            Ok(NewValue::AclLogMaxLen(
+                int_in(v, 0, i64::MAX as u64)? as usize
+            ))
+        }),
+    },
+    Param {
+        name: "acl-pubsub-default",
+        rewrite: Rewrite::Default("resetchannels"),
+        get: |s| {
+            if s.users.pubsub_all() {
+                "allchannels"
+            } else {
+                "resetchannels"
+            }
+            .to_string()
+        },
+        set: Some(|_, v| match v.to_ascii_lowercase().as_str() {
+            "allchannels" => Ok(NewValue::AclPubsubAll(true)),
+            "resetchannels" => Ok(NewValue::AclPubsubAll(false)),
+            _ => Err("argument(s) must be one of the following: allchannels, resetchannels".into()),
+        }),
+    },
+    Param {
         name: "protected-mode",
         rewrite: Rewrite::Default("yes"),
         get: |s| yes_no(s.settings.protected_mode.load(Ordering::Relaxed)),
@@ -534,6 +574,8 @@ fn apply(srv: &Shared, value: NewValue) {
         NewValue::Rdb(change) => srv.persistence.update(change),
         NewValue::RequirePass(p) => srv.users.set_requirepass(Some(&p)),
         NewValue::ProtectedMode(on) => s.protected_mode.store(on, Ordering::Relaxed),
+        NewValue::AclLogMaxLen(n) => srv.users.log.set_max_len(n),
+        NewValue::AclPubsubAll(on) => srv.users.set_pubsub_all(on),
         NewValue::Aof(change) => srv.aof.update(change),
         NewValue::AppendOnly(_) => unreachable!("applied by config_set with its execution"),
         NewValue::Unchanged => {}
@@ -658,6 +700,24 @@ fn config_rewrite(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
             }
         })
         .collect();
+    // Users are rewritten as `user` lines unless they live in an ACL file (Redis's
+    // rewriteConfigUserOption).
+    let mut live = live;
+    let users = if ctx.srv.users.file().is_some() {
+        Vec::new()
+    } else {
+        ctx.srv
+            .users
+            .describe_all()
+            .into_iter()
+            .map(|l| String::from_utf8_lossy(&l).into_owned())
+            .collect()
+    };
+    live.push(super::config_rewrite::Live {
+        name: "user",
+        add_if_absent: !users.is_empty(),
+        lines: users,
+    });
     let text = super::config_rewrite::rewrite(&old, &live);
     match crate::util::fs::replace_file(&path, text.as_bytes()) {
         Ok(()) => {

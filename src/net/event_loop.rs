@@ -335,6 +335,21 @@ impl EventLoop {
                     }
                 }
                 Msg::Shutdown => shutdown = true,
+                Msg::AclRecheck { token, id } => {
+                    let revoked = self.conns.get(token).is_some_and(|c| {
+                        let client = &c.client;
+                        client.id == id
+                            && !self
+                                .shared
+                                .users
+                                .of(&client.user)
+                                .rules()
+                                .keeps_subscriptions(&client.pubsub)
+                    });
+                    if revoked {
+                        self.close(token);
+                    }
+                }
                 Msg::Deliver(d) => self.deliver(&d),
                 Msg::Unblocked {
                     token,

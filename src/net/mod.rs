@@ -55,7 +55,14 @@ pub fn start(config: Config) -> io::Result<Running> {
         );
     }
     let port = addrs[0].port();
-    let shared = Arc::new(Shared::new(config, crate::commands::registry().all.len()));
+    let users = crate::acl::Users::configured(
+        config.requirepass.as_deref().map(str::as_bytes),
+        &config.acl,
+    )
+    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let mut shared = Shared::new(config, crate::commands::registry().all.len());
+    shared.users = users;
+    let shared = Arc::new(shared);
     shared.port.store(port as usize, Ordering::Relaxed);
     let mut loops = Vec::with_capacity(threads);
     let mut handles = Vec::with_capacity(threads);

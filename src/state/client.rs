@@ -49,6 +49,9 @@ pub struct ClientInfo {
     pub multi: AtomicI64,
     /// Subscription counts and MONITOR mode (written by the owning loop).
     pub pubsub: SubCounts,
+    /// The ACL user the connection is authenticated as (`None`: `default`); mirrors
+    /// [`Client::user`] for CLIENT LIST, CLIENT KILL USER and ACL DELUSER.
+    pub user: Mutex<Option<crate::acl::UserRef>>,
 }
 
 impl ClientInfo {
@@ -90,6 +93,15 @@ impl ClientInfo {
             killed: AtomicBool::new(false),
             multi: AtomicI64::new(-1),
             pubsub: SubCounts::default(),
+            user: Mutex::new(None),
+        }
+    }
+
+    /// The name of the client's user (CLIENT LIST `user=`).
+    pub fn user_name(&self) -> Bytes {
+        match &*self.user.lock() {
+            Some(u) => u.name.clone(),
+            None => Bytes::from_static(crate::acl::DEFAULT_USER.as_bytes()),
         }
     }
 
@@ -180,6 +192,8 @@ pub struct Client {
     /// Authenticated (Redis's `c->authenticated`): set at connection time when `default`
     /// needs no password, and by a successful AUTH / HELLO AUTH; RESET re-derives it.
     pub authenticated: bool,
+    /// The ACL user (`None`: `default`).
+    pub user: Option<crate::acl::UserRef>,
 }
 
 impl Client {
@@ -198,7 +212,14 @@ impl Client {
             pubsub: Subscriptions::default(),
             blocked: None,
             authenticated: true,
+            user: None,
         }
+    }
+
+    /// Authenticates the connection as `user` (`None`: `default`).
+    pub fn set_user(&mut self, user: Option<crate::acl::UserRef>) {
+        *self.info.user.lock() = user.clone();
+        self.user = user;
     }
 
     pub fn select(&mut self, db: usize) {

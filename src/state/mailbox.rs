@@ -25,6 +25,9 @@ pub enum Msg {
     Kill { token: usize, id: u64 },
     /// Close everything and exit the loop.
     Shutdown,
+    /// The ACL rules of client `id`'s user changed: close it if they no longer allow its
+    /// subscriptions.
+    AclRecheck { token: usize, id: u64 },
     /// Pub/Sub messages or MONITOR lines for connections of this loop (one per publication
     /// per loop; see [`crate::pubsub`]).
     Deliver(Delivery),

@@ -1,6 +1,7 @@
 //! Small Redis-compatible helpers: glob matching, number parsing/formatting, crash-safe file
-//! replacement.
+//! replacement, argument splitting.
 
 pub mod fs;
 pub mod glob;
 pub mod num;
+pub mod split;

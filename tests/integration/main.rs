@@ -22,6 +22,7 @@
 mod common;
 mod conn_util;
 
+mod acl;
 mod aof;
 mod auth;
 mod blocking;

@@ -127,11 +127,17 @@ impl Server {
     /// whichever server took the port, and an extra command would show in its INFO stats.
     /// (So `extra` must not redirect the log with `--logfile`.)
     pub fn start_redis_with(extra: &[&str]) -> Option<Server> {
+        // A config file comes first on redis-server's command line.
+        let (conf, extra) = match extra.split_first() {
+            Some((f, rest)) if !f.starts_with("--") => (Some(*f), rest),
+            _ => (None, extra),
+        };
         for attempt in 1..=REDIS_ATTEMPTS {
             let port = free_port();
             let cwd = fresh_cwd();
             let mut child = Command::new("redis-server")
                 .current_dir(&cwd)
+                .args(conf)
                 .args([
                     "--port",
                     &port.to_string(),
