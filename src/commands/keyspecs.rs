@@ -218,7 +218,9 @@ fn build(spec: &CommandSpec) -> CommandAccess {
         categories: cats,
         key_specs,
         use_specs: real_key && !variable,
-        has_keys: real_key || spec.movable_keys.is_some() || spec.first_key > 0,
+        // Redis's doesCommandHaveKeys: shard channels are `not_key` specs, not keys.
+        has_keys: real_key
+            || (key_specs.is_empty() && (spec.movable_keys.is_some() || spec.first_key > 0)),
         channels: channels_of(spec.name),
     }
 }
