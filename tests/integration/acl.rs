@@ -475,3 +475,36 @@ fn acl_pubsub_default_decides_new_users_channels() {
         ],
     );
 }
+
+#[test]
+fn config_rewrite_keeps_the_users() {
+    let dir = crate::common::temp_file("acl-rewrite");
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("ferrokv.conf");
+    // (CONFIG REWRITE writes `dir` as an absolute path: one that outlives the first server.)
+    std::fs::write(&conf, format!("dir {}\n", dir.display())).unwrap();
+    let conf = conf.to_string_lossy().into_owned();
+    let s = Server::start(&["--config", &conf]);
+    let mut c = s.conn();
+    assert_eq!(
+        reply(&mut c, &["ACL", "SETUSER", "alice", "on", ">pw", "~k*", "+@read", "(+set ~w*)"]),
+        "+OK"
+    );
+    assert_eq!(reply(&mut c, &["CONFIG", "REWRITE"]), "+OK");
+    let before = reply(&mut c, &["ACL", "LIST"]);
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(text.contains("\nuser alice on #"), "{text}");
+    assert!(text.contains("\nuser default on nopass ~* &* +@all"), "{text}");
+    drop(c);
+    drop(s);
+    let s = Server::start(&["--config", &conf]);
+    let mut c = s.conn();
+    // As Redis, a config-file `user default` line starts from `reset`, which adds the
+    // sanitize-payload flag.
+    assert_eq!(
+        reply(&mut c, &["ACL", "LIST"]),
+        before.replace("user default on nopass", "user default on nopass sanitize-payload")
+    );
+    assert_eq!(reply(&mut c, &["AUTH", "alice", "pw"]), "+OK");
+    std::fs::remove_dir_all(&dir).ok();
+}
