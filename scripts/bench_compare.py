@@ -609,9 +609,19 @@ class Comparison:
         self.result["persistence"] = bench.run()
         self.failures += bench.failures
 
+    def acl(self) -> None:
+        import bench_acl
+
+        bench = bench_acl.AclBench(sys.modules[__name__], self.servers, self.args)
+        self.result["acl"] = bench.run()
+        self.failures += bench.failures
+
     def run(self) -> None:
         if self.args.only == "persistence":
             self.persistence()
+            return
+        if self.args.only == "acl":
+            self.acl()
             return
         self.throughput()
         # Only the pinned pair is needed from here on.
@@ -621,6 +631,7 @@ class Comparison:
             self.servers.stop(self.live.pop(name))
         self.memory()
         self.persistence()
+        self.acl()
 
 
 # --------------------------------------------------------------------------- report
@@ -649,6 +660,10 @@ def medians(result: dict[str, Any]) -> dict[str, Any]:
         import bench_persist
 
         out["persistence"] = bench_persist.medians(sys.modules[__name__], result["persistence"])
+    if "acl" in result:
+        import bench_acl
+
+        out["acl"] = bench_acl.medians(result["acl"])
     return out
 
 
@@ -723,6 +738,10 @@ def markdown(meta: dict[str, Any], med: dict[str, Any], args: argparse.Namespace
         import bench_persist
 
         rows += bench_persist.rows(med["persistence"])
+    if "acl" in med:
+        import bench_acl
+
+        rows += bench_acl.rows(med["acl"])
     lines = [
         f"## ferrokv vs Redis — {meta['date']}",
         "",
@@ -825,7 +844,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--rate", type=float, help="load-test rate (default: 50%% of Redis's P1 GET req/s)")
     ap.add_argument("--duration", type=float, default=10.0, help="load-test seconds per run (default 10)")
     ap.add_argument("--no-build", action="store_true", help="use the existing release binaries")
-    ap.add_argument("--only", choices=["persistence"], help="run only this part of the comparison")
+    ap.add_argument("--only", choices=["persistence", "acl"], help="run only this part of the comparison")
     ap.add_argument(
         "--persist-rate", type=float, default=20000.0,
         help="open-loop rate of the load during BGSAVE (default 20000 req/s)",

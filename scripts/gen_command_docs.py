@@ -67,6 +67,7 @@ COMMAND_FIELDS = (
     "replaced_by",
     "history",
     "acl_categories",
+    "command_tips",
     "key_specs",
     "arguments",
 )
@@ -454,8 +455,9 @@ def key_spec_code(spec):
 
 def access_code(full, desc):
     cats = [c.lower() for c in desc.get("acl_categories") or []]
+    tips = [t.lower() for t in desc.get("command_tips") or []]
     specs = desc.get("key_specs") or []
-    head = "    (%s, Access { categories: %s, key_specs: &[" % (rs(full), strs(cats))
+    head = "    (%s, Access { categories: %s, tips: %s, key_specs: &[" % (rs(full), strs(cats), strs(tips))
     if not specs:
         return head + "] }),"
     lines = [head]

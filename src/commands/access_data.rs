@@ -10,522 +10,522 @@ use super::keyspecs::{key_flags as kf, Access, Begin, Find, KeySpec};
 /// `(full name, access)`, sorted by name.
 #[rustfmt::skip]
 pub static ACCESS: &[(&str, Access)] = &[
-    ("acl", Access { categories: &[], key_specs: &[] }),
-    ("acl|cat", Access { categories: &[], key_specs: &[] }),
-    ("acl|deluser", Access { categories: &[], key_specs: &[] }),
-    ("acl|dryrun", Access { categories: &[], key_specs: &[] }),
-    ("acl|genpass", Access { categories: &[], key_specs: &[] }),
-    ("acl|getuser", Access { categories: &[], key_specs: &[] }),
-    ("acl|help", Access { categories: &[], key_specs: &[] }),
-    ("acl|list", Access { categories: &[], key_specs: &[] }),
-    ("acl|load", Access { categories: &[], key_specs: &[] }),
-    ("acl|log", Access { categories: &[], key_specs: &[] }),
-    ("acl|save", Access { categories: &[], key_specs: &[] }),
-    ("acl|setuser", Access { categories: &[], key_specs: &[] }),
-    ("acl|users", Access { categories: &[], key_specs: &[] }),
-    ("acl|whoami", Access { categories: &[], key_specs: &[] }),
-    ("append", Access { categories: &["string"], key_specs: &[
+    ("acl", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("acl|cat", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("acl|deluser", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("acl|dryrun", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("acl|genpass", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("acl|getuser", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("acl|help", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("acl|list", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("acl|load", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("acl|log", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("acl|save", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("acl|setuser", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("acl|users", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("acl|whoami", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("append", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::INSERT, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("auth", Access { categories: &["connection"], key_specs: &[] }),
-    ("bgrewriteaof", Access { categories: &[], key_specs: &[] }),
-    ("bgsave", Access { categories: &[], key_specs: &[] }),
-    ("blmove", Access { categories: &["list"], key_specs: &[
+    ("auth", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("bgrewriteaof", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("bgsave", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("blmove", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
         KeySpec { notes: None, flags: kf::RW | kf::INSERT, begin: Begin::Index(2), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("blmpop", Access { categories: &["list"], key_specs: &[
+    ("blmpop", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(2), find: Find::Keynum { keynumidx: 0, firstkey: 1, step: 1 } },
     ] }),
-    ("blpop", Access { categories: &["list"], key_specs: &[
+    ("blpop", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: -2, step: 1, limit: 0 } },
     ] }),
-    ("brpop", Access { categories: &["list"], key_specs: &[
+    ("brpop", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: -2, step: 1, limit: 0 } },
     ] }),
-    ("brpoplpush", Access { categories: &["list"], key_specs: &[
+    ("brpoplpush", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
         KeySpec { notes: None, flags: kf::RW | kf::INSERT, begin: Begin::Index(2), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("bzmpop", Access { categories: &["sortedset"], key_specs: &[
+    ("bzmpop", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(2), find: Find::Keynum { keynumidx: 0, firstkey: 1, step: 1 } },
     ] }),
-    ("bzpopmax", Access { categories: &["sortedset"], key_specs: &[
+    ("bzpopmax", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: -2, step: 1, limit: 0 } },
     ] }),
-    ("bzpopmin", Access { categories: &["sortedset"], key_specs: &[
+    ("bzpopmin", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: -2, step: 1, limit: 0 } },
     ] }),
-    ("client", Access { categories: &[], key_specs: &[] }),
-    ("client|getname", Access { categories: &["connection"], key_specs: &[] }),
-    ("client|getredir", Access { categories: &["connection"], key_specs: &[] }),
-    ("client|help", Access { categories: &["connection"], key_specs: &[] }),
-    ("client|id", Access { categories: &["connection"], key_specs: &[] }),
-    ("client|info", Access { categories: &["connection"], key_specs: &[] }),
-    ("client|kill", Access { categories: &["connection"], key_specs: &[] }),
-    ("client|list", Access { categories: &["connection"], key_specs: &[] }),
-    ("client|no-evict", Access { categories: &["connection"], key_specs: &[] }),
-    ("client|no-touch", Access { categories: &["connection"], key_specs: &[] }),
-    ("client|reply", Access { categories: &["connection"], key_specs: &[] }),
-    ("client|setinfo", Access { categories: &["connection"], key_specs: &[] }),
-    ("client|setname", Access { categories: &["connection"], key_specs: &[] }),
-    ("client|trackinginfo", Access { categories: &["connection"], key_specs: &[] }),
-    ("client|unblock", Access { categories: &["connection"], key_specs: &[] }),
-    ("command", Access { categories: &["connection"], key_specs: &[] }),
-    ("command|count", Access { categories: &["connection"], key_specs: &[] }),
-    ("command|docs", Access { categories: &["connection"], key_specs: &[] }),
-    ("command|getkeys", Access { categories: &["connection"], key_specs: &[] }),
-    ("command|help", Access { categories: &["connection"], key_specs: &[] }),
-    ("command|info", Access { categories: &["connection"], key_specs: &[] }),
-    ("command|list", Access { categories: &["connection"], key_specs: &[] }),
-    ("config", Access { categories: &[], key_specs: &[] }),
-    ("config|get", Access { categories: &[], key_specs: &[] }),
-    ("config|help", Access { categories: &[], key_specs: &[] }),
-    ("config|resetstat", Access { categories: &[], key_specs: &[] }),
-    ("config|rewrite", Access { categories: &[], key_specs: &[] }),
-    ("config|set", Access { categories: &[], key_specs: &[] }),
-    ("copy", Access { categories: &["keyspace"], key_specs: &[
+    ("client", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("client|getname", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("client|getredir", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("client|help", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("client|id", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("client|info", Access { categories: &["connection"], tips: &["nondeterministic_output"], key_specs: &[] }),
+    ("client|kill", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("client|list", Access { categories: &["connection"], tips: &["nondeterministic_output"], key_specs: &[] }),
+    ("client|no-evict", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("client|no-touch", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("client|reply", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("client|setinfo", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("client|setname", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("client|trackinginfo", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("client|unblock", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("command", Access { categories: &["connection"], tips: &["nondeterministic_output_order"], key_specs: &[] }),
+    ("command|count", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("command|docs", Access { categories: &["connection"], tips: &["nondeterministic_output_order"], key_specs: &[] }),
+    ("command|getkeys", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("command|help", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("command|info", Access { categories: &["connection"], tips: &["nondeterministic_output_order"], key_specs: &[] }),
+    ("command|list", Access { categories: &["connection"], tips: &["nondeterministic_output_order"], key_specs: &[] }),
+    ("config", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("config|get", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("config|help", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("config|resetstat", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("config|rewrite", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("config|set", Access { categories: &[], tips: &["request_policy:all_nodes", "response_policy:all_succeeded"], key_specs: &[] }),
+    ("copy", Access { categories: &["keyspace"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
         KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Index(2), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("dbsize", Access { categories: &["keyspace"], key_specs: &[] }),
-    ("debug", Access { categories: &[], key_specs: &[] }),
-    ("decr", Access { categories: &["string"], key_specs: &[
+    ("dbsize", Access { categories: &["keyspace"], tips: &["request_policy:all_shards", "response_policy:agg_sum"], key_specs: &[] }),
+    ("debug", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("decr", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("decrby", Access { categories: &["string"], key_specs: &[
+    ("decrby", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("del", Access { categories: &["keyspace"], key_specs: &[
+    ("del", Access { categories: &["keyspace"], tips: &["request_policy:multi_shard", "response_policy:agg_sum"], key_specs: &[
         KeySpec { notes: None, flags: kf::RM | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
     ] }),
-    ("discard", Access { categories: &["transaction"], key_specs: &[] }),
-    ("dump", Access { categories: &["keyspace"], key_specs: &[
+    ("discard", Access { categories: &["transaction"], tips: &[], key_specs: &[] }),
+    ("dump", Access { categories: &["keyspace"], tips: &["nondeterministic_output"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("echo", Access { categories: &["connection"], key_specs: &[] }),
-    ("exec", Access { categories: &["transaction"], key_specs: &[] }),
-    ("exists", Access { categories: &["keyspace"], key_specs: &[
+    ("echo", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("exec", Access { categories: &["transaction"], tips: &[], key_specs: &[] }),
+    ("exists", Access { categories: &["keyspace"], tips: &["request_policy:multi_shard", "response_policy:agg_sum"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
     ] }),
-    ("expire", Access { categories: &["keyspace"], key_specs: &[
+    ("expire", Access { categories: &["keyspace"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("expireat", Access { categories: &["keyspace"], key_specs: &[
+    ("expireat", Access { categories: &["keyspace"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("expiretime", Access { categories: &["keyspace"], key_specs: &[
+    ("expiretime", Access { categories: &["keyspace"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("flushall", Access { categories: &["keyspace", "dangerous"], key_specs: &[] }),
-    ("flushdb", Access { categories: &["keyspace", "dangerous"], key_specs: &[] }),
-    ("get", Access { categories: &["string"], key_specs: &[
+    ("flushall", Access { categories: &["keyspace", "dangerous"], tips: &["request_policy:all_shards", "response_policy:all_succeeded"], key_specs: &[] }),
+    ("flushdb", Access { categories: &["keyspace", "dangerous"], tips: &["request_policy:all_shards", "response_policy:all_succeeded"], key_specs: &[] }),
+    ("get", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("getdel", Access { categories: &["string"], key_specs: &[
+    ("getdel", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("getex", Access { categories: &["string"], key_specs: &[
+    ("getex", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: Some("RW and UPDATE because it changes the TTL"), flags: kf::RW | kf::ACCESS | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("getrange", Access { categories: &["string"], key_specs: &[
+    ("getrange", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("getset", Access { categories: &["string"], key_specs: &[
+    ("getset", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("hdel", Access { categories: &["hash"], key_specs: &[
+    ("hdel", Access { categories: &["hash"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("hello", Access { categories: &["connection"], key_specs: &[] }),
-    ("hexists", Access { categories: &["hash"], key_specs: &[
+    ("hello", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("hexists", Access { categories: &["hash"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("hget", Access { categories: &["hash"], key_specs: &[
+    ("hget", Access { categories: &["hash"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("hgetall", Access { categories: &["hash"], key_specs: &[
+    ("hgetall", Access { categories: &["hash"], tips: &["nondeterministic_output_order"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("hincrby", Access { categories: &["hash"], key_specs: &[
+    ("hincrby", Access { categories: &["hash"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("hincrbyfloat", Access { categories: &["hash"], key_specs: &[
+    ("hincrbyfloat", Access { categories: &["hash"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("hkeys", Access { categories: &["hash"], key_specs: &[
+    ("hkeys", Access { categories: &["hash"], tips: &["nondeterministic_output_order"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("hlen", Access { categories: &["hash"], key_specs: &[
+    ("hlen", Access { categories: &["hash"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("hmget", Access { categories: &["hash"], key_specs: &[
+    ("hmget", Access { categories: &["hash"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("hmset", Access { categories: &["hash"], key_specs: &[
+    ("hmset", Access { categories: &["hash"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("hrandfield", Access { categories: &["hash"], key_specs: &[
+    ("hrandfield", Access { categories: &["hash"], tips: &["nondeterministic_output"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("hscan", Access { categories: &["hash"], key_specs: &[
+    ("hscan", Access { categories: &["hash"], tips: &["nondeterministic_output"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("hset", Access { categories: &["hash"], key_specs: &[
+    ("hset", Access { categories: &["hash"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("hsetnx", Access { categories: &["hash"], key_specs: &[
+    ("hsetnx", Access { categories: &["hash"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::INSERT, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("hstrlen", Access { categories: &["hash"], key_specs: &[
+    ("hstrlen", Access { categories: &["hash"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("hvals", Access { categories: &["hash"], key_specs: &[
+    ("hvals", Access { categories: &["hash"], tips: &["nondeterministic_output_order"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("incr", Access { categories: &["string"], key_specs: &[
+    ("incr", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("incrby", Access { categories: &["string"], key_specs: &[
+    ("incrby", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("incrbyfloat", Access { categories: &["string"], key_specs: &[
+    ("incrbyfloat", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("info", Access { categories: &["dangerous"], key_specs: &[] }),
-    ("keys", Access { categories: &["keyspace", "dangerous"], key_specs: &[] }),
-    ("lastsave", Access { categories: &["admin", "dangerous"], key_specs: &[] }),
-    ("lcs", Access { categories: &["string"], key_specs: &[
+    ("info", Access { categories: &["dangerous"], tips: &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"], key_specs: &[] }),
+    ("keys", Access { categories: &["keyspace", "dangerous"], tips: &["request_policy:all_shards", "nondeterministic_output_order"], key_specs: &[] }),
+    ("lastsave", Access { categories: &["admin", "dangerous"], tips: &["nondeterministic_output"], key_specs: &[] }),
+    ("lcs", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 1, step: 1, limit: 0 } },
     ] }),
-    ("lindex", Access { categories: &["list"], key_specs: &[
+    ("lindex", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("linsert", Access { categories: &["list"], key_specs: &[
+    ("linsert", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::INSERT, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("llen", Access { categories: &["list"], key_specs: &[
+    ("llen", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("lmove", Access { categories: &["list"], key_specs: &[
+    ("lmove", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
         KeySpec { notes: None, flags: kf::RW | kf::INSERT, begin: Begin::Index(2), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("lmpop", Access { categories: &["list"], key_specs: &[
+    ("lmpop", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Keynum { keynumidx: 0, firstkey: 1, step: 1 } },
     ] }),
-    ("lpop", Access { categories: &["list"], key_specs: &[
+    ("lpop", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("lpos", Access { categories: &["list"], key_specs: &[
+    ("lpos", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("lpush", Access { categories: &["list"], key_specs: &[
+    ("lpush", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::INSERT, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("lpushx", Access { categories: &["list"], key_specs: &[
+    ("lpushx", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::INSERT, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("lrange", Access { categories: &["list"], key_specs: &[
+    ("lrange", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("lrem", Access { categories: &["list"], key_specs: &[
+    ("lrem", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("lset", Access { categories: &["list"], key_specs: &[
+    ("lset", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("ltrim", Access { categories: &["list"], key_specs: &[
+    ("ltrim", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("mget", Access { categories: &["string"], key_specs: &[
+    ("mget", Access { categories: &["string"], tips: &["request_policy:multi_shard"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
     ] }),
-    ("monitor", Access { categories: &[], key_specs: &[] }),
-    ("move", Access { categories: &["keyspace"], key_specs: &[
+    ("monitor", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("move", Access { categories: &["keyspace"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("mset", Access { categories: &["string"], key_specs: &[
+    ("mset", Access { categories: &["string"], tips: &["request_policy:multi_shard", "response_policy:all_succeeded"], key_specs: &[
         KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 2, limit: 0 } },
     ] }),
-    ("msetnx", Access { categories: &["string"], key_specs: &[
+    ("msetnx", Access { categories: &["string"], tips: &["request_policy:multi_shard", "response_policy:agg_min"], key_specs: &[
         KeySpec { notes: None, flags: kf::OW | kf::INSERT, begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 2, limit: 0 } },
     ] }),
-    ("multi", Access { categories: &["transaction"], key_specs: &[] }),
-    ("object", Access { categories: &[], key_specs: &[] }),
-    ("object|encoding", Access { categories: &["keyspace"], key_specs: &[
+    ("multi", Access { categories: &["transaction"], tips: &[], key_specs: &[] }),
+    ("object", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("object|encoding", Access { categories: &["keyspace"], tips: &["nondeterministic_output"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(2), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("object|freq", Access { categories: &["keyspace"], key_specs: &[
+    ("object|freq", Access { categories: &["keyspace"], tips: &["nondeterministic_output"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(2), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("object|help", Access { categories: &["keyspace"], key_specs: &[] }),
-    ("object|idletime", Access { categories: &["keyspace"], key_specs: &[
+    ("object|help", Access { categories: &["keyspace"], tips: &[], key_specs: &[] }),
+    ("object|idletime", Access { categories: &["keyspace"], tips: &["nondeterministic_output"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(2), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("object|refcount", Access { categories: &["keyspace"], key_specs: &[
+    ("object|refcount", Access { categories: &["keyspace"], tips: &["nondeterministic_output"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(2), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("persist", Access { categories: &["keyspace"], key_specs: &[
+    ("persist", Access { categories: &["keyspace"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("pexpire", Access { categories: &["keyspace"], key_specs: &[
+    ("pexpire", Access { categories: &["keyspace"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("pexpireat", Access { categories: &["keyspace"], key_specs: &[
+    ("pexpireat", Access { categories: &["keyspace"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("pexpiretime", Access { categories: &["keyspace"], key_specs: &[
+    ("pexpiretime", Access { categories: &["keyspace"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("ping", Access { categories: &["connection"], key_specs: &[] }),
-    ("psetex", Access { categories: &["string"], key_specs: &[
+    ("ping", Access { categories: &["connection"], tips: &["request_policy:all_shards", "response_policy:all_succeeded"], key_specs: &[] }),
+    ("psetex", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("psubscribe", Access { categories: &[], key_specs: &[] }),
-    ("pttl", Access { categories: &["keyspace"], key_specs: &[
+    ("psubscribe", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("pttl", Access { categories: &["keyspace"], tips: &["nondeterministic_output"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("publish", Access { categories: &[], key_specs: &[] }),
-    ("pubsub", Access { categories: &[], key_specs: &[] }),
-    ("pubsub|channels", Access { categories: &[], key_specs: &[] }),
-    ("pubsub|help", Access { categories: &[], key_specs: &[] }),
-    ("pubsub|numpat", Access { categories: &[], key_specs: &[] }),
-    ("pubsub|numsub", Access { categories: &[], key_specs: &[] }),
-    ("pubsub|shardchannels", Access { categories: &[], key_specs: &[] }),
-    ("pubsub|shardnumsub", Access { categories: &[], key_specs: &[] }),
-    ("punsubscribe", Access { categories: &[], key_specs: &[] }),
-    ("quit", Access { categories: &["connection"], key_specs: &[] }),
-    ("randomkey", Access { categories: &["keyspace"], key_specs: &[] }),
-    ("rename", Access { categories: &["keyspace"], key_specs: &[
+    ("publish", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("pubsub", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("pubsub|channels", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("pubsub|help", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("pubsub|numpat", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("pubsub|numsub", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("pubsub|shardchannels", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("pubsub|shardnumsub", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("punsubscribe", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("quit", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("randomkey", Access { categories: &["keyspace"], tips: &["request_policy:all_shards", "nondeterministic_output"], key_specs: &[] }),
+    ("rename", Access { categories: &["keyspace"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
         KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Index(2), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("renamenx", Access { categories: &["keyspace"], key_specs: &[
+    ("renamenx", Access { categories: &["keyspace"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
         KeySpec { notes: None, flags: kf::OW | kf::INSERT, begin: Begin::Index(2), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("reset", Access { categories: &["connection"], key_specs: &[] }),
-    ("restore", Access { categories: &["keyspace", "dangerous"], key_specs: &[
+    ("reset", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("restore", Access { categories: &["keyspace", "dangerous"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("role", Access { categories: &["admin", "dangerous"], key_specs: &[] }),
-    ("rpop", Access { categories: &["list"], key_specs: &[
+    ("role", Access { categories: &["admin", "dangerous"], tips: &[], key_specs: &[] }),
+    ("rpop", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("rpoplpush", Access { categories: &["list"], key_specs: &[
+    ("rpoplpush", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
         KeySpec { notes: None, flags: kf::RW | kf::INSERT, begin: Begin::Index(2), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("rpush", Access { categories: &["list"], key_specs: &[
+    ("rpush", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::INSERT, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("rpushx", Access { categories: &["list"], key_specs: &[
+    ("rpushx", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::INSERT, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("sadd", Access { categories: &["set"], key_specs: &[
+    ("sadd", Access { categories: &["set"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::INSERT, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("save", Access { categories: &[], key_specs: &[] }),
-    ("scan", Access { categories: &["keyspace"], key_specs: &[] }),
-    ("scard", Access { categories: &["set"], key_specs: &[
+    ("save", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("scan", Access { categories: &["keyspace"], tips: &["nondeterministic_output", "request_policy:special"], key_specs: &[] }),
+    ("scard", Access { categories: &["set"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("sdiff", Access { categories: &["set"], key_specs: &[
+    ("sdiff", Access { categories: &["set"], tips: &["nondeterministic_output_order"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
     ] }),
-    ("sdiffstore", Access { categories: &["set"], key_specs: &[
+    ("sdiffstore", Access { categories: &["set"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(2), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
     ] }),
-    ("select", Access { categories: &["connection"], key_specs: &[] }),
-    ("set", Access { categories: &["string"], key_specs: &[
+    ("select", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("set", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: Some("RW and ACCESS due to the optional `GET` argument"), flags: kf::RW | kf::ACCESS | kf::UPDATE | kf::VARIABLE_FLAGS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("setex", Access { categories: &["string"], key_specs: &[
+    ("setex", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("setnx", Access { categories: &["string"], key_specs: &[
+    ("setnx", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::OW | kf::INSERT, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("setrange", Access { categories: &["string"], key_specs: &[
+    ("setrange", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("shutdown", Access { categories: &[], key_specs: &[] }),
-    ("sinter", Access { categories: &["set"], key_specs: &[
+    ("shutdown", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("sinter", Access { categories: &["set"], tips: &["nondeterministic_output_order"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
     ] }),
-    ("sintercard", Access { categories: &["set"], key_specs: &[
+    ("sintercard", Access { categories: &["set"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Keynum { keynumidx: 0, firstkey: 1, step: 1 } },
     ] }),
-    ("sinterstore", Access { categories: &["set"], key_specs: &[
+    ("sinterstore", Access { categories: &["set"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(2), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
     ] }),
-    ("sismember", Access { categories: &["set"], key_specs: &[
+    ("sismember", Access { categories: &["set"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("smembers", Access { categories: &["set"], key_specs: &[
+    ("smembers", Access { categories: &["set"], tips: &["nondeterministic_output_order"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("smismember", Access { categories: &["set"], key_specs: &[
+    ("smismember", Access { categories: &["set"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("smove", Access { categories: &["set"], key_specs: &[
+    ("smove", Access { categories: &["set"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
         KeySpec { notes: None, flags: kf::RW | kf::INSERT, begin: Begin::Index(2), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("spop", Access { categories: &["set"], key_specs: &[
+    ("spop", Access { categories: &["set"], tips: &["nondeterministic_output"], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("spublish", Access { categories: &[], key_specs: &[
+    ("spublish", Access { categories: &[], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::NOT_KEY, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("srandmember", Access { categories: &["set"], key_specs: &[
+    ("srandmember", Access { categories: &["set"], tips: &["nondeterministic_output"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("srem", Access { categories: &["set"], key_specs: &[
+    ("srem", Access { categories: &["set"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("sscan", Access { categories: &["set"], key_specs: &[
+    ("sscan", Access { categories: &["set"], tips: &["nondeterministic_output"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("ssubscribe", Access { categories: &[], key_specs: &[
+    ("ssubscribe", Access { categories: &[], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::NOT_KEY, begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
     ] }),
-    ("strlen", Access { categories: &["string"], key_specs: &[
+    ("strlen", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("subscribe", Access { categories: &[], key_specs: &[] }),
-    ("substr", Access { categories: &["string"], key_specs: &[
+    ("subscribe", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("substr", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("sunion", Access { categories: &["set"], key_specs: &[
+    ("sunion", Access { categories: &["set"], tips: &["nondeterministic_output_order"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
     ] }),
-    ("sunionstore", Access { categories: &["set"], key_specs: &[
+    ("sunionstore", Access { categories: &["set"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(2), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
     ] }),
-    ("sunsubscribe", Access { categories: &[], key_specs: &[
+    ("sunsubscribe", Access { categories: &[], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::NOT_KEY, begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
     ] }),
-    ("swapdb", Access { categories: &["keyspace", "dangerous"], key_specs: &[] }),
-    ("time", Access { categories: &[], key_specs: &[] }),
-    ("touch", Access { categories: &["keyspace"], key_specs: &[
+    ("swapdb", Access { categories: &["keyspace", "dangerous"], tips: &[], key_specs: &[] }),
+    ("time", Access { categories: &[], tips: &["nondeterministic_output"], key_specs: &[] }),
+    ("touch", Access { categories: &["keyspace"], tips: &["request_policy:multi_shard", "response_policy:agg_sum"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
     ] }),
-    ("ttl", Access { categories: &["keyspace"], key_specs: &[
+    ("ttl", Access { categories: &["keyspace"], tips: &["nondeterministic_output"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("type", Access { categories: &["keyspace"], key_specs: &[
+    ("type", Access { categories: &["keyspace"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("unlink", Access { categories: &["keyspace"], key_specs: &[
+    ("unlink", Access { categories: &["keyspace"], tips: &["request_policy:multi_shard", "response_policy:agg_sum"], key_specs: &[
         KeySpec { notes: None, flags: kf::RM | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
     ] }),
-    ("unsubscribe", Access { categories: &[], key_specs: &[] }),
-    ("unwatch", Access { categories: &["transaction"], key_specs: &[] }),
-    ("watch", Access { categories: &["transaction"], key_specs: &[
+    ("unsubscribe", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("unwatch", Access { categories: &["transaction"], tips: &[], key_specs: &[] }),
+    ("watch", Access { categories: &["transaction"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
     ] }),
-    ("zadd", Access { categories: &["sortedset"], key_specs: &[
+    ("zadd", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zcard", Access { categories: &["sortedset"], key_specs: &[
+    ("zcard", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zcount", Access { categories: &["sortedset"], key_specs: &[
+    ("zcount", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zdiff", Access { categories: &["sortedset"], key_specs: &[
+    ("zdiff", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Keynum { keynumidx: 0, firstkey: 1, step: 1 } },
     ] }),
-    ("zdiffstore", Access { categories: &["sortedset"], key_specs: &[
+    ("zdiffstore", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(2), find: Find::Keynum { keynumidx: 0, firstkey: 1, step: 1 } },
     ] }),
-    ("zincrby", Access { categories: &["sortedset"], key_specs: &[
+    ("zincrby", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zinter", Access { categories: &["sortedset"], key_specs: &[
+    ("zinter", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Keynum { keynumidx: 0, firstkey: 1, step: 1 } },
     ] }),
-    ("zintercard", Access { categories: &["sortedset"], key_specs: &[
+    ("zintercard", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Keynum { keynumidx: 0, firstkey: 1, step: 1 } },
     ] }),
-    ("zinterstore", Access { categories: &["sortedset"], key_specs: &[
+    ("zinterstore", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(2), find: Find::Keynum { keynumidx: 0, firstkey: 1, step: 1 } },
     ] }),
-    ("zlexcount", Access { categories: &["sortedset"], key_specs: &[
+    ("zlexcount", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zmpop", Access { categories: &["sortedset"], key_specs: &[
+    ("zmpop", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Keynum { keynumidx: 0, firstkey: 1, step: 1 } },
     ] }),
-    ("zmscore", Access { categories: &["sortedset"], key_specs: &[
+    ("zmscore", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zpopmax", Access { categories: &["sortedset"], key_specs: &[
+    ("zpopmax", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zpopmin", Access { categories: &["sortedset"], key_specs: &[
+    ("zpopmin", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zrandmember", Access { categories: &["sortedset"], key_specs: &[
+    ("zrandmember", Access { categories: &["sortedset"], tips: &["nondeterministic_output"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zrange", Access { categories: &["sortedset"], key_specs: &[
+    ("zrange", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zrangebylex", Access { categories: &["sortedset"], key_specs: &[
+    ("zrangebylex", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zrangebyscore", Access { categories: &["sortedset"], key_specs: &[
+    ("zrangebyscore", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zrangestore", Access { categories: &["sortedset"], key_specs: &[
+    ("zrangestore", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(2), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zrank", Access { categories: &["sortedset"], key_specs: &[
+    ("zrank", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zrem", Access { categories: &["sortedset"], key_specs: &[
+    ("zrem", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zremrangebylex", Access { categories: &["sortedset"], key_specs: &[
+    ("zremrangebylex", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zremrangebyrank", Access { categories: &["sortedset"], key_specs: &[
+    ("zremrangebyrank", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zremrangebyscore", Access { categories: &["sortedset"], key_specs: &[
+    ("zremrangebyscore", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zrevrange", Access { categories: &["sortedset"], key_specs: &[
+    ("zrevrange", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zrevrangebylex", Access { categories: &["sortedset"], key_specs: &[
+    ("zrevrangebylex", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zrevrangebyscore", Access { categories: &["sortedset"], key_specs: &[
+    ("zrevrangebyscore", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zrevrank", Access { categories: &["sortedset"], key_specs: &[
+    ("zrevrank", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zscan", Access { categories: &["sortedset"], key_specs: &[
+    ("zscan", Access { categories: &["sortedset"], tips: &["nondeterministic_output"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zscore", Access { categories: &["sortedset"], key_specs: &[
+    ("zscore", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
-    ("zunion", Access { categories: &["sortedset"], key_specs: &[
+    ("zunion", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Keynum { keynumidx: 0, firstkey: 1, step: 1 } },
     ] }),
-    ("zunionstore", Access { categories: &["sortedset"], key_specs: &[
+    ("zunionstore", Access { categories: &["sortedset"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(2), find: Find::Keynum { keynumidx: 0, firstkey: 1, step: 1 } },
     ] }),

@@ -26,7 +26,7 @@ use crate::store::Scope;
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
     //   name           arity flags                                         group          keys     handler
-    spec("bgrewriteaof",  1,  KEYSPACE_WIDE | ADMIN | NOSCRIPT,             Group::Server, 0, 0, 0, bgrewriteaof),
+    spec("bgrewriteaof",  1,  KEYSPACE_WIDE | ADMIN | NOSCRIPT | NO_ASYNC_LOADING,           Group::Server, 0, 0, 0, bgrewriteaof),
 ];
 
 /// The id of the client that replays the AOF (Redis's `CLIENT_ID_AOF`): it runs while the

@@ -90,7 +90,11 @@ fn write_info(out: &mut Reply, spec: &CommandSpec) {
     for c in cats {
         out.simple(c);
     }
-    out.set(0); // tips
+    let tips = super::keyspecs::tips_of(spec);
+    out.set(tips.len());
+    for t in tips {
+        out.bulk(t.as_bytes());
+    }
     write_key_specs(out, spec);
     out.array(spec.subcommands.len());
     for sub in spec.subcommands {
@@ -98,9 +102,98 @@ fn write_info(out: &mut Reply, spec: &CommandSpec) {
     }
 }
 
-/// The key specs implied by the legacy first/last/step range (Redis's `find_keys` range
-/// counts `lastkey` from the first key; negative values count from the end).
+/// Redis's key specs of the command (Redis's addReplyCommandKeySpecs), or, for a command
+/// Redis's descriptions lack, the one implied by its first/last/step range.
 fn write_key_specs(out: &mut Reply, spec: &CommandSpec) {
+    use super::keyspecs::{key_flags, Begin, Find};
+    let specs = super::keyspecs::key_specs_of(spec);
+    if !specs.is_empty() {
+        out.set(specs.len());
+        for k in specs {
+            out.map(3 + usize::from(k.notes.is_some()));
+            if let Some(notes) = k.notes {
+                out.bulk(b"notes");
+                out.bulk(notes.as_bytes());
+            }
+            out.bulk(b"flags");
+            let names: Vec<&str> = key_flags::NAMES
+                .iter()
+                .filter(|(f, _)| k.flags & f != 0)
+                .map(|(_, n)| *n)
+                .collect();
+            out.set(names.len());
+            for n in names {
+                out.simple(n);
+            }
+            out.bulk(b"begin_search");
+            out.map(2);
+            out.bulk(b"type");
+            match k.begin {
+                Begin::Index(pos) => {
+                    out.bulk(b"index");
+                    out.bulk(b"spec");
+                    out.map(1);
+                    out.bulk(b"index");
+                    out.int(pos as i64);
+                }
+                Begin::Keyword { keyword, startfrom } => {
+                    out.bulk(b"keyword");
+                    out.bulk(b"spec");
+                    out.map(2);
+                    out.bulk(b"keyword");
+                    out.bulk(keyword.as_bytes());
+                    out.bulk(b"startfrom");
+                    out.int(startfrom as i64);
+                }
+                Begin::Unknown => {
+                    out.bulk(b"unknown");
+                    out.bulk(b"spec");
+                    out.map(0);
+                }
+            }
+            out.bulk(b"find_keys");
+            out.map(2);
+            out.bulk(b"type");
+            match k.find {
+                Find::Range {
+                    lastkey,
+                    step,
+                    limit,
+                } => {
+                    out.bulk(b"range");
+                    out.bulk(b"spec");
+                    out.map(3);
+                    out.bulk(b"lastkey");
+                    out.int(lastkey as i64);
+                    out.bulk(b"keystep");
+                    out.int(step as i64);
+                    out.bulk(b"limit");
+                    out.int(limit as i64);
+                }
+                Find::Keynum {
+                    keynumidx,
+                    firstkey,
+                    step,
+                } => {
+                    out.bulk(b"keynum");
+                    out.bulk(b"spec");
+                    out.map(3);
+                    out.bulk(b"keynumidx");
+                    out.int(keynumidx as i64);
+                    out.bulk(b"firstkey");
+                    out.int(firstkey as i64);
+                    out.bulk(b"keystep");
+                    out.int(step as i64);
+                }
+                Find::Unknown => {
+                    out.bulk(b"unknown");
+                    out.bulk(b"spec");
+                    out.map(0);
+                }
+            }
+        }
+        return;
+    }
     if spec.first_key <= 0 {
         out.set(0);
         return;

@@ -94,6 +94,8 @@ pub struct KeySpec {
 pub struct Access {
     /// Explicit categories, lowercase without `@`.
     pub categories: &'static [&'static str],
+    /// Command tips (COMMAND INFO), lowercase.
+    pub tips: &'static [&'static str],
     pub key_specs: &'static [KeySpec],
 }
 
@@ -229,6 +231,16 @@ fn build(spec: &CommandSpec) -> CommandAccess {
 pub fn access() -> &'static [CommandAccess] {
     static ACCESS: OnceLock<Vec<CommandAccess>> = OnceLock::new();
     ACCESS.get_or_init(|| registry().all.iter().map(|s| build(s)).collect())
+}
+
+/// Redis's command tips of `spec` (COMMAND INFO).
+pub fn tips_of(spec: &CommandSpec) -> &'static [&'static str] {
+    data_of(spec.name).map_or(&[][..], |d| d.tips)
+}
+
+/// Redis's key specs of `spec` (any registry entry; empty when Redis's data has none).
+pub fn key_specs_of(spec: &CommandSpec) -> &'static [KeySpec] {
+    data_of(spec.name).map_or(&[][..], |d| d.key_specs)
 }
 
 /// The categories of `spec` (any registry entry).

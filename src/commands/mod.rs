@@ -72,6 +72,7 @@ pub mod flags {
     pub const SENTINEL: u32 = 1 << 16;
     pub const DANGEROUS: u32 = 1 << 17;
     pub const SKIP_SLOWLOG: u32 = 1 << 18;
+    pub const NO_ASYNC_LOADING: u32 = 1 << 19;
     /// Internal (not reported by `COMMAND`): the command may touch keys it does not name
     /// (KEYS, SCAN, FLUSHALL, SELECT, MOVE, ...), so EXEC locks every shard when it is queued.
     pub const KEYSPACE_WIDE: u32 = 1 << 24;
@@ -95,6 +96,7 @@ pub mod flags {
         (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
         (MOVABLE_KEYS, "movablekeys"),
         (ALLOW_BUSY, "allow_busy"),

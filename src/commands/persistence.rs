@@ -21,8 +21,8 @@ use crate::store::Scope;
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
     //   name        arity flags                                                    group          keys     handler
-    spec("save",       1,  KEYSPACE_WIDE | ADMIN | NOSCRIPT | NO_MULTI,             Group::Server, 0, 0, 0, save),
-    spec("bgsave",    -1,  KEYSPACE_WIDE | ADMIN | NOSCRIPT,                        Group::Server, 0, 0, 0, bgsave),
+    spec("save",       1,  KEYSPACE_WIDE | ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,           Group::Server, 0, 0, 0, save),
+    spec("bgsave",    -1,  KEYSPACE_WIDE | ADMIN | NOSCRIPT | NO_ASYNC_LOADING,           Group::Server, 0, 0, 0, bgsave),
     spec("lastsave",   1,  LOADING | STALE | FAST | DANGEROUS,                      Group::Server, 0, 0, 0, lastsave),
     spec("debug",     -2,  KEYSPACE_WIDE | ADMIN | NOSCRIPT | LOADING | STALE,     Group::Server, 0, 0, 0, debug),
 ];

@@ -487,14 +487,29 @@ fn config_rewrite_keeps_the_users() {
     let s = Server::start(&["--config", &conf]);
     let mut c = s.conn();
     assert_eq!(
-        reply(&mut c, &["ACL", "SETUSER", "alice", "on", ">pw", "~k*", "+@read", "(+set ~w*)"]),
+        reply(
+            &mut c,
+            &[
+                "ACL",
+                "SETUSER",
+                "alice",
+                "on",
+                ">pw",
+                "~k*",
+                "+@read",
+                "(+set ~w*)"
+            ]
+        ),
         "+OK"
     );
     assert_eq!(reply(&mut c, &["CONFIG", "REWRITE"]), "+OK");
     let before = reply(&mut c, &["ACL", "LIST"]);
     let text = std::fs::read_to_string(&conf).unwrap();
     assert!(text.contains("\nuser alice on #"), "{text}");
-    assert!(text.contains("\nuser default on nopass ~* &* +@all"), "{text}");
+    assert!(
+        text.contains("\nuser default on nopass ~* &* +@all"),
+        "{text}"
+    );
     drop(c);
     drop(s);
     let s = Server::start(&["--config", &conf]);
@@ -503,7 +518,10 @@ fn config_rewrite_keeps_the_users() {
     // sanitize-payload flag.
     assert_eq!(
         reply(&mut c, &["ACL", "LIST"]),
-        before.replace("user default on nopass", "user default on nopass sanitize-payload")
+        before.replace(
+            "user default on nopass",
+            "user default on nopass sanitize-payload"
+        )
     );
     assert_eq!(reply(&mut c, &["AUTH", "alice", "pw"]), "+OK");
     std::fs::remove_dir_all(&dir).ok();

@@ -158,3 +158,80 @@ fn command_docs_match_redis() {
         }
     }
 }
+
+/// One COMMAND INFO entry with its subcommands sorted by name (Redis iterates a hash table)
+/// and restricted to those in `keep`.
+fn normalized_info(v: &Value, keep: &dyn Fn(&str) -> bool) -> Value {
+    let Value::Array(fields) = v else {
+        panic!("an entry is an array: {v:?}")
+    };
+    let mut fields = fields.clone();
+    if let Some(Value::Array(subs)) = fields.get_mut(9) {
+        let mut kept: Vec<Value> = subs
+            .iter()
+            .filter(|s| keep(&info_name(s)))
+            .map(|s| normalized_info(s, keep))
+            .collect();
+        kept.sort_by_key(info_name);
+        *subs = kept;
+    }
+    Value::Array(fields)
+}
+
+fn info_name(v: &Value) -> String {
+    match v {
+        Value::Array(f) => match &f[0] {
+            Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+}
+
+/// COMMAND INFO (flags, ACL categories, tips, key specs) is Redis's for every command both
+/// have, but ZRANK/ZREVRANK, which take Redis 7.2's WITHSCORE (arity -3 instead of 3).
+#[test]
+fn command_info_matches_redis() {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let ferrokv = Server::start(&[]);
+    let all = |s: &Server| -> Vec<Value> {
+        let mut c = connect(s, false);
+        match redis::cmd("COMMAND").query::<Value>(&mut c).unwrap() {
+            Value::Array(v) => v,
+            other => panic!("{other:?}"),
+        }
+    };
+    let theirs: std::collections::HashMap<String, Value> = all(&redis)
+        .into_iter()
+        .map(|v| (info_name(&v), v))
+        .collect();
+    let keep = |n: &str| !NEWER.contains(&n);
+    let mut compared = 0;
+    for ours in all(&ferrokv) {
+        let name = info_name(&ours);
+        if ["zrank", "zrevrank"].contains(&name.as_str()) {
+            continue;
+        }
+        let Some(t) = theirs.get(&name) else {
+            continue;
+        };
+        // Redis lists only the subcommands both have.
+        let ours_subs: Vec<String> = match &ours {
+            Value::Array(f) => match &f[9] {
+                Value::Array(s) => s.iter().map(info_name).collect(),
+                _ => vec![],
+            },
+            _ => vec![],
+        };
+        let both = |n: &str| keep(n) && (ours_subs.is_empty() || ours_subs.iter().any(|o| o == n));
+        assert_eq!(
+            normalized_info(&ours, &both),
+            normalized_info(t, &both),
+            "COMMAND INFO {name}"
+        );
+        compared += 1;
+    }
+    assert!(compared > 150, "{compared} commands compared");
+}
