@@ -49,6 +49,8 @@ pub struct ClientInfo {
     pub multi: AtomicI64,
     /// Subscription counts and MONITOR mode (written by the owning loop).
     pub pubsub: SubCounts,
+    /// Held by a client pause (CLIENT LIST shows `b`, as Redis's BLOCKED_POSTPONE).
+    pub postponed: AtomicBool,
 }
 
 impl ClientInfo {
@@ -90,6 +92,7 @@ impl ClientInfo {
             killed: AtomicBool::new(false),
             multi: AtomicI64::new(-1),
             pubsub: SubCounts::default(),
+            postponed: AtomicBool::new(false),
         }
     }
 
@@ -177,6 +180,9 @@ pub struct Client {
     /// Waiting in a blocking command (BLPOP & co): the connection runs no further input until
     /// the wait ends.
     pub blocked: Option<BlockedOn>,
+    /// Held by a client pause (Redis's BLOCKED_POSTPONE): the command that was held stays in
+    /// the connection, which runs nothing until its loop re-runs it ([`crate::state::pause`]).
+    pub postponed: bool,
     /// Authenticated (Redis's `c->authenticated`): set at connection time when `default`
     /// needs no password, and by a successful AUTH / HELLO AUTH; RESET re-derives it.
     pub authenticated: bool,
@@ -197,6 +203,7 @@ impl Client {
             watched: Watched::default(),
             pubsub: Subscriptions::default(),
             blocked: None,
+            postponed: false,
             authenticated: true,
         }
     }

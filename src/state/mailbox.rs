@@ -25,6 +25,9 @@ pub enum Msg {
     Kill { token: usize, id: u64 },
     /// Close everything and exit the loop.
     Shutdown,
+    /// A client pause ended or became less restrictive (CLIENT UNPAUSE): re-run the parked
+    /// clients now (those still held park again).
+    Unpaused,
     /// Pub/Sub messages or MONITOR lines for connections of this loop (one per publication
     /// per loop; see [`crate::pubsub`]).
     Deliver(Delivery),
@@ -79,6 +82,14 @@ impl Mailboxes {
             if h.inbox.send(msg).is_ok() {
                 fx.defer_wake(to);
             }
+        }
+    }
+
+    /// Queues `msg()` for every loop; the wake-ups wait until execution `fx` ends.
+    pub fn broadcast(&self, msg: impl Fn() -> Msg, fx: &Scope) {
+        let count = self.loops.get().map_or(0, Vec::len);
+        for to in 0..count {
+            self.send(to, msg(), fx);
         }
     }
 

@@ -87,6 +87,8 @@ pub struct Shared {
     pub aof: Arc<crate::persist::aof::Aof>,
     /// Users and their passwords (ACL).
     pub users: crate::acl::Users,
+    /// CLIENT PAUSE and the shutdown's write pause (see [`super::pause`]).
+    pub pause: super::pause::Pause,
 }
 
 impl Shared {
@@ -106,6 +108,7 @@ impl Shared {
         let run_id = hex40();
         let replid = hex40();
         let store = Store::new(config.databases);
+        let pause = super::pause::Pause::new(store.expiry_hold().clone());
         let persistence = Persistence::new(config.rdb.clone(), crate::clock::now_ms() / 1000);
         store
             .events()
@@ -137,6 +140,7 @@ impl Shared {
             )),
             persistence,
             users: crate::acl::Users::new(config.requirepass.as_deref().map(str::as_bytes)),
+            pause,
             config,
         }
     }

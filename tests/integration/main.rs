@@ -34,6 +34,7 @@ mod hashes;
 mod keys;
 mod lists;
 mod load;
+mod pause;
 mod persistence;
 mod protocol;
 mod proxy;
