@@ -214,6 +214,11 @@ pub struct Config {
     pub proxy_trusted: Vec<ipnet::IpNet>,
     /// `proxy-protocol-header-timeout`: seconds a trusted peer has to send its header.
     pub proxy_header_timeout: u64,
+    /// `shutdown-timeout`: seconds a graceful shutdown waits for replies to drain (0: none).
+    pub shutdown_timeout: u64,
+    /// `shutdown-on-sigterm` / `shutdown-on-sigint` ([`crate::state::shutdown::flags`]).
+    pub shutdown_on_sigterm: u8,
+    pub shutdown_on_sigint: u8,
     /// Whether a `save` directive was met in the config file (the first replaces the default
     /// points, later ones add to them, as in Redis).
     pub save_seen: bool,
@@ -244,6 +249,9 @@ impl Default for Config {
             proxy_protocol: false,
             proxy_trusted: Vec::new(),
             proxy_header_timeout: 5,
+            shutdown_timeout: 10,
+            shutdown_on_sigterm: 0,
+            shutdown_on_sigint: 0,
         }
     }
 }
@@ -474,6 +482,18 @@ impl Config {
                     .flat_map(|v| v.split_whitespace())
                     .map(parse_net)
                     .collect::<Result<_, _>>()?
+            }
+            "shutdown-timeout" => {
+                self.shutdown_timeout = parse_num(one()?)?;
+                if self.shutdown_timeout > i32::MAX as u64 {
+                    return Err("argument must be between 0 and 2147483647 inclusive".into());
+                }
+            }
+            "shutdown-on-sigterm" => {
+                self.shutdown_on_sigterm = crate::state::shutdown::flags::parse(values)?
+            }
+            "shutdown-on-sigint" => {
+                self.shutdown_on_sigint = crate::state::shutdown::flags::parse(values)?
             }
             "key-load-delay" => self.rdb.key_load_delay_us = parse_num(one()?)?,
             "rdb-key-save-delay" => self.rdb.key_save_delay_us = parse_num(one()?)?,

@@ -939,6 +939,8 @@ mod tests {
                 Msg::Unblocked { .. } => "unblocked",
                 Msg::Shutdown => "shutdown",
                 Msg::Unpaused => "unpaused",
+                Msg::StopAccepting => "stop accepting",
+                Msg::ShutdownCancelled => "shutdown cancelled",
             })
             .collect();
         assert_eq!(

@@ -80,6 +80,8 @@ pub struct Conn {
     peer_closed: bool,
     /// In its loop's list of clients held by a client pause.
     pub parked: bool,
+    /// `args` is a whole command a client pause held, to run first when resumed.
+    held: bool,
 }
 
 impl Conn {
@@ -101,6 +103,7 @@ impl Conn {
             peer_closed: false,
             proxy_pending: false,
             parked: false,
+            held: false,
         }
     }
 
@@ -269,11 +272,12 @@ impl Conn {
     fn process(&mut self, shared: &Shared, stats: &LoopStats) {
         // A client blocked in BLPOP & co, or held by a client pause, runs nothing until the
         // wait ends (Redis keeps reading its input meanwhile, and so do we).
-        if self.client.blocked.is_some() || self.client.postponed {
+        if self.client.blocked.is_some() || self.client.postponed || self.client.awaiting_shutdown {
             return;
         }
         // The command a pause held (still in `args`) runs first, before anything parsed.
-        let mut held = !self.args.is_empty();
+        // (Otherwise `args` may hold the part of a command parsed so far.)
+        let mut held = std::mem::take(&mut self.held);
         if !held && (self.rbuf.is_empty() || self.proxy_pending && !self.take_proxy_header()) {
             return;
         }
@@ -298,6 +302,7 @@ impl Conn {
         );
         while !ctx.client.close_after_reply
             && ctx.client.blocked.is_none()
+            && !ctx.client.awaiting_shutdown
             && ctx.out.len() <= PAUSE_OUTPUT
         {
             let parsed = if std::mem::take(&mut held) {
@@ -312,6 +317,7 @@ impl Conn {
                     if ctx.client.postponed {
                         // Held by a client pause: the command stays in `args`, and the rest
                         // of the pipeline waits behind it.
+                        self.held = true;
                         break;
                     }
                     self.args.clear();

@@ -65,6 +65,12 @@ pub struct EventLoop {
     /// The most restrictive pause kind a parked client was held under: they are re-run once
     /// the effective pause is less restrictive than this.
     parked_kind: u8,
+    /// The addresses this loop listens on (to listen again when a shutdown is cancelled).
+    listen_addrs: Vec<std::net::SocketAddr>,
+    /// A graceful shutdown is under way: listeners closed, drain reported each iteration.
+    draining: bool,
+    /// Clients waiting in SHUTDOWN: (token, client id).
+    shutdown_waiters: Vec<(usize, u64)>,
 }
 
 impl EventLoop {
@@ -83,6 +89,10 @@ impl EventLoop {
         }
         let (tx, rx) = channel();
         let stats = shared.stats[index].clone();
+        let listen_addrs = listeners
+            .iter()
+            .map(|l| l.local_addr())
+            .collect::<io::Result<_>>()?;
         Ok((
             EventLoop {
                 index,
@@ -98,6 +108,9 @@ impl EventLoop {
                 timers: BTreeSet::new(),
                 parked: Vec::new(),
                 parked_kind: crate::state::pause::OFF,
+                listen_addrs,
+                draining: false,
+                shutdown_waiters: Vec::new(),
             },
             LoopHandle::new(tx, waker),
         ))
@@ -187,6 +200,11 @@ impl EventLoop {
                     .before_replies(self.stats.last_ticket.load(Ordering::Relaxed));
             }
             self.flush_pending();
+            if self.draining {
+                // A graceful shutdown waits until every loop's clients have their replies.
+                let drained = self.conns.iter().all(|(_, c)| !c.has_output());
+                self.shared.graceful.report_drained(self.index, drained);
+            }
             if now.saturating_duration_since(last_tick) >= TICK {
                 last_tick = now;
                 self.housekeeping();
@@ -212,6 +230,11 @@ impl EventLoop {
         }
         // A command just blocked the client: arm its timeout.
         if let Some(conn) = self.conns.get_mut(key) {
+            if conn.client.awaiting_shutdown
+                && !self.shutdown_waiters.contains(&(key, conn.client.id))
+            {
+                self.shutdown_waiters.push((key, conn.client.id));
+            }
             if conn.client.postponed && !conn.parked {
                 conn.parked = true;
                 self.parked.push((key, conn.client.id));
@@ -252,6 +275,49 @@ impl EventLoop {
             if let Some(reply) = crate::commands::blocking::timed_out(&self.shared, blocked) {
                 self.resume(key, &reply);
             }
+        }
+    }
+
+    /// A graceful shutdown began: new connections are refused (the listening sockets are
+    /// closed, so connection attempts get a reset) while the clients already here are served.
+    fn stop_accepting(&mut self) {
+        for mut l in self.listeners.drain(..) {
+            let _ = self.poll.registry().deregister(&mut l);
+        }
+        self.draining = true;
+    }
+
+    /// The shutdown was aborted or failed: listen again, and answer the clients that wait in
+    /// SHUTDOWN with Redis's error, then run what they pipelined after it.
+    fn shutdown_cancelled(&mut self) {
+        self.draining = false;
+        if self.listeners.is_empty() {
+            for (i, addr) in self.listen_addrs.iter().enumerate() {
+                match super::listener::bind(*addr).and_then(|mut l| {
+                    self.poll.registry().register(
+                        &mut l,
+                        Token(LISTENER_BASE - i),
+                        Interest::READABLE,
+                    )?;
+                    Ok(l)
+                }) {
+                    Ok(l) => self.listeners.push(l),
+                    Err(e) => {
+                        tracing::error!(event_loop = self.index, %addr, error = %e, "cannot listen again after the cancelled shutdown");
+                        break;
+                    }
+                }
+            }
+        }
+        for (key, id) in std::mem::take(&mut self.shutdown_waiters) {
+            let Some(conn) = self.conns.get_mut(key).filter(|c| c.client.id == id) else {
+                continue;
+            };
+            conn.client.awaiting_shutdown = false;
+            conn.out.error(crate::commands::errors::SHUTDOWN_FAILED);
+            self.stats.count_error(b"ERR");
+            let next = conn.on_readable(&self.shared, &self.stats, self.poll.registry());
+            self.after_input(key, next);
         }
     }
 
@@ -396,6 +462,8 @@ impl EventLoop {
                 }
                 Msg::Shutdown => shutdown = true,
                 Msg::Unpaused => self.resume_parked(),
+                Msg::StopAccepting => self.stop_accepting(),
+                Msg::ShutdownCancelled => self.shutdown_cancelled(),
                 Msg::Deliver(d) => self.deliver(&d),
                 Msg::Unblocked {
                     token,

@@ -183,6 +183,9 @@ pub struct Client {
     /// Held by a client pause (Redis's BLOCKED_POSTPONE): the command that was held stays in
     /// the connection, which runs nothing until its loop re-runs it ([`crate::state::pause`]).
     pub postponed: bool,
+    /// Sent SHUTDOWN and waits for it (Redis's BLOCKED_SHUTDOWN): runs nothing more; gets an
+    /// error if the shutdown is aborted or fails, else the connection closes as it exits.
+    pub awaiting_shutdown: bool,
     /// Authenticated (Redis's `c->authenticated`): set at connection time when `default`
     /// needs no password, and by a successful AUTH / HELLO AUTH; RESET re-derives it.
     pub authenticated: bool,
@@ -204,6 +207,7 @@ impl Client {
             pubsub: Subscriptions::default(),
             blocked: None,
             postponed: false,
+            awaiting_shutdown: false,
             authenticated: true,
         }
     }

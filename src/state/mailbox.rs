@@ -25,6 +25,12 @@ pub enum Msg {
     Kill { token: usize, id: u64 },
     /// Close everything and exit the loop.
     Shutdown,
+    /// A graceful shutdown began: close the listeners (new connections are refused) and
+    /// report when every client's output is written.
+    StopAccepting,
+    /// The shutdown was aborted or failed: listen again, and answer the clients waiting in
+    /// SHUTDOWN with `-ERR Errors trying to SHUTDOWN. Check logs.`
+    ShutdownCancelled,
     /// A client pause ended or became less restrictive (CLIENT UNPAUSE): re-run the parked
     /// clients now (those still held park again).
     Unpaused,

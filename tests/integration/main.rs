@@ -41,6 +41,7 @@ mod proxy;
 mod pubsub;
 mod server;
 mod sets;
+mod shutdown;
 mod smoke;
 mod strings;
 mod tools;
