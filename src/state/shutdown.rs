@@ -11,55 +11,9 @@ use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
-/// SHUTDOWN's and `shutdown-on-sig*`'s flags (Redis's `SHUTDOWN_*`).
-pub mod flags {
-    pub const SAVE: u8 = 1;
-    pub const NOSAVE: u8 = 2;
-    pub const NOW: u8 = 4;
-    pub const FORCE: u8 = 8;
-    /// `shutdown-on-sigterm` / `shutdown-on-sigint` words, in Redis's enum order.
-    pub const NAMES: &[(u8, &str)] = &[
-        (SAVE, "save"),
-        (NOSAVE, "nosave"),
-        (NOW, "now"),
-        (FORCE, "force"),
-    ];
-
-    /// Parses `default` or a combination of `save|nosave|now|force` (words, any case), as
-    /// Redis's multi-argument enum config; SAVE with NOSAVE is refused.
-    pub fn parse(words: &[&str]) -> Result<u8, String> {
-        let mut f = 0;
-        for w in words.iter().flat_map(|w| w.split_whitespace()) {
-            if w.eq_ignore_ascii_case("default") {
-                continue;
-            }
-            f |= NAMES
-                .iter()
-                .find(|(_, n)| w.eq_ignore_ascii_case(n))
-                .map(|(b, _)| *b)
-                .ok_or(
-                    "argument(s) must be one of the following: default, save, nosave, now, force",
-                )?;
-        }
-        if f & SAVE != 0 && f & NOSAVE != 0 {
-            return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".into());
-        }
-        Ok(f)
-    }
-
-    /// CONFIG GET's rendering: `default`, or the words set.
-    pub fn render(f: u8) -> String {
-        if f == 0 {
-            return "default".into();
-        }
-        NAMES
-            .iter()
-            .filter(|(b, _)| f & b != 0)
-            .map(|(_, n)| *n)
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
+/// SHUTDOWN's and `shutdown-on-sig*`'s flags (defined with the configuration, below this
+/// layer).
+pub use crate::config::shutdown_flags as flags;
 
 #[derive(Default)]
 struct Inner {
@@ -190,25 +144,6 @@ impl ShutdownState {
 mod tests {
     use super::*;
     use std::time::Duration;
-
-    #[test]
-    fn flags_parse_and_render_as_redis() {
-        assert_eq!(flags::parse(&["default"]), Ok(0));
-        assert_eq!(
-            flags::parse(&["NOSAVE", "now"]),
-            Ok(flags::NOSAVE | flags::NOW)
-        );
-        assert_eq!(
-            flags::parse(&["save force"]),
-            Ok(flags::SAVE | flags::FORCE)
-        );
-        assert!(flags::parse(&["save", "nosave"])
-            .unwrap_err()
-            .contains("simultaneously"));
-        assert!(flags::parse(&["later"]).is_err());
-        assert_eq!(flags::render(0), "default");
-        assert_eq!(flags::render(flags::NOW | flags::NOSAVE), "nosave now");
-    }
 
     #[test]
     fn a_request_is_taken_once_and_abort_cancels_it() {
