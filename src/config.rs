@@ -216,6 +216,11 @@ pub struct Config {
     pub proxy_trusted: Vec<ipnet::IpNet>,
     /// `proxy-protocol-header-timeout`: seconds a trusted peer has to send its header.
     pub proxy_header_timeout: u64,
+    /// `shutdown-timeout`: seconds a graceful shutdown waits for replies to drain (0: none).
+    pub shutdown_timeout: u64,
+    /// `shutdown-on-sigterm` / `shutdown-on-sigint` ([`crate::state::shutdown::flags`]).
+    pub shutdown_on_sigterm: u8,
+    pub shutdown_on_sigint: u8,
     /// Whether a `save` directive was met in the config file (the first replaces the default
     /// points, later ones add to them, as in Redis).
     pub save_seen: bool,
@@ -247,6 +252,9 @@ impl Default for Config {
             proxy_protocol: false,
             proxy_trusted: Vec::new(),
             proxy_header_timeout: 5,
+            shutdown_timeout: 10,
+            shutdown_on_sigterm: 0,
+            shutdown_on_sigint: 0,
         }
     }
 }
@@ -505,6 +513,14 @@ impl Config {
                     .map(parse_net)
                     .collect::<Result<_, _>>()?
             }
+            "shutdown-timeout" => {
+                self.shutdown_timeout = parse_num(one()?)?;
+                if self.shutdown_timeout > i32::MAX as u64 {
+                    return Err("argument must be between 0 and 2147483647 inclusive".into());
+                }
+            }
+            "shutdown-on-sigterm" => self.shutdown_on_sigterm = shutdown_flags::parse(values)?,
+            "shutdown-on-sigint" => self.shutdown_on_sigint = shutdown_flags::parse(values)?,
             "key-load-delay" => self.rdb.key_load_delay_us = parse_num(one()?)?,
             "rdb-key-save-delay" => self.rdb.key_save_delay_us = parse_num(one()?)?,
             "loglevel" => {
@@ -654,5 +670,77 @@ mod tests {
     fn quoted_arguments() {
         assert_eq!(split_args(r#"a "b c" 'd'"#).unwrap(), vec!["a", "b c", "d"]);
         assert!(split_args(r#"a "b"#).is_none());
+    }
+}
+
+/// SHUTDOWN's and `shutdown-on-sig*`'s flags (Redis's `SHUTDOWN_*`).
+pub mod shutdown_flags {
+    pub const SAVE: u8 = 1;
+    pub const NOSAVE: u8 = 2;
+    pub const NOW: u8 = 4;
+    pub const FORCE: u8 = 8;
+    /// `shutdown-on-sigterm` / `shutdown-on-sigint` words, in Redis's enum order.
+    pub const NAMES: &[(u8, &str)] = &[
+        (SAVE, "save"),
+        (NOSAVE, "nosave"),
+        (NOW, "now"),
+        (FORCE, "force"),
+    ];
+
+    /// Parses `default` or a combination of `save|nosave|now|force` (words, any case), as
+    /// Redis's multi-argument enum config; SAVE with NOSAVE is refused.
+    pub fn parse(words: &[&str]) -> Result<u8, String> {
+        let mut f = 0;
+        for w in words.iter().flat_map(|w| w.split_whitespace()) {
+            if w.eq_ignore_ascii_case("default") {
+                continue;
+            }
+            f |= NAMES
+                .iter()
+                .find(|(_, n)| w.eq_ignore_ascii_case(n))
+                .map(|(b, _)| *b)
+                .ok_or(
+                    "argument(s) must be one of the following: default, save, nosave, now, force",
+                )?;
+        }
+        if f & SAVE != 0 && f & NOSAVE != 0 {
+            return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".into());
+        }
+        Ok(f)
+    }
+
+    /// CONFIG GET's rendering: `default`, or the words set.
+    pub fn render(f: u8) -> String {
+        if f == 0 {
+            return "default".into();
+        }
+        NAMES
+            .iter()
+            .filter(|(b, _)| f & b != 0)
+            .map(|(_, n)| *n)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn flags_parse_and_render_as_redis() {
+            assert_eq!(super::parse(&["default"]), Ok(0));
+            assert_eq!(
+                super::parse(&["NOSAVE", "now"]),
+                Ok(super::NOSAVE | super::NOW)
+            );
+            assert_eq!(
+                super::parse(&["save force"]),
+                Ok(super::SAVE | super::FORCE)
+            );
+            assert!(super::parse(&["save", "nosave"])
+                .unwrap_err()
+                .contains("simultaneously"));
+            assert!(super::parse(&["later"]).is_err());
+            assert_eq!(super::render(0), "default");
+            assert_eq!(super::render(super::NOW | super::NOSAVE), "nosave now");
+        }
     }
 }

@@ -45,22 +45,20 @@ fn main() {
     std::thread::spawn(move || {
         let mut signals = signals;
         for sig in signals.forever() {
-            let name = if sig == signal_hook::consts::SIGINT {
-                "SIGINT"
+            let sigint = sig == signal_hook::consts::SIGINT;
+            // As Redis: a second SIGINT while a shutdown is under way means "now".
+            if sigint && shared.graceful.is_pending() {
+                tracing::warn!("You insist... exiting now.");
+                std::process::exit(1);
+            }
+            let (name, setting) = if sigint {
+                ("SIGINT", &shared.settings.shutdown_on_sigint)
             } else {
-                "SIGTERM"
+                ("SIGTERM", &shared.settings.shutdown_on_sigterm)
             };
             tracing::warn!("Received {name} scheduling shutdown...");
-            // As Redis's prepareForShutdown: save when save points exist; a failed save
-            // keeps the server running.
-            let fx = shared.scope(None);
-            let save = ferrokv::commands::persistence::saves_on_shutdown(&shared);
-            if ferrokv::commands::persistence::prepare_shutdown(&shared, &fx, save).is_err() {
-                tracing::warn!("{name} received but errors trying to shut down the server, check the logs for more information");
-                continue;
-            }
-            shared.request_shutdown();
-            break;
+            // The graceful shutdown (net::shutdown) runs on the main thread, in join().
+            shared.graceful.request(setting.load(Ordering::Relaxed));
         }
     });
     running.join();

@@ -11,6 +11,8 @@
 //! 2. The checks, in Redis's order: arity; (issue 11: authentication, ACL — from the
 //!    registry's categories and key positions —, maxmemory); (later: the cluster slot); the
 //!    RESP2 Pub/Sub context. A rejected command gets its error and flags an open MULTI.
+//!    Last, a client pause: a command it holds is postponed, not run nor counted; its
+//!    connection keeps it and runs it again when the pause ends ([`crate::state::pause`]).
 //! 3. Inside MULTI: queued (`+QUEUED`), nothing runs.
 //! 4. The handler, with the client as the execution's [`Caller`] when it is subscribed: pushes
 //!    for itself are put in front of its reply.
@@ -58,6 +60,9 @@ enum Outcome {
     Queued,
     /// Rejected before running: unknown (`None`), wrong arity, not allowed here.
     Rejected(Option<usize>),
+    /// Held by a client pause: nothing ran or was counted; the connection keeps the command
+    /// and its loop runs it again once the pause ends ([`crate::state::pause`]).
+    Postponed,
 }
 
 /// Runs one command (`args[0]` is its name) for `ctx`'s client: see the module doc.
@@ -90,6 +95,10 @@ fn outermost(ctx: &mut Ctx<'_>, run: impl FnOnce(&mut Ctx<'_>) -> (Outcome, usiz
     let reply_start = ctx.out.len();
     let start = ctx.clock;
     let done = catch_unwind(AssertUnwindSafe(|| run(ctx)));
+    if let Ok((Outcome::Postponed, _)) = done {
+        ctx.depth = 0;
+        return;
+    }
     let (outcome, reply_at) = done.unwrap_or_else(|_| {
         tracing::error!(
             client = ctx.client.id,
@@ -197,6 +206,12 @@ fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> (Outcome, usize) {
     if subscribed && !allowed_in_context(ctx, spec.name) {
         return (Outcome::Rejected(Some(index)), reply_start);
     }
+    // Last of the checks, as Redis: a command that passed them all waits out a client pause
+    // (queueing into MULTI included). The common case is this one relaxed load.
+    let pause = ctx.srv.pause.kind();
+    if pause != crate::state::pause::OFF && !ctx.in_exec && postpone(ctx, spec, pause) {
+        return (Outcome::Postponed, reply_start);
+    }
     if ctx.client.multi.is_some() {
         let queued = multi::queue(ctx, index, spec, args);
         let outcome = match queued {
@@ -238,6 +253,35 @@ fn persistence_allows(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, gate: u8) -
     };
     multi::rejected(ctx, Some(spec), error.as_bytes());
     false
+}
+
+/// Redis's `processCommand` pause rule: under CLIENT PAUSE ALL every command waits; under
+/// WRITE (and the shutdown's write pause) those that write or may replicate (PUBLISH, ...) and
+/// an EXEC whose queue holds one. Returns true after parking the client: the connection keeps
+/// the command and runs it again when its loop sees the pause end.
+#[cold]
+#[inline(never)]
+fn postpone(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, kind: u8) -> bool {
+    use super::flags::{MAY_REPLICATE, WRITE};
+    use crate::state::pause;
+    if ctx.client.id == super::aof::AOF_CLIENT_ID {
+        return false;
+    }
+    let kind = ctx.srv.pause.current(ctx.now).min(kind);
+    let writes = spec.flags & (WRITE | MAY_REPLICATE) != 0
+        || (spec.name == "exec"
+            && ctx.client.multi.as_ref().is_some_and(|t| {
+                t.queue
+                    .iter()
+                    .any(|q| registry().all[q.index].flags & (WRITE | MAY_REPLICATE) != 0)
+            }));
+    if !pause::holds(kind, writes) {
+        return false;
+    }
+    ctx.client.postponed = true;
+    ctx.client.info.postponed.store(true, Ordering::Relaxed);
+    ctx.srv.pause.parked.fetch_add(1, Ordering::Relaxed);
+    true
 }
 
 /// The registry entry `args` names, through the connection's one-entry cache.
@@ -439,7 +483,7 @@ fn record(ctx: &mut Ctx<'_>, outcome: Outcome, usec: u64, reply_at: usize) {
     let reply = &ctx.out.buf[reply_at.min(ctx.out.buf.len())..];
     match outcome {
         Outcome::Ran { index, .. } => stats.record_call(index, usec, reply),
-        Outcome::Queued => {}
+        Outcome::Queued | Outcome::Postponed => {}
         Outcome::Rejected(index) => {
             LoopStats::add(&stats.commands_processed, 1);
             if let Some(index) = index {
@@ -901,6 +945,9 @@ mod tests {
                 Msg::Unblocked { .. } => "unblocked",
                 Msg::Shutdown => "shutdown",
                 Msg::AclRecheck { .. } => "acl",
+                Msg::Unpaused => "unpaused",
+                Msg::StopAccepting => "stop accepting",
+                Msg::ShutdownCancelled => "shutdown cancelled",
             })
             .collect();
         assert_eq!(

@@ -1,5 +1,5 @@
 //! CLIENT and its subcommands: ID, INFO, LIST, KILL, SETNAME, GETNAME, SETINFO, REPLY,
-//! NO-EVICT, NO-TOUCH, GETREDIR, TRACKINGINFO, UNBLOCK, HELP.
+//! NO-EVICT, NO-TOUCH, GETREDIR, TRACKINGINFO, UNBLOCK, PAUSE, UNPAUSE, HELP.
 //!
 //! Threading: CLIENT LIST/INFO read other connections through their shared [`ClientInfo`].
 //! CLIENT KILL never touches another connection directly: it marks the target's `killed` flag
@@ -36,6 +36,8 @@ static CLIENT: &[CommandSpec] = &[
     spec("client|getredir",      2,  SUB,                            Group::Connection, 0, 0, 0, getredir),
     spec("client|trackinginfo",  2,  SUB,                            Group::Connection, 0, 0, 0, trackinginfo),
     spec("client|unblock",      -3,  ADMIN | SUB,                    Group::Connection, 0, 0, 0, unblock),
+    spec("client|pause",        -3,  ADMIN | SUB,                    Group::Connection, 0, 0, 0, pause),
+    spec("client|unpause",       2,  ADMIN | SUB,                    Group::Connection, 0, 0, 0, unpause),
     spec("client|help",          2,  LOADING | STALE | SENTINEL,     Group::Connection, 0, 0, 0, help),
 ];
 
@@ -67,7 +69,8 @@ fn flags(srv: &Shared, info: &ClientInfo) -> String {
     if info.multi.load(Ordering::Relaxed) >= 0 {
         flags.push('x');
     }
-    if srv.blocked.is_blocked(info.id) {
+    // Waiting in a blocking command, or held by a client pause (Redis's BLOCKED_POSTPONE).
+    if srv.blocked.is_blocked(info.id) || info.postponed.load(Ordering::Relaxed) {
         flags.push('b');
     }
     if flags.is_empty() {
@@ -455,6 +458,60 @@ fn unblock(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 }
 
 /// # Format
+/// `CLIENT PAUSE timeout [WRITE|ALL]` — holds the commands of every normal client (ALL, the
+/// default) or those that write or may replicate (WRITE) for `timeout` milliseconds, merged
+/// with a pause in force as Redis does (see [`crate::state::pause`]); `+OK`. The mode is
+/// checked before the timeout, as Redis.
+fn pause(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    use crate::state::pause::{Purpose, ALL, WRITE};
+    if argv.len() > 4 {
+        return ctx.out.error(errors::subcommand_syntax(argv));
+    }
+    let kind = match argv.get(3) {
+        None => ALL,
+        Some(m) if args::is(m, "write") => WRITE,
+        Some(m) if args::is(m, "all") => ALL,
+        Some(_) => return ctx.out.error("ERR CLIENT PAUSE mode must be WRITE or ALL"),
+    };
+    let Some(ms) = crate::util::num::parse_i64(&argv[2]) else {
+        return ctx
+            .out
+            .error("ERR timeout is not an integer or out of range");
+    };
+    if ms < 0 {
+        return ctx.out.error("ERR timeout is negative");
+    }
+    let now = crate::clock::now_ms();
+    // As Redis's getTimeoutFromObjectOrReply: 0 stays 0 (a pause already over).
+    let end = if ms == 0 {
+        0
+    } else {
+        now.saturating_add(ms as u64)
+    };
+    let before = ctx.srv.pause.kind();
+    if ctx.srv.pause.pause(Purpose::ClientCommand, kind, end, now) < before {
+        // An expired pause was found over meanwhile: parked clients run again.
+        ctx.srv.loops.broadcast(|| Msg::Unpaused, ctx.fx);
+    }
+    ctx.out.ok();
+}
+
+/// # Format
+/// `CLIENT UNPAUSE` — ends the CLIENT PAUSE (not a shutdown's write pause); the clients it held
+/// run on every loop, in the order they were held. `+OK`.
+fn unpause(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
+    use crate::state::pause::Purpose;
+    if ctx
+        .srv
+        .pause
+        .unpause(Purpose::ClientCommand, crate::clock::now_ms())
+    {
+        ctx.srv.loops.broadcast(|| Msg::Unpaused, ctx.fx);
+    }
+    ctx.out.ok();
+}
+
+/// # Format
 /// `CLIENT HELP`
 fn help(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     help_reply(
@@ -487,6 +544,10 @@ fn help(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             "    Return information about client connections. Options:",
             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
             "      Return clients of specified type.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
             "REPLY (ON|OFF|SKIP)",
             "    Control the replies sent to the current connection.",
             "SETNAME <name>",

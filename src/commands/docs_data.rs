@@ -629,6 +629,26 @@ pub static DOCS: &[(&str, Doc)] = &[
         },
     ),
     (
+        "client|pause",
+        Doc {
+            summary: Some("Stop processing commands from clients for some time"),
+            since: Some("2.9.50"),
+            group: "connection",
+            complexity: Some("O(1)"),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[("6.2.0", "`CLIENT PAUSE WRITE` mode added along with the `mode` option.")],
+            arguments: &[
+                Arg { name: "timeout", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "mode", kind: "oneof", key_spec_index: -1, token: None, summary: None, since: Some("6.2.0"), deprecated_since: None, flags: &["optional"], arguments: &[
+                    Arg { name: "write", kind: "pure-token", key_spec_index: -1, token: Some("WRITE"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                    Arg { name: "all", kind: "pure-token", key_spec_index: -1, token: Some("ALL"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                ] },
+            ],
+        },
+    ),
+    (
         "client|reply",
         Doc {
             summary: Some("Instruct the server whether to reply to commands"),
@@ -715,6 +735,20 @@ pub static DOCS: &[(&str, Doc)] = &[
                     Arg { name: "error", kind: "pure-token", key_spec_index: -1, token: Some("ERROR"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
                 ] },
             ],
+        },
+    ),
+    (
+        "client|unpause",
+        Doc {
+            summary: Some("Resume processing of clients that were paused"),
+            since: Some("6.2.0"),
+            group: "connection",
+            complexity: Some("O(N) Where N is the number of paused clients"),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[],
         },
     ),
     (

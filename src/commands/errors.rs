@@ -98,6 +98,8 @@ pub const NO_KEY_ARGUMENTS: &str = "ERR The command has no key arguments";
 pub const GETKEYS_ARITY: &str = "ERR Invalid number of arguments specified for command";
 pub const GETKEYS_INVALID: &str = "ERR Invalid arguments specified for command";
 pub const NO_SHUTDOWN: &str = "ERR No shutdown in progress.";
+/// A SHUTDOWN whose save failed, or that was aborted (Redis's BLOCKED_SHUTDOWN reply).
+pub const SHUTDOWN_FAILED: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
 pub const UNBLOCK_REASON: &str = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR";
 
 // Hash family.

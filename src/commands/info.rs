@@ -252,7 +252,8 @@ fn clients_section(srv: &Shared, s: &mut String) {
         "maxclients" => srv.settings.maxclients.load(Ordering::Relaxed),
         "client_recent_max_input_buffer" => max_in,
         "client_recent_max_output_buffer" => max_out,
-        "blocked_clients" => blocked,
+        // As Redis, clients held by a pause count as blocked.
+        "blocked_clients" => blocked + srv.pause.parked.load(Ordering::Relaxed),
         "tracking_clients" => 0,
         "clients_in_timeout_table" => in_timeout_table,
     );

@@ -21,6 +21,7 @@ use super::{clients, container, errors, spec, CommandSpec, Ctx, Group};
 use crate::config::{parse_bool, parse_memory, OutputLimits};
 use crate::persist::aof::{AofSettings, Fsync};
 use crate::persist::RdbSettings;
+use crate::state::shutdown::flags as shutdown_flags;
 use crate::state::Shared;
 use crate::store::events::class;
 use crate::util::glob::glob_match;
@@ -71,6 +72,9 @@ enum NewValue {
     ProtectedMode(bool),
     AclLogMaxLen(usize),
     AclPubsubAll(bool),
+    ShutdownTimeout(u64),
+    ShutdownOnSigterm(u8),
+    ShutdownOnSigint(u8),
     /// Accepted, nothing changes (a compatibility parameter set to its only value).
     Unchanged,
 }
@@ -472,6 +476,29 @@ const PARAMS: &[Param] = &[
         set: Some(|_, v| Ok(NewValue::ProtectedMode(parse_bool(v)?))),
     },
     Param {
+        name: "shutdown-timeout",
+        rewrite: Rewrite::Default("10"),
+        get: |s| {
+            s.settings
+                .shutdown_timeout
+                .load(Ordering::Relaxed)
+                .to_string()
+        },
+        set: Some(|_, v| Ok(NewValue::ShutdownTimeout(int_in(v, 0, i32::MAX as u64)?))),
+    },
+    Param {
+        name: "shutdown-on-sigint",
+        rewrite: Rewrite::Default("default"),
+        get: |s| shutdown_flags::render(s.settings.shutdown_on_sigint.load(Ordering::Relaxed)),
+        set: Some(|_, v| Ok(NewValue::ShutdownOnSigint(shutdown_flags::parse(&[v])?))),
+    },
+    Param {
+        name: "shutdown-on-sigterm",
+        rewrite: Rewrite::Default("default"),
+        get: |s| shutdown_flags::render(s.settings.shutdown_on_sigterm.load(Ordering::Relaxed)),
+        set: Some(|_, v| Ok(NewValue::ShutdownOnSigterm(shutdown_flags::parse(&[v])?))),
+    },
+    Param {
         name: "proxy-protocol",
         rewrite: Rewrite::Default("no"),
         get: |s| yes_no(s.config.proxy_protocol),
@@ -576,6 +603,9 @@ fn apply(srv: &Shared, value: NewValue) {
         NewValue::ProtectedMode(on) => s.protected_mode.store(on, Ordering::Relaxed),
         NewValue::AclLogMaxLen(n) => srv.users.log.set_max_len(n),
         NewValue::AclPubsubAll(on) => srv.users.set_pubsub_all(on),
+        NewValue::ShutdownTimeout(n) => s.shutdown_timeout.store(n, Ordering::Relaxed),
+        NewValue::ShutdownOnSigterm(f) => s.shutdown_on_sigterm.store(f, Ordering::Relaxed),
+        NewValue::ShutdownOnSigint(f) => s.shutdown_on_sigint.store(f, Ordering::Relaxed),
         NewValue::Aof(change) => srv.aof.update(change),
         NewValue::AppendOnly(_) => unreachable!("applied by config_set with its execution"),
         NewValue::Unchanged => {}
@@ -779,42 +809,38 @@ fn role(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
 /// # Format
 /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`
 ///
-/// Stops every loop and exits with status 0; on success nothing is replied, the connection
-/// just closes (as Redis). First, as Redis's `prepareForShutdown`: a running background save
-/// is stopped, and the dataset is saved when `SAVE` is given or save points are configured
-/// (not with `NOSAVE`, nor while loading). A failed save keeps the server running with
-/// `-ERR Errors trying to SHUTDOWN. Check logs.`, unless `FORCE`. Since shutdown is
-/// immediate, `ABORT` never finds one in progress.
+/// Asks for a graceful shutdown ([`crate::net::shutdown`]) and waits for it, as Redis's
+/// BLOCKED_SHUTDOWN: on success nothing is replied, the connection closes as the server exits
+/// with status 0; if the shutdown is aborted or its save fails (without `FORCE`) the client gets
+/// `-ERR Errors trying to SHUTDOWN. Check logs.` and the server carries on. `SAVE` saves even
+/// without save points, `NOSAVE` never; `NOW` skips the wait for replies to drain. `ABORT`
+/// cancels a shutdown in progress (`+OK`), else `-ERR No shutdown in progress.`.
 fn shutdown(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let (mut nosave, mut save, mut abort, mut other) = (false, false, false, false);
-    let mut force = false;
+    use shutdown_flags::{FORCE, NOSAVE, NOW, SAVE};
+    let (mut f, mut abort) = (0, false);
     for a in &argv[1..] {
         match () {
-            _ if super::args::is(a, "nosave") => nosave = true,
-            _ if super::args::is(a, "save") => save = true,
-            _ if super::args::is(a, "force") => {
-                force = true;
-                other = true;
-            }
-            _ if super::args::is(a, "now") => other = true,
+            _ if super::args::is(a, "nosave") => f |= NOSAVE,
+            _ if super::args::is(a, "save") => f |= SAVE,
+            _ if super::args::is(a, "now") => f |= NOW,
+            _ if super::args::is(a, "force") => f |= FORCE,
             _ if super::args::is(a, "abort") => abort = true,
             _ => return ctx.out.error(errors::SYNTAX),
         }
     }
-    if (abort && (nosave || save || other)) || (nosave && save) {
+    if (abort && f != 0) || (f & NOSAVE != 0 && f & SAVE != 0) {
         return ctx.out.error(errors::SYNTAX);
     }
     if abort {
+        if ctx.srv.graceful.abort() {
+            tracing::warn!("Shutdown manually aborted.");
+            return ctx.out.ok();
+        }
         return ctx.out.error(errors::NO_SHUTDOWN);
     }
-    tracing::warn!(client = ctx.client.id, "user requested shutdown");
-    let save = !nosave && (save || super::persistence::saves_on_shutdown(ctx.srv));
-    if super::persistence::prepare_shutdown(ctx.srv, ctx.fx, save).is_err() && !force {
-        return ctx.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
-    }
-    ctx.srv.request_shutdown();
-    // Run nothing else this client pipelined; the loop closes the connection as it stops.
-    ctx.client.close_after_reply = true;
+    ctx.srv.graceful.request(f);
+    // Runs nothing else it pipelined until the shutdown ends one way or the other.
+    ctx.client.awaiting_shutdown = true;
 }
 
 /// # Format

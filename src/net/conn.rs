@@ -6,8 +6,10 @@
 //!   replies are written, in one `write` batch per readable event (pipelining).
 //! - While pending output exceeds [`PAUSE_OUTPUT`], no further input is parsed or read (a client
 //!   that pipelines without reading cannot grow our memory); reading resumes once it drains.
-//! - While the client waits in a blocking command (`Client::blocked`), input is still read
-//!   (so a disconnection is seen) but no command runs; the loop resumes it when the wait ends.
+//! - While the client waits in a blocking command (`Client::blocked`) or is held by a client
+//!   pause (`Client::postponed`: the held command stays in `args`, parsed, and runs first when
+//!   resumed), input is still read (so a disconnection is seen) but no command runs; the loop
+//!   resumes it when the wait ends.
 //! - Each command runs through [`commands::call()`] in an execution scope of its own; what the
 //!   command implies beyond its reply (serving blocked clients, propagation, waking other
 //!   loops, CLIENT REPLY) happens there, before this client's reply is written.
@@ -76,6 +78,10 @@ pub struct Conn {
     pub last_active: quanta::Instant,
     /// The poll reported the peer's write side closed: read until EOF.
     peer_closed: bool,
+    /// In its loop's list of clients held by a client pause.
+    pub parked: bool,
+    /// `args` is a whole command a client pause held, to run first when resumed.
+    held: bool,
 }
 
 impl Conn {
@@ -96,6 +102,8 @@ impl Conn {
             last_active: quanta::Instant::now(),
             peer_closed: false,
             proxy_pending: false,
+            parked: false,
+            held: false,
         }
     }
 
@@ -262,12 +270,15 @@ impl Conn {
     }
 
     fn process(&mut self, shared: &Shared, stats: &LoopStats) {
-        // A client blocked in BLPOP & co runs nothing until the wait ends (Redis keeps reading
-        // its input meanwhile, and so do we).
-        if self.rbuf.is_empty() || self.client.blocked.is_some() {
+        // A client blocked in BLPOP & co, or held by a client pause, runs nothing until the
+        // wait ends (Redis keeps reading its input meanwhile, and so do we).
+        if self.client.blocked.is_some() || self.client.postponed || self.client.awaiting_shutdown {
             return;
         }
-        if self.proxy_pending && !self.take_proxy_header() {
+        // The command a pause held (still in `args`) runs first, before anything parsed.
+        // (Otherwise `args` may hold the part of a command parsed so far.)
+        let mut held = std::mem::take(&mut self.held);
+        if !held && (self.rbuf.is_empty() || self.proxy_pending && !self.take_proxy_header()) {
             return;
         }
         let limits = Limits {
@@ -291,12 +302,24 @@ impl Conn {
         );
         while !ctx.client.close_after_reply
             && ctx.client.blocked.is_none()
+            && !ctx.client.awaiting_shutdown
             && ctx.out.len() <= PAUSE_OUTPUT
         {
-            match self.parser.parse(&mut self.rbuf, &mut self.args, &limits) {
+            let parsed = if std::mem::take(&mut held) {
+                Ok(true)
+            } else {
+                self.parser.parse(&mut self.rbuf, &mut self.args, &limits)
+            };
+            match parsed {
                 Ok(true) => {
                     self.command_start = self.bytes_read - self.rbuf.len() as u64;
                     commands::call(&mut ctx, &self.args);
+                    if ctx.client.postponed {
+                        // Held by a client pause: the command stays in `args`, and the rest
+                        // of the pipeline waits behind it.
+                        self.held = true;
+                        break;
+                    }
                     self.args.clear();
                     ran_any = true;
                 }

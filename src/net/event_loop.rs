@@ -11,6 +11,11 @@
 //! millisecond precision; a client served or unblocked by another thread arrives as
 //! [`Msg::Unblocked`]. Either way the reply is appended and the client's buffered input runs.
 //!
+//! Clients held by a client pause ([`crate::state::pause`]) are parked in a list in the order
+//! they were held; the loop polls no longer than the pause's end and re-runs them all when the
+//! pause becomes less restrictive than when they were held (its end passed, or
+//! [`Msg::Unpaused`] after CLIENT UNPAUSE).
+//!
 //! The loop knows connections and messages, not commands: it hands each parsed command to
 //! [`crate::commands::call()`] (in `conn.rs`) and asks `commands::blocking` for the outcome of a
 //! timed-out wait.
@@ -55,6 +60,17 @@ pub struct EventLoop {
     /// Deadlines of this loop's blocked clients: (when, token, client id). Entries whose client
     /// was unblocked meanwhile are skipped when they come due.
     timers: BTreeSet<(Instant, usize, u64)>,
+    /// Clients held by a client pause, in the order they were held: (token, client id).
+    parked: Vec<(usize, u64)>,
+    /// The most restrictive pause kind a parked client was held under: they are re-run once
+    /// the effective pause is less restrictive than this.
+    parked_kind: u8,
+    /// The addresses this loop listens on (to listen again when a shutdown is cancelled).
+    listen_addrs: Vec<std::net::SocketAddr>,
+    /// A graceful shutdown is under way: listeners closed, drain reported each iteration.
+    draining: bool,
+    /// Clients waiting in SHUTDOWN: (token, client id).
+    shutdown_waiters: Vec<(usize, u64)>,
 }
 
 impl EventLoop {
@@ -73,6 +89,10 @@ impl EventLoop {
         }
         let (tx, rx) = channel();
         let stats = shared.stats[index].clone();
+        let listen_addrs = listeners
+            .iter()
+            .map(|l| l.local_addr())
+            .collect::<io::Result<_>>()?;
         Ok((
             EventLoop {
                 index,
@@ -86,6 +106,11 @@ impl EventLoop {
                 accept_backoff: false,
                 pending_output: Vec::new(),
                 timers: BTreeSet::new(),
+                parked: Vec::new(),
+                parked_kind: crate::state::pause::OFF,
+                listen_addrs,
+                draining: false,
+                shutdown_waiters: Vec::new(),
             },
             LoopHandle::new(tx, waker),
         ))
@@ -98,9 +123,14 @@ impl EventLoop {
         loop {
             let timeout = if self.read_again.is_empty() {
                 // Wake for the nearest blocked client's deadline (millisecond precision).
-                match self.timers.first() {
+                let timeout = match self.timers.first() {
                     Some((due, _, _)) => due.saturating_duration_since(Instant::now()).min(TICK),
                     None => TICK,
+                };
+                if self.parked.is_empty() {
+                    timeout
+                } else {
+                    timeout.min(self.until_pause_ends())
                 }
             } else {
                 Duration::ZERO
@@ -156,6 +186,12 @@ impl EventLoop {
             // One clock read per iteration serves both the timeouts and the housekeeping tick.
             let now = Instant::now();
             self.expire_blocked(now);
+            if !self.parked.is_empty() {
+                let kind = self.shared.pause.current(crate::clock::now_ms());
+                if kind < self.parked_kind {
+                    self.resume_parked();
+                }
+            }
             // Everything this iteration produced (replies, deliveries, timeouts) goes out now,
             // after its writes reached the AOF (and the disk, with `appendfsync always`).
             if self.shared.aof.is_on() {
@@ -164,6 +200,11 @@ impl EventLoop {
                     .before_replies(self.stats.last_ticket.load(Ordering::Relaxed));
             }
             self.flush_pending();
+            if self.draining {
+                // A graceful shutdown waits until every loop's clients have their replies.
+                let drained = self.conns.iter().all(|(_, c)| !c.has_output());
+                self.shared.graceful.report_drained(self.index, drained);
+            }
             if now.saturating_duration_since(last_tick) >= TICK {
                 last_tick = now;
                 self.housekeeping();
@@ -189,6 +230,16 @@ impl EventLoop {
         }
         // A command just blocked the client: arm its timeout.
         if let Some(conn) = self.conns.get_mut(key) {
+            if conn.client.awaiting_shutdown
+                && !self.shutdown_waiters.contains(&(key, conn.client.id))
+            {
+                self.shutdown_waiters.push((key, conn.client.id));
+            }
+            if conn.client.postponed && !conn.parked {
+                conn.parked = true;
+                self.parked.push((key, conn.client.id));
+                self.parked_kind = self.parked_kind.max(self.shared.pause.kind());
+            }
             let id = conn.client.id;
             if let Some(blocked) = conn.client.blocked.as_mut().filter(|b| !b.armed) {
                 blocked.armed = true;
@@ -224,6 +275,80 @@ impl EventLoop {
             if let Some(reply) = crate::commands::blocking::timed_out(&self.shared, blocked) {
                 self.resume(key, &reply);
             }
+        }
+    }
+
+    /// A graceful shutdown began: new connections are refused (the listening sockets are
+    /// closed, so connection attempts get a reset) while the clients already here are served.
+    fn stop_accepting(&mut self) {
+        for mut l in self.listeners.drain(..) {
+            let _ = self.poll.registry().deregister(&mut l);
+        }
+        self.draining = true;
+    }
+
+    /// The shutdown was aborted or failed: listen again, and answer the clients that wait in
+    /// SHUTDOWN with Redis's error, then run what they pipelined after it.
+    fn shutdown_cancelled(&mut self) {
+        self.draining = false;
+        if self.listeners.is_empty() {
+            for (i, addr) in self.listen_addrs.iter().enumerate() {
+                match super::listener::bind(*addr).and_then(|mut l| {
+                    self.poll.registry().register(
+                        &mut l,
+                        Token(LISTENER_BASE - i),
+                        Interest::READABLE,
+                    )?;
+                    Ok(l)
+                }) {
+                    Ok(l) => self.listeners.push(l),
+                    Err(e) => {
+                        tracing::error!(event_loop = self.index, %addr, error = %e, "cannot listen again after the cancelled shutdown");
+                        break;
+                    }
+                }
+            }
+        }
+        for (key, id) in std::mem::take(&mut self.shutdown_waiters) {
+            let Some(conn) = self.conns.get_mut(key).filter(|c| c.client.id == id) else {
+                continue;
+            };
+            conn.client.awaiting_shutdown = false;
+            conn.out.error(crate::commands::errors::SHUTDOWN_FAILED);
+            self.stats.count_error(b"ERR");
+            let next = conn.on_readable(&self.shared, &self.stats, self.poll.registry());
+            self.after_input(key, next);
+        }
+    }
+
+    /// How long until the effective pause's end (Unix ms), rounded up.
+    fn until_pause_ends(&self) -> Duration {
+        let end = self.shared.pause.end_ms();
+        let now = crate::clock::now_ms();
+        Duration::from_millis(end.saturating_sub(now).saturating_add(1))
+    }
+
+    /// Re-runs every client held by a client pause, in the order they were held (Redis's
+    /// `unblockPostponedClients`): each runs its held command first, then its pipeline;
+    /// those the pause still holds park again.
+    fn resume_parked(&mut self) {
+        self.parked_kind = crate::state::pause::OFF;
+        for (key, id) in std::mem::take(&mut self.parked) {
+            let Some(conn) = self.conns.get_mut(key).filter(|c| c.client.id == id) else {
+                continue;
+            };
+            Self::unpark(&self.shared, conn);
+            let next = conn.on_readable(&self.shared, &self.stats, self.poll.registry());
+            self.after_input(key, next);
+        }
+    }
+
+    /// Clears a held client's pause state (resumed, or closing).
+    fn unpark(shared: &Shared, conn: &mut Conn) {
+        conn.parked = false;
+        if std::mem::take(&mut conn.client.postponed) {
+            conn.client.info.postponed.store(false, Ordering::Relaxed);
+            shared.pause.parked.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
@@ -312,6 +437,7 @@ impl EventLoop {
     fn close(&mut self, key: usize) {
         if let Some(mut conn) = self.conns.try_remove(key) {
             let _ = self.poll.registry().deregister(&mut conn.stream);
+            Self::unpark(&self.shared, &mut conn);
             let id = conn.client.id;
             if let Some(due) = self
                 .shared
@@ -350,6 +476,9 @@ impl EventLoop {
                         self.close(token);
                     }
                 }
+                Msg::Unpaused => self.resume_parked(),
+                Msg::StopAccepting => self.stop_accepting(),
+                Msg::ShutdownCancelled => self.shutdown_cancelled(),
                 Msg::Deliver(d) => self.deliver(&d),
                 Msg::Unblocked {
                     token,
@@ -421,9 +550,12 @@ impl EventLoop {
             let idle: Vec<usize> = self
                 .conns
                 .iter()
-                // As Redis, a client waiting in a blocking command is not idle.
+                // As Redis, a client waiting in a blocking command or held by a client pause
+                // is not idle.
                 .filter(|(_, c)| {
-                    c.client.blocked.is_none() && c.last_active.elapsed().as_secs() >= timeout
+                    c.client.blocked.is_none()
+                        && !c.client.postponed
+                        && c.last_active.elapsed().as_secs() >= timeout
                 })
                 .map(|(k, _)| k)
                 .collect();

@@ -5,7 +5,9 @@
 //!
 //! Each database's sweep is an execution of its own: the `expired` notifications it publishes
 //! under shard locks wake their loops once the sweep is done, and each deleted key propagates
-//! as its own `DEL` (Redis's `activeExpireCycle` propagates key by key).
+//! as its own `DEL` (Redis's `activeExpireCycle` propagates key by key). No cycle runs while
+//! clients are paused ([`crate::state::pause`]); this thread also ends pauses whose time is
+//! up, as Redis's `serverCron` does.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -23,7 +25,9 @@ pub fn run(shared: &Shared) {
         crate::clock::tick();
         let now = crate::clock::now_ms();
         let mut removed = 0;
-        for i in 0..shared.store.len() {
+        // Clients paused: the dataset stays constant (Redis's activeExpireCycle returns).
+        let held = shared.pause.current(now) != crate::state::pause::OFF;
+        for i in (0..shared.store.len()).filter(|_| !held) {
             let fx = shared.scope(None);
             removed += shared
                 .store

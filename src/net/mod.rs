@@ -1,8 +1,8 @@
 //! The network layer: the per-core event loops and their connections, the listeners, the
 //! expiry thread and the saver thread (start-up load, background saves, save points);
 //! [`start`] binds one listener per loop and address, starts the loops and the threads, and
-//! returns; [`Running::join`] waits for SIGINT/SIGTERM or SHUTDOWN to stop
-//! them.
+//! returns; [`Running::join`] runs the graceful shutdown ([`shutdown`]) when SIGINT/SIGTERM
+//! or SHUTDOWN asks for it, and returns once everything stopped.
 
 pub mod conn;
 pub mod event_loop;
@@ -10,6 +10,7 @@ pub mod expirer;
 pub mod listener;
 pub mod proxy;
 pub mod saver;
+pub mod shutdown;
 
 use std::io;
 use std::sync::atomic::Ordering;
@@ -128,8 +129,10 @@ pub fn start(config: Config) -> io::Result<Running> {
 }
 
 impl Running {
-    /// Waits for every thread to finish (after a shutdown request).
+    /// Runs shutdown requests until one succeeds ([`shutdown::coordinate`]), then waits for
+    /// every thread to finish.
     pub fn join(self) {
+        shutdown::coordinate(&self.shared);
         for t in self.threads {
             let _ = t.join();
         }

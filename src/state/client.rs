@@ -52,6 +52,8 @@ pub struct ClientInfo {
     /// The ACL user the connection is authenticated as (`None`: `default`); mirrors
     /// [`Client::user`] for CLIENT LIST, CLIENT KILL USER and ACL DELUSER.
     pub user: Mutex<Option<crate::acl::UserRef>>,
+    /// Held by a client pause (CLIENT LIST shows `b`, as Redis's BLOCKED_POSTPONE).
+    pub postponed: AtomicBool,
 }
 
 impl ClientInfo {
@@ -94,6 +96,7 @@ impl ClientInfo {
             multi: AtomicI64::new(-1),
             pubsub: SubCounts::default(),
             user: Mutex::new(None),
+            postponed: AtomicBool::new(false),
         }
     }
 
@@ -189,6 +192,12 @@ pub struct Client {
     /// Waiting in a blocking command (BLPOP & co): the connection runs no further input until
     /// the wait ends.
     pub blocked: Option<BlockedOn>,
+    /// Held by a client pause (Redis's BLOCKED_POSTPONE): the command that was held stays in
+    /// the connection, which runs nothing until its loop re-runs it ([`crate::state::pause`]).
+    pub postponed: bool,
+    /// Sent SHUTDOWN and waits for it (Redis's BLOCKED_SHUTDOWN): runs nothing more; gets an
+    /// error if the shutdown is aborted or fails, else the connection closes as it exits.
+    pub awaiting_shutdown: bool,
     /// Authenticated (Redis's `c->authenticated`): set at connection time when `default`
     /// needs no password, and by a successful AUTH / HELLO AUTH; RESET re-derives it.
     pub authenticated: bool,
@@ -211,6 +220,8 @@ impl Client {
             watched: Watched::default(),
             pubsub: Subscriptions::default(),
             blocked: None,
+            postponed: false,
+            awaiting_shutdown: false,
             authenticated: true,
             user: None,
         }

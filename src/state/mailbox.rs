@@ -28,6 +28,15 @@ pub enum Msg {
     /// The ACL rules of client `id`'s user changed: close it if they no longer allow its
     /// subscriptions.
     AclRecheck { token: usize, id: u64 },
+    /// A graceful shutdown began: close the listeners (new connections are refused) and
+    /// report when every client's output is written.
+    StopAccepting,
+    /// The shutdown was aborted or failed: listen again, and answer the clients waiting in
+    /// SHUTDOWN with `-ERR Errors trying to SHUTDOWN. Check logs.`
+    ShutdownCancelled,
+    /// A client pause ended or became less restrictive (CLIENT UNPAUSE): re-run the parked
+    /// clients now (those still held park again).
+    Unpaused,
     /// Pub/Sub messages or MONITOR lines for connections of this loop (one per publication
     /// per loop; see [`crate::pubsub`]).
     Deliver(Delivery),
@@ -82,6 +91,14 @@ impl Mailboxes {
             if h.inbox.send(msg).is_ok() {
                 fx.defer_wake(to);
             }
+        }
+    }
+
+    /// Queues `msg()` for every loop; the wake-ups wait until execution `fx` ends.
+    pub fn broadcast(&self, msg: impl Fn() -> Msg, fx: &Scope) {
+        let count = self.loops.get().map_or(0, Vec::len);
+        for to in 0..count {
+            self.send(to, msg(), fx);
         }
     }
 

@@ -1,6 +1,7 @@
 //! Server state, below the commands and above the store: what every loop shares ([`Shared`]),
 //! what one connection is ([`client`]), how threads reach a loop ([`mailbox`]), where executed
-//! writes go ([`propagate`]) and the statistics ([`stats`]).
+//! writes go ([`propagate`]), client pauses ([`pause`]), the graceful shutdown's state ([`shutdown`]) and the
+//! statistics ([`stats`]).
 //!
 //! Nothing here runs commands or knows the command table: the number of per-command
 //! statistics slots is given to [`Shared::new`], and a client's last command is a registry
@@ -8,8 +9,10 @@
 
 pub mod client;
 pub mod mailbox;
+pub mod pause;
 pub mod propagate;
 pub mod shared;
+pub mod shutdown;
 pub mod stats;
 
 pub use client::{Client, ClientInfo};

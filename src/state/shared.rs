@@ -7,7 +7,7 @@
 //! statistics are per loop ([`LoopStats`]) and summed on demand, so no counter is shared
 //! between threads on the request path.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -33,6 +33,11 @@ pub struct Settings {
     pub loglevel: Mutex<String>,
     /// `protected-mode`: without a password for `default`, only loopback clients are served.
     pub protected_mode: AtomicBool,
+    /// `shutdown-timeout`: seconds a graceful shutdown waits for replies to drain.
+    pub shutdown_timeout: AtomicU64,
+    /// `shutdown-on-sigterm` / `shutdown-on-sigint`: [`super::shutdown::flags`].
+    pub shutdown_on_sigterm: AtomicU8,
+    pub shutdown_on_sigint: AtomicU8,
 }
 
 impl Settings {
@@ -45,6 +50,9 @@ impl Settings {
             output_limits: Mutex::new(cfg.output_limits),
             loglevel: Mutex::new(cfg.loglevel.clone()),
             protected_mode: AtomicBool::new(cfg.protected_mode),
+            shutdown_timeout: AtomicU64::new(cfg.shutdown_timeout),
+            shutdown_on_sigterm: AtomicU8::new(cfg.shutdown_on_sigterm),
+            shutdown_on_sigint: AtomicU8::new(cfg.shutdown_on_sigint),
         }
     }
 }
@@ -87,6 +95,11 @@ pub struct Shared {
     pub aof: Arc<crate::persist::aof::Aof>,
     /// Users and their passwords (ACL).
     pub users: crate::acl::Users,
+    /// CLIENT PAUSE and the shutdown's write pause (see [`super::pause`]).
+    pub pause: super::pause::Pause,
+    /// The graceful shutdown's requests and drain reports (see [`super::shutdown`]);
+    /// `shutdown` above is its last step, the order to stop.
+    pub graceful: super::shutdown::ShutdownState,
 }
 
 impl Shared {
@@ -106,6 +119,7 @@ impl Shared {
         let run_id = hex40();
         let replid = hex40();
         let store = Store::new(config.databases);
+        let pause = super::pause::Pause::new(store.expiry_hold().clone());
         let persistence = Persistence::new(config.rdb.clone(), crate::clock::now_ms() / 1000);
         store
             .events()
@@ -137,6 +151,8 @@ impl Shared {
             )),
             persistence,
             users: crate::acl::Users::new(config.requirepass.as_deref().map(str::as_bytes)),
+            pause,
+            graceful: super::shutdown::ShutdownState::new(config.threads),
             config,
         }
     }

@@ -29,6 +29,8 @@ pub struct Db {
     pass_saw_volatile: AtomicBool,
     /// Copy-on-write state of a running snapshot ([`super::snapshot`]).
     pub(super) cow: super::snapshot::DbCow,
+    /// The store's expiry hold (client pauses).
+    hold: std::sync::Arc<super::ExpiryHold>,
 }
 
 impl Db {
@@ -36,6 +38,7 @@ impl Db {
         index: usize,
         hasher: RandomState,
         events: std::sync::Arc<KeyspaceEvents>,
+        hold: std::sync::Arc<super::ExpiryHold>,
     ) -> Self {
         Db {
             index,
@@ -45,6 +48,7 @@ impl Db {
             sweep_cursor: AtomicUsize::new(0),
             pass_saw_volatile: AtomicBool::new(false),
             cow: super::snapshot::DbCow::new(),
+            hold,
         }
     }
 
@@ -116,7 +120,8 @@ impl<'a> DbRef<'a> {
     }
 
     /// Runs `f` on the live entry for `key` under the shard's read lock.
-    /// Returns `None` when the key is missing or expired (an expired key is then removed).
+    /// Returns `None` when the key is missing or expired (an expired key is then removed,
+    /// unless clients are paused: [`super::ExpiryHold`]).
     #[inline]
     pub fn read<R>(&self, key: &[u8], now: u64, f: impl FnOnce(&Entry) -> R) -> Option<R> {
         self.lookup(key, now, true, f)
@@ -154,7 +159,8 @@ impl<'a> DbRef<'a> {
                 }
             }
         };
-        if expired {
+        // While clients are paused the dataset stays as it is: missing, but not deleted.
+        if expired && !self.db.hold.is_held(now) {
             self.write(key, now, |slot| {
                 slot.get();
             });

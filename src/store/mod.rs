@@ -38,6 +38,8 @@
 //! # Expiry
 //! Expired entries are logically absent. Readers never return them; writers remove them when
 //! they meet them ([`Slot::get`]); [`DbRef::expire_cycle`] (run by the expiry thread) sweeps them.
+//! While clients are paused ([`ExpiryHold`]) readers still treat expired keys as absent but
+//! leave them in place, and the sweep waits.
 
 mod db;
 mod entry;
@@ -69,16 +71,46 @@ pub(crate) type Shard = hashbrown::HashMap<node::NodeBox, dashmap::SharedValue<(
 pub struct Store {
     dbs: Box<[Db]>,
     events: std::sync::Arc<events::KeyspaceEvents>,
+    hold: std::sync::Arc<ExpiryHold>,
+}
+
+/// Keeps the dataset constant while clients are paused (CLIENT PAUSE, a shutdown's drain):
+/// until the held time, an expired key a command meets is reported missing but not deleted,
+/// and the active expiry cycle does not run (Redis's `checkClientPauseTimeoutAndReturnIfPaused`
+/// in `expireIfNeeded` and `activeExpireCycle`). Set by [`crate::state::pause`].
+#[derive(Default)]
+pub struct ExpiryHold {
+    until_ms: std::sync::atomic::AtomicU64,
+}
+
+impl ExpiryHold {
+    /// Holds expiry until `until_ms` inclusive (Unix ms; 0: not held).
+    pub fn hold_until(&self, until_ms: u64) {
+        self.until_ms
+            .store(until_ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether expiry is held at `now` (Unix ms).
+    #[inline]
+    pub fn is_held(&self, now: u64) -> bool {
+        now <= self.until_ms.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl Store {
     pub fn new(databases: usize) -> Self {
         let hasher = RandomState::new();
         let events = std::sync::Arc::new(events::KeyspaceEvents::new(databases));
+        let hold = std::sync::Arc::new(ExpiryHold::default());
         let dbs = (0..databases.max(1))
-            .map(|i| Db::new(i, hasher.clone(), events.clone()))
+            .map(|i| Db::new(i, hasher.clone(), events.clone(), hold.clone()))
             .collect();
-        Store { dbs, events }
+        Store { dbs, events, hold }
+    }
+
+    /// The expiry hold client pauses set (see [`ExpiryHold`]).
+    pub fn expiry_hold(&self) -> &std::sync::Arc<ExpiryHold> {
+        &self.hold
     }
 
     /// WATCH registrations and keyspace notifications (see [`events`]).
