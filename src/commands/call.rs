@@ -174,13 +174,24 @@ fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> (Outcome, usize) {
         multi::rejected(ctx, Some(spec), errors::wrong_arity(spec.name).as_bytes());
         return (Outcome::Rejected(Some(index)), reply_start);
     }
-    // Authentication first (Redis's processCommand order); ACL and maxmemory checks (issue
-    // 11) and the cluster slot check follow here, before the Pub/Sub context.
+    // Authentication first (Redis's processCommand order); the ACL check (issue 11) and the
+    // cluster slot check follow here, then maxmemory, before the Pub/Sub context.
     if !ctx.client.authenticated
         && spec.flags & super::flags::NO_AUTH == 0
         && ctx.srv.users.default_requires_auth()
     {
         multi::rejected(ctx, Some(spec), errors::NOAUTH.as_bytes());
+        return (Outcome::Rejected(Some(index)), reply_start);
+    }
+    // maxmemory (Redis's performEvictions): evict over the limit, refuse what may grow. Not
+    // for EXEC's commands (checked with EXEC), nor while the dataset loads (as Redis).
+    if !ctx.in_exec
+        && ctx.client.id != super::aof::AOF_CLIENT_ID
+        && !crate::evict::admits(ctx.srv, ctx.now, ctx.client.info.home, || {
+            may_grow(ctx, spec)
+        })
+    {
+        multi::rejected(ctx, Some(spec), crate::evict::OOM.as_bytes());
         return (Outcome::Rejected(Some(index)), reply_start);
     }
     let gate = ctx.srv.persistence.gate();
@@ -232,6 +243,20 @@ fn persistence_allows(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, gate: u8) -
     };
     multi::rejected(ctx, Some(spec), error.as_bytes());
     false
+}
+
+/// Redis's `reject_cmd_on_oom`: a `denyoom` command, or EXEC of a transaction that queued
+/// one.
+#[cold]
+fn may_grow(ctx: &Ctx<'_>, spec: &'static CommandSpec) -> bool {
+    use super::flags::DENYOOM;
+    spec.flags & DENYOOM != 0
+        || (spec.name == "exec"
+            && ctx.client.multi.as_ref().is_some_and(|t| {
+                t.queue
+                    .iter()
+                    .any(|q| registry().all[q.index].flags & DENYOOM != 0)
+            }))
 }
 
 /// The registry entry `args` names, through the connection's one-entry cache.

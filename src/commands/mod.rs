@@ -31,6 +31,7 @@ pub mod hashes;
 pub mod info;
 pub mod keys;
 pub mod lists;
+pub mod memory;
 pub mod multi;
 pub mod persistence;
 pub mod server;
@@ -495,7 +496,7 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 19] {
+fn tables() -> [&'static [CommandSpec]; 20] {
     [
         connection::COMMANDS,
         acl::COMMANDS,
@@ -515,6 +516,7 @@ fn tables() -> [&'static [CommandSpec]; 19] {
         info::COMMANDS,
         multi::COMMANDS,
         channels::COMMANDS,
+        memory::COMMANDS,
         server::MONITOR,
     ]
 }

@@ -56,6 +56,7 @@ pub fn start(config: Config) -> io::Result<Running> {
     }
     let port = addrs[0].port();
     let shared = Arc::new(Shared::new(config, crate::commands::registry().all.len()));
+    crate::memory::alloc::mark_startup();
     shared.port.store(port as usize, Ordering::Relaxed);
     let mut loops = Vec::with_capacity(threads);
     let mut handles = Vec::with_capacity(threads);
