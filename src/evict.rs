@@ -7,8 +7,8 @@
 //! the excess, or the tenacity time budget is spent (then the next command continues: no
 //! loop ever stalls), or nothing is left to evict:
 //! - LRU / LFU / TTL: every database with keys (with a TTL, for volatile-*) is sampled —
-//!   `maxmemory-samples` keys from consecutive buckets of a random shard — into the eviction
-//!   pool ([`crate::memory::pool`]) and its best candidate goes.
+//!   `maxmemory-samples` keys from consecutive buckets from a random position — into the
+//!   eviction pool ([`crate::memory::pool`]) and its best candidate goes.
 //! - random: a random key of the next database in turn.
 //!
 //! An evicted key is deleted as DEL deletes it, with the `evicted` event, WATCH touched and
@@ -16,10 +16,11 @@
 //! execution unit of its own, flushed before the command runs, as the expiry sweep's.
 //!
 //! # Threads
-//! Any loop may evict any key. One pass runs at a time (the pool's mutex, taken with
-//! `try_lock`): a loop that finds another one evicting lets its command run (Redis's
-//! `EVICT_RUNNING`) rather than waiting, so over-eviction by several loops at once cannot
-//! happen and no loop blocks on another.
+//! Any loop may evict any key. One pass runs at a time (the pool's mutex), so several loops
+//! never over-evict together: a loop that finds another one evicting lets its command run
+//! (Redis's `EVICT_RUNNING`) while the excess is small, and waits for the pool once it
+//! passes 1/16 of the limit (back-pressure: writers cannot outrun eviction). A pass holds
+//! no shard lock between keys and is bounded by the tenacity budget, so the wait is too.
 
 use std::sync::atomic::Ordering;
 
@@ -36,9 +37,6 @@ pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
 /// How long a database found empty by a full walk is skipped by the samplers (ms).
 const EMPTY_FOR_MS: u64 = 100;
-
-/// Random shards tried per database before a sampler walks them in order.
-const RANDOM_SHARD_TRIES: usize = 16;
 
 /// What a pass achieved (Redis's EVICT_OK / EVICT_RUNNING / EVICT_FAIL).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +80,14 @@ pub fn perform(srv: &Shared, now: u64, home: Option<usize>) -> Verdict {
     let verdict = if policy == Policy::NoEviction {
         Verdict::Fail
     } else {
-        match limits.pool.try_lock() {
+        // Another loop evicting: carry on while the excess is small, wait for it (and then
+        // evict too) once the excess passes 1/16 of the limit — the back-pressure that keeps
+        // writers on several loops from outrunning one evictor.
+        let pool = limits
+            .pool
+            .try_lock()
+            .or_else(|| (alloc::used(now) > max + max / 16).then(|| limits.pool.lock()));
+        match pool {
             Some(mut pool) => evict(srv, &mut pool, policy, max, now, home),
             None => Verdict::Running,
         }
@@ -214,9 +219,10 @@ fn pick(
     pool.pop_best()
 }
 
-/// Samples up to `count` keys of database `db` for `f`: random shards first, then (a sparse
-/// database) every shard in order; a database where that finds nothing is skipped for
-/// [`EMPTY_FOR_MS`]. Returns how many keys `f` saw.
+/// Samples up to `count` keys of database `db` for `f`: consecutive shards from a random
+/// one (keys are spread over shards by their hash, so neighbours are as random as any),
+/// until `count` were seen or every shard was visited; a database where that finds nothing
+/// is skipped for [`EMPTY_FOR_MS`]. Returns how many keys `f` saw.
 #[allow(clippy::too_many_arguments)]
 fn sample_db(
     store: StoreRef<'_>,
@@ -232,10 +238,11 @@ fn sample_db(
     if pool.empty_until[db] > now || (volatile_only && !d.maybe_volatile()) {
         return 0;
     }
+    let first = rng.gen_range(0..SHARDS);
     let mut seen = 0;
-    for _ in 0..RANDOM_SHARD_TRIES {
+    for i in 0..SHARDS {
         seen += d.sample(
-            rng.gen_range(0..SHARDS),
+            (first + i) % SHARDS,
             rng.gen(),
             count - seen,
             now,
@@ -247,23 +254,7 @@ fn sample_db(
         }
     }
     if seen == 0 {
-        let first = rng.gen_range(0..SHARDS);
-        for i in 0..SHARDS {
-            seen += d.sample(
-                (first + i) % SHARDS,
-                rng.gen(),
-                count - seen,
-                now,
-                volatile_only,
-                &mut f,
-            );
-            if seen >= count {
-                break;
-            }
-        }
-        if seen == 0 {
-            pool.empty_until[db] = now + EMPTY_FOR_MS;
-        }
+        pool.empty_until[db] = now + EMPTY_FOR_MS;
     }
     seen
 }

@@ -245,12 +245,16 @@ fn persistence_allows(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, gate: u8) -
     false
 }
 
-/// Redis's `reject_cmd_on_oom`: a `denyoom` command, or EXEC of a transaction that queued
-/// one.
+/// Redis's `reject_cmd_on_oom`: a `denyoom` command, anything queued inside MULTI (queueing
+/// takes memory) but EXEC, DISCARD, QUIT and RESET, or EXEC of a transaction that queued a
+/// `denyoom` command.
 #[cold]
 fn may_grow(ctx: &Ctx<'_>, spec: &'static CommandSpec) -> bool {
     use super::flags::DENYOOM;
+    let in_multi =
+        ctx.client.multi.is_some() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
     spec.flags & DENYOOM != 0
+        || in_multi
         || (spec.name == "exec"
             && ctx.client.multi.as_ref().is_some_and(|t| {
                 t.queue

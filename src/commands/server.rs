@@ -501,21 +501,21 @@ const PARAMS: &[Param] = &[
         }),
     },
     Param {
-        name: "lfu-log-factor",
-        rewrite: Rewrite::Default("10"),
-        get: |_| crate::memory::policy::lfu_log_factor().to_string(),
-        set: Some(|_, v| {
-            let n = int_in(v, 0, i32::MAX as u64)? as u32;
-            memory(move |_| crate::memory::policy::set_lfu_log_factor(n))
-        }),
-    },
-    Param {
         name: "lfu-decay-time",
         rewrite: Rewrite::Default("1"),
         get: |_| crate::memory::policy::lfu_decay_time().to_string(),
         set: Some(|_, v| {
             let n = int_in(v, 0, i32::MAX as u64)? as u32;
             memory(move |_| crate::memory::policy::set_lfu_decay_time(n))
+        }),
+    },
+    Param {
+        name: "lfu-log-factor",
+        rewrite: Rewrite::Default("10"),
+        get: |_| crate::memory::policy::lfu_log_factor().to_string(),
+        set: Some(|_, v| {
+            let n = int_in(v, 0, i32::MAX as u64)? as u32;
+            memory(move |_| crate::memory::policy::set_lfu_log_factor(n))
         }),
     },
 ];

@@ -34,6 +34,7 @@ mod hashes;
 mod keys;
 mod lists;
 mod load;
+mod memory;
 mod persistence;
 mod protocol;
 mod proxy;
