@@ -102,6 +102,8 @@ pub mod store;
 pub mod util;
 
 /// jemalloc: its statistics are `used_memory` (INFO, maxmemory), MEMORY PURGE and
-/// MALLOC-STATS use it, and it holds fragmentation down under churn of small values.
+/// MALLOC-STATS use it, and it holds fragmentation down under churn of small values. Not
+/// under cargo-fuzz (`--cfg fuzzing`), whose sanitizers need the system allocator.
+#[cfg(not(fuzzing))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
