@@ -614,6 +614,11 @@ class Comparison:
 
         bench = bench_acl.AclBench(sys.modules[__name__], self.servers, self.args)
         self.result["acl"] = bench.run()
+    def eviction(self) -> None:
+        import bench_eviction
+
+        bench = bench_eviction.EvictionBench(sys.modules[__name__], self.servers, self.args)
+        self.result["eviction"] = bench.run()
         self.failures += bench.failures
 
     def run(self) -> None:
@@ -622,6 +627,8 @@ class Comparison:
             return
         if self.args.only == "acl":
             self.acl()
+        if self.args.only == "eviction":
+            self.eviction()
             return
         self.throughput()
         # Only the pinned pair is needed from here on.
@@ -664,6 +671,10 @@ def medians(result: dict[str, Any]) -> dict[str, Any]:
         import bench_acl
 
         out["acl"] = bench_acl.medians(result["acl"])
+    if "eviction" in result:
+        import bench_eviction
+
+        out["eviction"] = bench_eviction.medians(sys.modules[__name__], result["eviction"])
     return out
 
 
@@ -742,6 +753,10 @@ def markdown(meta: dict[str, Any], med: dict[str, Any], args: argparse.Namespace
         import bench_acl
 
         rows += bench_acl.rows(med["acl"])
+    if "eviction" in med:
+        import bench_eviction
+
+        rows += bench_eviction.rows(med["eviction"])
     lines = [
         f"## ferrokv vs Redis — {meta['date']}",
         "",
@@ -844,7 +859,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--rate", type=float, help="load-test rate (default: 50%% of Redis's P1 GET req/s)")
     ap.add_argument("--duration", type=float, default=10.0, help="load-test seconds per run (default 10)")
     ap.add_argument("--no-build", action="store_true", help="use the existing release binaries")
-    ap.add_argument("--only", choices=["persistence", "acl"], help="run only this part of the comparison")
+    ap.add_argument("--only", choices=["persistence", "acl", "eviction"], help="run only this part of the comparison")
     ap.add_argument(
         "--persist-rate", type=float, default=20000.0,
         help="open-loop rate of the load during BGSAVE (default 20000 req/s)",

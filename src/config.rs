@@ -221,6 +221,18 @@ pub struct Config {
     /// `shutdown-on-sigterm` / `shutdown-on-sigint` ([`crate::state::shutdown::flags`]).
     pub shutdown_on_sigterm: u8,
     pub shutdown_on_sigint: u8,
+    /// `maxmemory` in bytes (0: no limit).
+    pub maxmemory: u64,
+    /// `maxmemory-policy`.
+    pub maxmemory_policy: crate::memory::Policy,
+    /// `maxmemory-samples`.
+    pub maxmemory_samples: u32,
+    /// `maxmemory-eviction-tenacity` (0..=100).
+    pub maxmemory_eviction_tenacity: u32,
+    /// `lfu-log-factor`.
+    pub lfu_log_factor: u32,
+    /// `lfu-decay-time` (minutes).
+    pub lfu_decay_time: u32,
     /// Whether a `save` directive was met in the config file (the first replaces the default
     /// points, later ones add to them, as in Redis).
     pub save_seen: bool,
@@ -255,6 +267,12 @@ impl Default for Config {
             shutdown_timeout: 10,
             shutdown_on_sigterm: 0,
             shutdown_on_sigint: 0,
+            maxmemory: 0,
+            maxmemory_policy: crate::memory::Policy::NoEviction,
+            maxmemory_samples: crate::memory::DEFAULT_MAXMEMORY_SAMPLES,
+            maxmemory_eviction_tenacity: crate::memory::DEFAULT_EVICTION_TENACITY,
+            lfu_log_factor: crate::memory::policy::DEFAULT_LFU_LOG_FACTOR,
+            lfu_decay_time: crate::memory::policy::DEFAULT_LFU_DECAY_TIME,
         }
     }
 }
@@ -521,6 +539,19 @@ impl Config {
             }
             "shutdown-on-sigterm" => self.shutdown_on_sigterm = shutdown_flags::parse(values)?,
             "shutdown-on-sigint" => self.shutdown_on_sigint = shutdown_flags::parse(values)?,
+            "maxmemory" => {
+                self.maxmemory = parse_memory(one()?).ok_or("argument must be a memory value")?
+            }
+            "maxmemory-policy" => {
+                self.maxmemory_policy =
+                    crate::memory::Policy::parse(one()?).ok_or(crate::memory::Policy::CHOICES)?
+            }
+            "maxmemory-samples" => self.maxmemory_samples = num_in(one()?, 1, i32::MAX as u32)?,
+            "maxmemory-eviction-tenacity" => {
+                self.maxmemory_eviction_tenacity = num_in(one()?, 0, 100)?
+            }
+            "lfu-log-factor" => self.lfu_log_factor = num_in(one()?, 0, i32::MAX as u32)?,
+            "lfu-decay-time" => self.lfu_decay_time = num_in(one()?, 0, i32::MAX as u32)?,
             "key-load-delay" => self.rdb.key_load_delay_us = parse_num(one()?)?,
             "rdb-key-save-delay" => self.rdb.key_save_delay_us = parse_num(one()?)?,
             "loglevel" => {
@@ -559,6 +590,17 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
 /// Redis's rule for `dbfilename` (and later `appendfilename`): a name, not a path.
 pub fn is_plain_file_name(name: &str) -> bool {
     !name.is_empty() && !name.contains('/') && name != "." && name != ".."
+}
+
+/// An integer in `[min, max]` with Redis's range error.
+fn num_in(s: &str, min: u32, max: u32) -> Result<u32, String> {
+    let n: i64 = parse_num(s)?;
+    if n < i64::from(min) || n > i64::from(max) {
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
+    }
+    Ok(n as u32)
 }
 
 fn parse_num<T: std::str::FromStr>(s: &str) -> Result<T, String> {

@@ -90,7 +90,9 @@ pub mod blocked;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod evict;
 pub mod logging;
+pub mod memory;
 pub mod net;
 pub mod persist;
 pub mod pubsub;
@@ -98,3 +100,10 @@ pub mod resp;
 pub mod state;
 pub mod store;
 pub mod util;
+
+/// jemalloc: its statistics are `used_memory` (INFO, maxmemory), MEMORY PURGE and
+/// MALLOC-STATS use it, and it holds fragmentation down under churn of small values. Not
+/// under cargo-fuzz (`--cfg fuzzing`), whose sanitizers need the system allocator.
+#[cfg(not(fuzzing))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

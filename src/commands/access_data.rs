@@ -240,6 +240,15 @@ pub static ACCESS: &[(&str, Access)] = &[
     ("ltrim", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
+    ("memory", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("memory|doctor", Access { categories: &[], tips: &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"], key_specs: &[] }),
+    ("memory|help", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("memory|malloc-stats", Access { categories: &[], tips: &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"], key_specs: &[] }),
+    ("memory|purge", Access { categories: &[], tips: &["request_policy:all_shards", "response_policy:all_succeeded"], key_specs: &[] }),
+    ("memory|stats", Access { categories: &[], tips: &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"], key_specs: &[] }),
+    ("memory|usage", Access { categories: &[], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(2), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+    ] }),
     ("mget", Access { categories: &["string"], tips: &["request_policy:multi_shard"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
     ] }),

@@ -183,8 +183,8 @@ fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> (Outcome, usize) {
         multi::rejected(ctx, Some(spec), errors::wrong_arity(spec.name).as_bytes());
         return (Outcome::Rejected(Some(index)), reply_start);
     }
-    // Authentication first (Redis's processCommand order), then ACL; the maxmemory check and
-    // (later) the cluster slot check follow here, before the Pub/Sub context.
+    // Authentication first (Redis's processCommand order), then ACL, then maxmemory (the
+    // cluster slot check will go between them), before the Pub/Sub context.
     if !ctx.client.authenticated
         && spec.flags & super::flags::NO_AUTH == 0
         && ctx.srv.users.default_requires_auth()
@@ -196,6 +196,17 @@ fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> (Outcome, usize) {
     if !ctx.srv.users.of(&ctx.client.user).is_unrestricted()
         && !super::acl::permitted(ctx, index, spec, args)
     {
+        return (Outcome::Rejected(Some(index)), reply_start);
+    }
+    // maxmemory (Redis's performEvictions): evict over the limit, refuse what may grow. Not
+    // for EXEC's commands (checked with EXEC), nor while the dataset loads (as Redis).
+    if !ctx.in_exec
+        && ctx.client.id != super::aof::AOF_CLIENT_ID
+        && !crate::evict::admits(ctx.srv, ctx.now, ctx.client.info.home, || {
+            may_grow(ctx, spec)
+        })
+    {
+        multi::rejected(ctx, Some(spec), crate::evict::OOM.as_bytes());
         return (Outcome::Rejected(Some(index)), reply_start);
     }
     let gate = ctx.srv.persistence.gate();
@@ -282,6 +293,24 @@ fn postpone(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, kind: u8) -> bool {
     ctx.client.info.postponed.store(true, Ordering::Relaxed);
     ctx.srv.pause.parked.fetch_add(1, Ordering::Relaxed);
     true
+}
+
+/// Redis's `reject_cmd_on_oom`: a `denyoom` command, anything queued inside MULTI (queueing
+/// takes memory) but EXEC, DISCARD, QUIT and RESET, or EXEC of a transaction that queued a
+/// `denyoom` command.
+#[cold]
+fn may_grow(ctx: &Ctx<'_>, spec: &'static CommandSpec) -> bool {
+    use super::flags::DENYOOM;
+    let in_multi =
+        ctx.client.multi.is_some() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
+    spec.flags & DENYOOM != 0
+        || in_multi
+        || (spec.name == "exec"
+            && ctx.client.multi.as_ref().is_some_and(|t| {
+                t.queue
+                    .iter()
+                    .any(|q| registry().all[q.index].flags & DENYOOM != 0)
+            }))
 }
 
 /// The registry entry `args` names, through the connection's one-entry cache.

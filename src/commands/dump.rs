@@ -102,12 +102,15 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             return Ok(());
         }
         let entry = Entry::new(value, expire_at);
-        if let Some(secs) = idle {
+        // As Redis's objectSetLRUOrLFU: FREQ applies under an LFU policy, IDLETIME under
+        // any other; the one that does not apply is validated and ignored.
+        if crate::memory::policy::lfu() {
+            if let Some(f) = freq {
+                entry.set_freq(f as u8);
+            }
+        } else if let Some(secs) = idle {
             entry.set_idle_secs(secs as u64);
         }
-        // FREQ matters only under an LFU maxmemory policy, which ferrokv does not have yet
-        // (issue 11); it is validated and otherwise ignored, as Redis does under LRU.
-        let _ = freq;
         slot.remove();
         slot.put(entry);
         slot.modified(class::GENERIC, "restore");

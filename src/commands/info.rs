@@ -159,7 +159,7 @@ pub fn info_text(srv: &Shared, store: StoreRef<'_>, sections: &[&str]) -> String
         match *section {
             "server" => server_section(srv, &mut s),
             "clients" => clients_section(srv, &mut s),
-            "memory" => memory_section(srv, &mut s),
+            "memory" => memory_section(srv, store, &mut s),
             "persistence" => persistence_section(srv, &mut s),
             "stats" => stats_section(srv, &mut s),
             "replication" => replication_section(srv, &mut s),
@@ -259,33 +259,31 @@ fn clients_section(srv: &Shared, s: &mut String) {
     );
 }
 
-/// Memory figures: ferrokv uses the system allocator without instrumentation, so
-/// `used_memory` reports the process's resident set size (as `used_memory_rss` does).
-fn memory_section(srv: &Shared, s: &mut String) {
-    let used = rss_bytes();
-    let peak = srv.peak_memory.fetch_max(used, Ordering::Relaxed).max(used);
+/// Memory figures from jemalloc and the key tables ([`super::memory::Overview`]).
+fn memory_section(srv: &Shared, store: StoreRef<'_>, s: &mut String) {
+    let o = super::memory::Overview::measure(srv, store);
     let total = total_system_memory();
-    let peak_perc = if peak > 0 {
-        used as f64 * 100.0 / peak as f64
-    } else {
-        100.0
-    };
+    let max = srv.memory.maxmemory.load(Ordering::Relaxed);
+    let (alloc_frag, alloc_frag_bytes) = o.allocator_frag();
+    let (alloc_rss, alloc_rss_bytes) = o.allocator_rss();
+    let (rss_over, rss_over_bytes) = o.rss_overhead();
+    let (frag, frag_bytes) = o.fragmentation();
     s.push_str("# Memory\r\n");
     fields!(s,
-        "used_memory" => used,
-        "used_memory_human" => human(used),
-        "used_memory_rss" => used,
-        "used_memory_rss_human" => human(used),
-        "used_memory_peak" => peak,
-        "used_memory_peak_human" => human(peak),
-        "used_memory_peak_perc" => format!("{peak_perc:.2}%"),
-        "used_memory_overhead" => 0,
-        "used_memory_startup" => 0,
-        "used_memory_dataset" => used,
-        "used_memory_dataset_perc" => "100.00%",
-        "allocator_allocated" => used,
-        "allocator_active" => used,
-        "allocator_resident" => used,
+        "used_memory" => o.used,
+        "used_memory_human" => human(o.used),
+        "used_memory_rss" => o.rss,
+        "used_memory_rss_human" => human(o.rss),
+        "used_memory_peak" => o.peak,
+        "used_memory_peak_human" => human(o.peak),
+        "used_memory_peak_perc" => format!("{:.2}%", o.peak_perc()),
+        "used_memory_overhead" => o.overhead,
+        "used_memory_startup" => o.startup,
+        "used_memory_dataset" => o.dataset,
+        "used_memory_dataset_perc" => format!("{:.2}%", o.dataset_perc()),
+        "allocator_allocated" => o.alloc.allocated,
+        "allocator_active" => o.alloc.active,
+        "allocator_resident" => o.alloc.resident,
         "total_system_memory" => total,
         "total_system_memory_human" => human(total),
         "used_memory_lua" => 0,
@@ -301,17 +299,17 @@ fn memory_section(srv: &Shared, s: &mut String) {
         "used_memory_functions" => 0,
         "used_memory_scripts" => 0,
         "used_memory_scripts_human" => "0B",
-        "maxmemory" => 0,
-        "maxmemory_human" => "0B",
-        "maxmemory_policy" => "noeviction",
-        "allocator_frag_ratio" => "1.00",
-        "allocator_frag_bytes" => 0,
-        "allocator_rss_ratio" => "1.00",
-        "allocator_rss_bytes" => 0,
-        "rss_overhead_ratio" => "1.00",
-        "rss_overhead_bytes" => 0,
-        "mem_fragmentation_ratio" => "1.00",
-        "mem_fragmentation_bytes" => 0,
+        "maxmemory" => max,
+        "maxmemory_human" => human(max),
+        "maxmemory_policy" => crate::memory::policy::policy().name(),
+        "allocator_frag_ratio" => format!("{alloc_frag:.2}"),
+        "allocator_frag_bytes" => alloc_frag_bytes,
+        "allocator_rss_ratio" => format!("{alloc_rss:.2}"),
+        "allocator_rss_bytes" => alloc_rss_bytes,
+        "rss_overhead_ratio" => format!("{rss_over:.2}"),
+        "rss_overhead_bytes" => rss_over_bytes,
+        "mem_fragmentation_ratio" => format!("{frag:.2}"),
+        "mem_fragmentation_bytes" => frag_bytes,
         "mem_not_counted_for_evict" => 0,
         "mem_replication_backlog" => 0,
         "mem_total_replication_buffers" => 0,
@@ -319,7 +317,7 @@ fn memory_section(srv: &Shared, s: &mut String) {
         "mem_clients_normal" => 0,
         "mem_cluster_links" => 0,
         "mem_aof_buffer" => 0,
-        "mem_allocator" => "libc",
+        "mem_allocator" => "jemalloc-5.3.0",
         "active_defrag_running" => 0,
         "lazyfree_pending_objects" => 0,
         "lazyfreed_objects" => 0,
@@ -407,6 +405,7 @@ fn stats_section(srv: &Shared, s: &mut String) {
         )
     };
     let expired = srv.stat(|w| &w.expired_keys) + srv.expired_by_cycle.load(Ordering::Relaxed);
+    let (exceeded_current_ms, exceeded_total_ms) = srv.memory.exceeded_ms();
     s.push_str("# Stats\r\n");
     fields!(s,
         "total_connections_received" => srv.stat(|w| &w.connections_received),
@@ -428,10 +427,10 @@ fn stats_section(srv: &Shared, s: &mut String) {
         "expired_stale_perc" => "0.00",
         "expired_time_cap_reached_count" => 0,
         "expire_cycle_cpu_milliseconds" => 0,
-        "evicted_keys" => 0,
+        "evicted_keys" => srv.memory.evicted_keys.load(Ordering::Relaxed),
         "evicted_clients" => 0,
-        "total_eviction_exceeded_time" => 0,
-        "current_eviction_exceeded_time" => 0,
+        "total_eviction_exceeded_time" => exceeded_total_ms,
+        "current_eviction_exceeded_time" => exceeded_current_ms,
         "keyspace_hits" => srv.stat(|w| &w.keyspace_hits),
         "keyspace_misses" => srv.stat(|w| &w.keyspace_misses),
         "pubsub_channels" => srv.pubsub.channel_count(crate::pubsub::Space::Global),

@@ -574,18 +574,25 @@ fn object_encoding(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 }
 
 /// # Format
-/// `OBJECT FREQ key` — nil for a missing key, otherwise Redis's error for a server whose
-/// maxmemory-policy is not LFU (we have no LFU policy).
+/// `OBJECT FREQ key` — the key's decayed LFU counter; Redis's error unless the
+/// maxmemory-policy is an LFU one.
 fn object_freq(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    if object_lookup(ctx, &argv[2], |_| ()).is_some() {
-        ctx.out.error(errors::LFU_NOT_SELECTED);
+    if let Some(freq) = object_lookup(ctx, &argv[2], Entry::freq) {
+        if !crate::memory::policy::lfu() {
+            return ctx.out.error(errors::LFU_NOT_SELECTED);
+        }
+        ctx.out.int(i64::from(freq));
     }
 }
 
 /// # Format
-/// `OBJECT IDLETIME key` — seconds since the key was last read or written.
+/// `OBJECT IDLETIME key` — seconds since the key was last read or written; Redis's error
+/// under an LFU maxmemory-policy (the access word then holds the frequency).
 fn object_idletime(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     if let Some(idle) = object_lookup(ctx, &argv[2], Entry::idle_secs) {
+        if crate::memory::policy::lfu() {
+            return ctx.out.error(errors::LFU_SELECTED);
+        }
         ctx.out.int(i64::from(idle));
     }
 }
@@ -595,11 +602,19 @@ const SHARED_INTEGERS: i64 = 10_000;
 
 /// # Format
 /// `OBJECT REFCOUNT key` — 1, or 2147483647 for values Redis would store as a shared integer
-/// (a canonical integer in 0..10000; maxmemory is not configurable here, so sharing is on).
+/// (a canonical integer in 0..10000), unless a maxmemory with an LRU or LFU policy turns
+/// sharing off as in Redis (each key needs its own access data).
 fn object_refcount(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let shared = ctx
+        .srv
+        .memory
+        .maxmemory
+        .load(std::sync::atomic::Ordering::Relaxed)
+        == 0
+        || !crate::memory::policy::policy().no_shared_integers();
     let refcount = object_lookup(ctx, &argv[2], |e| match &e.value {
         Value::Str(s) => match parse_i64(s) {
-            Some(v) if (0..SHARED_INTEGERS).contains(&v) => i64::from(i32::MAX),
+            Some(v) if shared && (0..SHARED_INTEGERS).contains(&v) => i64::from(i32::MAX),
             _ => 1,
         },
         _ => 1,

@@ -33,6 +33,7 @@ pub mod info;
 pub mod keys;
 pub mod keyspecs;
 pub mod lists;
+pub mod memory;
 pub mod multi;
 pub mod persistence;
 pub mod server;
@@ -483,7 +484,7 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 19] {
+fn tables() -> [&'static [CommandSpec]; 20] {
     [
         connection::COMMANDS,
         acl::COMMANDS,
@@ -503,6 +504,7 @@ fn tables() -> [&'static [CommandSpec]; 19] {
         info::COMMANDS,
         multi::COMMANDS,
         channels::COMMANDS,
+        memory::COMMANDS,
         server::MONITOR,
     ]
 }

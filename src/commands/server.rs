@@ -8,9 +8,8 @@
 //! paths; start-up-only ones (port, bind, databases, threads) reply Redis's
 //! "can't set immutable config" (in Redis 7 `port` and `bind` can be changed at runtime; our
 //! per-loop `SO_REUSEPORT` listeners cannot be re-bound, so they are immutable here). A few
-//! parameters exist only because clients and tools read them (`appendonly`, `maxmemory`,
-//! `maxmemory-policy`): they report the one behaviour ferrokv has and accept being set to
-//! exactly that value. The RDB directives live in [`crate::persist::Persistence`].
+//! parameters exist only because clients and tools read them (`sanitize-dump-payload`): they
+//! report the one behaviour ferrokv has and accept Redis's values. The RDB directives live in [`crate::persist::Persistence`].
 
 use std::sync::atomic::Ordering;
 
@@ -75,8 +74,16 @@ enum NewValue {
     ShutdownTimeout(u64),
     ShutdownOnSigterm(u8),
     ShutdownOnSigint(u8),
+    /// A memory or eviction setting (`maxmemory`, `maxmemory-policy`, ...).
+    Memory(MemoryChange),
     /// Accepted, nothing changes (a compatibility parameter set to its only value).
     Unchanged,
+}
+
+type MemoryChange = Box<dyn FnOnce(&Shared)>;
+
+fn memory(f: impl FnOnce(&Shared) + 'static) -> Result<NewValue, String> {
+    Ok(NewValue::Memory(Box::new(f)))
 }
 
 type RdbChange = Box<dyn FnOnce(&mut RdbSettings)>;
@@ -521,23 +528,61 @@ const PARAMS: &[Param] = &[
     Param {
         name: "maxmemory",
         rewrite: Rewrite::Default("0"),
-        get: |_| "0".into(),
-        set: Some(|_, v| match parse_memory(v) {
-            Some(0) => Ok(NewValue::Unchanged),
-            Some(_) => Err("there is no memory limit: only 0 is accepted".into()),
-            None => Err("argument must be a memory value".into()),
+        get: |s| s.memory.maxmemory.load(Ordering::Relaxed).to_string(),
+        set: Some(|_, v| {
+            let n = parse_memory(v).ok_or("argument must be a memory value")?;
+            memory(move |s| {
+                s.memory.maxmemory.store(n, Ordering::Relaxed);
+                let used = crate::memory::alloc::refresh();
+                if n != 0 && n < used {
+                    tracing::warn!("WARNING: the new maxmemory value set via CONFIG SET ({n}) is smaller than the current memory usage ({used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.");
+                }
+            })
         }),
     },
     Param {
         name: "maxmemory-policy",
         rewrite: Rewrite::Default("noeviction"),
-        get: |_| "noeviction".into(),
+        get: |_| crate::memory::policy::policy().name().into(),
         set: Some(|_, v| {
-            only(
-                v,
-                "noeviction",
-                "there is no eviction: only noeviction is accepted",
-            )
+            let p = crate::memory::Policy::parse(v).ok_or(crate::memory::Policy::CHOICES)?;
+            memory(move |_| crate::memory::policy::set_policy(p))
+        }),
+    },
+    Param {
+        name: "maxmemory-samples",
+        rewrite: Rewrite::Default("5"),
+        get: |s| s.memory.samples.load(Ordering::Relaxed).to_string(),
+        set: Some(|_, v| {
+            let n = int_in(v, 1, i32::MAX as u64)? as u32;
+            memory(move |s| s.memory.samples.store(n, Ordering::Relaxed))
+        }),
+    },
+    Param {
+        name: "maxmemory-eviction-tenacity",
+        rewrite: Rewrite::Default("10"),
+        get: |s| s.memory.tenacity.load(Ordering::Relaxed).to_string(),
+        set: Some(|_, v| {
+            let n = int_in(v, 0, 100)? as u32;
+            memory(move |s| s.memory.tenacity.store(n, Ordering::Relaxed))
+        }),
+    },
+    Param {
+        name: "lfu-decay-time",
+        rewrite: Rewrite::Default("1"),
+        get: |_| crate::memory::policy::lfu_decay_time().to_string(),
+        set: Some(|_, v| {
+            let n = int_in(v, 0, i32::MAX as u64)? as u32;
+            memory(move |_| crate::memory::policy::set_lfu_decay_time(n))
+        }),
+    },
+    Param {
+        name: "lfu-log-factor",
+        rewrite: Rewrite::Default("10"),
+        get: |_| crate::memory::policy::lfu_log_factor().to_string(),
+        set: Some(|_, v| {
+            let n = int_in(v, 0, i32::MAX as u64)? as u32;
+            memory(move |_| crate::memory::policy::set_lfu_log_factor(n))
         }),
     },
 ];
@@ -570,14 +615,6 @@ fn range(n: i64, min: u64, max: u64) -> Result<u64, String> {
     Ok(n as u64)
 }
 
-fn only(v: &str, accepted: &str, why: &str) -> Result<NewValue, String> {
-    if v.eq_ignore_ascii_case(accepted) {
-        Ok(NewValue::Unchanged)
-    } else {
-        Err(why.to_string())
-    }
-}
-
 fn apply(srv: &Shared, value: NewValue) {
     let s = &srv.settings;
     match value {
@@ -608,6 +645,7 @@ fn apply(srv: &Shared, value: NewValue) {
         NewValue::ShutdownOnSigint(f) => s.shutdown_on_sigint.store(f, Ordering::Relaxed),
         NewValue::Aof(change) => srv.aof.update(change),
         NewValue::AppendOnly(_) => unreachable!("applied by config_set with its execution"),
+        NewValue::Memory(change) => change(srv),
         NewValue::Unchanged => {}
     }
 }

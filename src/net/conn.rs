@@ -285,6 +285,7 @@ impl Conn {
             max_bulk_len: shared.settings.proto_max_bulk_len.load(Ordering::Relaxed) as usize,
         };
         let now_ms = crate::clock::now_ms();
+        crate::clock::note_ms(now_ms);
         let clock = quanta::Instant::now();
         self.last_active = clock;
         let mut ran_any = false;

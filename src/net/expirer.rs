@@ -38,6 +38,9 @@ pub fn run(shared: &Shared) {
             shared.propagation.flush_unit(&fx, false);
             shared.loops.wake(&fx);
         }
+        // Redis's eviction time proc: memory left over the limit when the commands stopped
+        // (the time budget ran out, or CONFIG SET lowered maxmemory) keeps being evicted.
+        crate::evict::perform(shared, now, None);
         if removed > 0 {
             shared
                 .expired_by_cycle

@@ -64,6 +64,7 @@ pub fn start(config: Config) -> io::Result<Running> {
     let mut shared = Shared::new(config, crate::commands::registry().all.len());
     shared.users = users;
     let shared = Arc::new(shared);
+    crate::memory::alloc::mark_startup();
     shared.port.store(port as usize, Ordering::Relaxed);
     let mut loops = Vec::with_capacity(threads);
     let mut handles = Vec::with_capacity(threads);

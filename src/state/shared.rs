@@ -100,6 +100,9 @@ pub struct Shared {
     /// The graceful shutdown's requests and drain reports (see [`super::shutdown`]);
     /// `shutdown` above is its last step, the order to stop.
     pub graceful: super::shutdown::ShutdownState,
+    /// `maxmemory`, eviction settings and statistics (the policy and LFU parameters are
+    /// process-wide: [`crate::memory::policy`]).
+    pub memory: crate::memory::Limits,
 }
 
 impl Shared {
@@ -153,6 +156,17 @@ impl Shared {
             users: crate::acl::Users::new(config.requirepass.as_deref().map(str::as_bytes)),
             pause,
             graceful: super::shutdown::ShutdownState::new(config.threads),
+            memory: {
+                use crate::memory::policy;
+                policy::set_policy(config.maxmemory_policy);
+                policy::set_lfu_log_factor(config.lfu_log_factor);
+                policy::set_lfu_decay_time(config.lfu_decay_time);
+                crate::memory::Limits::new(
+                    config.maxmemory,
+                    config.maxmemory_samples,
+                    config.maxmemory_eviction_tenacity,
+                )
+            },
             config,
         }
     }
@@ -219,6 +233,7 @@ impl Shared {
         self.expired_by_cycle.store(0, Ordering::Relaxed);
         *self.rates.lock() = Rates::starting(crate::clock::now_ms());
         self.peak_memory.store(0, Ordering::Relaxed);
+        crate::memory::alloc::reset_peak();
     }
 
     /// Changes made to the dataset since start-up (Redis's `server.dirty`, never reset).

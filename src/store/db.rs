@@ -222,6 +222,21 @@ impl<'a> DbRef<'a> {
         (keys, volatile)
     }
 
+    /// `(keys, bytes)`: the keys and what the tables spend on them beyond keys and values
+    /// (slots — a pointer and a control byte each, empty ones included — and the nodes'
+    /// fixed part), for INFO's `used_memory_overhead` and MEMORY STATS.
+    pub fn overhead(&self) -> (usize, usize) {
+        let node = super::usage::alloc_size(std::mem::size_of::<super::node::Node>());
+        let mut keys = 0;
+        let mut bytes = 0;
+        for shard in 0..SHARDS {
+            let g = self.db.read_shard(self.fx, shard);
+            keys += g.len();
+            bytes += g.capacity() * 9 + g.len() * node;
+        }
+        (keys, bytes)
+    }
+
     /// Calls `f` for every live key, one shard at a time (each under its read lock).
     pub fn for_each_key(&self, now: u64, mut f: impl FnMut(&[u8], &Entry)) {
         for shard in 0..SHARDS {
@@ -314,6 +329,63 @@ impl<'a> DbRef<'a> {
             ((shard as u64) << 32) | low
         };
         (next, out)
+    }
+
+    /// Eviction's sample (Redis's `dictGetSomeKeys`): visits the keys of consecutive buckets
+    /// of shard `shard`, from bucket `start` (any number; wrapped to the table), calling
+    /// `f(key, entry)` for each live key (with a TTL when `volatile_only`) until `f` has seen
+    /// `count` keys or the table is done. Returns how many `f` saw. One read lock.
+    pub fn sample(
+        &self,
+        shard: usize,
+        start: usize,
+        count: usize,
+        now: u64,
+        volatile_only: bool,
+        mut f: impl FnMut(&[u8], &Entry),
+    ) -> usize {
+        let g = self.db.read_shard(self.fx, shard % SHARDS);
+        if g.is_empty() {
+            return 0;
+        }
+        let table = g.raw_table();
+        let buckets = table.buckets();
+        let mut seen = 0;
+        for i in 0..buckets {
+            let at = (start.wrapping_add(i)) & (buckets - 1);
+            // SAFETY: `at` < buckets (a power of two), and a full bucket holds an initialised
+            // element, borrowed only while the read lock `g` is held.
+            let node = unsafe {
+                if !table.is_bucket_full(at) {
+                    continue;
+                }
+                &table.bucket(at).as_ref().0
+            };
+            let e = node.entry();
+            if e.is_expired(now) || (volatile_only && !e.is_volatile()) {
+                continue;
+            }
+            f(node.key(), e);
+            seen += 1;
+            if seen >= count {
+                break;
+            }
+        }
+        seen
+    }
+
+    /// Whether a key with a TTL may exist in this database (the sweeper clears the flag
+    /// after a pass that met none).
+    pub fn maybe_volatile(&self) -> bool {
+        self.db.maybe_volatile.load(Ordering::Relaxed)
+    }
+
+    /// Evicts `key` (Redis's eviction of one key): removed — when it exists, and has a TTL
+    /// if `volatile_only` — with the `evicted` event, WATCH touched and `DEL key`
+    /// propagated. Returns the estimate of the bytes freed, `None` when nothing was removed.
+    /// A key found logically expired is removed as expired (and counts as freed).
+    pub fn evict(&self, key: &[u8], now: u64, volatile_only: bool) -> Option<usize> {
+        self.write(key, now, |slot| slot.evict(volatile_only))
     }
 
     /// Sweeps expired keys from up to `shards` shards, resuming where the last call stopped.
@@ -552,6 +624,36 @@ impl<'a> Slot<'a> {
             RawEntryMut::Vacant(_) => None,
             RawEntryMut::Occupied(o) => Some(o.remove_entry().0.into_entry()),
         }
+    }
+
+    /// [`DbRef::evict`] under the slot's lock.
+    fn evict(&mut self, volatile_only: bool) -> Option<usize> {
+        let RawEntryMut::Occupied(o) = self
+            .shard
+            .raw_entry_mut()
+            .from_key_hashed_nocheck(self.hash, self.key)
+        else {
+            return None;
+        };
+        let e = o.key().entry();
+        if volatile_only && !e.is_volatile() {
+            return None;
+        }
+        let freed = super::usage::key_usage(self.key, e, 5);
+        let expired = e.is_expired(self.now);
+        o.remove();
+        if expired {
+            self.db.expired(self.fx, self.key);
+            return Some(freed);
+        }
+        let db = self.db;
+        db.events.watches.touch(db.index, self.key, false);
+        db.events
+            .notify(class::EVICTED, "evicted", db.index, self.key, self.fx);
+        if self.fx.propagating() {
+            self.fx.propagate(Op::new(db.index, &[b"DEL", self.key]));
+        }
+        Some(freed)
     }
 
     /// Sets the absolute expiry (0 = persist) of a live key; returns false when missing.

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use smallvec::SmallVec;
 
+use crate::memory::access;
+
 use super::types::{Hash, List, Set, ZSet};
 
 /// A stored value. Every command matches on it and answers `WRONGTYPE` for the variants it
@@ -95,7 +97,8 @@ pub struct Entry {
     pub value: Value,
     /// Absolute expiry in Unix milliseconds; 0 = persistent.
     pub expire_at: u64,
-    /// Seconds (since process start, wrapping) of the last access; for `OBJECT IDLETIME`.
+    /// The access word: the LRU clock (ms) of the last access, or Redis's LFU data under an
+    /// LFU policy ([`crate::memory::access`]). For `OBJECT IDLETIME|FREQ` and eviction.
     access: AtomicU32,
 }
 
@@ -114,7 +117,7 @@ impl Entry {
         Entry {
             value,
             expire_at,
-            access: AtomicU32::new(crate::clock::uptime_secs()),
+            access: AtomicU32::new(access::fresh()),
         }
     }
 
@@ -128,27 +131,36 @@ impl Entry {
         self.expire_at != 0
     }
 
-    /// Records an access (a relaxed store: readers under a shared lock may race, any winner is fine).
+    /// Records an access (relaxed: readers under a shared lock may race, any winner is fine).
     #[inline]
     pub fn touch(&self) {
-        // Store only when the coarse clock moved, so hot keys read from several threads do not
-        // bounce their cache line on every read.
-        let now = crate::clock::uptime_secs();
-        if self.access.load(Ordering::Relaxed) != now {
-            self.access.store(now, Ordering::Relaxed);
-        }
+        access::touch(&self.access);
     }
 
-    /// Makes the entry look idle for `secs` seconds (RESTORE ... IDLETIME).
+    /// Makes the entry look idle for `secs` seconds (RESTORE ... IDLETIME, under LRU).
     pub fn set_idle_secs(&self, secs: u64) {
-        let idle = u32::try_from(secs).unwrap_or(u32::MAX);
-        self.access.store(
-            crate::clock::uptime_secs().wrapping_sub(idle),
-            Ordering::Relaxed,
-        );
+        self.access
+            .store(access::with_idle_secs(secs), Ordering::Relaxed);
     }
 
+    /// Sets the LFU counter (RESTORE ... FREQ, under LFU).
+    pub fn set_freq(&self, freq: u8) {
+        self.access
+            .store(access::with_freq(freq), Ordering::Relaxed);
+    }
+
+    /// Seconds since the last access (meaningful under an LRU-clock policy).
     pub fn idle_secs(&self) -> u32 {
-        crate::clock::uptime_secs().wrapping_sub(self.access.load(Ordering::Relaxed))
+        access::idle_ms(self.access.load(Ordering::Relaxed)) / 1000
+    }
+
+    /// The decayed LFU counter (meaningful under an LFU policy).
+    pub fn freq(&self) -> u8 {
+        access::freq(self.access.load(Ordering::Relaxed))
+    }
+
+    /// The eviction pool's rank (higher goes first): idle ms, or 255 - frequency under LFU.
+    pub fn eviction_rank(&self, lfu: bool) -> u64 {
+        access::eviction_rank(self.access.load(Ordering::Relaxed), lfu)
     }
 }

@@ -51,6 +51,7 @@ pub mod sequence;
 pub mod snapshot;
 mod txn;
 pub mod types;
+pub mod usage;
 
 pub use db::{Db, DbRef, Slot};
 pub use entry::{Entry, StrBuf, Value};

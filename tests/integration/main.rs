@@ -35,6 +35,7 @@ mod hashes;
 mod keys;
 mod lists;
 mod load;
+mod memory;
 mod pause;
 mod persistence;
 mod protocol;
