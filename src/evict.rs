@@ -70,6 +70,14 @@ fn over_limit(srv: &Shared, now: u64, home: usize, may_grow: impl FnOnce() -> bo
 pub fn perform(srv: &Shared, now: u64, home: Option<usize>) -> Verdict {
     let limits = &srv.memory;
     let max = limits.maxmemory.load(Ordering::Relaxed);
+    // Redis's isSafeToPerformEvictions: no eviction (and no OOM) while clients are paused or
+    // the dataset loads — as if it were not needed.
+    if max != 0
+        && (srv.pause.current(now) != crate::state::pause::OFF
+            || srv.persistence.gate() & crate::persist::gate::LOADING != 0)
+    {
+        return Verdict::Ok;
+    }
     if max == 0 || alloc::used(now) <= max {
         if max != 0 {
             limits.note_exceeded(false);

@@ -494,3 +494,29 @@ fn memory_usage_grows_with_the_value_and_stats_has_redis_shape() {
         assert_eq!(&shapes[0], redis);
     }
 }
+
+/// As Redis (isSafeToPerformEvictions): nothing is evicted while clients are paused, not even
+/// by the background cycle; eviction resumes after CLIENT UNPAUSE. Same on redis-server.
+#[test]
+fn nothing_is_evicted_during_a_client_pause() {
+    let servers: Vec<Server> =
+        std::iter::once(Server::start(&["--maxmemory-policy", "allkeys-random"]))
+            .chain(Server::start_redis_with(&[
+                "--maxmemory-policy",
+                "allkeys-random",
+            ]))
+            .collect();
+    for s in &servers {
+        let mut c = s.conn();
+        fill(&mut c, "k", 200, 10_000, None);
+        ok(&mut c, &["CLIENT", "PAUSE", "10000", "WRITE"]);
+        let limit = used(&mut c) - 1_000_000;
+        ok(&mut c, &["CONFIG", "SET", "maxmemory", &limit.to_string()]);
+        std::thread::sleep(Duration::from_millis(400));
+        assert_eq!(survivors(&mut c, "k", 0..200), 200, "port {}", s.port);
+        ok(&mut c, &["CLIENT", "UNPAUSE"]);
+        // The next write (or the background cycle) evicts.
+        run(&mut c, &["SET", "trigger", "1"]).unwrap();
+        assert!(survivors(&mut c, "k", 0..200) < 200, "port {}", s.port);
+    }
+}
