@@ -149,12 +149,9 @@ fn recheck_subscribers(ctx: &mut Ctx<'_>, user: &UserRef) {
         return;
     }
     for info in ctx.srv.clients.snapshot() {
-        let mine = info
-            .user
-            .lock()
-            .as_ref()
-            .is_some_and(|u| Arc::ptr_eq(u, user))
-            || (info.user.lock().is_none() && Arc::ptr_eq(user, ctx.srv.users.default_user()));
+        // One lock of the client's user (a second `lock()` in the same statement would
+        // deadlock on the first's guard).
+        let mine = Arc::ptr_eq(ctx.srv.users.of(&info.user.lock()), user);
         if mine && info.pubsub.is_subscribed() {
             ctx.send(
                 info.home,

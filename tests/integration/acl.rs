@@ -526,3 +526,30 @@ fn config_rewrite_keeps_the_users() {
     assert_eq!(reply(&mut c, &["AUTH", "alice", "pw"]), "+OK");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn default_user_subscribers_go_when_its_channels_are_revoked() {
+    for s in &both(&[]) {
+        let mut admin = s.conn();
+        let mut sub = s.raw();
+        sub.s
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        sub.send(b"SUBSCRIBE news\r\n");
+        sub.expect(b"*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n");
+        assert_eq!(
+            reply(
+                &mut admin,
+                &["ACL", "SETUSER", "default", "resetchannels", "&other"]
+            ),
+            "+OK"
+        );
+        assert!(sub.is_closed(), "port {}", s.port);
+        // The admin (not subscribed) stays.
+        assert_eq!(
+            reply(&mut admin, &["ACL", "SETUSER", "default", "allchannels"]),
+            "+OK"
+        );
+        assert_eq!(reply(&mut admin, &["PING"]), "+PONG");
+    }
+}
