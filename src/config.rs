@@ -214,6 +214,8 @@ pub struct Config {
     pub proxy_trusted: Vec<ipnet::IpNet>,
     /// `proxy-protocol-header-timeout`: seconds a trusted peer has to send its header.
     pub proxy_header_timeout: u64,
+    /// The `tls-*` directives (see [`crate::tls`]).
+    pub tls: crate::tls::TlsSettings,
     /// Whether a `save` directive was met in the config file (the first replaces the default
     /// points, later ones add to them, as in Redis).
     pub save_seen: bool,
@@ -244,6 +246,7 @@ impl Default for Config {
             proxy_protocol: false,
             proxy_trusted: Vec::new(),
             proxy_header_timeout: 5,
+            tls: crate::tls::TlsSettings::default(),
         }
     }
 }
@@ -484,6 +487,7 @@ impl Config {
                 }
                 self.loglevel = v;
             }
+            tls if tls.starts_with("tls-") && self.tls.set(tls, one()?)? => {}
             _ => {
                 return Err(format!(
                     "Bad directive or wrong number of arguments: '{name}'"

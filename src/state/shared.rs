@@ -87,6 +87,8 @@ pub struct Shared {
     pub aof: Arc<crate::persist::aof::Aof>,
     /// Users and their passwords (ACL).
     pub users: crate::acl::Users,
+    /// The `tls-*` settings and the rustls context new TLS connections use.
+    pub tls: crate::tls::TlsContext,
 }
 
 impl Shared {
@@ -137,6 +139,7 @@ impl Shared {
             )),
             persistence,
             users: crate::acl::Users::new(config.requirepass.as_deref().map(str::as_bytes)),
+            tls: crate::tls::TlsContext::new(config.tls.clone(), None),
             config,
         }
     }
