@@ -42,6 +42,7 @@ mod server;
 mod sets;
 mod smoke;
 mod strings;
+mod tls;
 mod tools;
 mod transactions;
 mod zsets;
