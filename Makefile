@@ -4,7 +4,7 @@ PYTHON ?= python3
 PORT ?= 6379
 ARGS ?=
 
-.PHONY: build release run test crash-test check-generated lint fmt bench bench-compare fuzz clean
+.PHONY: build release run test crash-test fault-test check-generated lint fmt bench bench-compare fuzz clean
 
 build:
 	$(CARGO) build --workspace
@@ -32,6 +32,11 @@ check-generated:
 ## under `everysec`, which prints the largest age of unsynced data seen (`make test`: 20 and 5).
 crash-test:
 	FERROKV_CRASH_CYCLES=200 $(CARGO) test --release --test integration aof::kill_9_ -- --nocapture --test-threads 1
+
+## The TLS fault test at full size: 10 000 clients connected at once, half of them TLS, each
+## served, server RSS bounded (`make test`: 1000). Needs openssl; prints the figures.
+fault-test:
+	FERROKV_TLS_FAULT_CLIENTS=10000 $(CARGO) test --test integration tls::many_clients_half_tls -- --nocapture --test-threads 1
 
 lint:
 	$(CARGO) fmt --all -- --check

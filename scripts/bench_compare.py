@@ -394,12 +394,13 @@ class Scenario:
 
 
 def redis_benchmark(
-    srv: Server, sc: Scenario, n: int, pinned: bool, timeout: float
+    srv: Server, sc: Scenario, n: int, pinned: bool, timeout: float, tls: list[str] | None = None
 ) -> dict[str, Any]:
+    """`tls`: redis-benchmark's TLS flags, the TLS port first (`-p PORT --tls ...`)."""
     cmd = client_prefix(pinned) + [
         "redis-benchmark",
         "-h", "127.0.0.1",
-        "-p", str(srv.port),
+    ] + (tls or ["-p", str(srv.port)]) + [
         "-t", sc.test,
         "-n", str(n),
         "-r", str(KEYSPACE),
@@ -482,6 +483,15 @@ SCENARIOS = [
     Scenario("set_p16_d1024", "SET P16, 1 KiB", "set", 16, 50, 1024, pilot_n=100_000, quick_n=50_000),
     Scenario("get_p1_d1024", "GET P1, 1 KiB", "get", 1, 50, 1024, pilot_n=20_000, quick_n=20_000),
     Scenario("get_p16_d1024", "GET P16, 1 KiB", "get", 16, 50, 1024, pilot_n=100_000, quick_n=50_000),
+]  # fmt: skip
+
+
+# TLS rows (`--only tls`): -n fixed per scenario (TLS handshakes make a pilot run costly).
+TLS_SCENARIOS = [
+    Scenario("tls_set_p1_d3", "TLS SET P1, 3 B", "set", 1, 50, 3, pilot_n=100_000, quick_n=20_000),
+    Scenario("tls_set_p16_d3", "TLS SET P16, 3 B", "set", 16, 50, 3, pilot_n=500_000, quick_n=100_000),
+    Scenario("tls_get_p1_d3", "TLS GET P1, 3 B", "get", 1, 50, 3, pilot_n=100_000, quick_n=20_000),
+    Scenario("tls_get_p16_d3", "TLS GET P16, 3 B", "get", 16, 50, 3, pilot_n=500_000, quick_n=100_000),
 ]  # fmt: skip
 
 
@@ -601,6 +611,52 @@ class Comparison:
                 self.result["memory"].setdefault(name, []).append(rec)
                 self.note_failure(f"memory on {name} (rep {rep})", rec)
 
+    def tls(self) -> None:
+        """SET/GET at -P 1 and -P 16 over TLS (redis-benchmark --tls, client certificates),
+        ferrokv --threads 1 and redis-server both pinned with a `tls-port`; certificates made
+        with the openssl CLI (P-256, a CA, server and client certificates)."""
+        certs = Path(tempfile.mkdtemp(prefix="bench-tls-", dir=self.servers.log_dir))
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        subj = lambda cn: ["-subj", f"/CN={cn}"]  # noqa: E731
+        steps = [["req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", *subj("bench-ca")]]
+        (certs / "ext.cnf").write_text(
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n"
+        )
+        for name in ("server", "client"):
+            steps.append(["req", "-new", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", *subj(name)])
+            steps.append(["x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                          "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", "-extfile", "ext.cnf"])
+        for step in steps:
+            if run(["openssl", *step], T_SMALL, cwd=certs).returncode != 0:
+                raise SetupError(f"openssl {' '.join(step)} failed")
+        tls_ports = {"ferrokv": free_port(), "redis": free_port()}
+        flags = lambda port: (  # noqa: E731
+            "--tls-port", str(port), "--tls-cert-file", str(certs / "server.crt"),
+            "--tls-key-file", str(certs / "server.key"), "--tls-ca-cert-file", str(certs / "ca.crt"),
+        )
+        self.live["ferrokv"] = self.servers.ferrokv("ferrokv-tls", extra=flags(tls_ports["ferrokv"]))
+        self.live["redis"] = self.servers.redis("redis-tls", extra=flags(tls_ports["redis"]))
+        client = ["--tls", "--cacert", str(certs / "ca.crt"), "--cert", str(certs / "client.crt"),
+                  "--key", str(certs / "client.key")]
+        self.result["tls"] = {}
+        for rep in range(self.args.reps):
+            for i, sc in enumerate(TLS_SCENARIOS):
+                if sc.test == "get" and rep == 0:
+                    for name in ("ferrokv", "redis"):
+                        populate(self.live[name], bench_keys_payload(sc.data_size), KEYSPACE)
+                n = sc.quick_n if self.args.quick else sc.pilot_n
+                for name in self.order(("ferrokv", "redis"), (rep + i) % 2 == 1):
+                    srv = self.live[name]
+                    tls = ["-p", str(tls_ports[name]), *client]
+                    rec = redis_benchmark(srv, sc, n, pinned=True, timeout=max(120.0, 30 * self.args.seconds), tls=tls)
+                    rec["rep"] = rep
+                    self.result["tls"].setdefault(sc.key, {}).setdefault(name, []).append(rec)
+                    self.note_failure(f"TLS {sc.label} on {name} (rep {rep})", rec)
+                    shown = f"{rec['rps']:,.0f} req/s" if "rps" in rec else "FAILED"
+                    log(f"tls rep {rep} {sc.label:<26} {name:<10} n={n:<9} {shown}")
+        for name in ("ferrokv", "redis"):
+            self.servers.stop(self.live.pop(name))
+
     def persistence(self) -> None:
         import bench_persist
 
@@ -629,6 +685,8 @@ class Comparison:
             self.acl()
         if self.args.only == "eviction":
             self.eviction()
+        if self.args.only == "tls":
+            self.tls()
             return
         self.throughput()
         # Only the pinned pair is needed from here on.
@@ -663,6 +721,9 @@ def medians(result: dict[str, Any]) -> dict[str, Any]:
         }
     for name, runs in result["memory"].items():
         out["memory_bytes_per_key"][name] = median([r.get("bytes_per_key") for r in runs])
+    for key, per in result.get("tls", {}).items():
+        for name, runs in per.items():
+            out.setdefault("tls_rps", {}).setdefault(key, {})[name] = median([r.get("rps") for r in runs])
     if "persistence" in result:
         import bench_persist
 
@@ -745,6 +806,10 @@ def markdown(meta: dict[str, Any], med: dict[str, Any], args: argparse.Namespace
     rows: list[tuple[str, float | None, float | None, str]] = []
     if args.only is None:
         rows += main_rows(meta, med)
+    for sc in TLS_SCENARIOS:
+        per = med.get("tls_rps", {}).get(sc.key)
+        if per:
+            rows.append((f"{sc.label} (req/s)", per.get("ferrokv"), per.get("redis"), "rps"))
     if "persistence" in med:
         import bench_persist
 
@@ -859,7 +924,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--rate", type=float, help="load-test rate (default: 50%% of Redis's P1 GET req/s)")
     ap.add_argument("--duration", type=float, default=10.0, help="load-test seconds per run (default 10)")
     ap.add_argument("--no-build", action="store_true", help="use the existing release binaries")
-    ap.add_argument("--only", choices=["persistence", "acl", "eviction"], help="run only this part of the comparison")
+    ap.add_argument("--only", choices=["persistence", "acl", "eviction", "tls"], help="run only this part of the comparison")
     ap.add_argument(
         "--persist-rate", type=float, default=20000.0,
         help="open-loop rate of the load during BGSAVE (default 20000 req/s)",

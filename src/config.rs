@@ -233,6 +233,8 @@ pub struct Config {
     pub lfu_log_factor: u32,
     /// `lfu-decay-time` (minutes).
     pub lfu_decay_time: u32,
+    /// The `tls-*` directives (see [`crate::tls`]).
+    pub tls: crate::tls::TlsSettings,
     /// Whether a `save` directive was met in the config file (the first replaces the default
     /// points, later ones add to them, as in Redis).
     pub save_seen: bool,
@@ -273,6 +275,7 @@ impl Default for Config {
             maxmemory_eviction_tenacity: crate::memory::DEFAULT_EVICTION_TENACITY,
             lfu_log_factor: crate::memory::policy::DEFAULT_LFU_LOG_FACTOR,
             lfu_decay_time: crate::memory::policy::DEFAULT_LFU_DECAY_TIME,
+            tls: crate::tls::TlsSettings::default(),
         }
     }
 }
@@ -561,6 +564,7 @@ impl Config {
                 }
                 self.loglevel = v;
             }
+            tls if tls.starts_with("tls-") && self.tls.set(tls, one()?)? => {}
             _ => {
                 return Err(format!(
                     "Bad directive or wrong number of arguments: '{name}'"

@@ -27,6 +27,7 @@
 //!   commands/  the registry, call() (the one command path), one file per command family
 //!   state/     Shared (settings, stats, client table), Client/ClientInfo, mailboxes, propagation
 //!   pubsub/    subscription registry, encoded deliveries      blocked/   waiters on keys
+//!   tls        tls-* settings, the rustls context (reloadable)
 //!   config     Config, redis.conf parsing                      resp/      parser, encoders
 //!   store/     Store, shards, values, expiry, WATCH, notifications, the execution Scope
 //!   util/, clock, logging
@@ -99,6 +100,7 @@ pub mod pubsub;
 pub mod resp;
 pub mod state;
 pub mod store;
+pub mod tls;
 pub mod util;
 
 /// jemalloc: its statistics are `used_memory` (INFO, maxmemory), MEMORY PURGE and

@@ -76,6 +76,9 @@ enum NewValue {
     ShutdownOnSigint(u8),
     /// A memory or eviction setting (`maxmemory`, `maxmemory-policy`, ...).
     Memory(MemoryChange),
+    /// A `tls-*` directive (validated): applied together with the command's other TLS
+    /// values, rebuilding the TLS context once.
+    Tls(&'static str, String),
     /// Accepted, nothing changes (a compatibility parameter set to its only value).
     Unchanged,
 }
@@ -84,6 +87,22 @@ type MemoryChange = Box<dyn FnOnce(&Shared)>;
 
 fn memory(f: impl FnOnce(&Shared) + 'static) -> Result<NewValue, String> {
     Ok(NewValue::Memory(Box::new(f)))
+}
+
+/// A `tls-*` parameter: read from and written to [`crate::tls::TlsContext`]; `tls-port` is
+/// fixed at start-up.
+macro_rules! tls_param {
+    ($name:literal, $default:literal) => {
+        Param {
+            name: $name,
+            rewrite: Rewrite::Default($default),
+            get: |s| s.tls.settings().get($name).unwrap_or_default(),
+            set: Some(|_, v| {
+                crate::tls::TlsSettings::default().set($name, v)?;
+                Ok(NewValue::Tls($name, v.to_string()))
+            }),
+        }
+    };
 }
 
 type RdbChange = Box<dyn FnOnce(&mut RdbSettings)>;
@@ -155,6 +174,32 @@ impl Param {
 }
 
 const PARAMS: &[Param] = &[
+    Param {
+        name: "tls-port",
+        rewrite: Rewrite::Default("0"),
+        get: |s| s.tls.settings().port.to_string(),
+        set: None,
+    },
+    tls_param!("tls-cert-file", ""),
+    tls_param!("tls-key-file", ""),
+    tls_param!("tls-key-file-pass", ""),
+    tls_param!("tls-client-cert-file", ""),
+    tls_param!("tls-client-key-file", ""),
+    tls_param!("tls-client-key-file-pass", ""),
+    tls_param!("tls-dh-params-file", ""),
+    tls_param!("tls-ca-cert-file", ""),
+    tls_param!("tls-ca-cert-dir", ""),
+    tls_param!("tls-auth-clients", "yes"),
+    tls_param!("tls-protocols", ""),
+    tls_param!("tls-ciphers", ""),
+    tls_param!("tls-ciphersuites", ""),
+    tls_param!("tls-prefer-server-ciphers", "no"),
+    tls_param!("tls-session-caching", "yes"),
+    tls_param!("tls-session-cache-size", "20480"),
+    tls_param!("tls-session-cache-timeout", "300"),
+    tls_param!("tls-replication", "no"),
+    tls_param!("tls-cluster", "no"),
+    tls_param!("tls-handshake-timeout", "10000"),
     Param {
         name: "bind",
         rewrite: Rewrite::Default("127.0.0.1"),
@@ -646,6 +691,7 @@ fn apply(srv: &Shared, value: NewValue) {
         NewValue::Aof(change) => srv.aof.update(change),
         NewValue::AppendOnly(_) => unreachable!("applied by config_set with its execution"),
         NewValue::Memory(change) => change(srv),
+        NewValue::Tls(..) => unreachable!("applied by config_set, all TLS values at once"),
         NewValue::Unchanged => {}
     }
 }
@@ -723,7 +769,29 @@ fn config_set(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             Err(why) => return ctx.out.error(failed(p.name.as_bytes(), &why)),
         }
     }
+    // The TLS values first, together: one context rebuild, and on failure nothing applies.
+    let tls: Vec<(&'static str, String)> = values
+        .iter()
+        .filter_map(|v| match v {
+            NewValue::Tls(name, value) => Some((*name, value.clone())),
+            _ => None,
+        })
+        .collect();
+    if let Some((first, _)) = tls.first() {
+        let applied = ctx.srv.tls.update(|s| {
+            for (name, value) in &tls {
+                // Validated by the parse above.
+                let _ = s.set(name, value);
+            }
+        });
+        if let Err(why) = applied {
+            return ctx.out.error(failed(first.as_bytes(), &why));
+        }
+    }
     for v in values {
+        if let NewValue::Tls(..) = v {
+            continue;
+        }
         if let NewValue::AppendOnly(on) = v {
             if let Err(e) = super::aof::set_enabled(ctx.srv, ctx.fx, on) {
                 return ctx.out.error(failed(b"appendonly", &e));

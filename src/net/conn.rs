@@ -14,6 +14,10 @@
 //!   command implies beyond its reply (serving blocked clients, propagation, waking other
 //!   loops, CLIENT REPLY) happens there, before this client's reply is written.
 //! - WRITABLE interest is registered only while output is pending.
+//! - A TLS connection (`tls` set) reads and writes through its [`TlsSession`]: the parser and
+//!   the output buffer see plaintext, pipelining and write batching are the same; the plain
+//!   path only tests that the field is `None` (one predictable branch per read and write).
+//!   A PROXY protocol header in front of TLS is read raw, before the session sees a byte.
 //! - Request buffers are never retained by the store (it copies what it keeps), so the read
 //!   buffer's memory is reclaimed as soon as the commands using it have run.
 
@@ -32,6 +36,8 @@ use crate::config::OutputLimit;
 use crate::resp::parse::{Limits, Parser};
 use crate::resp::reply::Reply;
 use crate::state::{Client, LoopStats, Shared};
+
+use super::tls::TlsSession;
 
 /// Stop reading a client's input while this much output is waiting for it.
 pub const PAUSE_OUTPUT: usize = 4 * 1024 * 1024;
@@ -82,6 +88,9 @@ pub struct Conn {
     pub parked: bool,
     /// `args` is a whole command a client pause held, to run first when resumed.
     held: bool,
+    /// The TLS session of a connection accepted on a `tls-port` listener (boxed: the plain
+    /// connection pays one pointer).
+    pub tls: Option<Box<TlsSession>>,
 }
 
 impl Conn {
@@ -104,7 +113,18 @@ impl Conn {
             proxy_pending: false,
             parked: false,
             held: false,
+            tls: None,
         }
+    }
+
+    /// Still in the TLS handshake (checked by the loop's handshake timeout).
+    pub fn tls_handshaking(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| t.is_handshaking())
+    }
+
+    /// TLS records wait to be written.
+    fn tls_pending(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| t.wants_write())
     }
 
     /// Reads what the socket has (bounded per event), executing complete commands as it goes,
@@ -191,7 +211,7 @@ impl Conn {
     /// Output is waiting to be written (or the connection is to close once it is): the loop
     /// must call [`Conn::on_writable`] before it sleeps.
     pub fn has_output(&self) -> bool {
-        !self.out.buf.is_empty() || self.client.close_after_reply
+        !self.out.buf.is_empty() || self.client.close_after_reply || self.tls_pending()
     }
 
     /// Writes pending output; on drain, resumes paused input.
@@ -217,8 +237,61 @@ impl Conn {
         self.peer_closed = true;
     }
 
-    /// One `read` into the spare capacity: (bytes read, bytes asked for).
+    /// One read of input (plaintext, whatever the transport): (bytes read, bytes asked for).
     fn read_some(&mut self) -> io::Result<(usize, usize)> {
+        if self.tls.is_some() {
+            return self.read_tls();
+        }
+        self.read_raw()
+    }
+
+    /// [`Conn::read_some`] for a TLS connection: plaintext bytes, reported as a full read (the
+    /// short-read shortcut does not apply: rustls reads records, not our buffer's room) so
+    /// that reading goes on until `WouldBlock`.
+    #[cold]
+    fn read_tls(&mut self) -> io::Result<(usize, usize)> {
+        while self.proxy_pending {
+            let (n, _) = self.read_raw()?;
+            if n == 0 {
+                return Ok((0, 0));
+            }
+            match super::proxy::parse(&self.rbuf) {
+                Ok(None) => continue,
+                Ok(Some(header)) => {
+                    let _ = self.rbuf.split_to(header.len);
+                    if let Some(source) = header.source {
+                        self.client.info.set_addr(source);
+                    }
+                    self.proxy_pending = false;
+                    let hello = self.rbuf.split();
+                    if let Some(tls) = self.tls.as_deref_mut() {
+                        tls.feed(&hello)?;
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(client = self.client.id, error = %e, "closing connection");
+                    return Err(io::ErrorKind::InvalidData.into());
+                }
+            }
+        }
+        let Some(tls) = self.tls.as_deref_mut() else {
+            return Err(io::ErrorKind::NotConnected.into());
+        };
+        match tls.read(&mut self.stream, &mut self.rbuf, READ_CHUNK) {
+            Ok(n) => Ok((n, n)),
+            Err(e) => {
+                if e.kind() != io::ErrorKind::WouldBlock {
+                    tracing::debug!(client = self.client.id, error = %e, "TLS error, closing");
+                    // The alert, if any.
+                    tls.write_best_effort(&mut self.stream, &mut BytesMut::new());
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// One `read` of raw socket bytes into the spare capacity: (bytes read, bytes asked for).
+    fn read_raw(&mut self) -> io::Result<(usize, usize)> {
         if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 4 {
             self.rbuf.reserve(READ_CHUNK);
         }
@@ -371,17 +444,27 @@ impl Conn {
     /// Writes as much pending output as the socket takes and updates WRITABLE interest.
     pub fn flush(&mut self, shared: &Shared, stats: &LoopStats, registry: &Registry) -> Next {
         let mut wrote = false;
-        while !self.out.buf.is_empty() {
-            match self.stream.write(&self.out.buf) {
-                Ok(0) => return Next::Close,
+        if let Some(tls) = self.tls.as_deref_mut() {
+            match tls.write(&mut self.stream, &mut self.out.buf) {
                 Ok(n) => {
                     LoopStats::add(&stats.net_output_bytes, n as u64);
-                    self.out.buf.advance(n);
-                    wrote = true;
+                    wrote = n > 0;
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return Next::Close,
+            }
+        } else {
+            while !self.out.buf.is_empty() {
+                match self.stream.write(&self.out.buf) {
+                    Ok(0) => return Next::Close,
+                    Ok(n) => {
+                        LoopStats::add(&stats.net_output_bytes, n as u64);
+                        self.out.buf.advance(n);
+                        wrote = true;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => return Next::Close,
+                }
             }
         }
         // As Redis, a client still receiving a large reply is not idle (`timeout`).
@@ -389,9 +472,10 @@ impl Conn {
             self.last_active = quanta::Instant::now();
         }
         let pending = self.out.buf.len();
+        let tls_pending = self.tls_pending();
         self.client.info.obuf.store(pending, Ordering::Relaxed);
         if pending == 0 {
-            if self.client.close_after_reply {
+            if self.client.close_after_reply && !tls_pending {
                 return Next::Close;
             }
             if self.out.buf.capacity() > KEEP_OUTPUT_CAPACITY {
@@ -417,7 +501,7 @@ impl Conn {
                 return Next::Close;
             }
         }
-        let want_writable = pending > 0;
+        let want_writable = pending > 0 || tls_pending;
         if want_writable != self.writable {
             let interest = if want_writable {
                 Interest::READABLE | Interest::WRITABLE
@@ -450,6 +534,11 @@ impl Conn {
 
     /// Best-effort final write of pending output (shutdown, kill).
     pub fn flush_best_effort(&mut self) {
-        let _ = self.stream.write(&self.out.buf);
+        match self.tls.as_deref_mut() {
+            None => {
+                let _ = self.stream.write(&self.out.buf);
+            }
+            Some(tls) => tls.write_best_effort(&mut self.stream, &mut self.out.buf),
+        }
     }
 }

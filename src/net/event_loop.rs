@@ -46,6 +46,8 @@ pub struct EventLoop {
     index: usize,
     poll: Poll,
     listeners: Vec<TcpListener>,
+    /// Per listener: it is a `tls-port` listener (its connections start a TLS handshake).
+    listener_tls: Vec<bool>,
     conns: Slab<Conn>,
     inbox: Receiver<Msg>,
     shared: Arc<Shared>,
@@ -74,15 +76,17 @@ pub struct EventLoop {
 }
 
 impl EventLoop {
-    /// Creates loop `index` with its listeners; returns it and the handle for other threads.
+    /// Creates loop `index` with its listeners (each with whether it is a TLS one); returns
+    /// it and the handle for other threads.
     pub fn new(
         index: usize,
-        listeners: Vec<TcpListener>,
+        listeners: Vec<(TcpListener, bool)>,
         shared: Arc<Shared>,
     ) -> io::Result<(EventLoop, LoopHandle)> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        let mut listeners = listeners;
+        let (mut listeners, listener_tls): (Vec<TcpListener>, Vec<bool>) =
+            listeners.into_iter().unzip();
         for (i, l) in listeners.iter_mut().enumerate() {
             poll.registry()
                 .register(l, Token(LISTENER_BASE - i), Interest::READABLE)?;
@@ -98,6 +102,7 @@ impl EventLoop {
                 index,
                 poll,
                 listeners,
+                listener_tls,
                 conns: Slab::with_capacity(64),
                 inbox: rx,
                 shared,
@@ -366,15 +371,36 @@ impl EventLoop {
                     return;
                 }
             };
+            let tls = self.listener_tls[listener];
             let maxclients = self.shared.settings.maxclients.load(Ordering::Relaxed);
             if self.shared.connected.fetch_add(1, Ordering::SeqCst) >= maxclients {
                 self.shared.connected.fetch_sub(1, Ordering::SeqCst);
                 // As Redis: a best-effort error, then close; counted as rejected, not received.
+                // (On a TLS port the error would need a handshake first: just close.)
                 LoopStats::add(&self.stats.rejected_connections, 1);
                 use std::io::Write;
-                let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                if !tls {
+                    let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                }
                 continue;
             }
+            let session = if tls {
+                // The context as it is now: a later CONFIG SET tls-* affects later connections.
+                match self
+                    .shared
+                    .tls
+                    .server_config()
+                    .map(super::tls::TlsSession::new)
+                {
+                    Some(Ok(session)) => Some(Box::new(session)),
+                    _ => {
+                        self.shared.connected.fetch_sub(1, Ordering::SeqCst);
+                        continue;
+                    }
+                }
+            } else {
+                None
+            };
             if self.shared.settings.protected_mode.load(Ordering::Relaxed)
                 && !is_loopback_client(&addr)
                 && self.shared.users.default_is_nopass()
@@ -383,7 +409,9 @@ impl EventLoop {
                 self.shared.connected.fetch_sub(1, Ordering::SeqCst);
                 LoopStats::add(&self.stats.rejected_connections, 1);
                 use std::io::Write;
-                let _ = stream.write(crate::commands::errors::PROTECTED_MODE_DENIED.as_bytes());
+                if !tls {
+                    let _ = stream.write(crate::commands::errors::PROTECTED_MODE_DENIED.as_bytes());
+                }
                 continue;
             }
             LoopStats::add(&self.stats.connections_received, 1);
@@ -414,6 +442,7 @@ impl EventLoop {
             let mut client = Client::new(info);
             client.authenticated = self.shared.users.starts_authenticated();
             let mut conn = Conn::new(stream, token, client);
+            conn.tls = session;
             let cfg = &self.shared.config;
             conn.proxy_pending = cfg.proxy_protocol
                 && (cfg.proxy_trusted.is_empty()
@@ -539,6 +568,9 @@ impl EventLoop {
         if self.shared.config.proxy_protocol {
             self.close_stalled_proxy_headers();
         }
+        if self.listener_tls.contains(&true) {
+            self.close_stalled_handshakes();
+        }
         if self.accept_backoff {
             self.accept_backoff = false;
             for i in 0..self.listeners.len() {
@@ -581,6 +613,26 @@ impl EventLoop {
             tracing::debug!(
                 event_loop = self.index,
                 "closing client: no PROXY header in time"
+            );
+            self.close(key);
+        }
+    }
+
+    /// TLS connections still handshaking `tls-handshake-timeout` ms after connecting are
+    /// closed: a real client finishes in a few round trips, so a silent or trickling peer only
+    /// holds a slot.
+    fn close_stalled_handshakes(&mut self) {
+        let limit = Duration::from_millis(self.shared.tls.settings().handshake_timeout_ms);
+        let stalled: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.tls_handshaking() && c.client.info.created.elapsed() >= limit)
+            .map(|(k, _)| k)
+            .collect();
+        for key in stalled {
+            tracing::debug!(
+                event_loop = self.index,
+                "closing client: TLS handshake not finished in time"
             );
             self.close(key);
         }

@@ -11,6 +11,7 @@ pub mod listener;
 pub mod proxy;
 pub mod saver;
 pub mod shutdown;
+pub mod tls;
 
 use std::io;
 use std::sync::atomic::Ordering;
@@ -34,28 +35,56 @@ pub fn start(config: Config) -> io::Result<Running> {
     // than inside the first client's request.
     let _ = quanta::Instant::now();
     let threads = config.threads;
+    // TLS first: a bad certificate stops the start-up before anything listens.
+    let tls_config = if config.tls.port != 0 {
+        match crate::tls::build(&config.tls) {
+            Ok(c) => Some(c),
+            Err(why) => {
+                tracing::error!("{why}");
+                return Err(io::Error::other(format!(
+                    "Failed to configure TLS: {why}. Check logs for more info."
+                )));
+            }
+        }
+    } else {
+        None
+    };
+    // As Redis, `port 0` with a TLS port means no plain listener; without one, port 0 asks
+    // the kernel for a free port (reported on stdout, see main.rs).
+    let plain = config.port != 0 || tls_config.is_none();
     let mut addrs = Vec::new();
+    let mut tls_addrs = Vec::new();
     for host in &config.bind {
-        addrs.extend(listener::resolve(host, config.port)?);
+        if plain {
+            addrs.extend(listener::resolve(host, config.port)?);
+        }
+        if tls_config.is_some() {
+            tls_addrs.extend(listener::resolve(host, config.tls.port)?);
+        }
     }
     // Bind loop 0 first so that port 0 resolves to one concrete port for every loop.
-    let mut per_loop: Vec<Vec<mio::net::TcpListener>> = Vec::with_capacity(threads);
+    let mut per_loop: Vec<Vec<(mio::net::TcpListener, bool)>> = Vec::with_capacity(threads);
     let mut first = Vec::new();
     for addr in &mut addrs {
         let l = listener::bind(*addr)?;
         addr.set_port(l.local_addr()?.port());
-        first.push(l);
+        first.push((l, false));
+    }
+    for addr in &tls_addrs {
+        first.push((listener::bind(*addr)?, true));
     }
     per_loop.push(first);
     for _ in 1..threads {
-        per_loop.push(
-            addrs
-                .iter()
-                .map(|a| listener::bind(*a))
-                .collect::<io::Result<_>>()?,
-        );
+        let mut mine = Vec::with_capacity(addrs.len() + tls_addrs.len());
+        for a in &addrs {
+            mine.push((listener::bind(*a)?, false));
+        }
+        for a in &tls_addrs {
+            mine.push((listener::bind(*a)?, true));
+        }
+        per_loop.push(mine);
     }
-    let port = addrs[0].port();
+    let port = addrs.first().map_or(0, |a| a.port());
     let users = crate::acl::Users::configured(
         config.requirepass.as_deref().map(str::as_bytes),
         &config.acl,
@@ -66,6 +95,9 @@ pub fn start(config: Config) -> io::Result<Running> {
     let shared = Arc::new(shared);
     crate::memory::alloc::mark_startup();
     shared.port.store(port as usize, Ordering::Relaxed);
+    if let Some(c) = tls_config {
+        shared.tls.install(c);
+    }
     let mut loops = Vec::with_capacity(threads);
     let mut handles = Vec::with_capacity(threads);
     for (i, listeners) in per_loop.into_iter().enumerate() {
@@ -120,6 +152,7 @@ pub fn start(config: Config) -> io::Result<Running> {
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         addresses = ?addrs,
+        tls_addresses = ?tls_addrs,
         threads,
         "ferrokv ready to accept connections"
     );

@@ -103,6 +103,8 @@ pub struct Shared {
     /// `maxmemory`, eviction settings and statistics (the policy and LFU parameters are
     /// process-wide: [`crate::memory::policy`]).
     pub memory: crate::memory::Limits,
+    /// The `tls-*` settings and the rustls context new TLS connections use.
+    pub tls: crate::tls::TlsContext,
 }
 
 impl Shared {
@@ -167,6 +169,7 @@ impl Shared {
                     config.maxmemory_eviction_tenacity,
                 )
             },
+            tls: crate::tls::TlsContext::new(config.tls.clone(), None),
             config,
         }
     }

@@ -4,28 +4,8 @@
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use crate::common::{run, Server};
+use crate::common::{raise_fd_limit, run, Server};
 use redis::Value;
-
-/// Raises this process's open-file soft limit to at least `want` (up to the hard limit) so
-/// that many client sockets fit; the server child inherits the raised limit.
-fn raise_fd_limit(want: u64) {
-    // SAFETY: getrlimit/setrlimit only read/write the struct we pass.
-    unsafe {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return;
-        }
-        if lim.rlim_cur >= want as libc::rlim_t {
-            return;
-        }
-        lim.rlim_cur = (want as libc::rlim_t).min(lim.rlim_max);
-        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-    }
-}
 
 #[test]
 fn ten_thousand_pipelined_commands_reply_in_order() {

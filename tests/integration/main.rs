@@ -46,6 +46,7 @@ mod sets;
 mod shutdown;
 mod smoke;
 mod strings;
+mod tls;
 mod tools;
 mod transactions;
 mod zsets;

@@ -97,7 +97,11 @@ impl Server {
 
     fn spawn(extra: &[&str], configure: impl FnOnce(&mut Command)) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrokv-server"));
-        cmd.args(["--port", "0"]);
+        // A test that needs a fixed plain port (with `--tls-port`, where `--port 0` means no
+        // plain listener, as in Redis) gives its own.
+        if !extra.contains(&"--port") {
+            cmd.args(["--port", "0"]);
+        }
         if !extra.contains(&"--save") {
             cmd.args(["--save", ""]);
         }
@@ -435,4 +439,24 @@ pub fn run_to_exit(args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .expect("run ferrokv-server")
+}
+
+/// Raises this process's open-file soft limit to at least `want` (up to the hard limit) so
+/// that many client sockets fit; the server child inherits the raised limit.
+pub fn raise_fd_limit(want: u64) {
+    // SAFETY: getrlimit/setrlimit only read/write the struct we pass.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return;
+        }
+        if lim.rlim_cur >= want as libc::rlim_t {
+            return;
+        }
+        lim.rlim_cur = (want as libc::rlim_t).min(lim.rlim_max);
+        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+    }
 }
