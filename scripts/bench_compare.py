@@ -678,15 +678,9 @@ class Comparison:
         self.failures += bench.failures
 
     def run(self) -> None:
-        if self.args.only == "persistence":
-            self.persistence()
-            return
-        if self.args.only == "acl":
-            self.acl()
-        if self.args.only == "eviction":
-            self.eviction()
-        if self.args.only == "tls":
-            self.tls()
+        parts = {"persistence": self.persistence, "acl": self.acl, "eviction": self.eviction, "tls": self.tls}
+        if self.args.only is not None:
+            parts[self.args.only]()
             return
         self.throughput()
         # Only the pinned pair is needed from here on.
@@ -697,6 +691,8 @@ class Comparison:
         self.memory()
         self.persistence()
         self.acl()
+        self.eviction()
+        self.tls()
 
 
 # --------------------------------------------------------------------------- report

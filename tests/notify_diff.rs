@@ -252,7 +252,7 @@ const SCRIPTS: &[(&str, &[&str])] = &[
         "GET m", "MGET m s m2 l", "GETRANGE m 0 -1", "SUBSTR m 0 1", "STRLEN m", "LCS m s",
         "LCS s m LEN", "EXISTS m s m", "TYPE m", "TTL m", "PTTL m", "EXPIRETIME m",
         "PEXPIRETIME m", "TOUCH m s m2", "OBJECT ENCODING m", "OBJECT FREQ m",
-        "OBJECT IDLETIME m", "OBJECT REFCOUNT m",
+        "OBJECT IDLETIME m", "OBJECT REFCOUNT m", "MEMORY USAGE m",
         "LLEN m", "LRANGE m 0 -1", "LINDEX m 0", "LPOS m a", "LPOS m a COUNT 0",
         "HGET m f", "HMGET m f g", "HEXISTS m f", "HLEN m", "HSTRLEN m f", "HKEYS m", "HVALS m",
         "HGETALL m", "HRANDFIELD m", "HRANDFIELD m 2", "HRANDFIELD m -2 WITHVALUES", "HSCAN m 0",
