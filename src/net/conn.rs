@@ -91,6 +91,9 @@ pub struct Conn {
     /// The TLS session of a connection accepted on a `tls-port` listener (boxed: the plain
     /// connection pays one pointer).
     pub tls: Option<Box<TlsSession>>,
+    /// A TLS client protected mode turns away: once its handshake is done it gets this text
+    /// (over TLS, as Redis's clientAcceptHandler writes it) and is closed.
+    pub deny_after_handshake: Option<&'static str>,
 }
 
 impl Conn {
@@ -114,6 +117,7 @@ impl Conn {
             parked: false,
             held: false,
             tls: None,
+            deny_after_handshake: None,
         }
     }
 
@@ -277,7 +281,11 @@ impl Conn {
         let Some(tls) = self.tls.as_deref_mut() else {
             return Err(io::ErrorKind::NotConnected.into());
         };
-        match tls.read(&mut self.stream, &mut self.rbuf, READ_CHUNK) {
+        let read = tls.read(&mut self.stream, &mut self.rbuf, READ_CHUNK);
+        if self.deny_after_handshake.is_some() && !tls.is_handshaking() {
+            return self.deny_now();
+        }
+        match read {
             Ok(n) => Ok((n, n)),
             Err(e) => {
                 if e.kind() != io::ErrorKind::WouldBlock {
@@ -288,6 +296,17 @@ impl Conn {
                 Err(e)
             }
         }
+    }
+
+    /// Turns the client away (protected mode on a TLS port): its input is dropped, the text
+    /// goes out, and the connection closes as at EOF.
+    #[cold]
+    fn deny_now(&mut self) -> io::Result<(usize, usize)> {
+        if let Some(text) = self.deny_after_handshake.take() {
+            self.rbuf.clear();
+            self.out.buf.extend_from_slice(text.as_bytes());
+        }
+        Ok((0, 0))
     }
 
     /// One `read` of raw socket bytes into the spare capacity: (bytes read, bytes asked for).

@@ -401,18 +401,19 @@ impl EventLoop {
             } else {
                 None
             };
-            if self.shared.settings.protected_mode.load(Ordering::Relaxed)
+            let denied = self.shared.settings.protected_mode.load(Ordering::Relaxed)
                 && !is_loopback_client(&addr)
-                && self.shared.users.default_is_nopass()
-            {
-                // As Redis's clientAcceptHandler: the explanation, then close.
-                self.shared.connected.fetch_sub(1, Ordering::SeqCst);
+                && self.shared.users.default_is_nopass();
+            if denied {
+                // As Redis's clientAcceptHandler: the explanation, then close — on a TLS port
+                // once the handshake is done (the connection carries the text until then).
                 LoopStats::add(&self.stats.rejected_connections, 1);
-                use std::io::Write;
                 if !tls {
+                    self.shared.connected.fetch_sub(1, Ordering::SeqCst);
+                    use std::io::Write;
                     let _ = stream.write(crate::commands::errors::PROTECTED_MODE_DENIED.as_bytes());
+                    continue;
                 }
-                continue;
             }
             LoopStats::add(&self.stats.connections_received, 1);
             let _ = stream.set_nodelay(true);
@@ -443,6 +444,8 @@ impl EventLoop {
             client.authenticated = self.shared.users.starts_authenticated();
             let mut conn = Conn::new(stream, token, client);
             conn.tls = session;
+            conn.deny_after_handshake =
+                denied.then_some(crate::commands::errors::PROTECTED_MODE_DENIED);
             let cfg = &self.shared.config;
             conn.proxy_pending = cfg.proxy_protocol
                 && (cfg.proxy_trusted.is_empty()

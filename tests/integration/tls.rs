@@ -856,3 +856,30 @@ fn many_clients_half_tls_are_all_served_within_memory() {
         peak - base
     );
 }
+
+/// Protected mode on the TLS port: as Redis (its clientAcceptHandler runs after the
+/// handshake), the client gets the same `-DENIED ...` line as on the plain port, over TLS,
+/// then the connection closes; loopback clients are served.
+#[test]
+fn protected_mode_turns_tls_clients_away_with_redis_s_text() {
+    let Some(c) = certs() else {
+        return;
+    };
+    let (s, tls) = start(c, &[]);
+    // The plain port's text, for comparison.
+    // (No request: the server closes at once, and unread input would turn that into a reset.)
+    let mut plain = crate::common::connect_from("127.0.0.2", s.port);
+    let mut expected = String::new();
+    plain.read_to_string(&mut expected).unwrap();
+    assert!(
+        expected.starts_with("-DENIED Redis is running in protected mode"),
+        "{expected}"
+    );
+    let sock = crate::common::connect_from("127.0.0.2", tls);
+    let mut t = TlsClient::over(sock, client_config(c, true), b"").unwrap();
+    let mut got = Vec::new();
+    let _ = t.s.read_to_end(&mut got);
+    assert_eq!(String::from_utf8_lossy(&got), expected);
+    let mut local = TlsClient::connect(tls, client_config(c, true), b"").unwrap();
+    assert_eq!(local.call(PING).unwrap(), "+PONG\r\n");
+}
