@@ -12,7 +12,6 @@ use bytes::Bytes;
 use super::flags::*;
 use super::{clients, container, errors, spec, CommandSpec, Ctx, Group};
 use crate::pubsub::Space;
-use crate::resp::reply::Reply;
 
 const SUBSCRIBING: u32 = PUBSUB | NOSCRIPT | LOADING | STALE | SENTINEL;
 const PUBLISHING: u32 = PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE;
@@ -45,7 +44,9 @@ static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 /// `[kind, channel or nil, count]`.
-fn confirm(out: &mut Reply, kind: &str, channel: Option<&[u8]>, count: usize) {
+fn confirm(ctx: &mut Ctx<'_>, kind: &str, channel: Option<&[u8]>, count: usize) {
+    let before = ctx.out.len();
+    let out = &mut *ctx.out;
     out.push(3);
     out.bulk(kind.as_bytes());
     match channel {
@@ -53,6 +54,10 @@ fn confirm(out: &mut Reply, kind: &str, channel: Option<&[u8]>, count: usize) {
         None => out.null(),
     }
     out.int(count as i64);
+    // Sent even under CLIENT REPLY OFF/SKIP, as Redis's addReplyPubsubSubscribed (it flags
+    // the client CLIENT_PUSHING, in RESP2 too).
+    let written = ctx.out.len() - before;
+    ctx.count_as_push(written);
 }
 
 fn subscribe_in(ctx: &mut Ctx<'_>, argv: &[Bytes], space: Space) {
@@ -61,7 +66,7 @@ fn subscribe_in(ctx: &mut Ctx<'_>, argv: &[Bytes], space: Space) {
         ctx.srv
             .pubsub
             .subscribe(ctx.client.member(), space, channel);
-        confirm(ctx.out, kind, Some(channel), ctx.client.pubsub.count(space));
+        confirm(ctx, kind, Some(channel), ctx.client.pubsub.count(space));
     }
 }
 
@@ -71,7 +76,7 @@ fn unsubscribe_in(ctx: &mut Ctx<'_>, argv: &[Bytes], space: Space) {
         let all = ctx.client.pubsub.channels(space);
         if all.is_empty() {
             // Subscribed to nothing: still one confirmation, with a nil channel.
-            return confirm(ctx.out, kind, None, ctx.client.pubsub.count(space));
+            return confirm(ctx, kind, None, ctx.client.pubsub.count(space));
         }
         all
     } else {
@@ -81,7 +86,7 @@ fn unsubscribe_in(ctx: &mut Ctx<'_>, argv: &[Bytes], space: Space) {
         ctx.srv
             .pubsub
             .unsubscribe(ctx.client.member(), space, channel);
-        confirm(ctx.out, kind, Some(channel), ctx.client.pubsub.count(space));
+        confirm(ctx, kind, Some(channel), ctx.client.pubsub.count(space));
     }
 }
 
@@ -104,7 +109,7 @@ fn psubscribe(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     for pattern in &argv[1..] {
         ctx.srv.pubsub.psubscribe(ctx.client.member(), pattern);
         let count = ctx.client.pubsub.count(Space::Global);
-        confirm(ctx.out, "psubscribe", Some(pattern), count);
+        confirm(ctx, "psubscribe", Some(pattern), count);
     }
 }
 
@@ -115,7 +120,7 @@ fn punsubscribe(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         let all = ctx.client.pubsub.patterns();
         if all.is_empty() {
             let count = ctx.client.pubsub.count(Space::Global);
-            return confirm(ctx.out, "punsubscribe", None, count);
+            return confirm(ctx, "punsubscribe", None, count);
         }
         all
     } else {
@@ -124,7 +129,7 @@ fn punsubscribe(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     for pattern in &patterns {
         ctx.srv.pubsub.punsubscribe(ctx.client.member(), pattern);
         let count = ctx.client.pubsub.count(Space::Global);
-        confirm(ctx.out, "punsubscribe", Some(pattern), count);
+        confirm(ctx, "punsubscribe", Some(pattern), count);
     }
 }
 

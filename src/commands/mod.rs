@@ -287,6 +287,12 @@ impl<'a> Ctx<'a> {
         self.asked().forced = true;
     }
 
+    /// The `bytes` just written are pushes to the client itself (Pub/Sub confirmations):
+    /// kept when CLIENT REPLY OFF/SKIP drops the reply. They must come first in the reply.
+    pub(crate) fn count_as_push(&mut self, bytes: usize) {
+        self.own_push_bytes += bytes;
+    }
+
     fn asked(&mut self) -> &mut Propagation {
         self.propagation.get_or_insert_with(Box::default)
     }

@@ -885,3 +885,37 @@ fn reply_off_keeps_pushes() {
         ],
     );
 }
+
+/// Subscription confirmations are sent even under CLIENT REPLY OFF (Redis flags them as
+/// pushes), in RESP2 and RESP3; the same bytes as redis-server.
+#[test]
+fn confirmations_pass_client_reply_off() {
+    let mut seen = Vec::new();
+    for s in std::iter::once(start()).chain(Server::start_redis()) {
+        let mut got = Vec::new();
+        for hello in [&b""[..], b"HELLO 3\r\n"] {
+            let mut c = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            c.write_all(hello).unwrap();
+            if !hello.is_empty() {
+                let mut buf = [0u8; 4096];
+                let _ = c.read(&mut buf).unwrap();
+            }
+            c.write_all(
+                b"CLIENT REPLY OFF\r\nSUBSCRIBE a\r\nPSUBSCRIBE b*\r\nPING\r\nUNSUBSCRIBE a\r\n",
+            )
+            .unwrap();
+            let want = if hello.is_empty() {
+                b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$10\r\npsubscribe\r\n$2\r\nb*\r\n:2\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:1\r\n".to_vec()
+            } else {
+                b">3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n>3\r\n$10\r\npsubscribe\r\n$2\r\nb*\r\n:2\r\n>3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:1\r\n".to_vec()
+            };
+            let mut buf = vec![0u8; want.len()];
+            c.read_exact(&mut buf).unwrap();
+            got.push(String::from_utf8_lossy(&buf).into_owned());
+            assert_eq!(buf, want, "port {}", s.port);
+        }
+        seen.push(got);
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]));
+}
