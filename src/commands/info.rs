@@ -404,7 +404,7 @@ fn stats_section(srv: &Shared, s: &mut String) {
             r.get(Rate::NetOutput),
         )
     };
-    let expired = srv.stat(|w| &w.expired_keys) + srv.expired_by_cycle.load(Ordering::Relaxed);
+    let expired = srv.store.expiry_hold().expired();
     let (exceeded_current_ms, exceeded_total_ms) = srv.memory.exceeded_ms();
     s.push_str("# Stats\r\n");
     fields!(s,

@@ -24,12 +24,11 @@ pub fn run(shared: &Shared) {
         std::thread::sleep(CYCLE);
         crate::clock::tick();
         let now = crate::clock::now_ms();
-        let mut removed = 0;
         // Clients paused: the dataset stays constant (Redis's activeExpireCycle returns).
         let held = shared.pause.current(now) != crate::state::pause::OFF;
         for i in (0..shared.store.len()).filter(|_| !held) {
             let fx = shared.scope(None);
-            removed += shared
+            shared
                 .store
                 .with(&fx)
                 .db(i)
@@ -41,11 +40,6 @@ pub fn run(shared: &Shared) {
         // Redis's eviction time proc: memory left over the limit when the commands stopped
         // (the time budget ran out, or CONFIG SET lowered maxmemory) keeps being evicted.
         crate::evict::perform(shared, now, None);
-        if removed > 0 {
-            shared
-                .expired_by_cycle
-                .fetch_add(removed as u64, Ordering::Relaxed);
-        }
         // The same 100 ms cadence feeds INFO's instantaneous_* rates.
         shared.sample_rates(now);
     }

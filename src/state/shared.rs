@@ -77,8 +77,6 @@ pub struct Shared {
     pub run_id: String,
     /// The port actually bound (differs from config when 0 was asked).
     pub port: AtomicUsize,
-    /// Keys removed by the active expiry thread.
-    pub expired_by_cycle: AtomicU64,
     /// Replication id reported by INFO replication (we are always a master with no replicas).
     pub replid: String,
     /// Unix seconds at start.
@@ -143,7 +141,6 @@ impl Shared {
             started: Instant::now(),
             run_id,
             port: AtomicUsize::new(config.port as usize),
-            expired_by_cycle: AtomicU64::new(0),
             replid,
             started_unix: crate::clock::now_ms() / 1000,
             rates: Mutex::new(Rates::starting(crate::clock::now_ms())),
@@ -233,7 +230,7 @@ impl Shared {
         for s in &self.stats {
             s.reset();
         }
-        self.expired_by_cycle.store(0, Ordering::Relaxed);
+        self.store.expiry_hold().reset_expired();
         *self.rates.lock() = Rates::starting(crate::clock::now_ms());
         self.peak_memory.store(0, Ordering::Relaxed);
         crate::memory::alloc::reset_peak();

@@ -64,6 +64,7 @@ impl Db {
     /// notifies `expired`, invalidates WATCH and propagates the deletion (`DEL key`). Called
     /// under the key's shard lock.
     fn expired(&self, fx: &Scope, key: &[u8]) {
+        self.hold.note_expired();
         self.events
             .notify(class::EXPIRED, "expired", self.index, key, fx);
         self.events.watches.touch(self.index, key, false);

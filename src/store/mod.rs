@@ -82,6 +82,8 @@ pub struct Store {
 #[derive(Default)]
 pub struct ExpiryHold {
     until_ms: std::sync::atomic::AtomicU64,
+    /// Keys deleted because they expired, lazily or by the cycle (INFO `expired_keys`).
+    expired: std::sync::atomic::AtomicU64,
 }
 
 impl ExpiryHold {
@@ -89,6 +91,22 @@ impl ExpiryHold {
     pub fn hold_until(&self, until_ms: u64) {
         self.until_ms
             .store(until_ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Counts one expired key's deletion.
+    pub fn note_expired(&self) {
+        self.expired
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Keys expired so far (INFO `expired_keys`).
+    pub fn expired(&self) -> u64 {
+        self.expired.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// CONFIG RESETSTAT.
+    pub fn reset_expired(&self) {
+        self.expired.store(0, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Whether expiry is held at `now` (Unix ms).

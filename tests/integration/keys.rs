@@ -1016,3 +1016,40 @@ fn keyspace_commands_match_real_redis() {
         assert_eq!(got, expected, "{args:?}");
     }
 }
+
+/// INFO `expired_keys` counts keys deleted because they expired, by a read (lazily) or by the
+/// background cycle; as redis-server.
+#[test]
+fn info_expired_keys_counts_lazy_and_active_expiry() {
+    let expired = |c: &mut redis::Connection| -> u64 {
+        let text: String = redis::cmd("INFO").arg("stats").query(c).unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("expired_keys:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    for s in std::iter::once(Server::start(&[])).chain(Server::start_redis()) {
+        let mut c = s.conn();
+        for k in ["a", "b", "c"] {
+            let _: () = redis::cmd("SET")
+                .arg(k)
+                .arg("v")
+                .arg("PX")
+                .arg(5)
+                .query(&mut c)
+                .unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        // Read now (lazy) or let the cycle take them: three either way.
+        let _: Option<String> = redis::cmd("GET").arg("a").query(&mut c).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while expired(&mut c) < 3 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(expired(&mut c), 3, "port {}", s.port);
+        let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut c).unwrap();
+        assert_eq!(expired(&mut c), 0, "port {}", s.port);
+    }
+}
