@@ -503,22 +503,8 @@ impl Conn {
                 self.out.buf.clear();
             }
             self.soft_since = None;
-        } else {
-            let limits = *shared.settings.output_limits.lock();
-            // The client's class (Redis's `getClientType`): subscribers have their own limit.
-            let limit = if self.client.pubsub.is_subscribed() {
-                limits.pubsub
-            } else {
-                limits.normal
-            };
-            if self.over_output_limit(limit, pending) {
-                tracing::info!(
-                    client = self.client.id,
-                    pending,
-                    "closing client over output buffer limit"
-                );
-                return Next::Close;
-            }
+        } else if self.over_output_limit_now(shared) {
+            return Next::Close;
         }
         let want_writable = pending > 0 || tls_pending;
         if want_writable != self.writable {
@@ -536,6 +522,28 @@ impl Conn {
             self.writable = want_writable;
         }
         Next::Keep
+    }
+
+    /// Whether the output waiting now is over its client class's limit (the class is Redis's
+    /// `getClientType`: subscribers have their own). Checked by every flush, and as Pub/Sub
+    /// deliveries are appended. Logs the disconnection.
+    pub fn over_output_limit_now(&mut self, shared: &Shared) -> bool {
+        let pending = self.out.buf.len();
+        let limits = *shared.settings.output_limits.lock();
+        let limit = if self.client.pubsub.is_subscribed() {
+            limits.pubsub
+        } else {
+            limits.normal
+        };
+        let over = self.over_output_limit(limit, pending);
+        if over {
+            tracing::info!(
+                client = self.client.id,
+                pending,
+                "closing client over output buffer limit"
+            );
+        }
+        over
     }
 
     fn over_output_limit(&mut self, limit: OutputLimit, pending: usize) -> bool {

@@ -41,6 +41,10 @@ const LISTENER_BASE: usize = usize::MAX - 1;
 /// Housekeeping period (idle timeouts, retried accepts).
 const TICK: Duration = Duration::from_millis(100);
 
+/// Output a connection may hold before each Pub/Sub delivery checks its output limit (below
+/// it, the flush after the inbox is drained checks).
+const DELIVERY_LIMIT_CHECK: usize = 256 * 1024;
+
 /// One event loop (its thread runs [`EventLoop::run`]).
 pub struct EventLoop {
     index: usize,
@@ -540,7 +544,17 @@ impl EventLoop {
             if let Some(conn) = self.conns.get_mut(t.token) {
                 let c = &conn.client;
                 if d.write(t, c.id, &c.pubsub, c.reply_off, &mut conn.out) {
-                    self.pending_output.push(t.token);
+                    // As Redis checks the limit on every reply appended: a flood of deliveries
+                    // drained in one go must not grow a non-reading subscriber's buffer past
+                    // its limit before the flush would notice.
+                    // (Only past a size worth checking: the flush checks every limit anyway.)
+                    if conn.out.len() >= DELIVERY_LIMIT_CHECK
+                        && conn.over_output_limit_now(&self.shared)
+                    {
+                        self.close(t.token);
+                    } else {
+                        self.pending_output.push(t.token);
+                    }
                 }
             }
         }
