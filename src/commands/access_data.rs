@@ -30,6 +30,16 @@ pub static ACCESS: &[(&str, Access)] = &[
     ("auth", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
     ("bgrewriteaof", Access { categories: &[], tips: &[], key_specs: &[] }),
     ("bgsave", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("bitcount", Access { categories: &["bitmap"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+    ] }),
+    ("bitop", Access { categories: &["bitmap"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Index(2), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+        KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(3), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
+    ] }),
+    ("bitpos", Access { categories: &["bitmap"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+    ] }),
     ("blmove", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
         KeySpec { notes: None, flags: kf::RW | kf::INSERT, begin: Begin::Index(2), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
@@ -122,6 +132,9 @@ pub static ACCESS: &[(&str, Access)] = &[
     ("flushall", Access { categories: &["keyspace", "dangerous"], tips: &["request_policy:all_shards", "response_policy:all_succeeded"], key_specs: &[] }),
     ("flushdb", Access { categories: &["keyspace", "dangerous"], tips: &["request_policy:all_shards", "response_policy:all_succeeded"], key_specs: &[] }),
     ("get", Access { categories: &["string"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+    ] }),
+    ("getbit", Access { categories: &["bitmap"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
     ("getdel", Access { categories: &["string"], tips: &[], key_specs: &[
@@ -352,6 +365,9 @@ pub static ACCESS: &[(&str, Access)] = &[
     ("select", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
     ("set", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: Some("RW and ACCESS due to the optional `GET` argument"), flags: kf::RW | kf::ACCESS | kf::UPDATE | kf::VARIABLE_FLAGS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+    ] }),
+    ("setbit", Access { categories: &["bitmap"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
     ("setex", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },

@@ -293,6 +293,75 @@ pub static DOCS: &[(&str, Doc)] = &[
         },
     ),
     (
+        "bitcount",
+        Doc {
+            summary: Some("Count set bits in a string"),
+            since: Some("2.6.0"),
+            group: "bitmap",
+            complexity: Some("O(N)"),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[("7.0.0", "Added the `BYTE|BIT` option.")],
+            arguments: &[
+                Arg { name: "key", kind: "key", key_spec_index: 0, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "index", kind: "block", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[
+                    Arg { name: "start", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                    Arg { name: "end", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                    Arg { name: "index_unit", kind: "oneof", key_spec_index: -1, token: None, summary: None, since: Some("7.0.0"), deprecated_since: None, flags: &["optional"], arguments: &[
+                        Arg { name: "byte", kind: "pure-token", key_spec_index: -1, token: Some("BYTE"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                        Arg { name: "bit", kind: "pure-token", key_spec_index: -1, token: Some("BIT"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                    ] },
+                ] },
+            ],
+        },
+    ),
+    (
+        "bitop",
+        Doc {
+            summary: Some("Perform bitwise operations between strings"),
+            since: Some("2.6.0"),
+            group: "bitmap",
+            complexity: Some("O(N)"),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "operation", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "destkey", kind: "key", key_spec_index: 0, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "key", kind: "key", key_spec_index: 1, token: None, summary: None, since: None, deprecated_since: None, flags: &["multiple"], arguments: &[] },
+            ],
+        },
+    ),
+    (
+        "bitpos",
+        Doc {
+            summary: Some("Find first bit set or clear in a string"),
+            since: Some("2.8.7"),
+            group: "bitmap",
+            complexity: Some("O(N)"),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[("7.0.0", "Added the `BYTE|BIT` option.")],
+            arguments: &[
+                Arg { name: "key", kind: "key", key_spec_index: 0, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "bit", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "index", kind: "block", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[
+                    Arg { name: "start", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                    Arg { name: "end_index", kind: "block", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[
+                        Arg { name: "end", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                        Arg { name: "index_unit", kind: "oneof", key_spec_index: -1, token: None, summary: None, since: Some("7.0.0"), deprecated_since: None, flags: &["optional"], arguments: &[
+                            Arg { name: "byte", kind: "pure-token", key_spec_index: -1, token: Some("BYTE"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                            Arg { name: "bit", kind: "pure-token", key_spec_index: -1, token: Some("BIT"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                        ] },
+                    ] },
+                ] },
+            ],
+        },
+    ),
+    (
         "blmove",
         Doc {
             summary: Some("Pop an element from a list, push it to another list and return it; or block until one is available"),
@@ -1237,6 +1306,23 @@ pub static DOCS: &[(&str, Doc)] = &[
             history: &[],
             arguments: &[
                 Arg { name: "key", kind: "key", key_spec_index: 0, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+            ],
+        },
+    ),
+    (
+        "getbit",
+        Doc {
+            summary: Some("Returns the bit value at offset in the string value stored at key"),
+            since: Some("2.2.0"),
+            group: "bitmap",
+            complexity: Some("O(1)"),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "key", kind: "key", key_spec_index: 0, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "offset", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
             ],
         },
     ),
@@ -2879,6 +2965,24 @@ pub static DOCS: &[(&str, Doc)] = &[
                     Arg { name: "unix-time-milliseconds", kind: "unix-time", key_spec_index: -1, token: Some("PXAT"), summary: None, since: Some("6.2.0"), deprecated_since: None, flags: &[], arguments: &[] },
                     Arg { name: "keepttl", kind: "pure-token", key_spec_index: -1, token: Some("KEEPTTL"), summary: None, since: Some("6.0.0"), deprecated_since: None, flags: &[], arguments: &[] },
                 ] },
+            ],
+        },
+    ),
+    (
+        "setbit",
+        Doc {
+            summary: Some("Sets or clears the bit at offset in the string value stored at key"),
+            since: Some("2.2.0"),
+            group: "bitmap",
+            complexity: Some("O(1)"),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "key", kind: "key", key_spec_index: 0, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "offset", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "value", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
             ],
         },
     ),

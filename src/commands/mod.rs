@@ -17,6 +17,7 @@ mod access_data;
 pub mod acl;
 pub mod aof;
 pub mod args;
+pub mod bitmaps;
 pub mod blocking;
 pub mod call;
 pub mod channels;
@@ -113,6 +114,7 @@ pub enum Group {
     Hash,
     Set,
     SortedSet,
+    Bitmap,
     Connection,
     Server,
     Transactions,
@@ -128,6 +130,7 @@ impl Group {
             Group::Hash => "hash",
             Group::Set => "set",
             Group::SortedSet => "sorted-set",
+            Group::Bitmap => "bitmap",
             Group::Connection => "connection",
             Group::Server => "server",
             Group::Transactions => "transactions",
@@ -490,11 +493,12 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 20] {
+fn tables() -> [&'static [CommandSpec]; 21] {
     [
         connection::COMMANDS,
         acl::COMMANDS,
         strings::COMMANDS,
+        bitmaps::COMMANDS,
         keys::COMMANDS,
         dump::COMMANDS,
         lists::COMMANDS,

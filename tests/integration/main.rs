@@ -25,6 +25,7 @@ mod conn_util;
 mod acl;
 mod aof;
 mod auth;
+mod bitmaps;
 mod blocking;
 mod command_docs;
 mod config_file;

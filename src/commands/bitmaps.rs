@@ -1,0 +1,649 @@
+//! Bitmap commands: SETBIT, GETBIT, BITCOUNT, BITPOS and BITOP, with Redis 7.0's semantics,
+//! replies and error texts. A bitmap is a plain string value: bit 0 is the most significant
+//! bit of the first byte; bits past the end read as 0.
+//!
+//! # Layout
+//! The table below is the family's only list of commands. The pure helpers ([`popcount`],
+//! [`first_bit`], [`resolve_range`], [`bitpos_in`], [`combine`]) hold the arithmetic and are
+//! unit-tested here; handlers parse arguments in Redis's order (so the same error wins), do
+//! their whole effect under the shard lock(s), and reply once.
+//!
+//! # Invariants
+//! - A bit offset is accepted only when `offset >> 3 < proto-max-bulk-len`, so a SETBIT never
+//!   grows a string past that limit (Redis 7.0's `getBitOffsetFromArgument`).
+//! - Strings are stored as bytes (no integer encoding), so no conversion is needed before bit
+//!   access; an integer-looking value is read as its decimal text, as Redis does.
+//!
+//! # Keyspace events and WATCH
+//! SETBIT reports `setbit` when it created the key, grew it, or flipped the bit (nothing
+//! otherwise, as Redis: an unchanged SETBIT is not propagated). BITOP reports `set` on the
+//! destination when the result is non-empty (the TTL is dropped) and `del` when an empty
+//! result deleted an existing destination.
+//!
+//! # Keyspace statistics
+//! GETBIT, BITCOUNT, BITPOS and BITOP's sources are read lookups (one hit or miss per key);
+//! SETBIT's lookup is a write lookup and counts nothing.
+
+use bytes::Bytes;
+
+use super::flags::*;
+use super::{args, errors, spec, CommandSpec, Ctx, Group};
+use crate::store::events::class;
+use crate::store::{Entry, StrBuf, Value};
+use crate::util::num::parse_i64;
+
+#[rustfmt::skip]
+pub static COMMANDS: &[CommandSpec] = &[
+    //   name  arity flags                       group          first last step handler
+    spec("setbit", 4, WRITE | DENYOOM, Group::Bitmap, 1, 1, 1, setbit),
+    spec("getbit", 3, READONLY | FAST, Group::Bitmap, 1, 1, 1, getbit),
+    spec("bitcount", -2, READONLY, Group::Bitmap, 1, 1, 1, bitcount),
+    spec("bitpos", -3, READONLY, Group::Bitmap, 1, 1, 1, bitpos),
+    spec("bitop", -4, WRITE | DENYOOM, Group::Bitmap, 2, -1, 1, bitop),
+];
+
+const BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";
+const BIT_VALUE: &str = "ERR bit is not an integer or out of range";
+const BITPOS_BIT: &str = "ERR The bit argument must be 1 or 0.";
+const BITOP_NOT_ONE_KEY: &str = "ERR BITOP NOT must be called with a single source key.";
+
+// ---------------------------------------------------------------------------------------------
+// Pure helpers
+// ---------------------------------------------------------------------------------------------
+
+/// The number of set bits in `bytes` (Redis's `redisPopcount`).
+pub fn popcount(bytes: &[u8]) -> u64 {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut n: u64 = 0;
+    for c in &mut chunks {
+        let w = u64::from_ne_bytes(c.try_into().expect("chunk of 8"));
+        n += u64::from(w.count_ones());
+    }
+    n + chunks
+        .remainder()
+        .iter()
+        .map(|b| u64::from(b.count_ones()))
+        .sum::<u64>()
+}
+
+/// Redis's `redisBitpos`: the position of the first bit equal to `bit` in `bytes` (bit 0 is
+/// the first byte's most significant bit). Not found: -1 when looking for a 1, and
+/// `bytes.len() * 8` (the first bit of the implicit zero padding) when looking for a 0.
+pub fn first_bit(bytes: &[u8], bit: bool) -> i64 {
+    let skip: u8 = if bit { 0 } else { 0xff };
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0usize;
+    for c in &mut chunks {
+        let w = u64::from_be_bytes(c.try_into().expect("chunk of 8"));
+        let w = if bit { w } else { !w };
+        if w != 0 {
+            return (base * 8 + w.leading_zeros() as usize) as i64;
+        }
+        base += 8;
+    }
+    for &b in chunks.remainder() {
+        if b != skip {
+            let b = if bit { b } else { !b };
+            return (base * 8 + b.leading_zeros() as usize) as i64;
+        }
+        base += 1;
+    }
+    if bit {
+        -1
+    } else {
+        (bytes.len() * 8) as i64
+    }
+}
+
+/// A non-empty inclusive byte range of a string, with the bits of its first and last byte
+/// that lie outside a BIT-unit range (the "negative masks"; 0 for BYTE ranges).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BitRange {
+    pub start: usize,
+    pub end: usize,
+    pub first_out: u8,
+    pub last_out: u8,
+}
+
+/// Resolves a BITCOUNT/BITPOS `start end` (bytes, or bits when `in_bits`) against a string of
+/// `len` bytes: negative indexes count from the end, both ends are clamped; `None` when the
+/// range is empty. Overflow-free for any `i64` inputs.
+pub fn resolve_range(mut start: i64, mut end: i64, len: usize, in_bits: bool) -> Option<BitRange> {
+    let mut total = len as i64;
+    if in_bits {
+        total <<= 3;
+    }
+    if start < 0 {
+        start += total;
+    }
+    if end < 0 {
+        end += total;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= total {
+        end = total - 1;
+    }
+    if start > end {
+        return None;
+    }
+    if in_bits {
+        let first_out = !((1u32 << (8 - (start & 7))) - 1) as u8;
+        let last_out = ((1u32 << (7 - (end & 7))) - 1) as u8;
+        Some(BitRange {
+            start: (start >> 3) as usize,
+            end: (end >> 3) as usize,
+            first_out,
+            last_out,
+        })
+    } else {
+        Some(BitRange {
+            start: start as usize,
+            end: end as usize,
+            first_out: 0,
+            last_out: 0,
+        })
+    }
+}
+
+/// The set bits of `s` within `r` (`r` lies inside `s`).
+pub fn count_in(s: &[u8], r: BitRange) -> u64 {
+    popcount(&s[r.start..=r.end])
+        - u64::from((s[r.start] & r.first_out).count_ones())
+        - u64::from((s[r.end] & r.last_out).count_ones())
+}
+
+/// BITPOS over `r` (inside `s`): the absolute position of the first `bit`, or -1. When
+/// looking for a 0 without an explicit end, the zero padding right of the string counts.
+pub fn bitpos_in(s: &[u8], r: BitRange, bit: bool, end_given: bool) -> i64 {
+    // Forces the out-of-range bits of a byte to the value not searched for.
+    let masked = |b: u8, out: u8| if bit { b & !out } else { b | out };
+    let mut start = r.start;
+    let mut bytes = r.end - r.start + 1;
+    let pos = 'found: {
+        if r.first_out != 0 {
+            let mut b = masked(s[start], r.first_out);
+            if bytes == 1 {
+                b = masked(b, r.last_out);
+            }
+            let pos = first_bit(&[b], bit);
+            if bytes == 1 || (pos != -1 && pos != 8) {
+                break 'found pos;
+            }
+            start += 1;
+            bytes -= 1;
+        }
+        let whole = bytes - usize::from(r.last_out != 0);
+        if whole > 0 {
+            let pos = first_bit(&s[start..start + whole], bit);
+            if bytes == whole || (pos != -1 && pos != (whole as i64) << 3) {
+                break 'found pos;
+            }
+            start += whole;
+            bytes -= whole;
+        }
+        first_bit(&[masked(s[r.end], r.last_out)], bit)
+    };
+    if end_given && !bit && pos == (bytes as i64) << 3 {
+        return -1;
+    }
+    if pos == -1 {
+        -1
+    } else {
+        pos + ((start as i64) << 3)
+    }
+}
+
+/// The BITOP operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BitOp {
+    And,
+    Or,
+    Xor,
+    Not,
+}
+
+/// BITOP's result over `sources` (a missing key is an empty string): as long as the longest
+/// source, shorter ones zero-padded. NOT takes exactly one source.
+pub fn combine(op: BitOp, sources: &[&[u8]]) -> Vec<u8> {
+    let maxlen = sources.iter().map(|s| s.len()).max().unwrap_or(0);
+    let mut res = vec![0u8; maxlen];
+    let Some((first, rest)) = sources.split_first() else {
+        return res;
+    };
+    res[..first.len()].copy_from_slice(first);
+    match op {
+        BitOp::Not => res.iter_mut().for_each(|b| *b = !*b),
+        BitOp::And => {
+            for s in rest {
+                res.iter_mut().zip(s.iter()).for_each(|(r, b)| *r &= b);
+                res[s.len()..].fill(0);
+            }
+        }
+        BitOp::Or => {
+            for s in rest {
+                res.iter_mut().zip(s.iter()).for_each(|(r, b)| *r |= b);
+            }
+        }
+        BitOp::Xor => {
+            for s in rest {
+                res.iter_mut().zip(s.iter()).for_each(|(r, b)| *r ^= b);
+            }
+        }
+    }
+    res
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers
+// ---------------------------------------------------------------------------------------------
+
+/// Parses a bit offset: a non-negative integer whose byte (`offset >> 3`) lies below
+/// proto-max-bulk-len; otherwise replies `ERR bit offset is not an integer or out of range`.
+fn bit_offset(ctx: &mut Ctx<'_>, arg: &[u8]) -> Option<u64> {
+    let limit = ctx
+        .srv
+        .settings
+        .proto_max_bulk_len
+        .load(std::sync::atomic::Ordering::Relaxed);
+    match parse_i64(arg) {
+        Some(n) if n >= 0 && ((n as u64) >> 3) < limit => Some(n as u64),
+        _ => {
+            ctx.out.error(BIT_OFFSET);
+            None
+        }
+    }
+}
+
+/// The value of bit `offset` of `s` (0 past the end).
+fn bit_at(s: &[u8], offset: u64) -> bool {
+    let byte = (offset >> 3) as usize;
+    s.get(byte).is_some_and(|b| b & (0x80 >> (offset & 7)) != 0)
+}
+
+/// # Format
+/// `SETBIT key offset value` — sets or clears one bit, growing (zero-padded) or creating the
+/// string as needed; replies the bit's previous value. Keeps the TTL.
+fn setbit(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let Some(offset) = bit_offset(ctx, &argv[2]) else {
+        return;
+    };
+    let on = match parse_i64(&argv[3]) {
+        Some(v @ (0 | 1)) => v == 1,
+        _ => {
+            ctx.out.error(BIT_VALUE);
+            return;
+        }
+    };
+    // `byte` is below proto-max-bulk-len (checked above), so the growth is bounded.
+    let byte = (offset >> 3) as usize;
+    let mask = 0x80u8 >> (offset & 7);
+    let result = ctx.db().write(&argv[1], ctx.now, |slot| {
+        let (old, changed) = match slot.get() {
+            None => {
+                let mut buf = StrBuf::from_elem(0, byte + 1);
+                if on {
+                    buf[byte] |= mask;
+                }
+                slot.put(Entry::new(Value::Str(buf), 0));
+                (false, true)
+            }
+            Some(e) => {
+                let s = e.value.as_str_mut().ok_or(errors::WRONGTYPE)?;
+                let grown = s.len() <= byte;
+                if grown {
+                    s.resize(byte + 1, 0);
+                }
+                let old = s[byte] & mask != 0;
+                if on {
+                    s[byte] |= mask;
+                } else {
+                    s[byte] &= !mask;
+                }
+                (old, grown || old != on)
+            }
+        };
+        if changed {
+            slot.modified(class::STRING, "setbit");
+        }
+        Ok::<bool, &str>(old)
+    });
+    match result {
+        Ok(old) => ctx.out.int(i64::from(old)),
+        Err(msg) => ctx.out.error(msg),
+    }
+}
+
+/// # Format
+/// `GETBIT key offset` — the bit's value; 0 past the end or when the key is missing.
+fn getbit(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let Some(offset) = bit_offset(ctx, &argv[2]) else {
+        return;
+    };
+    let found = ctx.db().read(&argv[1], ctx.now, |e| {
+        e.value.as_str().map(|s| bit_at(s, offset))
+    });
+    ctx.read_lookup(&argv[1], found.is_some());
+    match found {
+        None => ctx.out.int(0),
+        Some(None) => ctx.out.error(errors::WRONGTYPE),
+        Some(Some(b)) => ctx.out.int(i64::from(b)),
+    }
+}
+
+/// `BYTE` or `BIT` (case-insensitive): whether the range is in bits; replies a syntax error
+/// otherwise.
+fn unit(ctx: &mut Ctx<'_>, arg: &[u8]) -> Option<bool> {
+    if args::is(arg, "bit") {
+        Some(true)
+    } else if args::is(arg, "byte") {
+        Some(false)
+    } else {
+        ctx.out.error(errors::SYNTAX);
+        None
+    }
+}
+
+/// The string at `key` copied out (bitmap reads scan it without holding the shard lock);
+/// `Err(())` after replying WRONGTYPE; counts the read lookup.
+fn read_string(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Bytes>, ()> {
+    let found = ctx.db().read(key, ctx.now, |e| {
+        e.value.as_str().map(|s| Bytes::copy_from_slice(s))
+    });
+    ctx.read_lookup(key, found.is_some());
+    match found {
+        None => Ok(None),
+        Some(None) => {
+            ctx.out.error(errors::WRONGTYPE);
+            Err(())
+        }
+        Some(Some(s)) => Ok(Some(s)),
+    }
+}
+
+/// # Format
+/// `BITCOUNT key [start end [BYTE|BIT]]` — the number of set bits, in the whole string or in
+/// the inclusive range; 0 when the key is missing.
+fn bitcount(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    // Redis looks the key up first: a missing key answers 0 whatever the other arguments.
+    let s = match read_string(ctx, &argv[1]) {
+        Err(()) => return,
+        Ok(None) => {
+            ctx.out.int(0);
+            return;
+        }
+        Ok(Some(s)) => s,
+    };
+    let range = match argv.len() {
+        2 => resolve_range(0, -1, s.len(), false),
+        4 | 5 => {
+            let Some(start) = args::int(ctx, &argv[2]) else {
+                return;
+            };
+            let Some(end) = args::int(ctx, &argv[3]) else {
+                return;
+            };
+            // Checked before the unit is parsed, as Redis does.
+            if start < 0 && end < 0 && start > end {
+                ctx.out.int(0);
+                return;
+            }
+            let in_bits = if argv.len() == 5 {
+                let Some(b) = unit(ctx, &argv[4]) else {
+                    return;
+                };
+                b
+            } else {
+                false
+            };
+            resolve_range(start, end, s.len(), in_bits)
+        }
+        _ => {
+            ctx.out.error(errors::SYNTAX);
+            return;
+        }
+    };
+    let n = range.map_or(0, |r| count_in(&s, r));
+    ctx.out.int(n as i64);
+}
+
+/// # Format
+/// `BITPOS key bit [start [end [BYTE|BIT]]]` — the position of the first bit equal to `bit`,
+/// or -1. A missing key is all zeros (0 for bit 0, -1 for bit 1).
+fn bitpos(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let Some(bit) = args::int(ctx, &argv[2]) else {
+        return;
+    };
+    if bit != 0 && bit != 1 {
+        ctx.out.error(BITPOS_BIT);
+        return;
+    }
+    let bit = bit == 1;
+    let s = match read_string(ctx, &argv[1]) {
+        Err(()) => return,
+        Ok(None) => {
+            ctx.out.int(if bit { -1 } else { 0 });
+            return;
+        }
+        Ok(Some(s)) => s,
+    };
+    let mut end_given = false;
+    let range = match argv.len() {
+        3 => resolve_range(0, -1, s.len(), false),
+        4..=6 => {
+            let Some(start) = args::int(ctx, &argv[3]) else {
+                return;
+            };
+            // The unit is parsed before the end, as Redis does (its error wins).
+            let in_bits = if argv.len() == 6 {
+                let Some(b) = unit(ctx, &argv[5]) else {
+                    return;
+                };
+                b
+            } else {
+                false
+            };
+            let end = if argv.len() >= 5 {
+                let Some(end) = args::int(ctx, &argv[4]) else {
+                    return;
+                };
+                end_given = true;
+                end
+            } else {
+                // Without an end: the last byte (overflow-free: len is far below 2^60).
+                let len = s.len() as i64;
+                if in_bits {
+                    (len << 3) + 7
+                } else {
+                    len - 1
+                }
+            };
+            resolve_range(start, end, s.len(), in_bits)
+        }
+        _ => {
+            ctx.out.error(errors::SYNTAX);
+            return;
+        }
+    };
+    let pos = range.map_or(-1, |r| bitpos_in(&s, r, bit, end_given));
+    ctx.out.int(pos);
+}
+
+/// # Format
+/// `BITOP AND|OR|XOR|NOT destkey key [key ...]` — stores the bitwise operation of the
+/// sources (missing keys are empty strings) in `destkey`, replacing it and its TTL, or deletes
+/// `destkey` when the result is empty; replies the result's length.
+fn bitop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let op = if args::is(&argv[1], "and") {
+        BitOp::And
+    } else if args::is(&argv[1], "or") {
+        BitOp::Or
+    } else if args::is(&argv[1], "xor") {
+        BitOp::Xor
+    } else if args::is(&argv[1], "not") {
+        BitOp::Not
+    } else {
+        ctx.out.error(errors::SYNTAX);
+        return;
+    };
+    if op == BitOp::Not && argv.len() != 4 {
+        ctx.out.error(BITOP_NOT_ONE_KEY);
+        return;
+    }
+    let d = ctx.client.db;
+    let now = ctx.now;
+    let dst = &argv[2][..];
+    let sources = &argv[3..];
+    let mut names: Vec<(usize, &[u8])> = sources.iter().map(|k| (d, &k[..])).collect();
+    names.push((d, dst));
+    let mut locks = ctx.store().lock(&names);
+    // Sources are looked up in order, stopping at the first of another type (as Redis).
+    for key in sources {
+        let found = locks
+            .slot(d, key, now)
+            .get()
+            .map(|e| e.value.as_str().is_some());
+        ctx.read_lookup(key, found.is_some());
+        if found == Some(false) {
+            drop(locks);
+            ctx.out.error(errors::WRONGTYPE);
+            return;
+        }
+    }
+    let result = {
+        let texts: Vec<&[u8]> = sources
+            .iter()
+            .map(|key| {
+                locks
+                    .get(d, key, now)
+                    .and_then(|e| e.value.as_str())
+                    .map_or(&[][..], |s| &s[..])
+            })
+            .collect();
+        combine(op, &texts)
+    };
+    let len = result.len();
+    let mut slot = locks.slot(d, dst, now);
+    let old = if len > 0 {
+        let old = slot.put(Entry::new(Value::Str(StrBuf::from_vec(result)), 0));
+        slot.modified(class::STRING, "set");
+        old
+    } else {
+        // Redis deletes the destination without looking it up: an expired one counts.
+        let old = slot.delete();
+        if old.is_some() {
+            slot.modified(class::GENERIC, "del");
+        }
+        old
+    };
+    drop(locks);
+    // The replaced value is freed once the locks are released.
+    drop(old);
+    ctx.out.int(len as i64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bit-by-bit reference for the helpers.
+    fn bits(s: &[u8]) -> Vec<bool> {
+        (0..s.len() * 8).map(|i| bit_at(s, i as u64)).collect()
+    }
+
+    #[test]
+    fn popcount_matches_bytewise_count() {
+        let data: Vec<u8> = (0..100u32).map(|i| (i * 37 + 11) as u8).collect();
+        for n in 0..data.len() {
+            let want: u64 = data[..n].iter().map(|b| u64::from(b.count_ones())).sum();
+            assert_eq!(popcount(&data[..n]), want);
+        }
+    }
+
+    #[test]
+    fn first_bit_finds_first_match_or_reports_padding() {
+        assert_eq!(first_bit(b"", true), -1);
+        assert_eq!(first_bit(b"", false), 0);
+        assert_eq!(first_bit(&[0xff; 3], false), 24);
+        assert_eq!(first_bit(&[0; 20], true), -1);
+        assert_eq!(first_bit(&[0, 0, 0x10], true), 19);
+        let mut v = vec![0xffu8; 19];
+        v[17] = 0xfe;
+        assert_eq!(first_bit(&v, false), 17 * 8 + 7);
+        let mut v = vec![0u8; 19];
+        v[9] = 0x40;
+        assert_eq!(first_bit(&v, true), 9 * 8 + 1);
+    }
+
+    #[test]
+    fn ranges_clamp_and_carry_edge_masks() {
+        assert_eq!(resolve_range(0, -1, 0, false), None);
+        assert_eq!(
+            resolve_range(-100, 100, 3, false),
+            Some(BitRange {
+                start: 0,
+                end: 2,
+                first_out: 0,
+                last_out: 0
+            })
+        );
+        assert_eq!(resolve_range(2, 1, 3, false), None);
+        assert_eq!(
+            resolve_range(3, 12, 3, true),
+            Some(BitRange {
+                start: 0,
+                end: 1,
+                first_out: 0xe0,
+                last_out: 0x07
+            })
+        );
+        assert_eq!(
+            resolve_range(i64::MIN, i64::MIN, 3, true).map(|r| r.start),
+            Some(0)
+        );
+        assert!(resolve_range(i64::MAX, i64::MAX, 3, true).is_none());
+    }
+
+    #[test]
+    fn count_and_pos_agree_with_bitwise_reference() {
+        let s: Vec<u8> = vec![0x00, 0xf0, 0x0f, 0xff, 0x81, 0x00, 0x3c];
+        let b = bits(&s);
+        let n = b.len() as i64;
+        for start in -3..n + 2 {
+            for end in -3..n + 2 {
+                let Some(r) = resolve_range(start, end, s.len(), true) else {
+                    continue;
+                };
+                let a = if start < 0 { start + n } else { start }.max(0);
+                let z = if end < 0 { end + n } else { end }.max(0).min(n - 1);
+                let slice = &b[a as usize..=z as usize];
+                let want = slice.iter().filter(|x| **x).count() as u64;
+                assert_eq!(count_in(&s, r), want, "count {start} {end}");
+                for bit in [false, true] {
+                    let want = slice
+                        .iter()
+                        .position(|x| *x == bit)
+                        .map_or(-1, |p| a + p as i64);
+                    assert_eq!(bitpos_in(&s, r, bit, true), want, "pos {bit} {start} {end}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bitpos_zero_without_end_counts_the_padding() {
+        let s = [0xffu8, 0xff];
+        let r = resolve_range(0, -1, s.len(), false).unwrap();
+        assert_eq!(bitpos_in(&s, r, false, false), 16);
+        assert_eq!(bitpos_in(&s, r, false, true), -1);
+    }
+
+    #[test]
+    fn combine_pads_shorter_sources_with_zeros() {
+        assert_eq!(combine(BitOp::And, &[b"\xff\xff", b"\x0f"]), b"\x0f\x00");
+        assert_eq!(combine(BitOp::Or, &[b"\x01", b"\x10\x20"]), b"\x11\x20");
+        assert_eq!(combine(BitOp::Xor, &[b"\xff", b"\x0f", b""]), b"\xf0");
+        assert_eq!(combine(BitOp::Not, &[b"\x0f\xf0"]), b"\xf0\x0f");
+        assert_eq!(combine(BitOp::And, &[b"", b""]), b"");
+    }
+}
