@@ -92,6 +92,15 @@ const SCRIPTS: &[(&str, &[&str])] = &[
         "SETRANGE m 3 x", "SETRANGE k -1 x", "SETRANGE k abc x", "APPEND k \"\"",
         "RPUSH l a", "APPEND l x", "SETRANGE l 0 x", "SETRANGE l 0 \"\"",
     ]),
+    ("bitmaps", &[
+        "SETBIT k 7 1", "SETBIT k 7 1", "SETBIT k 7 0", "SETBIT k 100 0", "SETBIT k 3 0",
+        "SETBIT k x 1", "GETBIT k 7", "GETBIT nokey 1", "BITCOUNT k", "BITCOUNT nokey",
+        "BITPOS k 1", "BITPOS nokey 0", "SET a abc", "BITOP AND d a k", "BITOP OR d a nokey",
+        "BITOP AND d nokey nokey2", "BITOP AND d nokey", "BITOP NOT d a", "BITOP NOT d a k",
+        "RPUSH l a", "SETBIT l 0 1", "GETBIT l 0", "BITCOUNT l", "BITPOS l 1", "BITOP OR d a l",
+        "SET e v PX 100", "SET e2 v PX 100", "SET e3 v PX 100", "@sleep 130", "SETBIT e 1 1",
+        "BITOP OR e2 a", "BITOP AND e3 nokey", "GETBIT e2 1",
+    ]),
     ("lazy expiry in writes", &[
         "SET k v PX 100", "SET e v PX 100", "SET e2 v PX 100", "SET e3 v PX 100", "SET e4 v PX 100",
         "SET e5 v PX 100", "SET e6 1 PX 100", "SET e7 v PX 100", "SET e8 v PX 100", "@sleep 130",
