@@ -33,6 +33,12 @@ pub static ACCESS: &[(&str, Access)] = &[
     ("bitcount", Access { categories: &["bitmap"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
+    ("bitfield", Access { categories: &["bitmap"], tips: &[], key_specs: &[
+        KeySpec { notes: Some("This command allows both access and modification of the key"), flags: kf::RW | kf::UPDATE | kf::ACCESS | kf::VARIABLE_FLAGS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+    ] }),
+    ("bitfield_ro", Access { categories: &["bitmap"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+    ] }),
     ("bitop", Access { categories: &["bitmap"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Index(2), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(3), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },

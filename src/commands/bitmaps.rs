@@ -40,12 +40,18 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("bitcount", -2, READONLY, Group::Bitmap, 1, 1, 1, bitcount),
     spec("bitpos", -3, READONLY, Group::Bitmap, 1, 1, 1, bitpos),
     spec("bitop", -4, WRITE | DENYOOM, Group::Bitmap, 2, -1, 1, bitop),
+    spec("bitfield", -2, WRITE | DENYOOM, Group::Bitmap, 1, 1, 1, bitfield),
+    spec("bitfield_ro", -2, READONLY | FAST, Group::Bitmap, 1, 1, 1, bitfield_ro),
 ];
 
 const BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";
 const BIT_VALUE: &str = "ERR bit is not an integer or out of range";
 const BITPOS_BIT: &str = "ERR The bit argument must be 1 or 0.";
 const BITOP_NOT_ONE_KEY: &str = "ERR BITOP NOT must be called with a single source key.";
+const BITFIELD_TYPE: &str =
+    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
+const BITFIELD_OVERFLOW: &str = "ERR Invalid OVERFLOW type specified";
+const BITFIELD_RO_WRITE: &str = "ERR BITFIELD_RO only supports the GET subcommand";
 
 // ---------------------------------------------------------------------------------------------
 // Pure helpers
@@ -234,19 +240,190 @@ pub fn combine(op: BitOp, sources: &[&[u8]]) -> Vec<u8> {
     res
 }
 
+/// The unsigned integer of `bits` bits (1..=64) at bit `offset` of `s`; bits past the end
+/// read as 0.
+pub fn get_unsigned(s: &[u8], offset: u64, bits: u32) -> u64 {
+    (0..u64::from(bits)).fold(0, |v, j| (v << 1) | u64::from(bit_at(s, offset + j)))
+}
+
+/// The signed (two's complement) integer of `bits` bits at bit `offset` of `s`.
+pub fn get_signed(s: &[u8], offset: u64, bits: u32) -> i64 {
+    let v = get_unsigned(s, offset, bits);
+    if bits < 64 && v & (1 << (bits - 1)) != 0 {
+        (v | (u64::MAX << bits)) as i64
+    } else {
+        v as i64
+    }
+}
+
+/// Writes the low `bits` bits of `value` at bit `offset` of `s` (which must be long enough).
+pub fn set_field(s: &mut [u8], offset: u64, bits: u32, value: u64) {
+    for j in 0..u64::from(bits) {
+        let on = value & (1 << (u64::from(bits) - 1 - j)) != 0;
+        let at = offset + j;
+        let mask = 0x80u8 >> (at & 7);
+        let byte = &mut s[(at >> 3) as usize];
+        if on {
+            *byte |= mask;
+        } else {
+            *byte &= !mask;
+        }
+    }
+}
+
+/// BITFIELD's OVERFLOW modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overflow {
+    Wrap,
+    Sat,
+    Fail,
+}
+
+/// Whether `value + incr` fits an unsigned field of `bits` bits (1..=63); when not, the value
+/// to store instead under `ow` (`None` for FAIL). Redis's `checkUnsignedBitfieldOverflow`.
+pub fn unsigned_overflow(value: u64, incr: i64, bits: u32, ow: Overflow) -> Option<Option<u64>> {
+    let max = if bits == 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    };
+    let max_incr = max.wrapping_sub(value) as i64;
+    let min_incr = value.wrapping_neg() as i64;
+    let wrap = || {
+        let r = value.wrapping_add(incr as u64);
+        if bits < 64 {
+            r & !(u64::MAX << bits)
+        } else {
+            r
+        }
+    };
+    let limit = if value > max || (incr > 0 && incr > max_incr) {
+        max
+    } else if incr < 0 && incr < min_incr {
+        0
+    } else {
+        return None;
+    };
+    Some(match ow {
+        Overflow::Wrap => Some(wrap()),
+        Overflow::Sat => Some(limit),
+        Overflow::Fail => None,
+    })
+}
+
+/// As [`unsigned_overflow`] for a signed field of `bits` bits (1..=64); Redis's
+/// `checkSignedBitfieldOverflow`, wrapping arithmetic where C relies on two's complement.
+pub fn signed_overflow(value: i64, incr: i64, bits: u32, ow: Overflow) -> Option<Option<i64>> {
+    let max = if bits == 64 {
+        i64::MAX
+    } else {
+        (1i64 << (bits - 1)) - 1
+    };
+    let min = -max - 1;
+    let max_incr = (max as u64).wrapping_sub(value as u64) as i64;
+    let min_incr = min.wrapping_sub(value);
+    let wrap = || {
+        let mut c = (value as u64).wrapping_add(incr as u64);
+        if bits < 64 {
+            let mask = u64::MAX << bits;
+            if c & (1u64 << (bits - 1)) != 0 {
+                c |= mask;
+            } else {
+                c &= !mask;
+            }
+        }
+        c as i64
+    };
+    let limit = if value > max
+        || (bits != 64 && incr > max_incr)
+        || (value >= 0 && incr > 0 && incr > max_incr)
+    {
+        max
+    } else if value < min
+        || (bits != 64 && incr < min_incr)
+        || (value < 0 && incr < 0 && incr < min_incr)
+    {
+        min
+    } else {
+        return None;
+    };
+    Some(match ow {
+        Overflow::Wrap => Some(wrap()),
+        Overflow::Sat => Some(limit),
+        Overflow::Fail => None,
+    })
+}
+
+/// One parsed BITFIELD operation.
+#[derive(Debug, Clone, Copy)]
+struct FieldOp {
+    /// `None` for GET; the SET value or INCRBY increment otherwise.
+    write: Option<(bool, i64)>,
+    offset: u64,
+    bits: u32,
+    signed: bool,
+    ow: Overflow,
+}
+
+impl FieldOp {
+    /// The field's value (GET).
+    fn get(&self, s: &[u8]) -> i64 {
+        if self.signed {
+            get_signed(s, self.offset, self.bits)
+        } else {
+            get_unsigned(s, self.offset, self.bits) as i64
+        }
+    }
+
+    /// Runs the operation on `s` (long enough for writes); the reply (`None`: FAIL overflow)
+    /// and whether the stored bits changed.
+    fn apply(&self, s: &mut [u8]) -> (Option<i64>, bool) {
+        let Some((incr, arg)) = self.write else {
+            return (Some(self.get(s)), false);
+        };
+        let (old, new, reply) = if self.signed {
+            let old = get_signed(s, self.offset, self.bits);
+            let (base, inc) = if incr { (old, arg) } else { (arg, 0) };
+            let new = match signed_overflow(base, inc, self.bits, self.ow) {
+                None => base.wrapping_add(inc),
+                Some(Some(v)) => v,
+                Some(None) => return (None, false),
+            };
+            (old as u64, new as u64, if incr { new } else { old })
+        } else {
+            let old = get_unsigned(s, self.offset, self.bits);
+            let (base, inc) = if incr { (old, arg) } else { (arg as u64, 0) };
+            let new = match unsigned_overflow(base, inc, self.bits, self.ow) {
+                None => base.wrapping_add(inc as u64),
+                Some(Some(v)) => v,
+                Some(None) => return (None, false),
+            };
+            (old, new, (if incr { new } else { old }) as i64)
+        };
+        set_field(s, self.offset, self.bits, new);
+        (Some(reply), old != new)
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Handlers
 // ---------------------------------------------------------------------------------------------
 
 /// Parses a bit offset: a non-negative integer whose byte (`offset >> 3`) lies below
 /// proto-max-bulk-len; otherwise replies `ERR bit offset is not an integer or out of range`.
-fn bit_offset(ctx: &mut Ctx<'_>, arg: &[u8]) -> Option<u64> {
+/// With `field_bits > 0` (BITFIELD), `#N` means `N * field_bits`.
+fn bit_offset(ctx: &mut Ctx<'_>, arg: &[u8], field_bits: u32) -> Option<u64> {
     let limit = ctx
         .srv
         .settings
         .proto_max_bulk_len
         .load(std::sync::atomic::Ordering::Relaxed);
-    match parse_i64(arg) {
+    let parsed = match arg.strip_prefix(b"#") {
+        // Redis multiplies without an overflow check; wrapping matches its two's complement.
+        Some(n) if field_bits > 0 => parse_i64(n).map(|n| n.wrapping_mul(i64::from(field_bits))),
+        _ => parse_i64(arg),
+    };
+    match parsed {
         Some(n) if n >= 0 && ((n as u64) >> 3) < limit => Some(n as u64),
         _ => {
             ctx.out.error(BIT_OFFSET);
@@ -265,7 +442,7 @@ fn bit_at(s: &[u8], offset: u64) -> bool {
 /// `SETBIT key offset value` — sets or clears one bit, growing (zero-padded) or creating the
 /// string as needed; replies the bit's previous value. Keeps the TTL.
 fn setbit(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let Some(offset) = bit_offset(ctx, &argv[2]) else {
+    let Some(offset) = bit_offset(ctx, &argv[2], 0) else {
         return;
     };
     let on = match parse_i64(&argv[3]) {
@@ -317,7 +494,7 @@ fn setbit(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// # Format
 /// `GETBIT key offset` — the bit's value; 0 past the end or when the key is missing.
 fn getbit(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let Some(offset) = bit_offset(ctx, &argv[2]) else {
+    let Some(offset) = bit_offset(ctx, &argv[2], 0) else {
         return;
     };
     let found = ctx.db().read(&argv[1], ctx.now, |e| {
@@ -542,6 +719,167 @@ fn bitop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     ctx.out.int(len as i64);
 }
 
+/// Parses `i1`..`i64` / `u1`..`u63`: (signed, bits), or replies the type error.
+fn field_type(ctx: &mut Ctx<'_>, arg: &[u8]) -> Option<(bool, u32)> {
+    let parsed = match arg.split_first() {
+        Some((b'i', n)) => parse_i64(n)
+            .filter(|n| (1..=64).contains(n))
+            .map(|n| (true, n)),
+        Some((b'u', n)) => parse_i64(n)
+            .filter(|n| (1..=63).contains(n))
+            .map(|n| (false, n)),
+        _ => None,
+    };
+    match parsed {
+        Some((signed, bits)) => Some((signed, bits as u32)),
+        None => {
+            ctx.out.error(BITFIELD_TYPE);
+            None
+        }
+    }
+}
+
+/// # Format
+/// `BITFIELD key [GET type offset | SET type offset value | INCRBY type offset increment |
+/// OVERFLOW WRAP|SAT|FAIL] ...` — runs the operations in order, replying one integer each
+/// (SET: the old value, INCRBY: the new one; nil when OVERFLOW FAIL refused it).
+fn bitfield(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    bitfield_generic(ctx, argv, false);
+}
+
+/// # Format
+/// `BITFIELD_RO key [GET type offset ...]` — BITFIELD restricted to GET.
+fn bitfield_ro(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    bitfield_generic(ctx, argv, true);
+}
+
+fn bitfield_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], read_only_cmd: bool) {
+    let mut ops: Vec<FieldOp> = Vec::new();
+    let mut ow = Overflow::Wrap;
+    // The last bit any write reaches (the string grows to hold it).
+    let mut highest: Option<u64> = None;
+    let mut j = 2;
+    while j < argv.len() {
+        let rem = argv.len() - j - 1;
+        let sub = &argv[j][..];
+        let write = if args::is(sub, "get") && rem >= 2 {
+            false
+        } else if (args::is(sub, "set") || args::is(sub, "incrby")) && rem >= 3 {
+            true
+        } else if args::is(sub, "overflow") && rem >= 1 {
+            let name = &argv[j + 1][..];
+            ow = if args::is(name, "wrap") {
+                Overflow::Wrap
+            } else if args::is(name, "sat") {
+                Overflow::Sat
+            } else if args::is(name, "fail") {
+                Overflow::Fail
+            } else {
+                ctx.out.error(BITFIELD_OVERFLOW);
+                return;
+            };
+            j += 2;
+            continue;
+        } else {
+            ctx.out.error(errors::SYNTAX);
+            return;
+        };
+        let Some((signed, bits)) = field_type(ctx, &argv[j + 1]) else {
+            return;
+        };
+        let Some(offset) = bit_offset(ctx, &argv[j + 2], bits) else {
+            return;
+        };
+        let op_write = if write {
+            let last = offset + u64::from(bits) - 1;
+            highest = Some(highest.map_or(last, |h| h.max(last)));
+            let Some(arg) = args::int(ctx, &argv[j + 3]) else {
+                return;
+            };
+            Some((args::is(sub, "incrby"), arg))
+        } else {
+            None
+        };
+        ops.push(FieldOp {
+            write: op_write,
+            offset,
+            bits,
+            signed,
+            ow,
+        });
+        j += if write { 4 } else { 3 };
+    }
+    let replies: Vec<Option<i64>> = match highest {
+        None => {
+            // Only GETs: a read lookup; a missing key reads as zeros.
+            let found = ctx.db().read(&argv[1], ctx.now, |e| {
+                e.value
+                    .as_str()
+                    .map(|s| ops.iter().map(|op| Some(op.get(s))).collect::<Vec<_>>())
+            });
+            ctx.read_lookup(&argv[1], found.is_some());
+            match found {
+                None => ops.iter().map(|op| Some(op.get(&[]))).collect(),
+                Some(None) => {
+                    ctx.out.error(errors::WRONGTYPE);
+                    return;
+                }
+                Some(Some(r)) => r,
+            }
+        }
+        Some(_) if read_only_cmd => {
+            ctx.out.error(BITFIELD_RO_WRITE);
+            return;
+        }
+        Some(last) => {
+            // `last >> 3` is below proto-max-bulk-len (offsets were checked), so growth is bounded.
+            let need = (last >> 3) as usize + 1;
+            let result = ctx.db().write(&argv[1], ctx.now, |slot| {
+                let mut created = false;
+                if slot.get().is_none() {
+                    slot.put(Entry::new(Value::Str(StrBuf::from_elem(0, need)), 0));
+                    created = true;
+                }
+                let e = slot.get().expect("present");
+                let s = e.value.as_str_mut().ok_or(errors::WRONGTYPE)?;
+                let grown = s.len() < need;
+                if grown {
+                    s.resize(need, 0);
+                }
+                let dirty = created || grown;
+                let mut changes = false;
+                let replies: Vec<Option<i64>> = ops
+                    .iter()
+                    .map(|op| {
+                        let (reply, changed) = op.apply(s);
+                        // Redis counts a write on a created or grown string as a change.
+                        changes |= (changed || dirty) && reply.is_some() && op.write.is_some();
+                        reply
+                    })
+                    .collect();
+                if changes {
+                    slot.modified(class::STRING, "setbit");
+                }
+                Ok::<_, &str>(replies)
+            });
+            match result {
+                Ok(r) => r,
+                Err(msg) => {
+                    ctx.out.error(msg);
+                    return;
+                }
+            }
+        }
+    };
+    ctx.out.array(replies.len());
+    for r in replies {
+        match r {
+            Some(v) => ctx.out.int(v),
+            None => ctx.out.null(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -645,5 +983,43 @@ mod tests {
         assert_eq!(combine(BitOp::Xor, &[b"\xff", b"\x0f", b""]), b"\xf0");
         assert_eq!(combine(BitOp::Not, &[b"\x0f\xf0"]), b"\xf0\x0f");
         assert_eq!(combine(BitOp::And, &[b"", b""]), b"");
+    }
+
+    #[test]
+    fn fields_round_trip_across_byte_boundaries() {
+        let mut s = vec![0u8; 10];
+        set_field(&mut s, 7, 5, 23);
+        assert_eq!(&s[..2], &[0b0000_0001, 0b0111_0000]);
+        assert_eq!(get_unsigned(&s, 7, 5), 23);
+        set_field(&mut s, 13, 64, (-5i64) as u64);
+        assert_eq!(get_signed(&s, 13, 64), -5);
+        set_field(&mut s, 0, 4, 0b1001);
+        assert_eq!(get_signed(&s, 0, 4), -7);
+        assert_eq!(get_unsigned(&s, 0, 4), 9);
+        // Past the end reads zeros.
+        assert_eq!(get_unsigned(&s, 76, 8), get_unsigned(&s, 76, 4) << 4);
+    }
+
+    #[test]
+    fn overflow_modes() {
+        use Overflow::*;
+        assert_eq!(unsigned_overflow(250, 10, 8, Wrap), Some(Some(4)));
+        assert_eq!(unsigned_overflow(250, 10, 8, Sat), Some(Some(255)));
+        assert_eq!(unsigned_overflow(250, 10, 8, Fail), Some(None));
+        assert_eq!(unsigned_overflow(5, -10, 8, Sat), Some(Some(0)));
+        assert_eq!(unsigned_overflow(5, -10, 8, Wrap), Some(Some(251)));
+        assert_eq!(unsigned_overflow(5, 10, 8, Fail), None);
+        assert_eq!(signed_overflow(100, 100, 8, Wrap), Some(Some(-56)));
+        assert_eq!(signed_overflow(100, 100, 8, Sat), Some(Some(127)));
+        assert_eq!(signed_overflow(-100, -100, 8, Sat), Some(Some(-128)));
+        assert_eq!(signed_overflow(i64::MAX, 1, 64, Wrap), Some(Some(i64::MIN)));
+        assert_eq!(signed_overflow(i64::MIN, -1, 64, Sat), Some(Some(i64::MIN)));
+        assert_eq!(signed_overflow(-3, 1, 4, Fail), None);
+        // SET checks the value alone (incr 0).
+        assert_eq!(signed_overflow(300, 0, 8, Wrap), Some(Some(44)));
+        assert_eq!(
+            unsigned_overflow((-1i64) as u64, 0, 8, Sat),
+            Some(Some(255))
+        );
     }
 }

@@ -325,7 +325,7 @@ fn resolve(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(usize, &'static Command
     }
     let found = reg.resolve(args)?;
     // Only plain top-level commands are cached (a container's answer depends on `args[1]`;
-    // their names are all lowercase letters, which `is_name` relies on).
+    // their names are lowercase letters and `_`, which `is_name` relies on).
     if found.0 < reg.commands.len() && !found.1.is_container() {
         ctx.client.last_resolved = Some(found.0);
     }
@@ -333,12 +333,20 @@ fn resolve(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(usize, &'static Command
 }
 
 /// Whether `arg` spells the top-level command `name` in any case. Registry names are lowercase
-/// ASCII letters, so `byte | 0x20 == letter` holds exactly for the letter and its uppercase
-/// (one OR and compare per byte: this runs for every command).
+/// ASCII letters and `_` (BITFIELD_RO), so `byte | 0x20 == letter` holds exactly for the letter
+/// and its uppercase, and `_` (which that test never matches) must be equal (an OR and two
+/// compares per byte: this runs for every command).
 #[inline]
 fn is_name(arg: &[u8], name: &str) -> bool {
-    debug_assert!(name.bytes().all(|b| b.is_ascii_lowercase()), "{name}");
-    arg.len() == name.len() && arg.iter().zip(name.as_bytes()).all(|(a, n)| a | 0x20 == *n)
+    debug_assert!(
+        name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+        "{name}"
+    );
+    arg.len() == name.len()
+        && arg
+            .iter()
+            .zip(name.as_bytes())
+            .all(|(a, n)| a | 0x20 == *n || a == n)
 }
 
 /// Redis's `processCommand` rule for RESP2 clients in Pub/Sub mode: only (P|S)SUBSCRIBE,
@@ -646,10 +654,15 @@ mod tests {
         assert!(is_name(b"GET", "get") && is_name(b"gEt", "get") && is_name(b"get", "get"));
         assert!(!is_name(b"ge", "get") && !is_name(b"gets", "get") && !is_name(b"g\x05t", "get"));
         assert!(!is_name(b"GE\x14", "get"));
+        assert!(
+            is_name(b"BITFIELD_RO", "bitfield_ro") && !is_name(b"BITFIELD\x7fRO", "bitfield_ro")
+        );
         for spec in &registry().commands {
             if !spec.is_container() {
                 assert!(
-                    spec.name.bytes().all(|b| b.is_ascii_lowercase()),
+                    spec.name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b == b'_'),
                     "{}",
                     spec.name
                 );

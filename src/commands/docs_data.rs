@@ -317,6 +317,67 @@ pub static DOCS: &[(&str, Doc)] = &[
         },
     ),
     (
+        "bitfield",
+        Doc {
+            summary: Some("Perform arbitrary bitfield integer operations on strings"),
+            since: Some("3.2.0"),
+            group: "bitmap",
+            complexity: Some("O(1) for each subcommand specified"),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "key", kind: "key", key_spec_index: 0, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "operation", kind: "oneof", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &["optional", "multiple"], arguments: &[
+                    Arg { name: "encoding_offset", kind: "block", key_spec_index: -1, token: Some("GET"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[
+                        Arg { name: "encoding", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                        Arg { name: "offset", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                    ] },
+                    Arg { name: "write", kind: "block", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[
+                        Arg { name: "wrap_sat_fail", kind: "oneof", key_spec_index: -1, token: Some("OVERFLOW"), summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[
+                            Arg { name: "wrap", kind: "pure-token", key_spec_index: -1, token: Some("WRAP"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                            Arg { name: "sat", kind: "pure-token", key_spec_index: -1, token: Some("SAT"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                            Arg { name: "fail", kind: "pure-token", key_spec_index: -1, token: Some("FAIL"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                        ] },
+                        Arg { name: "write_operation", kind: "oneof", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[
+                            Arg { name: "encoding_offset_value", kind: "block", key_spec_index: -1, token: Some("SET"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[
+                                Arg { name: "encoding", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                                Arg { name: "offset", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                                Arg { name: "value", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                            ] },
+                            Arg { name: "encoding_offset_increment", kind: "block", key_spec_index: -1, token: Some("INCRBY"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[
+                                Arg { name: "encoding", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                                Arg { name: "offset", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                                Arg { name: "increment", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                            ] },
+                        ] },
+                    ] },
+                ] },
+            ],
+        },
+    ),
+    (
+        "bitfield_ro",
+        Doc {
+            summary: Some("Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD"),
+            since: Some("6.0.0"),
+            group: "bitmap",
+            complexity: Some("O(1) for each subcommand specified"),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "key", kind: "key", key_spec_index: 0, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "encoding_offset", kind: "block", key_spec_index: -1, token: Some("GET"), summary: None, since: None, deprecated_since: None, flags: &["optional", "multiple", "multiple_token"], arguments: &[
+                    Arg { name: "encoding", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                    Arg { name: "offset", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                ] },
+            ],
+        },
+    ),
+    (
         "bitop",
         Doc {
             summary: Some("Perform bitwise operations between strings"),

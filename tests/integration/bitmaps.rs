@@ -87,6 +87,26 @@ const EDGE_CASES: &[&str] = &[
     "GET a", "BITOP XOR dd a a", "GET dd", "EXISTS dd",
     // Arity.
     "SETBIT b 1", "GETBIT b", "BITCOUNT", "BITPOS b", "BITOP AND d",
+    // BITFIELD / BITFIELD_RO.
+    "BITFIELD bf", "BITFIELD nokey GET u8 0", "EXISTS nokey", "BITFIELD bf SET u8 0 255 GET u8 0",
+    "BITFIELD bf INCRBY u8 0 10", "BITFIELD bf OVERFLOW SAT INCRBY u8 0 1000 INCRBY u8 0 -1000",
+    "BITFIELD bf OVERFLOW FAIL INCRBY u8 0 1000 GET u8 0", "BITFIELD bf OVERFLOW WRAP INCRBY i8 0 200",
+    "BITFIELD bf SET i5 #3 -7 GET i5 #3 GET u5 #3 GET i64 0 GET u63 1", "GET bf",
+    "BITFIELD bf SET i64 0 -9223372036854775808 INCRBY i64 0 -1", "BITFIELD bf OVERFLOW SAT INCRBY i64 0 -1",
+    "BITFIELD bf OVERFLOW SAT SET i64 0 9223372036854775807 INCRBY i64 0 1",
+    "BITFIELD bf OVERFLOW FAIL SET u3 100 9 SET i3 100 4 SET i3 100 -4 GET u3 100",
+    "BITFIELD bf OVERFLOW SAT SET u3 100 9 SET i3 100 -9", "BITFIELD bf SET u63 3 -1 GET u63 3",
+    "BITFIELD bf GET u64 0", "BITFIELD bf GET i65 0", "BITFIELD bf GET i0 0", "BITFIELD bf GET x8 0",
+    "BITFIELD bf GET \"\" 0", "BITFIELD bf GET u8 -1", "BITFIELD bf GET u8 #-1", "BITFIELD bf GET u8 ##1",
+    "BITFIELD bf GET u8 #x", "BITFIELD bf GET u8 4294967296", "BITFIELD bf GET u8 #536870912",
+    "BITFIELD bf GET u8 #9223372036854775807", "BITFIELD bf SET u8 0 x", "BITFIELD bf SET u8 0",
+    "BITFIELD bf GET u8", "BITFIELD bf FOO", "BITFIELD bf OVERFLOW", "BITFIELD bf OVERFLOW BAD GET u8 0",
+    "BITFIELD bf OVERFLOW sat", "BITFIELD bf get U8 0", "BITFIELD bf get u8 0 incrby u2 1 5",
+    "BITFIELD l GET u8 0", "BITFIELD l SET u8 0 1", "BITFIELD l FOO", "BITFIELD_RO l GET u8 0",
+    "BITFIELD_RO bf GET u8 0 GET i4 #1", "BITFIELD_RO bf SET u8 0 1", "BITFIELD_RO bf INCRBY u8 0 1",
+    "BITFIELD_RO bf", "BITFIELD_RO nokey GET i8 0", "BITFIELD_RO bf OVERFLOW FAIL GET u8 0",
+    "BITFIELD newkey OVERFLOW FAIL SET u2 0 7", "EXISTS newkey", "GET newkey",
+    "BITFIELD grow SET u8 #3 1", "GET grow", "BITFIELD n GET u8 0 SET u4 0 15", "GET n",
 ];
 
 /// Replies for the edge-case table match redis-server 7.0's bytes, in RESP2 and RESP3.
@@ -125,7 +145,39 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
     };
     let unit = |rng: &mut StdRng| ["BIT", "BYTE", "bit", "byte", "bits"][rng.gen_range(0..5)];
     let bit = |rng: &mut StdRng| ["0", "1", "0", "1", "2", "-1", "x"][rng.gen_range(0..7)];
-    let mut cmd: Vec<String> = match rng.gen_range(0..12) {
+    let mut cmd: Vec<String> = match rng.gen_range(0..15) {
+        12..=14 => {
+            let name = ["BITFIELD", "BITFIELD", "BITFIELD_RO"][rng.gen_range(0..3)];
+            let mut v = vec![name.into(), key(rng)];
+            for _ in 0..rng.gen_range(0..4) {
+                let sign = ["i", "u", "i", "u", "x"][rng.gen_range(0..5)];
+                let bits = match rng.gen_range(0..10) {
+                    0 => ["64", "63", "65", "0"][rng.gen_range(0..4)].to_string(),
+                    _ => rng.gen_range(1..20).to_string(),
+                };
+                let ty = format!("{sign}{bits}");
+                let off = if rng.gen_bool(0.2) {
+                    format!("#{}", rng.gen_range(0..10))
+                } else {
+                    rng.gen_range(0..200).to_string()
+                };
+                let val = match rng.gen_range(0..6) {
+                    0 => ["9223372036854775807", "-9223372036854775808", "x"][rng.gen_range(0..3)]
+                        .to_string(),
+                    _ => rng.gen_range(-300i64..300).to_string(),
+                };
+                match rng.gen_range(0..8) {
+                    0..=2 => v.extend(["GET".into(), ty, off]),
+                    3 | 4 => v.extend(["SET".into(), ty, off, val]),
+                    5 | 6 => v.extend(["INCRBY".into(), ty, off, val]),
+                    _ => v.extend([
+                        "OVERFLOW".into(),
+                        ["WRAP", "SAT", "FAIL", "fail"][rng.gen_range(0..4)].into(),
+                    ]),
+                }
+            }
+            v
+        }
         0..=3 => vec!["SETBIT".into(), key(rng), rng.gen_range(0..300).to_string()],
         4 => vec!["GETBIT".into(), key(rng), index(rng)],
         5 | 6 => {
