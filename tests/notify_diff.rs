@@ -100,6 +100,11 @@ const SCRIPTS: &[(&str, &[&str])] = &[
         "RPUSH l a", "SETBIT l 0 1", "GETBIT l 0", "BITCOUNT l", "BITPOS l 1", "BITOP OR d a l",
         "SET e v PX 100", "SET e2 v PX 100", "SET e3 v PX 100", "@sleep 130", "SETBIT e 1 1",
         "BITOP OR e2 a", "BITOP AND e3 nokey", "GETBIT e2 1",
+        "BITFIELD f SET u8 0 1", "BITFIELD f SET u8 0 1", "BITFIELD f GET u8 0",
+        "BITFIELD nokey GET u8 0", "BITFIELD f SET u8 #4 0", "BITFIELD f OVERFLOW FAIL INCRBY u2 0 9",
+        "BITFIELD g OVERFLOW FAIL SET u2 0 9", "BITFIELD f INCRBY i8 0 0", "BITFIELD_RO f GET u8 0",
+        "BITFIELD_RO nokey GET u8 0", "BITFIELD_RO f SET u8 0 1", "BITFIELD l GET u8 0",
+        "BITFIELD l SET u8 0 1",
     ]),
     ("lazy expiry in writes", &[
         "SET k v PX 100", "SET e v PX 100", "SET e2 v PX 100", "SET e3 v PX 100", "SET e4 v PX 100",
