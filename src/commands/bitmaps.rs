@@ -508,33 +508,79 @@ fn getbit(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     }
 }
 
-/// `BYTE` or `BIT` (case-insensitive): whether the range is in bits; replies a syntax error
-/// otherwise.
-fn unit(ctx: &mut Ctx<'_>, arg: &[u8]) -> Option<bool> {
+/// `BYTE` or `BIT` (case-insensitive): whether a range is in bits.
+fn unit(arg: &[u8]) -> Result<bool, &'static str> {
     if args::is(arg, "bit") {
-        Some(true)
+        Ok(true)
     } else if args::is(arg, "byte") {
-        Some(false)
+        Ok(false)
     } else {
-        ctx.out.error(errors::SYNTAX);
-        None
+        Err(errors::SYNTAX)
     }
 }
 
-/// The string at `key` copied out (bitmap reads scan it without holding the shard lock);
-/// `Err(())` after replying WRONGTYPE; counts the read lookup.
-fn read_string(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Bytes>, ()> {
-    let found = ctx.db().read(key, ctx.now, |e| {
-        e.value.as_str().map(|s| Bytes::copy_from_slice(s))
-    });
+/// What BITCOUNT/BITPOS scan, parsed from the arguments alone (Redis parses them after the
+/// lookup, so a missing key or WRONGTYPE wins over any argument error; parsing first and
+/// reporting later gives the same replies without copying the string out of the store).
+enum Scan {
+    /// `start end` (bytes, or bits), the end possibly implicit (BITPOS).
+    Range {
+        start: i64,
+        end: Option<i64>,
+        in_bits: bool,
+    },
+    /// A fixed integer reply for an existing string (BITCOUNT's `start > end`, both negative).
+    Fixed(i64),
+    /// An argument error, replied if the key holds a string.
+    Invalid(&'static str),
+}
+
+/// Looks `key` up (a read lookup) and runs `scan` on its string under the shard's read lock;
+/// replies `missing` for a missing key, WRONGTYPE, or what `scan` returns.
+fn scan_string(
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+    missing: i64,
+    scan: impl FnOnce(&[u8]) -> Result<i64, &'static str>,
+) {
+    let found = ctx
+        .db()
+        .read(key, ctx.now, |e| e.value.as_str().map(|s| scan(s)));
     ctx.read_lookup(key, found.is_some());
     match found {
-        None => Ok(None),
-        Some(None) => {
-            ctx.out.error(errors::WRONGTYPE);
-            Err(())
+        None => ctx.out.int(missing),
+        Some(None) => ctx.out.error(errors::WRONGTYPE),
+        Some(Some(Ok(n))) => ctx.out.int(n),
+        Some(Some(Err(msg))) => ctx.out.error(msg),
+    }
+}
+
+/// Parses BITCOUNT's `[start end [BYTE|BIT]]` in Redis's order.
+fn bitcount_scan(argv: &[Bytes]) -> Scan {
+    match argv.len() {
+        2 => Scan::Range {
+            start: 0,
+            end: Some(-1),
+            in_bits: false,
+        },
+        4 | 5 => {
+            let (Some(start), Some(end)) = (parse_i64(&argv[2]), parse_i64(&argv[3])) else {
+                return Scan::Invalid(errors::NOT_INTEGER);
+            };
+            // Checked before the unit is parsed, as Redis does.
+            if start < 0 && end < 0 && start > end {
+                return Scan::Fixed(0);
+            }
+            match argv.get(4).map_or(Ok(false), |u| unit(u)) {
+                Ok(in_bits) => Scan::Range {
+                    start,
+                    end: Some(end),
+                    in_bits,
+                },
+                Err(msg) => Scan::Invalid(msg),
+            }
         }
-        Some(Some(s)) => Ok(Some(s)),
+        _ => Scan::Invalid(errors::SYNTAX),
     }
 }
 
@@ -542,46 +588,52 @@ fn read_string(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Bytes>, ()> {
 /// `BITCOUNT key [start end [BYTE|BIT]]` — the number of set bits, in the whole string or in
 /// the inclusive range; 0 when the key is missing.
 fn bitcount(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    // Redis looks the key up first: a missing key answers 0 whatever the other arguments.
-    let s = match read_string(ctx, &argv[1]) {
-        Err(()) => return,
-        Ok(None) => {
-            ctx.out.int(0);
-            return;
+    let plan = bitcount_scan(argv);
+    scan_string(ctx, &argv[1], 0, |s| match plan {
+        Scan::Fixed(n) => Ok(n),
+        Scan::Invalid(msg) => Err(msg),
+        Scan::Range {
+            start,
+            end,
+            in_bits,
+        } => {
+            let r = resolve_range(start, end.unwrap_or(-1), s.len(), in_bits);
+            Ok(r.map_or(0, |r| count_in(s, r)) as i64)
         }
-        Ok(Some(s)) => s,
-    };
-    let range = match argv.len() {
-        2 => resolve_range(0, -1, s.len(), false),
-        4 | 5 => {
-            let Some(start) = args::int(ctx, &argv[2]) else {
-                return;
+    });
+}
+
+/// Parses BITPOS's `[start [end [BYTE|BIT]]]` in Redis's order (unit before end).
+fn bitpos_scan(argv: &[Bytes]) -> Scan {
+    match argv.len() {
+        3 => Scan::Range {
+            start: 0,
+            end: Some(-1),
+            in_bits: false,
+        },
+        4..=6 => {
+            let Some(start) = parse_i64(&argv[3]) else {
+                return Scan::Invalid(errors::NOT_INTEGER);
             };
-            let Some(end) = args::int(ctx, &argv[3]) else {
-                return;
+            let in_bits = match argv.get(5).map_or(Ok(false), |u| unit(u)) {
+                Ok(b) => b,
+                Err(msg) => return Scan::Invalid(msg),
             };
-            // Checked before the unit is parsed, as Redis does.
-            if start < 0 && end < 0 && start > end {
-                ctx.out.int(0);
-                return;
+            let end = match argv.get(4) {
+                None => None,
+                Some(e) => match parse_i64(e) {
+                    Some(e) => Some(e),
+                    None => return Scan::Invalid(errors::NOT_INTEGER),
+                },
+            };
+            Scan::Range {
+                start,
+                end,
+                in_bits,
             }
-            let in_bits = if argv.len() == 5 {
-                let Some(b) = unit(ctx, &argv[4]) else {
-                    return;
-                };
-                b
-            } else {
-                false
-            };
-            resolve_range(start, end, s.len(), in_bits)
         }
-        _ => {
-            ctx.out.error(errors::SYNTAX);
-            return;
-        }
-    };
-    let n = range.map_or(0, |r| count_in(&s, r));
-    ctx.out.int(n as i64);
+        _ => Scan::Invalid(errors::SYNTAX),
+    }
 }
 
 /// # Format
@@ -596,54 +648,23 @@ fn bitpos(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         return;
     }
     let bit = bit == 1;
-    let s = match read_string(ctx, &argv[1]) {
-        Err(()) => return,
-        Ok(None) => {
-            ctx.out.int(if bit { -1 } else { 0 });
-            return;
+    let plan = bitpos_scan(argv);
+    scan_string(ctx, &argv[1], if bit { -1 } else { 0 }, |s| match plan {
+        Scan::Fixed(n) => Ok(n),
+        Scan::Invalid(msg) => Err(msg),
+        Scan::Range {
+            start,
+            end,
+            in_bits,
+        } => {
+            let end_given = argv.len() >= 5;
+            // Without an end: the last byte (overflow-free: a string is far below 2^60 bytes).
+            let len = s.len() as i64;
+            let end = end.unwrap_or(if in_bits { (len << 3) + 7 } else { len - 1 });
+            let r = resolve_range(start, end, s.len(), in_bits);
+            Ok(r.map_or(-1, |r| bitpos_in(s, r, bit, end_given)))
         }
-        Ok(Some(s)) => s,
-    };
-    let mut end_given = false;
-    let range = match argv.len() {
-        3 => resolve_range(0, -1, s.len(), false),
-        4..=6 => {
-            let Some(start) = args::int(ctx, &argv[3]) else {
-                return;
-            };
-            // The unit is parsed before the end, as Redis does (its error wins).
-            let in_bits = if argv.len() == 6 {
-                let Some(b) = unit(ctx, &argv[5]) else {
-                    return;
-                };
-                b
-            } else {
-                false
-            };
-            let end = if argv.len() >= 5 {
-                let Some(end) = args::int(ctx, &argv[4]) else {
-                    return;
-                };
-                end_given = true;
-                end
-            } else {
-                // Without an end: the last byte (overflow-free: len is far below 2^60).
-                let len = s.len() as i64;
-                if in_bits {
-                    (len << 3) + 7
-                } else {
-                    len - 1
-                }
-            };
-            resolve_range(start, end, s.len(), in_bits)
-        }
-        _ => {
-            ctx.out.error(errors::SYNTAX);
-            return;
-        }
-    };
-    let pos = range.map_or(-1, |r| bitpos_in(&s, r, bit, end_given));
-    ctx.out.int(pos);
+    });
 }
 
 /// # Format
