@@ -292,3 +292,56 @@ fn ttl_and_watch() {
     ok(&mut w, &["PING"]);
     assert_eq!(ok(&mut w, &["EXEC"]), Value::Nil);
 }
+
+/// Only writes that changed something are propagated (the AOF shows them), as in Redis: an
+/// unchanged SETBIT / BITFIELD, a BITFIELD whose writes all FAILed, a BITOP with nothing to
+/// delete and the read commands are absent.
+#[test]
+fn only_changing_writes_are_propagated() {
+    let dir = crate::common::temp_file("bitmaps-aof");
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = Server::start(&[
+        "--dir",
+        dir.to_str().unwrap(),
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+    ]);
+    let mut c = s.conn();
+    for cmd in [
+        "SETBIT k 7 1",
+        "SETBIT k 7 1",
+        "SETBIT k 7 0",
+        "BITFIELD f SET u8 0 1",
+        "BITFIELD f SET u8 0 1",
+        "BITFIELD f OVERFLOW FAIL INCRBY u2 0 9",
+        "BITOP AND d nokey",
+        "BITOP OR d k f",
+        "BITFIELD_RO f GET u8 0",
+        "GETBIT k 1",
+        "BITCOUNT k",
+    ] {
+        let args: Vec<&str> = cmd.split(' ').collect();
+        ok(&mut c, &args);
+    }
+    let aof = std::fs::read(dir.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap();
+    let text = String::from_utf8_lossy(&aof).replace("\r\n", " ");
+    let commands: Vec<&str> = text
+        .split('*')
+        .filter(|f| !f.is_empty())
+        .map(|f| f.trim())
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            "2 $6 SELECT $1 0",
+            "4 $6 SETBIT $1 k $1 7 $1 1",
+            "4 $6 SETBIT $1 k $1 7 $1 0",
+            "6 $8 BITFIELD $1 f $3 SET $2 u8 $1 0 $1 1",
+            "5 $5 BITOP $2 OR $1 d $1 k $1 f",
+        ]
+    );
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
