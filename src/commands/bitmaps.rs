@@ -1,5 +1,5 @@
-//! Bitmap commands: SETBIT, GETBIT, BITCOUNT, BITPOS and BITOP, with Redis 7.0's semantics,
-//! replies and error texts. A bitmap is a plain string value: bit 0 is the most significant
+//! Bitmap commands: SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP, BITFIELD and BITFIELD_RO, with
+//! Redis 7.0's semantics, replies and error texts. A bitmap is a plain string value: bit 0 is the most significant
 //! bit of the first byte; bits past the end read as 0.
 //!
 //! # Layout
@@ -18,11 +18,13 @@
 //! SETBIT reports `setbit` when it created the key, grew it, or flipped the bit (nothing
 //! otherwise, as Redis: an unchanged SETBIT is not propagated). BITOP reports `set` on the
 //! destination when the result is non-empty (the TTL is dropped) and `del` when an empty
-//! result deleted an existing destination.
+//! result deleted an existing destination. BITFIELD reports one `setbit` when any SET/INCRBY
+//! changed bits or created/grew the string (a FAIL-refused write changes nothing).
 //!
 //! # Keyspace statistics
-//! GETBIT, BITCOUNT, BITPOS and BITOP's sources are read lookups (one hit or miss per key);
-//! SETBIT's lookup is a write lookup and counts nothing.
+//! GETBIT, BITCOUNT, BITPOS, BITOP's sources and GET-only BITFIELD(_RO) are read lookups (one
+//! hit or miss per key); SETBIT's and a writing BITFIELD's lookups are write lookups and count
+//! nothing.
 
 use bytes::Bytes;
 
