@@ -235,6 +235,8 @@ pub struct Config {
     pub lfu_decay_time: u32,
     /// The `tls-*` directives (see [`crate::tls`]).
     pub tls: crate::tls::TlsSettings,
+    /// Stored parameters ([`crate::tunables`]) set in the file or flags: (index, canonical value).
+    pub tunables: Vec<(usize, String)>,
     /// Whether a `save` directive was met in the config file (the first replaces the default
     /// points, later ones add to them, as in Redis).
     pub save_seen: bool,
@@ -276,6 +278,7 @@ impl Default for Config {
             lfu_log_factor: crate::memory::policy::DEFAULT_LFU_LOG_FACTOR,
             lfu_decay_time: crate::memory::policy::DEFAULT_LFU_DECAY_TIME,
             tls: crate::tls::TlsSettings::default(),
+            tunables: Vec::new(),
         }
     }
 }
@@ -565,6 +568,12 @@ impl Config {
                 self.loglevel = v;
             }
             tls if tls.starts_with("tls-") && self.tls.set(tls, one()?)? => {}
+            other if crate::tunables::find(other).is_some() => {
+                let index = crate::tunables::find(other).expect("matched");
+                // Multi-word values (`oom-score-adj-values 0 200 800`) are one value.
+                let value = crate::tunables::parse(index, &values.join(" "))?;
+                self.tunables.push((index, value));
+            }
             _ => {
                 return Err(format!(
                     "Bad directive or wrong number of arguments: '{name}'"

@@ -101,6 +101,7 @@ pub mod resp;
 pub mod state;
 pub mod store;
 pub mod tls;
+pub mod tunables;
 pub mod util;
 
 /// jemalloc: its statistics are `used_memory` (INFO, maxmemory), MEMORY PURGE and

@@ -213,6 +213,14 @@ fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> (Outcome, usize) {
     if gate != 0 && !ctx.in_exec && !persistence_allows(ctx, spec, gate) {
         return (Outcome::Rejected(Some(index)), reply_start);
     }
+    // min-replicas-to-write (Redis's checkGoodReplicasStatus): with no replica connected,
+    // any positive setting (and a positive max lag) refuses writes.
+    if ctx.srv.tunables.int(crate::tunables::MIN_REPLICAS_TO_WRITE) > 0
+        && !ctx.in_exec
+        && !enough_replicas(ctx, spec)
+    {
+        return (Outcome::Rejected(Some(index)), reply_start);
+    }
     let subscribed = ctx.client.pubsub.is_subscribed();
     if subscribed && !allowed_in_context(ctx, spec.name) {
         return (Outcome::Rejected(Some(index)), reply_start);
@@ -265,6 +273,38 @@ fn persistence_allows(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, gate: u8) -
     multi::rejected(ctx, Some(spec), error.as_bytes());
     false
 }
+
+/// Redis's `processCommand` rule for `min-replicas-to-write`: a write (or an EXEC that queued
+/// one) is refused with -NOREPLICAS while fewer good replicas are connected than asked — none
+/// are, so far — unless `min-replicas-max-lag` is 0. Returns false after writing the error.
+#[cold]
+#[inline(never)]
+fn enough_replicas(ctx: &mut Ctx<'_>, spec: &'static CommandSpec) -> bool {
+    use super::flags::WRITE;
+    use crate::tunables::MIN_REPLICAS_MAX_LAG;
+    const GOOD_REPLICAS: i64 = 0;
+    if ctx.client.id == super::aof::AOF_CLIENT_ID
+        || ctx.srv.tunables.int(MIN_REPLICAS_MAX_LAG) == 0
+        || GOOD_REPLICAS >= ctx.srv.tunables.int(crate::tunables::MIN_REPLICAS_TO_WRITE)
+    {
+        return true;
+    }
+    let writes = spec.flags & WRITE != 0
+        || (spec.name == "exec"
+            && ctx.client.multi.as_ref().is_some_and(|t| {
+                t.queue
+                    .iter()
+                    .any(|q| registry().all[q.index].flags & WRITE != 0)
+            }));
+    if !writes {
+        return true;
+    }
+    multi::rejected(ctx, Some(spec), NOREPLICAS.as_bytes());
+    false
+}
+
+/// Redis's `shared.noreplicaserr`.
+pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 
 /// Redis's `processCommand` pause rule: under CLIENT PAUSE ALL every command waits; under
 /// WRITE (and the shutdown's write pause) those that write or may replicate (PUBLISH, ...) and

@@ -79,6 +79,9 @@ enum NewValue {
     /// A `tls-*` directive (validated): applied together with the command's other TLS
     /// values, rebuilding the TLS context once.
     Tls(&'static str, String),
+    /// A stored parameter ([`crate::tunables`]): index and canonical value, applied together
+    /// with the command's other stored values.
+    Tunable(usize, String),
     /// Accepted, nothing changes (a compatibility parameter set to its only value).
     Unchanged,
 }
@@ -103,6 +106,36 @@ macro_rules! tls_param {
             }),
         }
     };
+}
+
+/// A stored parameter ([`crate::tunables`]) under its name, or (`alias`) under its old name,
+/// which CONFIG REWRITE leaves where the file has it.
+macro_rules! tunable {
+    ($name:literal) => {
+        Param {
+            name: $name,
+            rewrite: Rewrite::Default(
+                crate::tunables::TABLE[crate::tunables::index_of($name)].default,
+            ),
+            get: |s| s.tunables.get(const { crate::tunables::index_of($name) }),
+            set: Some(|_, v| tunable_value(const { crate::tunables::index_of($name) }, v)),
+        }
+    };
+    (alias $name:literal) => {
+        Param {
+            name: $name,
+            rewrite: Rewrite::InFileOnly,
+            get: |s| s.tunables.get(const { crate::tunables::index_of($name) }),
+            set: Some(|_, v| tunable_value(const { crate::tunables::index_of($name) }, v)),
+        }
+    };
+}
+
+fn tunable_value(index: usize, v: &str) -> Result<NewValue, String> {
+    if !crate::tunables::TABLE[index].mutable {
+        return Err("can't set immutable config".into());
+    }
+    Ok(NewValue::Tunable(index, crate::tunables::parse(index, v)?))
 }
 
 type RdbChange = Box<dyn FnOnce(&mut RdbSettings)>;
@@ -630,6 +663,63 @@ const PARAMS: &[Param] = &[
             memory(move |_| crate::memory::policy::set_lfu_log_factor(n))
         }),
     },
+    // --- stored parameters (crate::tunables; every TABLE name and alias, checked by a test) ---
+    tunable!("hz"),
+    tunable!("dynamic-hz"),
+    tunable!("min-replicas-to-write"),
+    tunable!(alias "min-slaves-to-write"),
+    tunable!("min-replicas-max-lag"),
+    tunable!(alias "min-slaves-max-lag"),
+    tunable!("oom-score-adj"),
+    tunable!("oom-score-adj-values"),
+    tunable!("activedefrag"),
+    tunable!("active-defrag-cycle-min"),
+    tunable!("active-defrag-cycle-max"),
+    tunable!("active-defrag-threshold-lower"),
+    tunable!("active-defrag-threshold-upper"),
+    tunable!("active-defrag-ignore-bytes"),
+    tunable!("active-defrag-max-scan-fields"),
+    tunable!("lazyfree-lazy-eviction"),
+    tunable!("lazyfree-lazy-expire"),
+    tunable!("lazyfree-lazy-server-del"),
+    tunable!("lazyfree-lazy-user-del"),
+    tunable!("lazyfree-lazy-user-flush"),
+    tunable!("maxmemory-clients"),
+    tunable!("busy-reply-threshold"),
+    tunable!(alias "lua-time-limit"),
+    tunable!("stream-node-max-bytes"),
+    tunable!("stream-node-max-entries"),
+    tunable!("masterauth"),
+    tunable!("masteruser"),
+    tunable!("bind-source-addr"),
+    tunable!("repl-backlog-size"),
+    tunable!("repl-backlog-ttl"),
+    tunable!("repl-timeout"),
+    tunable!("repl-ping-replica-period"),
+    tunable!(alias "repl-ping-slave-period"),
+    tunable!("repl-diskless-sync"),
+    tunable!("repl-diskless-sync-delay"),
+    tunable!("repl-diskless-sync-max-replicas"),
+    tunable!("repl-diskless-load"),
+    tunable!("repl-disable-tcp-nodelay"),
+    tunable!("replica-read-only"),
+    tunable!(alias "slave-read-only"),
+    tunable!("replica-serve-stale-data"),
+    tunable!(alias "slave-serve-stale-data"),
+    tunable!("replica-lazy-flush"),
+    tunable!(alias "slave-lazy-flush"),
+    tunable!("replica-priority"),
+    tunable!(alias "slave-priority"),
+    tunable!("replica-announce-ip"),
+    tunable!(alias "slave-announce-ip"),
+    tunable!("replica-announce-port"),
+    tunable!(alias "slave-announce-port"),
+    tunable!("replica-announced"),
+    tunable!("cluster-announce-ip"),
+    tunable!("cluster-announce-port"),
+    tunable!("cluster-announce-bus-port"),
+    tunable!("cluster-announce-tls-port"),
+    tunable!("daemonize"),
 ];
 
 fn param(name: &[u8]) -> Option<&'static Param> {
@@ -692,6 +782,7 @@ fn apply(srv: &Shared, value: NewValue) {
         NewValue::AppendOnly(_) => unreachable!("applied by config_set with its execution"),
         NewValue::Memory(change) => change(srv),
         NewValue::Tls(..) => unreachable!("applied by config_set, all TLS values at once"),
+        NewValue::Tunable(..) => unreachable!("applied by config_set, all stored values at once"),
         NewValue::Unchanged => {}
     }
 }
@@ -788,8 +879,33 @@ fn config_set(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             return ctx.out.error(failed(first.as_bytes(), &why));
         }
     }
+    // The stored parameters together, under one lock; then their effects.
+    let stored: Vec<(usize, String)> = values
+        .iter()
+        .filter_map(|v| match v {
+            NewValue::Tunable(i, value) => Some((*i, value.clone())),
+            _ => None,
+        })
+        .collect();
+    if !stored.is_empty() {
+        use crate::tunables::{OOM_SCORE_ADJ, OOM_SCORE_ADJ_VALUES};
+        let before: Vec<(usize, String)> = stored
+            .iter()
+            .map(|(i, _)| (*i, ctx.srv.tunables.get(*i)))
+            .collect();
+        ctx.srv.tunables.set_all(&stored);
+        if stored
+            .iter()
+            .any(|(i, _)| *i == OOM_SCORE_ADJ || *i == OOM_SCORE_ADJ_VALUES)
+        {
+            if let Err(why) = ctx.srv.apply_oom_score_adj() {
+                ctx.srv.tunables.set_all(&before);
+                return ctx.out.error(failed(b"oom-score-adj", &why));
+            }
+        }
+    }
     for v in values {
-        if let NewValue::Tls(..) = v {
+        if let NewValue::Tls(..) | NewValue::Tunable(..) = v {
             continue;
         }
         if let NewValue::AppendOnly(on) = v {
@@ -999,5 +1115,18 @@ mod tests {
         }
         assert!(param(b"MaxClients").is_some());
         assert!(param(b"nosuch").is_none());
+    }
+
+    #[test]
+    fn every_stored_parameter_and_alias_is_a_config_parameter() {
+        for t in crate::tunables::TABLE {
+            for name in std::iter::once(t.name).chain(t.alias) {
+                let p = param(name.as_bytes()).unwrap_or_else(|| panic!("{name} missing"));
+                let index = crate::tunables::find(name);
+                let srv = crate::state::Shared::new(Default::default(), 1);
+                assert_eq!((p.get)(&srv), t.default, "{name}");
+                assert!(index.is_some());
+            }
+        }
     }
 }

@@ -15,13 +15,25 @@ use std::time::Duration;
 use crate::state::Shared;
 use crate::store::SHARDS;
 
-/// Cycle period. With [`SHARDS_PER_CYCLE`] this gives a full sweep of a database per second.
-const CYCLE: Duration = Duration::from_millis(100);
-const SHARDS_PER_CYCLE: usize = SHARDS / 10;
+/// How often INFO's instantaneous rates are sampled, whatever `hz` says (as Redis's
+/// `run_with_period(100)`).
+const RATE_PERIOD_MS: u64 = 100;
+
+/// The cycle for `hz` (Redis clamps it to 1..=500): the period, and how many shards each
+/// cycle sweeps so that every database is swept once a second.
+fn cadence(hz: i64) -> (Duration, usize) {
+    let hz = hz.clamp(1, 500) as usize;
+    (
+        Duration::from_micros(1_000_000 / hz as u64),
+        SHARDS.div_ceil(hz),
+    )
+}
 
 pub fn run(shared: &Shared) {
+    let mut last_sample = 0;
     while !shared.shutdown.load(Ordering::Relaxed) {
-        std::thread::sleep(CYCLE);
+        let (period, shards_per_cycle) = cadence(shared.tunables.int(crate::tunables::HZ));
+        std::thread::sleep(period);
         crate::clock::tick();
         let now = crate::clock::now_ms();
         // Clients paused: the dataset stays constant (Redis's activeExpireCycle returns).
@@ -32,7 +44,7 @@ pub fn run(shared: &Shared) {
                 .store
                 .with(&fx)
                 .db(i)
-                .expire_cycle(now, SHARDS_PER_CYCLE);
+                .expire_cycle(now, shards_per_cycle);
             // The sweep's deletions are one unit, unwrapped (Redis propagates them one by one).
             shared.propagation.flush_unit(&fx, false);
             shared.loops.wake(&fx);
@@ -40,7 +52,25 @@ pub fn run(shared: &Shared) {
         // Redis's eviction time proc: memory left over the limit when the commands stopped
         // (the time budget ran out, or CONFIG SET lowered maxmemory) keeps being evicted.
         crate::evict::perform(shared, now, None);
-        // The same 100 ms cadence feeds INFO's instantaneous_* rates.
-        shared.sample_rates(now);
+        if now.saturating_sub(last_sample) >= RATE_PERIOD_MS {
+            last_sample = now;
+            shared.sample_rates(now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_hz_sweeps_each_database_once_a_second() {
+        for hz in [-5, 0, 1, 10, 100, 500, 100_000] {
+            let (period, shards) = cadence(hz);
+            let per_second = 1_000_000 / period.as_micros() as usize;
+            assert!(shards * per_second >= SHARDS, "hz {hz}");
+            assert!(shards >= 1);
+        }
+        assert_eq!(cadence(10), (Duration::from_millis(100), SHARDS / 10));
     }
 }

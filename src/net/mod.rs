@@ -95,6 +95,9 @@ pub fn start(config: Config) -> io::Result<Running> {
     let shared = Arc::new(shared);
     crate::memory::alloc::mark_startup();
     shared.port.store(port as usize, Ordering::Relaxed);
+    if let Err(e) = shared.apply_oom_score_adj() {
+        tracing::warn!("Unable to set oom_score_adj: {e}");
+    }
     if let Some(c) = tls_config {
         shared.tls.install(c);
     }

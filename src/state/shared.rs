@@ -103,6 +103,12 @@ pub struct Shared {
     pub memory: crate::memory::Limits,
     /// The `tls-*` settings and the rustls context new TLS connections use.
     pub tls: crate::tls::TlsContext,
+    /// The stored CONFIG parameters ([`crate::tunables`]).
+    pub tunables: crate::tunables::Tunables,
+    /// `oom_score_adj` as the process started, and whether ferrokv has changed it since
+    /// (`oom-score-adj no` then restores it, as Redis's setOOMScoreAdj).
+    pub oom_base: i64,
+    pub oom_changed: AtomicBool,
 }
 
 impl Shared {
@@ -167,8 +173,23 @@ impl Shared {
                 )
             },
             tls: crate::tls::TlsContext::new(config.tls.clone(), None),
+            tunables: crate::tunables::Tunables::new(&config.tunables),
+            oom_base: crate::tunables::read_oom_score_adj(),
+            oom_changed: AtomicBool::new(false),
             config,
         }
+    }
+
+    /// Applies `oom-score-adj` / `oom-score-adj-values` to the process (at start-up and after
+    /// CONFIG SET of either).
+    pub fn apply_oom_score_adj(&self) -> Result<(), String> {
+        use crate::tunables::{OOM_SCORE_ADJ, OOM_SCORE_ADJ_VALUES};
+        let mode = self.tunables.get(OOM_SCORE_ADJ);
+        let values = self.tunables.get(OOM_SCORE_ADJ_VALUES);
+        let changed = self.oom_changed.load(Ordering::Relaxed);
+        crate::tunables::apply_oom_score_adj(&mode, &values, self.oom_base, changed)?;
+        self.oom_changed.store(mode != "no", Ordering::Relaxed);
+        Ok(())
     }
 
     /// Takes one sample of the per-second rates (called by the expiry thread every cycle).

@@ -50,4 +50,5 @@ mod strings;
 mod tls;
 mod tools;
 mod transactions;
+mod tunables;
 mod zsets;
