@@ -213,3 +213,113 @@ fn redis_cli_pipe_mass_insertion() {
         Value::BulkString(b"value:9999".to_vec())
     );
 }
+
+/// A small dataset of every collection type for the keyspace tools.
+fn load_sample(s: &Server) {
+    let mut c = s.conn();
+    run(&mut c, &["SET", "small", "x"]).unwrap();
+    run(&mut c, &["SET", "bigstring", &"y".repeat(5000)]).unwrap();
+    let items: Vec<String> = (0..50).map(|i| format!("i{i}")).collect();
+    let mut args = vec!["RPUSH", "biglist"];
+    args.extend(items.iter().map(String::as_str));
+    run(&mut c, &args).unwrap();
+    run(&mut c, &["HSET", "h", "f1", "v1", "f2", "v2"]).unwrap();
+    run(&mut c, &["SADD", "s", "a", "b", "c"]).unwrap();
+    run(&mut c, &["ZADD", "z", "1", "a", "2", "b"]).unwrap();
+}
+
+#[test]
+fn redis_cli_keyspace_tools() {
+    if !installed("redis-cli") {
+        return;
+    }
+    let s = Server::start(&["--threads", "2"]);
+    load_sample(&s);
+    // --bigkeys: TYPE + STRLEN/LLEN/HLEN/SCARD/ZCARD over a SCAN.
+    let (ok, out) = cli(&s, &["--bigkeys"], b"");
+    assert!(ok, "{out}");
+    for line in [
+        "Biggest string found '\"bigstring\"' has 5000 bytes",
+        "Biggest   list found '\"biglist\"' has 50 items",
+        "1 lists with 50 items",
+        "2 strings with 5001 bytes",
+        "1 hashs with 2 fields",
+        "1 sets with 3 members",
+        "1 zsets with 2 members",
+        "Sampled 6 keys in the keyspace!",
+    ] {
+        assert!(out.contains(line), "--bigkeys lacks {line:?}:\n{out}");
+    }
+    // --memkeys: MEMORY USAGE per key; the 5000-byte string is the biggest string.
+    let (ok, out) = cli(&s, &["--memkeys"], b"");
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("Biggest string found '\"bigstring\"' has"),
+        "{out}"
+    );
+    assert!(out.contains("Sampled 6 keys in the keyspace!"), "{out}");
+    // --scan (and with a pattern).
+    let (ok, out) = cli(&s, &["--scan"], b"");
+    assert!(ok, "{out}");
+    let mut keys: Vec<&str> = out.lines().collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["biglist", "bigstring", "h", "s", "small", "z"]);
+    let (_, out) = cli(&s, &["--scan", "--pattern", "big*"], b"");
+    let mut keys: Vec<&str> = out.lines().collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["biglist", "bigstring"]);
+    // --hotkeys needs an LFU policy (Redis's error otherwise), then OBJECT FREQ per key.
+    let (_, out) = cli(&s, &["--hotkeys"], b"");
+    assert!(
+        out.contains("An LFU maxmemory policy is not selected"),
+        "{out}"
+    );
+    let mut c = s.conn();
+    run(
+        &mut c,
+        &["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"],
+    )
+    .unwrap();
+    for _ in 0..50 {
+        run(&mut c, &["GET", "small"]).unwrap();
+    }
+    let (ok, out) = cli(&s, &["--hotkeys"], b"");
+    assert!(ok, "{out}");
+    let top = out
+        .lines()
+        .find(|l| l.starts_with("hot key found with counter:"))
+        .unwrap_or_else(|| panic!("no hot key line:\n{out}"));
+    assert!(top.ends_with("keyname: \"small\""), "{out}");
+}
+
+#[test]
+fn redis_cli_latency_and_stat() {
+    if !installed("redis-cli") || !installed("script") {
+        return;
+    }
+    let s = Server::start(&["--threads", "2"]);
+    // Without a terminal, --latency samples for a second and prints `min max avg count`.
+    let (ok, out) = cli(&s, &["--latency"], b"");
+    assert!(ok, "{out}");
+    let fields: Vec<&str> = out.split_whitespace().collect();
+    assert_eq!(fields.len(), 4, "{out}");
+    assert!(fields[3].parse::<u64>().unwrap() > 10, "{out}");
+    // --stat prints a row a period from INFO; it needs a terminal to flush, so run it under
+    // `script` for a bounded time.
+    let mut c = s.conn();
+    run(&mut c, &["SET", "k", "v"]).unwrap();
+    let line = format!(
+        "timeout -s INT 2 redis-cli -h 127.0.0.1 -p {} --stat -i 0.3",
+        s.port
+    );
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"]);
+    let out = run_tool(cmd, b"", Duration::from_secs(30));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("------- data ------"), "{text}");
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with('1'))
+        .collect();
+    assert!(rows.len() >= 2, "expected rows with 1 key:\n{text}");
+}
