@@ -62,6 +62,23 @@ fn squeeze(c: &mut redis::Connection, below: u64) -> redis::RedisResult<redis::V
     run(c, &["SET", "trigger", "1"])
 }
 
+/// Like [`squeeze`] for a limit no eviction can reach: the first write may still be admitted
+/// while the eviction is "running" (its time budget ran out with keys left to evict, Redis's
+/// EVICT_RUNNING, likely on a loaded machine); once nothing evictable is left, a write gets
+/// the error. Returns that error.
+fn squeeze_to_oom(c: &mut redis::Connection, below: u64) -> redis::RedisError {
+    let now = used(c);
+    let limit = now - below;
+    ok(c, &["CONFIG", "SET", "maxmemory", &limit.to_string()]);
+    for _ in 0..100 {
+        if let Err(e) = run(c, &["SET", "trigger", "1"]) {
+            return e;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("writes still admitted 100 times at maxmemory {limit} (used {now})");
+}
+
 fn survivors(c: &mut redis::Connection, prefix: &str, range: std::ops::Range<usize>) -> usize {
     range.filter(|i| exists(c, &format!("{prefix}{i}"))).count()
 }
@@ -185,7 +202,7 @@ fn volatile_policies_never_touch_persistent_keys_and_oom_when_no_ttl_is_left() {
         // Below what the persistent keys alone need: every volatile key goes, then OOM. (The
         // margin is well above what transient buffers — a pipeline's, a reply's — can free
         // meanwhile, so the refusal does not depend on the test's timing.)
-        let e = squeeze(&mut c, 3_000_000).unwrap_err();
+        let e = squeeze_to_oom(&mut c, 3_000_000);
         assert_eq!(error_text(&e), OOM, "{policy}");
         assert_eq!(survivors(&mut c, "p", 0..100), 100, "{policy}");
         assert_eq!(survivors(&mut c, "v", 0..100), 0, "{policy}");
