@@ -237,6 +237,8 @@ pub struct Config {
     pub tls: crate::tls::TlsSettings,
     /// Stored parameters ([`crate::tunables`]) set in the file or flags: (index, canonical value).
     pub tunables: Vec<(usize, String)>,
+    /// Encoding thresholds set in the file or flags, applied when the server starts.
+    pub encoding_limits: Vec<(&'static crate::store::types::limits::Limit, i64)>,
     /// Whether a `save` directive was met in the config file (the first replaces the default
     /// points, later ones add to them, as in Redis).
     pub save_seen: bool,
@@ -279,6 +281,7 @@ impl Default for Config {
             lfu_decay_time: crate::memory::policy::DEFAULT_LFU_DECAY_TIME,
             tls: crate::tls::TlsSettings::default(),
             tunables: Vec::new(),
+            encoding_limits: Vec::new(),
         }
     }
 }
@@ -568,6 +571,10 @@ impl Config {
                 self.loglevel = v;
             }
             tls if tls.starts_with("tls-") && self.tls.set(tls, one()?)? => {}
+            other if crate::store::types::limits::find(other).is_some() => {
+                let limit = crate::store::types::limits::find(other).expect("matched");
+                self.encoding_limits.push((limit, limit.parse(one()?)?));
+            }
             other if crate::tunables::find(other).is_some() => {
                 let index = crate::tunables::find(other).expect("matched");
                 // Multi-word values (`oom-score-adj-values 0 200 800`) are one value.

@@ -82,6 +82,8 @@ enum NewValue {
     /// A stored parameter ([`crate::tunables`]): index and canonical value, applied together
     /// with the command's other stored values.
     Tunable(usize, String),
+    /// An encoding threshold and its new value.
+    Limit(&'static crate::store::types::limits::Limit, i64),
     /// Accepted, nothing changes (a compatibility parameter set to its only value).
     Unchanged,
 }
@@ -129,6 +131,36 @@ macro_rules! tunable {
             set: Some(|_, v| tunable_value(const { crate::tunables::index_of($name) }, v)),
         }
     };
+}
+
+/// An encoding threshold ([`crate::store::types::limits`]) under its name, or (`alias`) under
+/// its old `ziplist` name, which CONFIG REWRITE leaves where the file has it.
+macro_rules! limit {
+    ($name:literal, $default:literal) => {
+        Param {
+            name: $name,
+            rewrite: Rewrite::Default($default),
+            get: |_| limit_of($name).get().to_string(),
+            set: Some(|_, v| limit_value($name, v)),
+        }
+    };
+    (alias $name:literal) => {
+        Param {
+            name: $name,
+            rewrite: Rewrite::InFileOnly,
+            get: |_| limit_of($name).get().to_string(),
+            set: Some(|_, v| limit_value($name, v)),
+        }
+    };
+}
+
+fn limit_of(name: &str) -> &'static crate::store::types::limits::Limit {
+    crate::store::types::limits::find(name).expect("a threshold of the table")
+}
+
+fn limit_value(name: &str, v: &str) -> Result<NewValue, String> {
+    let limit = limit_of(name);
+    Ok(NewValue::Limit(limit, limit.parse(v)?))
 }
 
 fn tunable_value(index: usize, v: &str) -> Result<NewValue, String> {
@@ -663,6 +695,19 @@ const PARAMS: &[Param] = &[
             memory(move |_| crate::memory::policy::set_lfu_log_factor(n))
         }),
     },
+    // --- encoding thresholds (crate::store::types::limits) ---
+    limit!("hash-max-listpack-entries", "512"),
+    limit!(alias "hash-max-ziplist-entries"),
+    limit!("hash-max-listpack-value", "64"),
+    limit!(alias "hash-max-ziplist-value"),
+    limit!("set-max-intset-entries", "512"),
+    limit!("zset-max-listpack-entries", "128"),
+    limit!(alias "zset-max-ziplist-entries"),
+    limit!("zset-max-listpack-value", "64"),
+    limit!(alias "zset-max-ziplist-value"),
+    limit!("list-max-listpack-size", "-2"),
+    limit!(alias "list-max-ziplist-size"),
+    limit!("list-compress-depth", "0"),
     // --- stored parameters (crate::tunables; every TABLE name and alias, checked by a test) ---
     tunable!("hz"),
     tunable!("dynamic-hz"),
@@ -782,6 +827,7 @@ fn apply(srv: &Shared, value: NewValue) {
         NewValue::AppendOnly(_) => unreachable!("applied by config_set with its execution"),
         NewValue::Memory(change) => change(srv),
         NewValue::Tls(..) => unreachable!("applied by config_set, all TLS values at once"),
+        NewValue::Limit(limit, n) => limit.set(n),
         NewValue::Tunable(..) => unreachable!("applied by config_set, all stored values at once"),
         NewValue::Unchanged => {}
     }
@@ -1115,6 +1161,17 @@ mod tests {
         }
         assert!(param(b"MaxClients").is_some());
         assert!(param(b"nosuch").is_none());
+    }
+
+    #[test]
+    fn every_threshold_and_alias_is_a_config_parameter() {
+        for l in &crate::store::types::limits::LIMITS {
+            for name in std::iter::once(l.name).chain(l.alias) {
+                let p = param(name.as_bytes()).unwrap_or_else(|| panic!("{name} missing"));
+                let srv = crate::state::Shared::new(Default::default(), 1);
+                assert_eq!((p.get)(&srv), l.default.to_string(), "{name}");
+            }
+        }
     }
 
     #[test]

@@ -95,6 +95,10 @@ pub fn start(config: Config) -> io::Result<Running> {
     let shared = Arc::new(shared);
     crate::memory::alloc::mark_startup();
     shared.port.store(port as usize, Ordering::Relaxed);
+    // The encoding thresholds are process-wide (as Redis's server.* fields).
+    for (limit, n) in &shared.config.encoding_limits {
+        limit.set(*n);
+    }
     if let Err(e) = shared.apply_oom_score_adj() {
         tracing::warn!("Unable to set oom_score_adj: {e}");
     }

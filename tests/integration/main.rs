@@ -31,6 +31,7 @@ mod command_docs;
 mod config_file;
 mod connection;
 mod differential;
+mod encodings;
 mod haproxy;
 mod hashes;
 mod keys;

@@ -231,11 +231,12 @@ impl Hash {
     /// pair is too long for a listpack, and after inserting when the hash has too many fields.
     pub fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
         if let Repr::Pack(p) = &mut self.repr {
-            if field.len() <= MAX_PACK_VALUE && value.len() <= MAX_PACK_VALUE {
+            let max_value = super::limits::hash_max_value();
+            if field.len() <= max_value && value.len() <= max_value {
                 if !p.set(field, value) {
                     return false;
                 }
-                if p.len() > MAX_PACK_ENTRIES {
+                if p.len() > super::limits::hash_max_entries() {
                     self.convert();
                 }
                 return true;

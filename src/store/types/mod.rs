@@ -3,6 +3,7 @@
 //! off the loop when large (see [`crate::store::lazyfree`]).
 
 pub mod hash;
+pub mod limits;
 pub mod list;
 pub mod set;
 pub mod zset;

@@ -209,7 +209,7 @@ impl Set {
                     return false;
                 };
                 v.insert(at, x);
-                if v.len() > MAX_INTSET_ENTRIES {
+                if v.len() > super::limits::set_max_intset_entries() {
                     let mut t = Table::with_capacity(v.len());
                     for &y in v.iter() {
                         t.insert_new(hash_int(y), y);

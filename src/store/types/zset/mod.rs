@@ -41,7 +41,7 @@ use tree::Pos;
 
 pub use tree::cmp_key;
 
-/// Redis's `zset-max-listpack-entries` default.
+/// Redis's `zset-max-listpack-entries` default (the live value: [`super::limits`]).
 pub const LISTPACK_MAX_ENTRIES: usize = 128;
 /// Redis's `zset-max-listpack-value` default (bytes of a member).
 pub const LISTPACK_MAX_VALUE: usize = 64;
@@ -232,8 +232,9 @@ impl ZSet {
     /// (Redis's `zsetConvertToListpackIfNeeded`, as the store commands do).
     pub fn from_pairs(mut pairs: Vec<(StrBuf, f64)>) -> ZSet {
         pairs.sort_unstable_by(|a, b| cmp_key(a.1, &a.0, b.1, &b.0));
-        let fits = pairs.len() <= LISTPACK_MAX_ENTRIES
-            && pairs.iter().all(|(m, _)| m.len() <= LISTPACK_MAX_VALUE);
+        let max_value = super::limits::zset_max_value();
+        let fits = pairs.len() <= super::limits::zset_max_entries()
+            && pairs.iter().all(|(m, _)| m.len() <= max_value);
         let repr = if fits {
             let mut pack = Pack::default();
             // Ascending input: each insert appends.
@@ -266,7 +267,9 @@ impl ZSet {
     /// would be exceeded.
     fn insert_new(&mut self, member: &[u8], score: f64) {
         if let Repr::Compact(pack) = &mut self.repr {
-            if pack.len() < LISTPACK_MAX_ENTRIES && member.len() <= LISTPACK_MAX_VALUE {
+            if pack.len() < super::limits::zset_max_entries()
+                && member.len() <= super::limits::zset_max_value()
+            {
                 pack.insert(listpack_score(score), member);
                 return;
             }
