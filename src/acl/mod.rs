@@ -83,6 +83,12 @@ impl AclUser {
         }
         self.rules().check(id, args)
     }
+
+    /// Redis's ACLUserCheckCmdWithUnrestrictedKeyAccess: one selector both allows the command
+    /// and every key (SORT's BY/GET patterns read keys no key spec names).
+    pub fn has_full_key_access(&self, id: usize, args: &[Bytes]) -> bool {
+        self.is_unrestricted() || self.rules().has_full_key_access(id, args)
+    }
 }
 
 /// The ACL directives (`user` lines, `aclfile`, `acllog-max-len`, `acl-pubsub-default`).

@@ -159,6 +159,13 @@ impl Rules {
         self.selectors.iter().any(Selector::is_unrestricted)
     }
 
+    /// A selector that allows command `id` with `args` and every key.
+    pub fn has_full_key_access(&self, id: usize, args: &[Bytes]) -> bool {
+        self.selectors
+            .iter()
+            .any(|s| s.all_keys && s.check(id, args, &mut None).is_ok())
+    }
+
     /// Redis's ACLCheckAllUserCommandPerm: allowed when one selector allows the whole command;
     /// otherwise the most relevant refusal.
     pub fn check(&self, id: usize, args: &[Bytes]) -> Result<(), Denied> {

@@ -408,6 +408,15 @@ pub static ACCESS: &[(&str, Access)] = &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
         KeySpec { notes: None, flags: kf::RW | kf::INSERT, begin: Begin::Index(2), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
+    ("sort", Access { categories: &["set", "sortedset", "list", "dangerous"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+        KeySpec { notes: Some("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"), flags: kf::RO | kf::ACCESS, begin: Begin::Unknown, find: Find::Unknown },
+        KeySpec { notes: Some("For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array"), flags: kf::OW | kf::UPDATE, begin: Begin::Unknown, find: Find::Unknown },
+    ] }),
+    ("sort_ro", Access { categories: &["set", "sortedset", "list", "dangerous"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+        KeySpec { notes: Some("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"), flags: kf::RO | kf::ACCESS, begin: Begin::Unknown, find: Find::Unknown },
+    ] }),
     ("spop", Access { categories: &["set"], tips: &["nondeterministic_output"], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),

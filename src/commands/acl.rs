@@ -46,6 +46,19 @@ static ACL: &[CommandSpec] = &[
 /// MULTI). Only called for a user that is not unrestricted.
 #[cold]
 #[inline(never)]
+/// Whether the client's user may run the current command (`argv`) on every key: SORT's BY
+/// and GET patterns need it.
+pub fn has_full_key_access(ctx: &Ctx<'_>, argv: &[Bytes]) -> bool {
+    let user = ctx.srv.users.of(&ctx.client.user);
+    if user.is_unrestricted() {
+        return true;
+    }
+    match super::registry().resolve(argv) {
+        Ok((id, _)) => user.has_full_key_access(id, argv),
+        Err(_) => false,
+    }
+}
+
 pub fn permitted(
     ctx: &mut Ctx<'_>,
     index: usize,

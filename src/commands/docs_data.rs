@@ -3242,6 +3242,61 @@ pub static DOCS: &[(&str, Doc)] = &[
         },
     ),
     (
+        "sort",
+        Doc {
+            summary: Some("Sort the elements in a list, set or sorted set"),
+            since: Some("1.0.0"),
+            group: "generic",
+            complexity: Some("O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N)."),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "key", kind: "key", key_spec_index: 0, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "pattern", kind: "pattern", key_spec_index: 1, token: Some("BY"), summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[] },
+                Arg { name: "offset_count", kind: "block", key_spec_index: -1, token: Some("LIMIT"), summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[
+                    Arg { name: "offset", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                    Arg { name: "count", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                ] },
+                Arg { name: "pattern", kind: "pattern", key_spec_index: 1, token: Some("GET"), summary: None, since: None, deprecated_since: None, flags: &["optional", "multiple", "multiple_token"], arguments: &[] },
+                Arg { name: "order", kind: "oneof", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[
+                    Arg { name: "asc", kind: "pure-token", key_spec_index: -1, token: Some("ASC"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                    Arg { name: "desc", kind: "pure-token", key_spec_index: -1, token: Some("DESC"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                ] },
+                Arg { name: "sorting", kind: "pure-token", key_spec_index: -1, token: Some("ALPHA"), summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[] },
+                Arg { name: "destination", kind: "key", key_spec_index: 2, token: Some("STORE"), summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[] },
+            ],
+        },
+    ),
+    (
+        "sort_ro",
+        Doc {
+            summary: Some("Sort the elements in a list, set or sorted set. Read-only variant of SORT."),
+            since: Some("7.0.0"),
+            group: "generic",
+            complexity: Some("O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N)."),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "key", kind: "key", key_spec_index: 0, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "pattern", kind: "pattern", key_spec_index: 1, token: Some("BY"), summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[] },
+                Arg { name: "offset_count", kind: "block", key_spec_index: -1, token: Some("LIMIT"), summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[
+                    Arg { name: "offset", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                    Arg { name: "count", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                ] },
+                Arg { name: "pattern", kind: "pattern", key_spec_index: 1, token: Some("GET"), summary: None, since: None, deprecated_since: None, flags: &["optional", "multiple", "multiple_token"], arguments: &[] },
+                Arg { name: "order", kind: "oneof", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[
+                    Arg { name: "asc", kind: "pure-token", key_spec_index: -1, token: Some("ASC"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                    Arg { name: "desc", kind: "pure-token", key_spec_index: -1, token: Some("DESC"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                ] },
+                Arg { name: "sorting", kind: "pure-token", key_spec_index: -1, token: Some("ALPHA"), summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[] },
+            ],
+        },
+    ),
+    (
         "spop",
         Doc {
             summary: Some("Remove and return one or multiple random members from a set"),

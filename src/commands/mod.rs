@@ -40,6 +40,7 @@ pub mod persistence;
 pub mod server;
 pub mod session;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod zsets;
 
@@ -493,12 +494,13 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 21] {
+fn tables() -> [&'static [CommandSpec]; 22] {
     [
         connection::COMMANDS,
         acl::COMMANDS,
         strings::COMMANDS,
         bitmaps::COMMANDS,
+        sort::COMMANDS,
         keys::COMMANDS,
         dump::COMMANDS,
         lists::COMMANDS,

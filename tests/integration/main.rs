@@ -47,6 +47,7 @@ mod server;
 mod sets;
 mod shutdown;
 mod smoke;
+mod sort;
 mod strings;
 mod tls;
 mod tools;
