@@ -106,6 +106,14 @@ const SCRIPTS: &[(&str, &[&str])] = &[
         "BITFIELD_RO nokey GET u8 0", "BITFIELD_RO f SET u8 0 1", "BITFIELD l GET u8 0",
         "BITFIELD l SET u8 0 1",
     ]),
+    ("sort", &[
+        "RPUSH l 3 1 2", "SORT l", "SORT nokey", "SORT l STORE d", "SORT l STORE d", "SORT nokey STORE d",
+        "SORT nokey STORE d", "SET w_1 10", "SORT l BY w_*", "SORT l BY w_* GET h_*->f STORE d",
+        "HSET h_2 f x", "SORT l GET h_*->f GET # GET nostar", "SORT_RO l BY nosort", "SORT_RO nokey",
+        "SET s v", "SORT s", "SORT s STORE d", "SORT_RO s", "SADD set b a", "SORT set ALPHA STORE d",
+        "SET e v PX 100", "SET e2 v PX 100", "RPUSH e3 1", "PEXPIRE e3 100", "@sleep 130",
+        "SORT l STORE e", "SORT e2", "SORT_RO e3", "SORT l BY e* LIMIT 0 1",
+    ]),
     ("lazy expiry in writes", &[
         "SET k v PX 100", "SET e v PX 100", "SET e2 v PX 100", "SET e3 v PX 100", "SET e4 v PX 100",
         "SET e5 v PX 100", "SET e6 1 PX 100", "SET e7 v PX 100", "SET e8 v PX 100", "@sleep 130",
