@@ -138,3 +138,113 @@ fn thresholds_from_the_command_line() {
         .unwrap();
     assert_eq!(enc(&mut c, "s"), "hashtable");
 }
+
+/// One command on a connection, its reply (or error) as comparable text.
+fn reply(c: &mut redis::Connection, args: &[Vec<u8>]) -> String {
+    let mut cmd = redis::cmd(std::str::from_utf8(&args[0]).unwrap());
+    for a in &args[1..] {
+        cmd.arg(a.as_slice());
+    }
+    match cmd.query::<redis::Value>(c) {
+        Ok(v) => format!("{v:?}"),
+        Err(e) => format!("ERR {e}"),
+    }
+}
+
+/// RESTORE of Redis's own payloads and the store commands (SINTERSTORE, SDIFFSTORE,
+/// ZINTERSTORE, ZDIFFSTORE, ZRANGESTORE, ZUNIONSTORE) under seeded thresholds: the encoding
+/// each result is created with must be Redis's.
+#[test]
+#[ignore = "known gap: RESTORE of a listpack hash payload converts on a long value; Redis 7.0 (rdb.c RDB_TYPE_HASH_LISTPACK) checks only the entry count"]
+fn restore_and_store_results_encode_as_redis() {
+    let Some(redis) = Server::start_redis() else {
+        println!("skipped: redis-server not found");
+        return;
+    };
+    let ours = Server::start(&["--threads", "2"]);
+    let mut a = redis.conn();
+    let mut b = ours.conn();
+    let mut rng = StdRng::seed_from_u64(12);
+    let v = |s: String| -> Vec<Vec<u8>> { s.split(' ').map(|p| p.as_bytes().to_vec()).collect() };
+    for round in 0..30 {
+        // Sources built on Redis under its defaults, then dumped.
+        for c in [&mut a, &mut b] {
+            for name in [
+                "hash-max-listpack-entries",
+                "set-max-intset-entries",
+                "zset-max-listpack-entries",
+            ] {
+                reply(c, &v(format!("CONFIG SET {name} 512")));
+            }
+            reply(c, &v("CONFIG SET hash-max-listpack-value 64".into()));
+            reply(c, &v("CONFIG SET zset-max-listpack-value 64".into()));
+        }
+        let n = rng.gen_range(1..12);
+        let long = rng.gen_bool(0.3);
+        let mut steps: Vec<Vec<Vec<u8>>> = Vec::new();
+        for k in 0..2 {
+            steps.push(v(format!("DEL s{k} h{k} z{k} r{k}")));
+            for i in 0..n {
+                let m = if long && i == 0 {
+                    "x".repeat(30)
+                } else {
+                    format!("{}", i * (k + 1))
+                };
+                steps.push(v(format!("SADD s{k} {m}")));
+                steps.push(v(format!("HSET h{k} f{i} {m}")));
+                steps.push(v(format!("ZADD z{k} {i} {m}")));
+            }
+        }
+        for s in &steps {
+            assert_eq!(reply(&mut b, s), reply(&mut a, s), "round {round} {s:?}");
+        }
+        // Smaller thresholds on both, then restores and store commands.
+        let entries = rng.gen_range(0..10);
+        let value = rng.gen_range(0..40);
+        let mut steps: Vec<Vec<Vec<u8>>> = vec![
+            v(format!("CONFIG SET set-max-intset-entries {entries}")),
+            v(format!("CONFIG SET hash-max-ziplist-entries {entries}")),
+            v(format!("CONFIG SET zset-max-ziplist-entries {entries}")),
+            v(format!("CONFIG SET hash-max-listpack-value {value}")),
+            v(format!("CONFIG SET zset-max-listpack-value {value}")),
+        ];
+        for k in ["s0", "h0", "z0"] {
+            let payload: Vec<u8> = redis::cmd("DUMP").arg(k).query(&mut a).unwrap();
+            steps.push(vec![
+                b"RESTORE".to_vec(),
+                format!("r{k}").into_bytes(),
+                b"0".to_vec(),
+                payload,
+                b"REPLACE".to_vec(),
+            ]);
+            steps.push(v(format!("OBJECT ENCODING r{k}")));
+        }
+        for s in [
+            "SINTERSTORE d1 s0 s1",
+            "SDIFFSTORE d2 s0 s1",
+            "SUNIONSTORE d3 s0 s1",
+            "ZINTERSTORE d4 2 z0 z1",
+            "ZDIFFSTORE d5 2 z0 z1",
+            "ZUNIONSTORE d6 2 z0 z1",
+            "ZRANGESTORE d7 z0 0 -1",
+            "ZRANGESTORE d8 z0 0 1",
+        ] {
+            steps.push(v(s.into()));
+            let dst = s.split(' ').nth(1).unwrap();
+            steps.push(v(format!("OBJECT ENCODING {dst}")));
+        }
+        steps.push(v("HSET h0 fnew y".into()));
+        steps.push(v("OBJECT ENCODING h0".into()));
+        steps.push(v("SADD s0 99".into()));
+        steps.push(v("OBJECT ENCODING s0".into()));
+        steps.push(v("ZADD z0 5 znew".into()));
+        steps.push(v("OBJECT ENCODING z0".into()));
+        for s in &steps {
+            assert_eq!(
+                reply(&mut b, s),
+                reply(&mut a, s),
+                "round {round} entries {entries} value {value} {s:?}"
+            );
+        }
+    }
+}
