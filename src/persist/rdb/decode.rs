@@ -413,7 +413,7 @@ impl<R: Read> Reader<R> {
                     pairs.push((StrBuf::from_vec(m), score));
                 }
                 let at = self.offset;
-                zset_from(pairs, at)?
+                zset_from(pairs, at, false)?
             }
             kind::ZSET_ZIPLIST | kind::ZSET_LISTPACK => {
                 let at = self.offset;
@@ -437,7 +437,8 @@ impl<R: Read> Reader<R> {
                     };
                     pairs.push((StrBuf::from_vec(pair[0].to_bytes()), score));
                 }
-                zset_from(pairs, at)?
+                // A packed payload converts on its length only (Redis 7.0's loader).
+                zset_from(pairs, at, true)?
             }
             kind::HASH => {
                 let n = self.count(2)?;
@@ -478,7 +479,7 @@ impl<R: Read> Reader<R> {
                 }
                 let mut hash = Hash::new();
                 for pair in items.chunks_exact(2) {
-                    if !hash.set(&pair[0].to_bytes(), &pair[1].to_bytes()) {
+                    if !hash.set_loaded(&pair[0].to_bytes(), &pair[1].to_bytes()) {
                         return Err(blob_error("hash blob", "duplicate hash fields", at));
                     }
                 }
@@ -523,7 +524,7 @@ fn with_item<R>(item: listpack::Item<'_>, f: impl FnOnce(&[u8]) -> R) -> R {
 }
 
 /// A zset from loaded pairs, refusing duplicate members (Redis: "Duplicate zset fields").
-fn zset_from(pairs: Vec<(StrBuf, f64)>, offset: u64) -> Result<Value, RdbError> {
+fn zset_from(pairs: Vec<(StrBuf, f64)>, offset: u64, packed: bool) -> Result<Value, RdbError> {
     let mut seen = hashbrown::HashSet::with_capacity(pairs.len());
     if !pairs.iter().all(|(m, _)| seen.insert(&m[..])) {
         return Err(RdbError::Corrupt {
@@ -532,7 +533,11 @@ fn zset_from(pairs: Vec<(StrBuf, f64)>, offset: u64) -> Result<Value, RdbError> 
         });
     }
     drop(seen);
-    Ok(Value::ZSet(Box::new(ZSet::from_pairs(pairs))))
+    Ok(Value::ZSet(Box::new(if packed {
+        ZSet::from_packed_pairs(pairs)
+    } else {
+        ZSet::from_pairs(pairs)
+    })))
 }
 
 /// Parses a DUMP payload (type byte, value, version, CRC64) into a value; the errors are the

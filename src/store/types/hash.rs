@@ -230,8 +230,18 @@ impl Hash {
     /// Sets `field` to `value`; true when the field is new. Converts to a table first when the
     /// pair is too long for a listpack, and after inserting when the hash has too many fields.
     pub fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
+        self.set_within(field, value, super::limits::hash_max_value())
+    }
+
+    /// [`Hash::set`] for a pair loaded from an RDB listpack or ziplist: as Redis 7.0's
+    /// loader, only the pair count decides a conversion, so a long value stays packed (up to
+    /// what the packed form can hold).
+    pub fn set_loaded(&mut self, field: &[u8], value: &[u8]) -> bool {
+        self.set_within(field, value, super::limits::PACK_MAX_VALUE as usize)
+    }
+
+    fn set_within(&mut self, field: &[u8], value: &[u8], max_value: usize) -> bool {
         if let Repr::Pack(p) = &mut self.repr {
-            let max_value = super::limits::hash_max_value();
             if field.len() <= max_value && value.len() <= max_value {
                 if !p.set(field, value) {
                     return false;

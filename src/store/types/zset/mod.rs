@@ -230,9 +230,19 @@ impl ZSet {
 
     /// Builds a zset from distinct members, choosing the compact form when the result fits
     /// (Redis's `zsetConvertToListpackIfNeeded`, as the store commands do).
-    pub fn from_pairs(mut pairs: Vec<(StrBuf, f64)>) -> ZSet {
+    pub fn from_pairs(pairs: Vec<(StrBuf, f64)>) -> ZSet {
+        Self::from_pairs_within(pairs, super::limits::zset_max_value())
+    }
+
+    /// [`ZSet::from_pairs`] for an RDB listpack or ziplist payload: as Redis 7.0's loader,
+    /// only the member count decides (a long member stays packed, up to what the packed form
+    /// can hold).
+    pub fn from_packed_pairs(pairs: Vec<(StrBuf, f64)>) -> ZSet {
+        Self::from_pairs_within(pairs, super::limits::PACK_MAX_VALUE as usize)
+    }
+
+    fn from_pairs_within(mut pairs: Vec<(StrBuf, f64)>, max_value: usize) -> ZSet {
         pairs.sort_unstable_by(|a, b| cmp_key(a.1, &a.0, b.1, &b.0));
-        let max_value = super::limits::zset_max_value();
         let fits = pairs.len() <= super::limits::zset_max_entries()
             && pairs.iter().all(|(m, _)| m.len() <= max_value);
         let repr = if fits {
