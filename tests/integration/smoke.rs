@@ -27,6 +27,8 @@ fn port_0_reports_the_bound_port_on_stdout() {
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
         .args(["--port", "0", "--threads", "2", "--save", ""])
+        // A directory of its own: a dump.rdb where the tests run would be loaded (-LOADING).
+        .current_dir(crate::common::fresh_cwd())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -40,7 +40,7 @@ pub struct Server {
 }
 
 /// A fresh, empty working directory for one server process.
-fn fresh_cwd() -> std::path::PathBuf {
+pub fn fresh_cwd() -> std::path::PathBuf {
     let dir = temp_file("cwd");
     std::fs::create_dir_all(&dir).expect("create the server's working directory");
     dir
