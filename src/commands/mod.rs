@@ -30,6 +30,7 @@ mod docs_data;
 pub mod dump;
 pub mod errors;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod info;
 pub mod keys;
 pub mod keyspecs;
@@ -116,6 +117,7 @@ pub enum Group {
     Set,
     SortedSet,
     Bitmap,
+    HyperLogLog,
     Connection,
     Server,
     Transactions,
@@ -132,6 +134,7 @@ impl Group {
             Group::Set => "set",
             Group::SortedSet => "sorted-set",
             Group::Bitmap => "bitmap",
+            Group::HyperLogLog => "hyperloglog",
             Group::Connection => "connection",
             Group::Server => "server",
             Group::Transactions => "transactions",
@@ -494,12 +497,13 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 22] {
+fn tables() -> [&'static [CommandSpec]; 23] {
     [
         connection::COMMANDS,
         acl::COMMANDS,
         strings::COMMANDS,
         bitmaps::COMMANDS,
+        hyperloglog::COMMANDS,
         sort::COMMANDS,
         keys::COMMANDS,
         dump::COMMANDS,

@@ -765,6 +765,8 @@ const PARAMS: &[Param] = &[
     tunable!("cluster-announce-bus-port"),
     tunable!("cluster-announce-tls-port"),
     tunable!("daemonize"),
+    // --- hyperloglog ---
+    tunable!("hll-sparse-max-bytes"),
 ];
 
 fn param(name: &[u8]) -> Option<&'static Param> {
