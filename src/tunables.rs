@@ -274,9 +274,7 @@ fn in_range(n: i64, min: i64, max: i64) -> Result<i64, String> {
 
 /// A memory value in bytes (`1gb`, `512k`, ...), as redis.conf reads them.
 fn memory(value: &str) -> Option<i64> {
-    if let Some(rest) = value.strip_prefix('-') {
-        return crate::config::parse_memory(rest).and_then(|n| i64::try_from(n).ok().map(|n| -n));
-    }
+    // Redis's `memtoull` refuses any sign: "-1" is not a memory value (not out of range).
     crate::config::parse_memory(value).and_then(|n| i64::try_from(n).ok())
 }
 

@@ -308,6 +308,20 @@ pub static ACCESS: &[(&str, Access)] = &[
     ("pexpiretime", Access { categories: &["keyspace"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
+    ("pfadd", Access { categories: &["hyperloglog"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RW | kf::INSERT, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+    ] }),
+    ("pfcount", Access { categories: &["hyperloglog"], tips: &[], key_specs: &[
+        KeySpec { notes: Some("RW because it may change the internal representation of the key, and propagate to replicas"), flags: kf::RW | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
+    ] }),
+    ("pfdebug", Access { categories: &["hyperloglog"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RW | kf::ACCESS, begin: Begin::Index(2), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+    ] }),
+    ("pfmerge", Access { categories: &["hyperloglog"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::INSERT, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+        KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(2), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
+    ] }),
+    ("pfselftest", Access { categories: &["hyperloglog"], tips: &[], key_specs: &[] }),
     ("ping", Access { categories: &["connection"], tips: &["request_policy:all_shards", "response_policy:all_succeeded"], key_specs: &[] }),
     ("psetex", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },

@@ -2499,6 +2499,87 @@ pub static DOCS: &[(&str, Doc)] = &[
         },
     ),
     (
+        "pfadd",
+        Doc {
+            summary: Some("Adds the specified elements to the specified HyperLogLog."),
+            since: Some("2.8.9"),
+            group: "hyperloglog",
+            complexity: Some("O(1) to add every element."),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "key", kind: "key", key_spec_index: 0, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "element", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &["optional", "multiple"], arguments: &[] },
+            ],
+        },
+    ),
+    (
+        "pfcount",
+        Doc {
+            summary: Some("Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s)."),
+            since: Some("2.8.9"),
+            group: "hyperloglog",
+            complexity: Some("O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys."),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "key", kind: "key", key_spec_index: 0, token: None, summary: None, since: None, deprecated_since: None, flags: &["multiple"], arguments: &[] },
+            ],
+        },
+    ),
+    (
+        "pfdebug",
+        Doc {
+            summary: Some("Internal commands for debugging HyperLogLog values"),
+            since: Some("2.8.9"),
+            group: "hyperloglog",
+            complexity: Some("N/A"),
+            doc_flags: &["syscmd"],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "subcommand", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "key", kind: "key", key_spec_index: 0, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+            ],
+        },
+    ),
+    (
+        "pfmerge",
+        Doc {
+            summary: Some("Merge N different HyperLogLogs into a single one."),
+            since: Some("2.8.9"),
+            group: "hyperloglog",
+            complexity: Some("O(N) to merge N HyperLogLogs, but with high constant times."),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "destkey", kind: "key", key_spec_index: 0, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "sourcekey", kind: "key", key_spec_index: 1, token: None, summary: None, since: None, deprecated_since: None, flags: &["multiple"], arguments: &[] },
+            ],
+        },
+    ),
+    (
+        "pfselftest",
+        Doc {
+            summary: Some("An internal command for testing HyperLogLog values"),
+            since: Some("2.8.9"),
+            group: "hyperloglog",
+            complexity: Some("N/A"),
+            doc_flags: &["syscmd"],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[],
+        },
+    ),
+    (
         "ping",
         Doc {
             summary: Some("Ping the server"),

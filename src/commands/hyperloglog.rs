@@ -91,7 +91,10 @@ fn pfadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let result = ctx.db().write(&argv[1], ctx.now, |slot| {
         let mut updated = 0u64;
         if slot.get().is_none() {
-            slot.put(Entry::new(Value::Str(StrBuf::from_vec(hll::new_sparse())), 0));
+            slot.put(Entry::new(
+                Value::Str(StrBuf::from_vec(hll::new_sparse())),
+                0,
+            ));
             updated += 1;
         }
         let e = slot.get().ok_or(errors::WRONGTYPE)?;
@@ -202,7 +205,10 @@ fn pfmerge(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let result = union(ctx, &argv[1..]).and_then(|(max, dense, mut locks)| {
         let mut slot = locks.slot(d, dest, now);
         if slot.get().is_none() {
-            slot.put(Entry::new(Value::Str(StrBuf::from_vec(hll::new_sparse())), 0));
+            slot.put(Entry::new(
+                Value::Str(StrBuf::from_vec(hll::new_sparse())),
+                0,
+            ));
         }
         let e = slot.get().ok_or(errors::WRONGTYPE)?;
         let s = hll_mut(e)?;
@@ -265,12 +271,15 @@ fn pfdebug(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         let e = slot.get().ok_or(NO_KEY.as_bytes().to_vec())?;
         let s = hll_mut(e).map_err(|m| m.as_bytes().to_vec())?;
         let mut converted = false;
-        let reply = if sub.eq_ignore_ascii_case(b"getreg") || sub.eq_ignore_ascii_case(b"todense")
-        {
+        let reply = if sub.eq_ignore_ascii_case(b"getreg") || sub.eq_ignore_ascii_case(b"todense") {
             converted = edit(s, hll::to_dense).map_err(|_| INVALID.as_bytes().to_vec())?;
             if sub.eq_ignore_ascii_case(b"getreg") {
                 let regs = &s[hll::HDR..];
-                Debug::Registers((0..hll::REGISTERS).map(|i| hll::dense_get(regs, i)).collect())
+                Debug::Registers(
+                    (0..hll::REGISTERS)
+                        .map(|i| hll::dense_get(regs, i))
+                        .collect(),
+                )
             } else {
                 Debug::Int(i64::from(converted))
             }

@@ -34,6 +34,7 @@ mod differential;
 mod encodings;
 mod haproxy;
 mod hashes;
+mod hyperloglog;
 mod keys;
 mod lists;
 mod load;
