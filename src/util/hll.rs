@@ -37,7 +37,7 @@ pub const REGISTERS: usize = 1 << P;
 const BITS: usize = 6;
 const REGISTER_MAX: u32 = (1 << BITS) - 1;
 /// Length of a dense HLL string (header included).
-pub const DENSE_SIZE: usize = HDR + (REGISTERS * BITS + 7) / 8;
+pub const DENSE_SIZE: usize = HDR + (REGISTERS * BITS).div_ceil(8);
 /// Encoding bytes.
 pub const DENSE: u8 = 0;
 pub const SPARSE: u8 = 1;
