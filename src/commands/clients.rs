@@ -432,8 +432,10 @@ const OPTIN_AND_OPTOUT: &str = "ERR You can't specify both OPTIN mode and OPTOUT
 const OPT_SWITCH: &str = "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.";
 const BCAST_UNSUPPORTED: &str = "ERR BCAST mode is not supported yet";
 const CACHING_NOT_TRACKING: &str = "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled";
-const CACHING_YES: &str = "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.";
-const CACHING_NO: &str = "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.";
+const CACHING_YES: &str =
+    "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.";
+const CACHING_NO: &str =
+    "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.";
 
 /// Keeps the store's count of tracking clients (it records modified keys only while > 0).
 fn set_tracking_count(srv: &Shared, n: usize) {

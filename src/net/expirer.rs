@@ -72,6 +72,9 @@ mod tests {
             assert!(shards * per_second >= SHARDS, "hz {hz}");
             assert!(shards >= 1);
         }
-        assert_eq!(cadence(10), (Duration::from_millis(100), SHARDS.div_ceil(10)));
+        assert_eq!(
+            cadence(10),
+            (Duration::from_millis(100), SHARDS.div_ceil(10))
+        );
     }
 }

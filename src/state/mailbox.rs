@@ -42,7 +42,11 @@ pub enum Msg {
     Deliver(Delivery),
     /// A ready-made push (a client-side caching invalidation) for connection `token` if it is
     /// still client `id`.
-    Push { token: usize, id: u64, frame: Vec<u8> },
+    Push {
+        token: usize,
+        id: u64,
+        frame: Vec<u8>,
+    },
     /// The wait of the client blocked at `token` on `waiter` ended elsewhere (served by a push,
     /// or CLIENT UNBLOCK): append `reply` and resume its input.
     Unblocked {

@@ -246,7 +246,9 @@ impl Shared {
         if client.tracking {
             client.tracking = false;
             let n = self.tracking.disable(id);
-            events.tracking.store(n, std::sync::atomic::Ordering::Relaxed);
+            events
+                .tracking
+                .store(n, std::sync::atomic::Ordering::Relaxed);
         }
         self.pubsub.clear(client.member());
         self.clients.remove(id);

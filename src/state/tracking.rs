@@ -224,7 +224,9 @@ mod tests {
         tr.enable(1, t(0, true));
         tr.remember(1, [&b"k"[..]]);
         tr.remember(3, [&b"k"[..]]);
-        assert!(tr.invalidate(&[b"k".to_vec().into_boxed_slice()], 1).is_empty());
+        assert!(tr
+            .invalidate(&[b"k".to_vec().into_boxed_slice()], 1)
+            .is_empty());
     }
 
     #[test]
@@ -243,14 +245,22 @@ mod tests {
             frame(Some(b"k"), true),
             b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n".to_vec()
         );
-        assert_eq!(frame(None, true), b">2\r\n$10\r\ninvalidate\r\n_\r\n".to_vec());
+        assert_eq!(
+            frame(None, true),
+            b">2\r\n$10\r\ninvalidate\r\n_\r\n".to_vec()
+        );
     }
 }
 
 /// Sends the invalidations for the keys execution `fx` modified (run by client `caller`, 0:
 /// none), once it holds no shard lock: frames for the caller itself are appended to `own`
 /// (after its reply), the others go through their loops' inboxes (woken when `fx` ends).
-pub fn deliver_modified(srv: &super::shared::Shared, fx: &crate::store::Scope, caller: u64, own: &mut Vec<u8>) {
+pub fn deliver_modified(
+    srv: &super::shared::Shared,
+    fx: &crate::store::Scope,
+    caller: u64,
+    own: &mut Vec<u8>,
+) {
     let keys = fx.take_invalidated();
     if keys.is_empty() {
         return;

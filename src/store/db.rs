@@ -68,7 +68,12 @@ impl Db {
         self.events
             .notify(class::EXPIRED, "expired", self.index, key, fx);
         self.events.watches.touch(self.index, key, false);
-        if self.events.tracking.load(std::sync::atomic::Ordering::Relaxed) != 0 {
+        if self
+            .events
+            .tracking
+            .load(std::sync::atomic::Ordering::Relaxed)
+            != 0
+        {
             fx.invalidate(key);
         }
         if fx.propagating() {
@@ -523,7 +528,13 @@ impl<'a> Slot<'a> {
         if self.db.events.watches.any() {
             self.touch_watchers();
         }
-        if self.db.events.tracking.load(std::sync::atomic::Ordering::Relaxed) != 0 {
+        if self
+            .db
+            .events
+            .tracking
+            .load(std::sync::atomic::Ordering::Relaxed)
+            != 0
+        {
             self.fx.invalidate(self.key);
         }
     }
@@ -655,7 +666,12 @@ impl<'a> Slot<'a> {
         }
         let db = self.db;
         db.events.watches.touch(db.index, self.key, false);
-        if db.events.tracking.load(std::sync::atomic::Ordering::Relaxed) != 0 {
+        if db
+            .events
+            .tracking
+            .load(std::sync::atomic::Ordering::Relaxed)
+            != 0
+        {
             self.fx.invalidate(self.key);
         }
         db.events

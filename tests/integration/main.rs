@@ -50,6 +50,7 @@ mod smoke;
 mod strings;
 mod tls;
 mod tools;
+mod tracking;
 mod transactions;
 mod tunables;
 mod zsets;
