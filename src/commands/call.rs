@@ -1060,6 +1060,7 @@ mod tests {
                 Msg::Unpaused => "unpaused",
                 Msg::StopAccepting => "stop accepting",
                 Msg::ShutdownCancelled => "shutdown cancelled",
+                Msg::Push { .. } => "push",
             })
             .collect();
         assert_eq!(

@@ -188,6 +188,76 @@ pub fn broken_frame(redirect: u64) -> Vec<u8> {
     format!(">2\r\n$21\r\ntracking-redir-broken\r\n:{redirect}\r\n").into_bytes()
 }
 
+/// Sends the invalidations for the keys execution `fx` modified (run by client `caller`, 0:
+/// none), once it holds no shard lock: frames for the caller itself are appended to `own`
+/// (after its reply), the others go through their loops' inboxes (woken when `fx` ends).
+pub fn deliver_modified(
+    srv: &super::shared::Shared,
+    fx: &crate::store::Scope,
+    caller: u64,
+    own: &mut Vec<u8>,
+) {
+    let keys = fx.take_invalidated();
+    if keys.is_empty() {
+        return;
+    }
+    let invs = srv.tracking.invalidate(&keys, caller);
+    deliver(srv, fx, invs, caller, own);
+}
+
+/// Sends `invs` (see [`deliver_modified`]).
+pub fn deliver(
+    srv: &super::shared::Shared,
+    fx: &crate::store::Scope,
+    invs: Vec<Invalidation>,
+    caller: u64,
+    own: &mut Vec<u8>,
+) {
+    use std::sync::atomic::Ordering;
+    for inv in invs {
+        let redirected = inv.to != inv.tracker;
+        let Some(to) = srv.clients.get(inv.to) else {
+            // The redirect client is gone: flag it, and tell a RESP3 tracking client.
+            srv.tracking.mark_broken(inv.tracker);
+            if let Some(t) = srv.clients.get(inv.tracker) {
+                if t.resp.load(Ordering::Relaxed) >= 3 {
+                    send(srv, fx, &t, broken_frame(inv.to), caller, own);
+                }
+            }
+            continue;
+        };
+        let resp3 = to.resp.load(Ordering::Relaxed) >= 3;
+        if !(resp3 || redirected && to.pubsub.is_subscribed()) {
+            // RESP2 has no pushes on the same connection.
+            continue;
+        }
+        send(srv, fx, &to, frame(inv.key.as_deref(), resp3), caller, own);
+    }
+}
+
+fn send(
+    srv: &super::shared::Shared,
+    fx: &crate::store::Scope,
+    to: &super::client::ClientInfo,
+    frame: Vec<u8>,
+    caller: u64,
+    own: &mut Vec<u8>,
+) {
+    if to.id == caller {
+        own.extend_from_slice(&frame);
+    } else {
+        srv.loops.send(
+            to.home,
+            super::mailbox::Msg::Push {
+                token: to.token,
+                id: to.id,
+                frame,
+            },
+            fx,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,76 +318,6 @@ mod tests {
         assert_eq!(
             frame(None, true),
             b">2\r\n$10\r\ninvalidate\r\n_\r\n".to_vec()
-        );
-    }
-}
-
-/// Sends the invalidations for the keys execution `fx` modified (run by client `caller`, 0:
-/// none), once it holds no shard lock: frames for the caller itself are appended to `own`
-/// (after its reply), the others go through their loops' inboxes (woken when `fx` ends).
-pub fn deliver_modified(
-    srv: &super::shared::Shared,
-    fx: &crate::store::Scope,
-    caller: u64,
-    own: &mut Vec<u8>,
-) {
-    let keys = fx.take_invalidated();
-    if keys.is_empty() {
-        return;
-    }
-    let invs = srv.tracking.invalidate(&keys, caller);
-    deliver(srv, fx, invs, caller, own);
-}
-
-/// Sends `invs` (see [`deliver_modified`]).
-pub fn deliver(
-    srv: &super::shared::Shared,
-    fx: &crate::store::Scope,
-    invs: Vec<Invalidation>,
-    caller: u64,
-    own: &mut Vec<u8>,
-) {
-    use std::sync::atomic::Ordering;
-    for inv in invs {
-        let redirected = inv.to != inv.tracker;
-        let Some(to) = srv.clients.get(inv.to) else {
-            // The redirect client is gone: flag it, and tell a RESP3 tracking client.
-            srv.tracking.mark_broken(inv.tracker);
-            if let Some(t) = srv.clients.get(inv.tracker) {
-                if t.resp.load(Ordering::Relaxed) >= 3 {
-                    send(srv, fx, &t, broken_frame(inv.to), caller, own);
-                }
-            }
-            continue;
-        };
-        let resp3 = to.resp.load(Ordering::Relaxed) >= 3;
-        if !resp3 && !(redirected && to.pubsub.is_subscribed()) {
-            // RESP2 has no pushes on the same connection.
-            continue;
-        }
-        send(srv, fx, &to, frame(inv.key.as_deref(), resp3), caller, own);
-    }
-}
-
-fn send(
-    srv: &super::shared::Shared,
-    fx: &crate::store::Scope,
-    to: &super::client::ClientInfo,
-    frame: Vec<u8>,
-    caller: u64,
-    own: &mut Vec<u8>,
-) {
-    if to.id == caller {
-        own.extend_from_slice(&frame);
-    } else {
-        srv.loops.send(
-            to.home,
-            super::mailbox::Msg::Push {
-                token: to.token,
-                id: to.id,
-                frame,
-            },
-            fx,
         );
     }
 }
