@@ -160,6 +160,7 @@ fn evict(
     // The pass's deletions are one unit, unwrapped (Redis propagates them one by one), sent
     // before the command that triggered it; then the loops its `evicted` events reach wake.
     srv.propagation.flush_unit(&fx, false);
+    crate::state::tracking::deliver_modified(srv, &fx, 0, &mut Vec::new());
     srv.loops.wake(&fx);
     fx.settle();
     if alloc::refresh() <= max {

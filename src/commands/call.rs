@@ -159,6 +159,10 @@ fn end_of_unit(ctx: &mut Ctx<'_>, outcome: Outcome) {
     if served.is_err() {
         tracing::error!(client = ctx.client.id, "serving blocked clients panicked");
     }
+    // Invalidations (CLIENT TRACKING) go after the reply, the caller's own included.
+    let mut own = Vec::new();
+    crate::state::tracking::deliver_modified(srv, fx, ctx.client.id, &mut own);
+    ctx.out.buf.extend_from_slice(&own);
     srv.loops.wake(fx);
     fx.settle();
 }
@@ -525,8 +529,34 @@ fn run_attended(
 #[inline(always)]
 fn handle(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, args: &[Bytes]) {
     (spec.handler)(ctx, args);
+    if ctx.client.tracking {
+        tracking_after(ctx, spec, args);
+    }
     if ctx.srv.pubsub.has_monitors() && spec.flags & (SKIP_MONITOR | ADMIN) == 0 {
         feed_monitors(ctx, spec.name, args);
+    }
+}
+
+/// CLIENT TRACKING (default mode): the client read the keys of `args`.
+#[cold]
+#[inline(never)]
+fn tracking_after(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, args: &[Bytes]) {
+    if spec.flags & super::flags::READONLY != 0 {
+        let t = ctx.srv.tracking.get(ctx.client.id).unwrap_or_default();
+        // OPTIN: only after CLIENT CACHING YES; OPTOUT: unless CLIENT CACHING NO.
+        let skip = (t.optin && ctx.client.caching != Some(true))
+            || (t.optout && ctx.client.caching == Some(false));
+        if !skip {
+            let keys = spec.keys_of(args);
+            ctx.srv.tracking.remember(
+                ctx.client.id,
+                keys.iter().filter_map(|&i| args.get(i).map(|a| &a[..])),
+            );
+        }
+    }
+    // CLIENT CACHING applies to the next command (or the next transaction) only.
+    if !ctx.in_exec && !spec.name.starts_with("client") && spec.name != "multi" {
+        ctx.client.caching = None;
     }
 }
 
@@ -1030,6 +1060,7 @@ mod tests {
                 Msg::Unpaused => "unpaused",
                 Msg::StopAccepting => "stop accepting",
                 Msg::ShutdownCancelled => "shutdown cancelled",
+                Msg::Push { .. } => "push",
             })
             .collect();
         assert_eq!(

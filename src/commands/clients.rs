@@ -33,6 +33,8 @@ static CLIENT: &[CommandSpec] = &[
     spec("client|reply",         3,  SUB,                            Group::Connection, 0, 0, 0, reply),
     spec("client|no-evict",      3,  ADMIN | SUB,                    Group::Connection, 0, 0, 0, no_evict),
     spec("client|no-touch",      3,  NOSCRIPT | LOADING | STALE,     Group::Connection, 0, 0, 0, no_touch),
+    spec("client|tracking",     -3,  SUB,                            Group::Connection, 0, 0, 0, tracking),
+    spec("client|caching",       3,  SUB,                            Group::Connection, 0, 0, 0, caching),
     spec("client|getredir",      2,  SUB,                            Group::Connection, 0, 0, 0, getredir),
     spec("client|trackinginfo",  2,  SUB,                            Group::Connection, 0, 0, 0, trackinginfo),
     spec("client|unblock",      -3,  ADMIN | SUB,                    Group::Connection, 0, 0, 0, unblock),
@@ -73,6 +75,12 @@ fn flags(srv: &Shared, info: &ClientInfo) -> String {
     if srv.blocked.is_blocked(info.id) || info.postponed.load(Ordering::Relaxed) {
         flags.push('b');
     }
+    if let Some(t) = srv.tracking.get(info.id) {
+        flags.push('t');
+        if t.broken {
+            flags.push('R');
+        }
+    }
     if flags.is_empty() {
         flags.push('N');
     }
@@ -91,7 +99,7 @@ pub fn describe(srv: &Shared, info: &ClientInfo) -> String {
     let qbuf = info.qbuf.load(Ordering::Relaxed);
     let obuf = info.obuf.load(Ordering::Relaxed);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
         info.id,
         info.addr(),
         info.laddr,
@@ -113,6 +121,7 @@ pub fn describe(srv: &Shared, info: &ClientInfo) -> String {
         qbuf + obuf + 16384,
         cmd,
         String::from_utf8_lossy(&info.user_name()),
+        srv.tracking.get(info.id).map_or(-1, |t| t.redirect as i64),
         info.resp.load(Ordering::Relaxed),
         String::from_utf8_lossy(&lib_name),
         String::from_utf8_lossy(&lib_ver),
@@ -414,22 +423,198 @@ fn no_touch(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     on_off(ctx, &argv[2]);
 }
 
-/// # Format
-/// `CLIENT GETREDIR` — -1: client-side caching (tracking) is not supported.
-fn getredir(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
-    ctx.out.int(-1);
+const REDIRECT_TWICE: &str = "ERR A client can only redirect to a single other client";
+const NO_REDIRECT_CLIENT: &str = "ERR The client ID you want redirect to does not exist";
+const PREFIX_NEEDS_BCAST: &str = "ERR PREFIX option requires BCAST mode to be enabled";
+const BCAST_SWITCH: &str = "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.";
+const BCAST_OPTS: &str = "ERR OPTIN and OPTOUT are not compatible with BCAST";
+const OPTIN_AND_OPTOUT: &str = "ERR You can't specify both OPTIN mode and OPTOUT mode";
+const OPT_SWITCH: &str = "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.";
+const BCAST_UNSUPPORTED: &str = "ERR BCAST mode is not supported yet";
+const CACHING_NOT_TRACKING: &str = "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled";
+const CACHING_YES: &str =
+    "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.";
+const CACHING_NO: &str =
+    "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.";
+
+/// Keeps the store's count of tracking clients (it records modified keys only while > 0).
+fn set_tracking_count(srv: &Shared, n: usize) {
+    srv.store.events().tracking.store(n, Ordering::Relaxed);
+}
+
+/// Turns tracking off for a client (CLIENT TRACKING OFF, or the connection closing).
+pub fn tracking_off(srv: &Shared, client: &mut crate::state::Client) {
+    if client.tracking {
+        client.tracking = false;
+        client.caching = None;
+        set_tracking_count(srv, srv.tracking.disable(client.id));
+    }
 }
 
 /// # Format
-/// `CLIENT TRACKINGINFO` — tracking is always off.
+/// `CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]`
+fn tracking(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let mut redirect = 0u64;
+    let (mut bcast, mut optin, mut optout, mut noloop) = (false, false, false, false);
+    let mut prefixes = 0usize;
+    let mut j = 3;
+    while j < argv.len() {
+        let more = j + 1 < argv.len();
+        let a = &argv[j];
+        if args::is(a, "redirect") && more {
+            j += 1;
+            if redirect != 0 {
+                return ctx.out.error(REDIRECT_TWICE);
+            }
+            let Some(id) = std::str::from_utf8(&argv[j])
+                .ok()
+                .and_then(|s| s.parse::<i64>().ok())
+            else {
+                return ctx.out.error(errors::NOT_INTEGER);
+            };
+            if id <= 0 || ctx.srv.clients.get(id as u64).is_none() {
+                return ctx.out.error(NO_REDIRECT_CLIENT);
+            }
+            redirect = id as u64;
+        } else if args::is(a, "bcast") {
+            bcast = true;
+        } else if args::is(a, "optin") {
+            optin = true;
+        } else if args::is(a, "optout") {
+            optout = true;
+        } else if args::is(a, "noloop") {
+            noloop = true;
+        } else if args::is(a, "prefix") && more {
+            j += 1;
+            prefixes += 1;
+        } else {
+            return ctx.out.error(errors::SYNTAX);
+        }
+        j += 1;
+    }
+    let id = ctx.client.id;
+    if args::is(&argv[2], "on") {
+        if !bcast && prefixes > 0 {
+            return ctx.out.error(PREFIX_NEEDS_BCAST);
+        }
+        let old = ctx.srv.tracking.get(id).filter(|_| ctx.client.tracking);
+        if bcast && old.is_some() {
+            return ctx.out.error(BCAST_SWITCH);
+        }
+        if bcast && (optin || optout) {
+            return ctx.out.error(BCAST_OPTS);
+        }
+        if optin && optout {
+            return ctx.out.error(OPTIN_AND_OPTOUT);
+        }
+        if old.is_some_and(|o| (optin && o.optout) || (optout && o.optin)) {
+            return ctx.out.error(OPT_SWITCH);
+        }
+        if bcast {
+            return ctx.out.error(BCAST_UNSUPPORTED);
+        }
+        let info = &ctx.client.info;
+        let t = crate::state::tracking::Tracker {
+            home: info.home,
+            token: info.token,
+            redirect,
+            noloop,
+            optin,
+            optout,
+            broken: false,
+        };
+        ctx.client.tracking = true;
+        set_tracking_count(ctx.srv, ctx.srv.tracking.enable(id, t));
+    } else if args::is(&argv[2], "off") {
+        tracking_off(ctx.srv, ctx.client);
+    } else {
+        return ctx.out.error(errors::SYNTAX);
+    }
+    ctx.out.ok();
+}
+
+/// # Format
+/// `CLIENT CACHING YES|NO` — OPTIN/OPTOUT: whether the next command's keys are tracked.
+fn caching(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let Some(t) = ctx
+        .srv
+        .tracking
+        .get(ctx.client.id)
+        .filter(|_| ctx.client.tracking)
+    else {
+        return ctx.out.error(CACHING_NOT_TRACKING);
+    };
+    if args::is(&argv[2], "yes") {
+        if !t.optin {
+            return ctx.out.error(CACHING_YES);
+        }
+        ctx.client.caching = Some(true);
+    } else if args::is(&argv[2], "no") {
+        if !t.optout {
+            return ctx.out.error(CACHING_NO);
+        }
+        ctx.client.caching = Some(false);
+    } else {
+        return ctx.out.error(errors::SYNTAX);
+    }
+    ctx.out.ok();
+}
+
+/// The client's tracking options, when tracking is on.
+fn tracker(ctx: &Ctx<'_>) -> Option<crate::state::tracking::Tracker> {
+    if ctx.client.tracking {
+        ctx.srv.tracking.get(ctx.client.id)
+    } else {
+        None
+    }
+}
+
+/// # Format
+/// `CLIENT GETREDIR` — the redirect client id, 0 without one, -1 when tracking is off.
+fn getredir(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
+    let r = tracker(ctx).map_or(-1, |t| t.redirect as i64);
+    ctx.out.int(r);
+}
+
+/// # Format
+/// `CLIENT TRACKINGINFO` — flags, redirect and prefixes of this connection's tracking.
 fn trackinginfo(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
+    let t = tracker(ctx);
+    let caching = ctx.client.caching.is_some();
+    let mut flags: Vec<&[u8]> = Vec::new();
+    match t {
+        None => flags.push(b"off"),
+        Some(t) => {
+            flags.push(b"on");
+            if t.optin {
+                flags.push(b"optin");
+                if caching {
+                    flags.push(b"caching-yes");
+                }
+            }
+            if t.optout {
+                flags.push(b"optout");
+                if caching {
+                    flags.push(b"caching-no");
+                }
+            }
+            if t.noloop {
+                flags.push(b"noloop");
+            }
+            if t.broken {
+                flags.push(b"broken_redirect");
+            }
+        }
+    }
     let out = &mut *ctx.out;
     out.map(3);
     out.bulk(b"flags");
-    out.set(1);
-    out.bulk(b"off");
+    out.set(flags.len());
+    for f in flags {
+        out.bulk(f);
+    }
     out.bulk(b"redirect");
-    out.int(-1);
+    out.int(t.map_or(-1, |t| t.redirect as i64));
     out.bulk(b"prefixes");
     out.array(0);
 }

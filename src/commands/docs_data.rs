@@ -595,6 +595,25 @@ pub static DOCS: &[(&str, Doc)] = &[
         },
     ),
     (
+        "client|caching",
+        Doc {
+            summary: Some("Instruct the server about tracking or not keys in the next request"),
+            since: Some("6.0.0"),
+            group: "connection",
+            complexity: Some("O(1)"),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "mode", kind: "oneof", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[
+                    Arg { name: "yes", kind: "pure-token", key_spec_index: -1, token: Some("YES"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                    Arg { name: "no", kind: "pure-token", key_spec_index: -1, token: Some("NO"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                ] },
+            ],
+        },
+    ),
+    (
         "client|getname",
         Doc {
             summary: Some("Get the current connection name"),
@@ -830,6 +849,31 @@ pub static DOCS: &[(&str, Doc)] = &[
             history: &[],
             arguments: &[
                 Arg { name: "connection-name", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+            ],
+        },
+    ),
+    (
+        "client|tracking",
+        Doc {
+            summary: Some("Enable or disable server assisted client side caching support"),
+            since: Some("6.0.0"),
+            group: "connection",
+            complexity: Some("O(1). Some options may introduce additional complexity."),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "status", kind: "oneof", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[
+                    Arg { name: "on", kind: "pure-token", key_spec_index: -1, token: Some("ON"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                    Arg { name: "off", kind: "pure-token", key_spec_index: -1, token: Some("OFF"), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                ] },
+                Arg { name: "client-id", kind: "integer", key_spec_index: -1, token: Some("REDIRECT"), summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[] },
+                Arg { name: "prefix", kind: "string", key_spec_index: -1, token: Some("PREFIX"), summary: None, since: None, deprecated_since: None, flags: &["optional", "multiple", "multiple_token"], arguments: &[] },
+                Arg { name: "bcast", kind: "pure-token", key_spec_index: -1, token: Some("BCAST"), summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[] },
+                Arg { name: "optin", kind: "pure-token", key_spec_index: -1, token: Some("OPTIN"), summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[] },
+                Arg { name: "optout", kind: "pure-token", key_spec_index: -1, token: Some("OPTOUT"), summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[] },
+                Arg { name: "noloop", kind: "pure-token", key_spec_index: -1, token: Some("NOLOOP"), summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[] },
             ],
         },
     ),

@@ -254,7 +254,7 @@ fn clients_section(srv: &Shared, s: &mut String) {
         "client_recent_max_output_buffer" => max_out,
         // As Redis, clients held by a pause count as blocked.
         "blocked_clients" => blocked + srv.pause.parked.load(Ordering::Relaxed),
-        "tracking_clients" => 0,
+        "tracking_clients" => srv.tracking.client_count(),
         "clients_in_timeout_table" => in_timeout_table,
     );
 }
@@ -446,8 +446,8 @@ fn stats_section(srv: &Shared, s: &mut String) {
         "active_defrag_key_misses" => 0,
         "total_active_defrag_time" => 0,
         "current_active_defrag_time" => 0,
-        "tracking_total_keys" => 0,
-        "tracking_total_items" => 0,
+        "tracking_total_keys" => srv.tracking.table_size().0,
+        "tracking_total_items" => srv.tracking.table_size().1,
         "tracking_total_prefixes" => 0,
         "unexpected_error_replies" => srv.stat(|w| &w.unexpected_error_replies),
         "total_error_replies" => srv.stat(|w| &w.total_error_replies),

@@ -501,6 +501,14 @@ fn flush(ctx: &mut Ctx<'_>, argv: &[Bytes], dbs: &[usize]) {
         drop(old);
     }
     ctx.out.ok();
+    // As Redis's trackingInvalidateKeysOnFlush: every tracking client is told "all keys"
+    // (the caller after this reply).
+    if ctx.srv.tracking.client_count() > 0 {
+        let invs = ctx.srv.tracking.flush();
+        let mut own = Vec::new();
+        crate::state::tracking::deliver(ctx.srv, ctx.fx, invs, ctx.client.id, &mut own);
+        ctx.out.buf.extend_from_slice(&own);
+    }
 }
 
 /// # Format

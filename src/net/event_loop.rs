@@ -516,6 +516,14 @@ impl EventLoop {
                 Msg::StopAccepting => self.stop_accepting(),
                 Msg::ShutdownCancelled => self.shutdown_cancelled(),
                 Msg::Deliver(d) => self.deliver(&d),
+                Msg::Push { token, id, frame } => {
+                    if let Some(conn) = self.conns.get_mut(token) {
+                        if conn.client.id == id {
+                            conn.out.buf.extend_from_slice(&frame);
+                            self.pending_output.push(token);
+                        }
+                    }
+                }
                 Msg::Unblocked {
                     token,
                     waiter,

@@ -47,6 +47,7 @@ pub fn run(shared: &Shared) {
                 .expire_cycle(now, shards_per_cycle);
             // The sweep's deletions are one unit, unwrapped (Redis propagates them one by one).
             shared.propagation.flush_unit(&fx, false);
+            crate::state::tracking::deliver_modified(shared, &fx, 0, &mut Vec::new());
             shared.loops.wake(&fx);
         }
         // Redis's eviction time proc: memory left over the limit when the commands stopped

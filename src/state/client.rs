@@ -179,6 +179,10 @@ pub struct Client {
     pub last_resolved: Option<usize>,
     /// CLIENT REPLY OFF: replies are discarded until CLIENT REPLY ON.
     pub reply_off: bool,
+    /// CLIENT TRACKING is on (the options live in `Shared::tracking`).
+    pub tracking: bool,
+    /// OPTIN/OPTOUT: CLIENT CACHING YES|NO was just run (applies to the next command).
+    pub caching: Option<bool>,
     /// CLIENT REPLY SKIP was just run: the next command's reply is discarded.
     pub reply_skip_next: bool,
     /// The reply of the command now running is discarded (set from `reply_skip_next`).
@@ -214,6 +218,8 @@ impl Client {
             close_after_reply: false,
             last_resolved: None,
             reply_off: false,
+            tracking: false,
+            caching: None,
             reply_skip_next: false,
             reply_skip: false,
             multi: None,

@@ -40,6 +40,13 @@ pub enum Msg {
     /// Pub/Sub messages or MONITOR lines for connections of this loop (one per publication
     /// per loop; see [`crate::pubsub`]).
     Deliver(Delivery),
+    /// A ready-made push (a client-side caching invalidation) for connection `token` if it is
+    /// still client `id`.
+    Push {
+        token: usize,
+        id: u64,
+        frame: Vec<u8>,
+    },
     /// The wait of the client blocked at `token` on `waiter` ended elsewhere (served by a push,
     /// or CLIENT UNBLOCK): append `reply` and resume its input.
     Unblocked {

@@ -14,6 +14,7 @@ pub mod propagate;
 pub mod shared;
 pub mod shutdown;
 pub mod stats;
+pub mod tracking;
 
 pub use client::{Client, ClientInfo};
 pub use shared::{Settings, Shared};

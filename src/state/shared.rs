@@ -87,6 +87,8 @@ pub struct Shared {
     pub peak_memory: AtomicU64,
     /// Pub/Sub subscriptions and MONITOR clients of every loop.
     pub pubsub: Arc<PubSub>,
+    /// Client-side caching (CLIENT TRACKING).
+    pub tracking: super::tracking::Tracking,
     /// RDB settings, save and load state (see [`crate::persist`]).
     pub persistence: Persistence,
     /// The append-only file (attached as the propagation sink by `net::start`).
@@ -152,6 +154,7 @@ impl Shared {
             rates: Mutex::new(Rates::starting(crate::clock::now_ms())),
             peak_memory: AtomicU64::new(0),
             pubsub: Arc::new(PubSub::new()),
+            tracking: super::tracking::Tracking::new(),
             aof: Arc::new(crate::persist::aof::Aof::new(
                 &config.rdb.dir,
                 config.aof.clone(),
@@ -240,6 +243,13 @@ impl Shared {
         }
         let id = client.id;
         client.watched.release(events, id);
+        if client.tracking {
+            client.tracking = false;
+            let n = self.tracking.disable(id);
+            events
+                .tracking
+                .store(n, std::sync::atomic::Ordering::Relaxed);
+        }
         self.pubsub.clear(client.member());
         self.clients.remove(id);
         blocked

@@ -68,6 +68,14 @@ impl Db {
         self.events
             .notify(class::EXPIRED, "expired", self.index, key, fx);
         self.events.watches.touch(self.index, key, false);
+        if self
+            .events
+            .tracking
+            .load(std::sync::atomic::Ordering::Relaxed)
+            != 0
+        {
+            fx.invalidate(key);
+        }
         if fx.propagating() {
             fx.propagate(Op::new(self.index, &[b"DEL", key]));
         }
@@ -520,6 +528,15 @@ impl<'a> Slot<'a> {
         if self.db.events.watches.any() {
             self.touch_watchers();
         }
+        if self
+            .db
+            .events
+            .tracking
+            .load(std::sync::atomic::Ordering::Relaxed)
+            != 0
+        {
+            self.fx.invalidate(self.key);
+        }
     }
 
     #[cold]
@@ -649,6 +666,14 @@ impl<'a> Slot<'a> {
         }
         let db = self.db;
         db.events.watches.touch(db.index, self.key, false);
+        if db
+            .events
+            .tracking
+            .load(std::sync::atomic::Ordering::Relaxed)
+            != 0
+        {
+            self.fx.invalidate(self.key);
+        }
         db.events
             .notify(class::EVICTED, "evicted", db.index, self.key, self.fx);
         if self.fx.propagating() {

@@ -126,6 +126,8 @@ pub struct KeyspaceEvents {
     /// shard locks (a stale non-zero value only costs a needless ready record). While 0,
     /// storing a list or zset records nothing.
     pub blocked: AtomicUsize,
+    /// Clients with CLIENT TRACKING on: while 0, modified keys are not recorded.
+    pub tracking: AtomicUsize,
     sink: OnceLock<Sink>,
 }
 
@@ -135,6 +137,7 @@ impl KeyspaceEvents {
             watches: Watches::new(databases),
             notify_flags: AtomicU32::new(0),
             blocked: AtomicUsize::new(0),
+            tracking: AtomicUsize::new(0),
             sink: OnceLock::new(),
         }
     }

@@ -95,6 +95,8 @@ struct Rare {
     ready: Vec<(usize, Box<[u8]>)>,
     ops: Vec<Op>,
     pushes: Vec<u8>,
+    /// Keys modified while some client tracks keys (CLIENT TRACKING).
+    invalidated: Vec<Box<[u8]>>,
     wake_more: Vec<usize>,
 }
 
@@ -134,7 +136,11 @@ impl Scope {
     pub fn is_settled(&self) -> bool {
         let rare = self.rare.take();
         let rare_empty = rare.as_ref().is_none_or(|r| {
-            r.ready.is_empty() && r.ops.is_empty() && r.pushes.is_empty() && r.wake_more.is_empty()
+            r.ready.is_empty()
+                && r.ops.is_empty()
+                && r.pushes.is_empty()
+                && r.wake_more.is_empty()
+                && r.invalidated.is_empty()
         });
         self.rare.set(rare);
         rare_empty
@@ -304,6 +310,16 @@ impl Scope {
     #[inline]
     pub fn caller(&self) -> Option<Caller> {
         unpack(self.caller.get())
+    }
+
+    /// Records a key modified while clients track keys (invalidated after the command).
+    pub fn invalidate(&self, key: &[u8]) {
+        self.rare(|r| r.invalidated.push(key.into()));
+    }
+
+    /// Takes the keys recorded by [`Scope::invalidate`].
+    pub fn take_invalidated(&self) -> Vec<Box<[u8]>> {
+        self.rare_if(|r| std::mem::take(&mut r.invalidated))
     }
 
     /// Keeps frames addressed to the caller (they go before its reply).

@@ -52,6 +52,7 @@ mod sort;
 mod strings;
 mod tls;
 mod tools;
+mod tracking;
 mod transactions;
 mod tunables;
 mod zsets;
