@@ -46,6 +46,9 @@ pub enum WaitOp {
     },
     /// BZPOPMIN/BZPOPMAX (`count` = `None`) and BZMPOP (`Some`).
     ZPop { max: bool, count: Option<u64> },
+    /// WAIT: acknowledgements from replicas. It has no keys, so only its timeout, CLIENT
+    /// UNBLOCK or its disconnection ends it (no replica ever acknowledges yet).
+    Replicas,
 }
 
 /// The type of value that can serve a waiter (Redis's `BLOCKED_LIST` / `BLOCKED_ZSET`).
@@ -69,7 +72,8 @@ impl Kind {
 impl WaitOp {
     pub fn kind(&self) -> Kind {
         match self {
-            WaitOp::Pop { .. } | WaitOp::Move { .. } => Kind::List,
+            // (WAIT has no key: its kind is never asked for.)
+            WaitOp::Pop { .. } | WaitOp::Move { .. } | WaitOp::Replicas => Kind::List,
             WaitOp::ZPop { .. } => Kind::ZSet,
         }
     }

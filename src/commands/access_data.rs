@@ -95,6 +95,7 @@ pub static ACCESS: &[(&str, Access)] = &[
     ("command|count", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
     ("command|docs", Access { categories: &["connection"], tips: &["nondeterministic_output_order"], key_specs: &[] }),
     ("command|getkeys", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("command|getkeysandflags", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
     ("command|help", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
     ("command|info", Access { categories: &["connection"], tips: &["nondeterministic_output_order"], key_specs: &[] }),
     ("command|list", Access { categories: &["connection"], tips: &["nondeterministic_output_order"], key_specs: &[] }),
@@ -484,6 +485,7 @@ pub static ACCESS: &[(&str, Access)] = &[
     ] }),
     ("unsubscribe", Access { categories: &[], tips: &[], key_specs: &[] }),
     ("unwatch", Access { categories: &["transaction"], tips: &[], key_specs: &[] }),
+    ("wait", Access { categories: &["connection"], tips: &["request_policy:all_shards", "response_policy:agg_min"], key_specs: &[] }),
     ("watch", Access { categories: &["transaction"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
     ] }),

@@ -59,6 +59,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("bzpopmin",     -3, WRITE | NOSCRIPT | FAST | BLOCKING,       Group::SortedSet, 1, -2, 1, bzpopmin),
     spec("bzpopmax",     -3, WRITE | NOSCRIPT | FAST | BLOCKING,       Group::SortedSet, 1, -2, 1, bzpopmax),
     spec("bzmpop",       -5, WRITE | BLOCKING,                         Group::SortedSet, 0,  0, 0, bzmpop).with_keys(keys_after_numkeys::<2>),
+    spec("wait",          3, NOSCRIPT,                                 Group::Generic,   0,  0, 0, wait),
 ];
 
 /// `-UNBLOCKED` reply of CLIENT UNBLOCK ... ERROR.
@@ -95,6 +96,7 @@ fn perform(locks: &mut Locks<'_>, db: usize, key: &[u8], op: &WaitOp, now: u64) 
             *max,
             count.unwrap_or(1),
         )),
+        WaitOp::Replicas => Served::List(Vec::new()),
     }
 }
 
@@ -227,7 +229,11 @@ fn reply_for(resp3: bool) -> Reply {
 /// `replyToBlockedClientTimedOut`, the null array for every list and zset command.
 fn timeout_reply(w: &Waiter) -> BytesMut {
     let mut out = reply_for(w.resp3);
-    out.null_array();
+    match w.op {
+        // WAIT: the replicas that acknowledged (there are none yet).
+        WaitOp::Replicas => out.int(0),
+        _ => out.null_array(),
+    }
     out.buf
 }
 
@@ -350,19 +356,25 @@ pub(crate) fn pop_or_block(ctx: &mut Ctx<'_>, keys: &[Bytes], op: WaitOp, timeou
         },
         other => other,
     };
+    block(ctx, distinct, op, timeout_ms);
+    drop(locks);
+}
+
+/// Blocks the client on `keys` (none: WAIT) for `timeout_ms` (0 = forever): registers its
+/// waiter (under the keys' shard locks, which the caller holds) and parks the connection.
+fn block(ctx: &mut Ctx<'_>, keys: Vec<Bytes>, op: WaitOp, timeout_ms: u64) {
     let info = &ctx.client.info;
     let waiter = Arc::new(Waiter::new(
         ctx.client.id,
         info.home,
         info.token,
-        db,
-        distinct,
+        ctx.client.db,
+        keys,
         op,
         ctx.out.resp3,
         timeout_ms != 0,
     ));
     ctx.srv.blocked.register(ctx.srv.store.events(), &waiter);
-    drop(locks);
     // A deadline past what `Instant` can hold is as good as none (Redis 7.0 then never times
     // out either: its deadline overflows).
     let deadline = (timeout_ms != 0)
@@ -496,6 +508,31 @@ fn bzmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     };
     pop_or_block(ctx, &argv[first..first + numkeys], op, Some(timeout));
 }
+
+/// # Format
+/// `WAIT numreplicas timeout` — the number of replicas that acknowledged this connection's
+/// writes: at once when that is at least `numreplicas` (or inside MULTI), else after
+/// `timeout` milliseconds (0: never), CLIENT UNBLOCK or more acknowledgements. ferrokv has no
+/// replicas yet, so the count is always 0.
+fn wait(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let Some(wanted) = crate::util::num::parse_i64(&argv[1]) else {
+        return ctx.out.error(errors::NOT_INTEGER);
+    };
+    let Some(timeout_ms) = crate::util::num::parse_i64(&argv[2]) else {
+        return ctx.out.error(WAIT_TIMEOUT_NOT_INTEGER);
+    };
+    if timeout_ms < 0 {
+        return ctx.out.error(errors::TIMEOUT_NEGATIVE);
+    }
+    let acked = 0;
+    if acked >= wanted || ctx.in_exec {
+        return ctx.out.int(acked);
+    }
+    block(ctx, Vec::new(), WaitOp::Replicas, timeout_ms as u64);
+}
+
+/// WAIT's timeout is whole milliseconds (Redis's `UNIT_MILLISECONDS`).
+const WAIT_TIMEOUT_NOT_INTEGER: &str = "ERR timeout is not an integer or out of range";
 
 #[cfg(test)]
 mod tests {

@@ -38,6 +38,7 @@ static COMMAND: &[CommandSpec] = &[
     spec("command|docs",     -2,  SUB,  Group::Server, 0, 0, 0, docs),
     spec("command|list",     -2,  SUB,  Group::Server, 0, 0, 0, list),
     spec("command|getkeys",  -4,  SUB,  Group::Server, 0, 0, 0, getkeys),
+    spec("command|getkeysandflags", -4, SUB, Group::Server, 0, 0, 0, getkeysandflags),
     spec("command|help",      2,  SUB,  Group::Server, 0, 0, 0, help),
 ];
 
@@ -346,17 +347,32 @@ fn list(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 }
 
 /// # Format
-/// `COMMAND GETKEYS command [arg ...]` — the key arguments of a full command line, from the
-/// registry's key positions.
+/// `COMMAND GETKEYS command [arg ...]` — the key arguments of a full command line.
 fn getkeys(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    getkeys_reply(ctx, argv, false);
+}
+
+/// # Format
+/// `COMMAND GETKEYSANDFLAGS command [arg ...]` — each key argument with its key-spec flags.
+fn getkeysandflags(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    getkeys_reply(ctx, argv, true);
+}
+
+/// Redis's `getKeysSubcommandImpl`: the keys as the key specs find them (or the command's own
+/// key finder where they cannot), with their flags when asked.
+fn getkeys_reply(ctx: &mut Ctx<'_>, argv: &[Bytes], with_flags: bool) {
+    use super::keyspecs::{key_flags, keys_with_flags};
     let cmd = &argv[2..];
     let reg = registry();
-    let spec = match reg.lookup(&cmd[0]) {
-        Some((_, s)) if s.is_container() && cmd.len() >= 2 => super::subcommand(s, &cmd[1]),
-        Some((_, s)) => Some(s),
+    let found = match reg.lookup(&cmd[0]) {
+        Some((_, s)) if s.is_container() && cmd.len() >= 2 => {
+            let full = [s.name.as_bytes(), b"|", &cmd[1]].concat();
+            reg.index_full(&full).map(|j| (j, reg.all[j]))
+        }
+        Some((i, s)) => Some((i, s)),
         None => None,
     };
-    let Some(spec) = spec else {
+    let Some((index, spec)) = found else {
         return ctx.out.error(errors::INVALID_COMMAND);
     };
     if spec.first_key <= 0 && spec.movable_keys.is_none() {
@@ -366,13 +382,28 @@ fn getkeys(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     if (spec.arity > 0 && spec.arity != argc) || argc < -spec.arity {
         return ctx.out.error(errors::GETKEYS_ARITY);
     }
-    let keys = spec.keys_of(cmd);
+    let keys = keys_with_flags(index, cmd);
     if keys.is_empty() {
         return ctx.out.error(errors::GETKEYS_INVALID);
     }
-    ctx.out.array(keys.len());
-    for k in keys {
-        ctx.out.bulk(&cmd[k]);
+    let out = &mut *ctx.out;
+    out.array(keys.len());
+    for &(pos, flags) in &keys {
+        if with_flags {
+            out.array(2);
+        }
+        out.bulk(&cmd[pos]);
+        if with_flags {
+            let names: Vec<&str> = key_flags::NAMES
+                .iter()
+                .filter(|(f, _)| flags & f != 0)
+                .map(|(_, n)| *n)
+                .collect();
+            out.set(names.len());
+            for n in names {
+                out.simple(n);
+            }
+        }
     }
 }
 
@@ -399,6 +430,8 @@ fn help(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             "    commands are returned.",
             "GETKEYS <full-command>",
             "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
         ],
     );
 }

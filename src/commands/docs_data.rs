@@ -984,6 +984,20 @@ pub static DOCS: &[(&str, Doc)] = &[
         },
     ),
     (
+        "command|getkeysandflags",
+        Doc {
+            summary: Some("Extract keys and access flags given a full Redis command"),
+            since: Some("7.0.0"),
+            group: "server",
+            complexity: Some("O(N) where N is the number of arguments to the command"),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[],
+        },
+    ),
+    (
         "command|help",
         Doc {
             summary: Some("Show helpful text about the different subcommands"),
@@ -3746,6 +3760,23 @@ pub static DOCS: &[(&str, Doc)] = &[
             replaced_by: None,
             history: &[],
             arguments: &[],
+        },
+    ),
+    (
+        "wait",
+        Doc {
+            summary: Some("Wait for the synchronous replication of all the write commands sent in the context of the current connection"),
+            since: Some("3.0.0"),
+            group: "generic",
+            complexity: Some("O(1)"),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "numreplicas", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "timeout", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+            ],
         },
     ),
     (

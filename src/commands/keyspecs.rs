@@ -261,21 +261,43 @@ pub fn keys_with_flags(index: usize, args: &[Bytes]) -> KeyRefs {
         }
     }
     let spec = registry().all[index];
-    if spec.name == "set" {
-        // Redis's setGetKeys: reading only with GET.
-        let get = args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get"));
-        let flags = if get {
-            kf::RW | kf::ACCESS | kf::UPDATE
-        } else {
-            kf::OW | kf::UPDATE
-        };
-        return SmallVec::from_slice(&[(1, flags)]);
-    }
-    // A key finder without reliable flags: needs both read and write access.
-    spec.keys_of(args)
-        .into_iter()
-        .map(|p| (p, kf::RW | kf::ACCESS | kf::UPDATE))
+    let keys = spec.keys_of(args);
+    // Redis's key finders that report flags (the others report none: read and write).
+    let flags_at = |i: usize| -> u16 {
+        match spec.name {
+            // setGetKeys: reading only with GET.
+            "set" if args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) => {
+                kf::RW | kf::ACCESS | kf::UPDATE
+            }
+            "set" => kf::OW | kf::UPDATE,
+            // sortGetKeys: the sorted key is read, the STORE key overwritten.
+            "sort" if i > 0 => kf::OW | kf::UPDATE,
+            "sort" | "sort_ro" => kf::RO | kf::ACCESS,
+            "bitfield" if bitfield_reads_only(args) => kf::RO | kf::ACCESS,
+            _ => kf::RW | kf::ACCESS | kf::UPDATE,
+        }
+    };
+    keys.into_iter()
+        .enumerate()
+        .map(|(i, p)| (p, flags_at(i)))
         .collect()
+}
+
+/// Redis's `bitfieldGetKeys`: only GET and OVERFLOW operations, well formed.
+fn bitfield_reads_only(args: &[Bytes]) -> bool {
+    let mut i = 2;
+    while i < args.len() {
+        let rem = args.len() - i - 1;
+        let a = &args[i];
+        if a.eq_ignore_ascii_case(b"get") && rem >= 2 {
+            i += 3;
+        } else if a.eq_ignore_ascii_case(b"overflow") && rem >= 1 {
+            i += 2;
+        } else {
+            return false;
+        }
+    }
+    true
 }
 
 /// Redis's `getKeysUsingKeySpecs`; `None` where a spec does not apply (a malformed or

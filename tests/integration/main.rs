@@ -35,6 +35,7 @@ mod encodings;
 mod haproxy;
 mod hashes;
 mod hyperloglog;
+mod introspection;
 mod keys;
 mod lists;
 mod load;

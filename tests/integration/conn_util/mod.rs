@@ -80,6 +80,25 @@ pub fn call_text(raw: &mut Raw, args: &[&str]) -> String {
     String::from_utf8_lossy(&call(raw, args)).into_owned()
 }
 
+/// Runs `script` on `redis` and `ours` (each on one connection, after `HELLO proto`) and
+/// asserts every reply's bytes are equal.
+pub fn compare_script(
+    redis: &crate::common::Server,
+    ours: &crate::common::Server,
+    proto: &str,
+    script: &[&[&str]],
+) {
+    let mut a = redis.raw();
+    let mut b = ours.raw();
+    call(&mut a, &["HELLO", proto]);
+    call(&mut b, &["HELLO", proto]);
+    for args in script {
+        let want = call_text(&mut a, args);
+        let got = call_text(&mut b, args);
+        assert_eq!(got, want, "RESP{proto} {args:?}");
+    }
+}
+
 /// The body of a bulk or verbatim reply (`$n\r\n...` / `=n\r\ntxt:...`).
 pub fn bulk_body(frame: &[u8]) -> String {
     let text = String::from_utf8_lossy(frame);
