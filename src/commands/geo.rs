@@ -65,8 +65,7 @@ fn georadius_keys(argv: &[Bytes]) -> Option<Vec<usize>> {
     let mut stored = None;
     let mut i = 5;
     while i < argv.len() {
-        if (args::is(&argv[i], "store") || args::is(&argv[i], "storedist")) && i + 1 < argv.len()
-        {
+        if (args::is(&argv[i], "store") || args::is(&argv[i], "storedist")) && i + 1 < argv.len() {
             stored = Some(i + 1);
             i += 1;
         }
@@ -298,7 +297,10 @@ impl Kind {
 
     /// STORE and STOREDIST key are accepted (GEORADIUS and GEORADIUSBYMEMBER).
     fn radius_store(self) -> bool {
-        matches!(self, Kind::Coords { store: true } | Kind::Member { store: true })
+        matches!(
+            self,
+            Kind::Coords { store: true } | Kind::Member { store: true }
+        )
     }
 }
 
@@ -607,6 +609,9 @@ fn geosearchstore(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     search_generic(ctx, argv, 2, Kind::SearchStore);
 }
 
+/// The members and scores a STORE search writes.
+type Stored = Vec<(StrBuf, f64)>;
+
 /// What a plain search came to.
 enum Outcome {
     Error(Vec<u8>),
@@ -654,7 +659,7 @@ fn search_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], src_idx: usize, kind: Kind)
     let (d, now) = (ctx.client.db, ctx.now);
     let mut locks = ctx.store().lock(&[(d, src), (d, dest)]);
     // The matches to store (their scores already chosen), or the error.
-    let (result, seen): (Result<Vec<(StrBuf, f64)>, Vec<u8>>, bool) = {
+    let (result, seen): (Result<Stored, Vec<u8>>, bool) = {
         let mut slot = locks.slot(d, src, now);
         match slot.get() {
             None => (parse_query(argv, kind, None).map(|_| Vec::new()), false),
@@ -705,10 +710,7 @@ mod tests {
 
     #[test]
     fn store_keys_are_found_like_redis() {
-        assert_eq!(
-            georadius_keys(&argv("GEORADIUS k 1 2 3 km")),
-            Some(vec![1])
-        );
+        assert_eq!(georadius_keys(&argv("GEORADIUS k 1 2 3 km")), Some(vec![1]));
         assert_eq!(
             georadius_keys(&argv("GEORADIUS k 1 2 3 km STORE a STOREDIST b")),
             Some(vec![1, 9])

@@ -185,7 +185,7 @@ pub fn score_bits(score: f64) -> u64 {
 /// `(long long)v` on x86-64: truncation, and `i64::MIN` for NaN and out-of-range values.
 pub fn c_f64_to_i64(v: f64) -> i64 {
     const TWO63: f64 = 9_223_372_036_854_775_808.0;
-    if v >= -TWO63 && v < TWO63 {
+    if (-TWO63..TWO63).contains(&v) {
         v as i64
     } else {
         i64::MIN
@@ -357,9 +357,10 @@ impl Shape {
         let [longitude, latitude] = self.center;
         let (height, width) = match self.extent {
             Extent::Radius(r) => (self.conversion * r, self.conversion * r),
-            Extent::Box { width, height } => {
-                (self.conversion * (height / 2.0), self.conversion * (width / 2.0))
-            }
+            Extent::Box { width, height } => (
+                self.conversion * (height / 2.0),
+                self.conversion * (width / 2.0),
+            ),
         };
         let lat_delta = rad_deg(height / EARTH_RADIUS_IN_METERS);
         let long_delta_top =
@@ -526,7 +527,13 @@ pub fn partial_sort<T>(
     pqsort(v, 0, v.len(), cmp, lo, hi);
 }
 
-fn med3<T>(v: &[T], a: usize, b: usize, c: usize, cmp: &impl Fn(&T, &T) -> std::cmp::Ordering) -> usize {
+fn med3<T>(
+    v: &[T],
+    a: usize,
+    b: usize,
+    c: usize,
+    cmp: &impl Fn(&T, &T) -> std::cmp::Ordering,
+) -> usize {
     use std::cmp::Ordering::{Greater, Less};
     if cmp(&v[a], &v[b]) == Less {
         if cmp(&v[b], &v[c]) == Less {
@@ -649,7 +656,13 @@ mod tests {
 
     #[test]
     fn interleave_round_trips() {
-        for &(x, y) in &[(0u32, 0u32), (1, 0), (0, 1), (u32::MAX, 0), (0x1234_5678, 0x9abc_def0)] {
+        for &(x, y) in &[
+            (0u32, 0u32),
+            (1, 0),
+            (0, 1),
+            (u32::MAX, 0),
+            (0x1234_5678, 0x9abc_def0),
+        ] {
             let v = interleave64(x, y);
             assert_eq!(deinterleave64(v), u64::from(x) | (u64::from(y) << 32));
         }
@@ -660,8 +673,14 @@ mod tests {
     #[test]
     fn scores_match_redis() {
         // GEOADD Sicily 13.361389 38.115556 "Palermo" 15.087269 37.502669 "Catania" (Redis docs).
-        assert_eq!(lon_lat_to_score(13.361389, 38.115556), Some(3479099956230698));
-        assert_eq!(lon_lat_to_score(15.087269, 37.502669), Some(3479447370796909));
+        assert_eq!(
+            lon_lat_to_score(13.361389, 38.115556),
+            Some(3479099956230698)
+        );
+        assert_eq!(
+            lon_lat_to_score(15.087269, 37.502669),
+            Some(3479447370796909)
+        );
         let [lon, lat] = score_to_lon_lat(3479099956230698.0);
         assert_eq!(format_coordinate(lon), "13.36138933897018433");
         assert_eq!(format_coordinate(lat), "38.11555639549629859");

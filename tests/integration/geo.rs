@@ -261,13 +261,26 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
         9..=11 => {
             let name = ["GEORADIUS", "GEORADIUS_RO"][rng.gen_range(0..2)];
             let (lon, lat) = coords(rng);
-            let mut v = vec![name.into(), key(rng), lon, lat, distance(rng), unit(rng).into()];
+            let mut v = vec![
+                name.into(),
+                key(rng),
+                lon,
+                lat,
+                distance(rng),
+                unit(rng).into(),
+            ];
             search_options(rng, &mut v, true);
             v
         }
         12 | 13 => {
             let name = ["GEORADIUSBYMEMBER", "GEORADIUSBYMEMBER_RO"][rng.gen_range(0..2)];
-            let mut v = vec![name.into(), key(rng), member(rng), distance(rng), unit(rng).into()];
+            let mut v = vec![
+                name.into(),
+                key(rng),
+                member(rng),
+                distance(rng),
+                unit(rng).into(),
+            ];
             search_options(rng, &mut v, true);
             v
         }
@@ -282,7 +295,12 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
             if rng.gen_bool(0.5) {
                 v.extend(["BYRADIUS".into(), distance(rng), unit(rng).into()]);
             } else {
-                v.extend(["BYBOX".into(), distance(rng), distance(rng), unit(rng).into()]);
+                v.extend([
+                    "BYBOX".into(),
+                    distance(rng),
+                    distance(rng),
+                    unit(rng).into(),
+                ]);
             }
             search_options(rng, &mut v, true);
             v
@@ -363,7 +381,10 @@ fn watch() {
     let s = server();
     let mut c = s.conn();
     let mut w = s.conn();
-    ok(&mut c, &["GEOADD", "g", "13.361389", "38.115556", "Palermo"]);
+    ok(
+        &mut c,
+        &["GEOADD", "g", "13.361389", "38.115556", "Palermo"],
+    );
     let exec = |w: &mut redis::Connection, c: &mut redis::Connection, cmd: &[&str]| {
         ok(w, &["WATCH", "g", "d"]);
         ok(c, cmd);
@@ -373,7 +394,11 @@ fn watch() {
     };
     let pong = Value::Array(vec![Value::SimpleString("PONG".into())]);
     assert_eq!(
-        exec(&mut w, &mut c, &["GEOADD", "g", "13.361389", "38.115556", "Palermo"]),
+        exec(
+            &mut w,
+            &mut c,
+            &["GEOADD", "g", "13.361389", "38.115556", "Palermo"]
+        ),
         pong
     );
     assert_eq!(
@@ -381,11 +406,29 @@ fn watch() {
         Value::Nil
     );
     assert_eq!(
-        exec(&mut w, &mut c, &["GEOSEARCHSTORE", "d", "g", "FROMLONLAT", "14", "38", "BYRADIUS", "1", "km"]),
+        exec(
+            &mut w,
+            &mut c,
+            &[
+                "GEOSEARCHSTORE",
+                "d",
+                "g",
+                "FROMLONLAT",
+                "14",
+                "38",
+                "BYRADIUS",
+                "1",
+                "km"
+            ]
+        ),
         Value::Nil
     );
     assert_eq!(
-        exec(&mut w, &mut c, &["GEORADIUS_RO", "g", "14", "38", "1", "km"]),
+        exec(
+            &mut w,
+            &mut c,
+            &["GEORADIUS_RO", "g", "14", "38", "1", "km"]
+        ),
         pong
     );
 }
