@@ -525,17 +525,14 @@ fn run_query(z: &ZSet, q: &Query<'_>) -> Vec<Point> {
     } else {
         found.len().min(q.count)
     };
-    let asc = |a: &Point, b: &Point| {
-        a.dist
-            .partial_cmp(&b.dist)
-            .unwrap_or(std::cmp::Ordering::Equal)
-    };
-    let desc = |a: &Point, b: &Point| asc(b, a);
+    // Redis's comparators, NaN distances included (a NaN compares "less" both ways).
+    let asc = |a: &Point, b: &Point| geohash::c_compare(a.dist, b.dist);
+    let desc = |a: &Point, b: &Point| asc(a, b).reverse();
     match q.sort {
         Sort::None => {}
-        // glibc's qsort (a stable merge sort here) for a full sort, Redis's pqsort otherwise.
-        Sort::Asc if returned == found.len() => found.sort_by(asc),
-        Sort::Desc if returned == found.len() => found.sort_by(desc),
+        // glibc's qsort (its stable merge sort) for a full sort, Redis's pqsort otherwise.
+        Sort::Asc if returned == found.len() => geohash::merge_sort(&mut found, &asc),
+        Sort::Desc if returned == found.len() => geohash::merge_sort(&mut found, &desc),
         Sort::Asc => geohash::partial_sort(&mut found, 0, returned - 1, &asc),
         Sort::Desc => geohash::partial_sort(&mut found, 0, returned - 1, &desc),
     }

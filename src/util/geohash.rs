@@ -515,6 +515,66 @@ pub fn format_coordinate(v: f64) -> String {
     s
 }
 
+/// Compares two doubles as Redis's geo sort callbacks do: greater, equal, else less (so a NaN
+/// is "less" than anything, both ways).
+pub fn c_compare(a: f64, b: f64) -> std::cmp::Ordering {
+    if a > b {
+        std::cmp::Ordering::Greater
+    } else if a == b {
+        std::cmp::Ordering::Equal
+    } else {
+        std::cmp::Ordering::Less
+    }
+}
+
+/// Sorts `v` exactly as glibc's `qsort` does (its top-down merge sort: stable, the left
+/// element taken unless it compares greater), whatever `cmp` returns: equal elements, and
+/// elements `cmp` orders inconsistently, end up where Redis's `qsort` puts them. Never
+/// panics on an inconsistent `cmp`.
+pub fn merge_sort<T>(v: &mut Vec<T>, cmp: &impl Fn(&T, &T) -> std::cmp::Ordering) {
+    fn sort<T>(
+        v: &[T],
+        idx: &mut [usize],
+        tmp: &mut [usize],
+        cmp: &impl Fn(&T, &T) -> std::cmp::Ordering,
+    ) {
+        let n = idx.len();
+        if n <= 1 {
+            return;
+        }
+        let n1 = n / 2;
+        {
+            let (b1, b2) = idx.split_at_mut(n1);
+            sort(v, b1, tmp, cmp);
+            sort(v, b2, tmp, cmp);
+        }
+        let (mut i, mut j, mut k) = (0, n1, 0);
+        while i < n1 && j < n {
+            if cmp(&v[idx[i]], &v[idx[j]]) != std::cmp::Ordering::Greater {
+                tmp[k] = idx[i];
+                i += 1;
+            } else {
+                tmp[k] = idx[j];
+                j += 1;
+            }
+            k += 1;
+        }
+        // What is left of the right half is already in place.
+        while i < n1 {
+            tmp[k] = idx[i];
+            i += 1;
+            k += 1;
+        }
+        idx[..k].copy_from_slice(&tmp[..k]);
+    }
+    let n = v.len();
+    let mut idx: Vec<usize> = (0..n).collect();
+    let mut tmp = vec![0; n];
+    sort(v, &mut idx, &mut tmp, cmp);
+    let mut taken: Vec<Option<T>> = v.drain(..).map(Some).collect();
+    v.extend(idx.iter().filter_map(|&i| taken[i].take()));
+}
+
 /// Sorts `v[..]` enough that `v[lo..=hi]` holds the elements a full sort would put there, in
 /// order, moving elements exactly as Redis's `pqsort` (Bentley & McIlroy's quicksort, skipping
 /// partitions outside `lo..=hi`) so that equal elements end up where Redis puts them.
@@ -752,6 +812,27 @@ mod tests {
         assert_eq!(format_coordinate(-0.0), "0");
         assert_eq!(format_coordinate(-1.5), "-1.5");
         assert_eq!(format_coordinate(0.1), "0.10000000000000001");
+    }
+
+    #[test]
+    fn merge_sort_is_stable_and_survives_nan() {
+        let mut v: Vec<(f64, usize)> = [3.0, 1.0, 2.0, 1.0, f64::NAN, 0.5, 2.0, 1.0]
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| (d, i))
+            .collect();
+        let cmp = |a: &(f64, usize), b: &(f64, usize)| c_compare(a.0, b.0);
+        merge_sort(&mut v, &cmp);
+        let order: Vec<usize> = v.iter().map(|p| p.1).collect();
+        assert_eq!(order.len(), 8);
+        // Equal keys keep their order.
+        let ones: Vec<usize> = v.iter().filter(|p| p.0 == 1.0).map(|p| p.1).collect();
+        assert_eq!(ones, [1, 3, 7]);
+        let mut w: Vec<(f64, usize)> = (0..50).map(|i| ((i * 37 % 11) as f64, i)).collect();
+        merge_sort(&mut w, &cmp);
+        assert!(w
+            .windows(2)
+            .all(|p| p[0].0 < p[1].0 || (p[0].0 == p[1].0 && p[0].1 < p[1].1)));
     }
 
     #[test]
