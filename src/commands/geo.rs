@@ -41,8 +41,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("geohash",                 -2, READONLY,        Group::Geo, 1, 1, 1, geohash),
     spec("geopos",                  -2, READONLY,        Group::Geo, 1, 1, 1, geopos),
     // Movable keys: the STORE / STOREDIST destination.
-    spec("georadius",               -6, WRITE | DENYOOM, Group::Geo, 1, 1, 1, georadius).with_keys(georadius_keys),
-    spec("georadiusbymember",       -5, WRITE | DENYOOM, Group::Geo, 1, 1, 1, georadiusbymember).with_keys(georadius_keys),
+    spec("georadius",               -6, WRITE | DENYOOM, Group::Geo, 1, 1, 1, georadius).with_keys(georadius_keys::<6>),
+    spec("georadiusbymember",       -5, WRITE | DENYOOM, Group::Geo, 1, 1, 1, georadiusbymember).with_keys(georadius_keys::<5>),
     spec("georadius_ro",            -6, READONLY,        Group::Geo, 1, 1, 1, georadius_ro),
     spec("georadiusbymember_ro",    -5, READONLY,        Group::Geo, 1, 1, 1, georadiusbymember_ro),
     spec("geosearch",               -7, READONLY,        Group::Geo, 1, 1, 1, geosearch),
@@ -59,20 +59,34 @@ const NEGATIVE_BOX: &str = "ERR height or width cannot be negative";
 const COUNT_NOT_POSITIVE: &str = "ERR COUNT must be > 0";
 const ANY_WITHOUT_COUNT: &str = "ERR the ANY argument requires COUNT argument";
 
-/// Redis's `georadiusGetKeys`: the source, then the last STORE/STOREDIST argument (scanned
-/// from position 5, as Redis scans it for both GEORADIUS and GEORADIUSBYMEMBER).
-fn georadius_keys(argv: &[Bytes]) -> Option<Vec<usize>> {
+/// The keys of GEORADIUS (`FROM` = 6) and GEORADIUSBYMEMBER (`FROM` = 5): the source, then
+/// what their key specs find (as `COMMAND GETKEYS` reports them in Redis 7.0): the argument
+/// after the first `STORE`, then after the first `STOREDIST`, searched from `FROM`. Then,
+/// should it differ (`STORE a STORE b`), the destination the command really writes (the
+/// last STORE/STOREDIST option), so that transactions lock it too.
+fn georadius_keys<const FROM: usize>(argv: &[Bytes]) -> Option<Vec<usize>> {
+    let mut keys = vec![1];
+    for keyword in ["store", "storedist"] {
+        let found = (FROM..argv.len().saturating_sub(1)).find(|&i| args::is(&argv[i], keyword));
+        keys.extend(found.map(|i| i + 1));
+    }
+    // The destination the command's own parsing picks: the last STORE/STOREDIST option.
     let mut stored = None;
-    let mut i = 5;
+    let mut i = FROM;
     while i < argv.len() {
-        if (args::is(&argv[i], "store") || args::is(&argv[i], "storedist")) && i + 1 < argv.len() {
-            stored = Some(i + 1);
-            i += 1;
+        if i + 1 < argv.len() {
+            if args::is(&argv[i], "count") {
+                i += 1;
+            } else if args::is(&argv[i], "store") || args::is(&argv[i], "storedist") {
+                stored = Some(i + 1);
+                i += 1;
+            }
         }
         i += 1;
     }
-    let mut keys = vec![1];
-    keys.extend(stored);
+    if let Some(p) = stored.filter(|p| !keys.contains(p)) {
+        keys.push(p);
+    }
     Some(keys)
 }
 
@@ -707,14 +721,17 @@ mod tests {
 
     #[test]
     fn store_keys_are_found_like_redis() {
-        assert_eq!(georadius_keys(&argv("GEORADIUS k 1 2 3 km")), Some(vec![1]));
+        let keys = |line: &str| georadius_keys::<6>(&argv(line)).unwrap();
+        assert_eq!(keys("GEORADIUS k 1 2 3 km"), [1]);
+        assert_eq!(keys("GEORADIUS k 1 2 3 km STORE a STOREDIST b"), [1, 7, 9]);
+        assert_eq!(keys("GEORADIUS k 1 2 3 km STOREDIST b STORE a"), [1, 9, 7]);
+        // The key specs find `a`; the command stores into `b`.
+        assert_eq!(keys("GEORADIUS k 1 2 3 km STORE a STORE b"), [1, 7, 9]);
+        assert_eq!(keys("GEORADIUS k 1 2 3 store store"), [1]);
+        assert_eq!(keys("GEORADIUS k 1 2 3 km COUNT store STORE a"), [1, 8, 9]);
         assert_eq!(
-            georadius_keys(&argv("GEORADIUS k 1 2 3 km STORE a STOREDIST b")),
-            Some(vec![1, 9])
-        );
-        assert_eq!(
-            georadius_keys(&argv("GEORADIUSBYMEMBER k m 3 km STORE a")),
-            Some(vec![1, 6])
+            georadius_keys::<5>(&argv("GEORADIUSBYMEMBER k m 3 km STORE a")).unwrap(),
+            [1, 6]
         );
     }
 
