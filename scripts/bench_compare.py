@@ -357,6 +357,41 @@ def bench_keys_payload(value_size: int) -> bytes:
     return _payloads[k]
 
 
+# The GEOSEARCH scenario's geo set: KEYSPACE members `m:%012d` (the redis-benchmark
+# `__rand_int__` format) at fixed pseudo-random places in a 10 x 10 degree region.
+GEO_KEY = "geo"
+
+
+def geo_payload() -> bytes:
+    k = ("geo", 0, KEYSPACE)
+    if k not in _payloads:
+        x = 12345
+        parts = []
+        for i in range(KEYSPACE):
+            x = (x * 6364136223846793005 + 1442695040888963407) % (1 << 64)
+            lon = 10 + (x >> 40) % 1_000_000 / 100_000
+            lat = 35 + (x >> 20) % 1_000_000 / 100_000
+            parts.append(resp_encode(b"GEOADD", GEO_KEY.encode(), b"%.5f" % lon, b"%.5f" % lat, b"m:%012d" % i))
+        _payloads[k] = b"".join(parts)
+    return _payloads[k]
+
+
+def populate_geo(srv: Server, pinned: bool = True) -> None:
+    """Loads the GEOSEARCH scenario's geo set (`redis-cli --pipe`) and checks its size."""
+    p = run(
+        client_prefix(pinned) + ["redis-cli", "-h", "127.0.0.1", "-p", str(srv.port), "--pipe"],
+        T_PIPE,
+        input=geo_payload(),
+    )
+    out = (p.stdout + p.stderr).decode(errors="replace")
+    m = re.search(r"errors:\s*(\d+),\s*replies:\s*(\d+)", out)
+    if p.returncode != 0 or not m or int(m.group(1)) != 0:
+        raise RuntimeError(f"redis-cli --pipe into {srv.name} failed (status {p.returncode}): {out.strip()}")
+    size = resp_command(srv.port, "ZCARD", GEO_KEY)
+    if size != KEYSPACE:
+        raise RuntimeError(f"{srv.name}: ZCARD {GEO_KEY} is {size} after loading, expected {KEYSPACE}")
+
+
 def memory_payload() -> bytes:
     k = ("memory", MEMORY_VALUE_SIZE, MEMORY_KEYS)
     if k not in _payloads:
@@ -367,9 +402,11 @@ def memory_payload() -> bytes:
 
 
 def parse_benchmark_csv(stdout: str, test: str) -> float | None:
-    """requests/s of `test` from `redis-benchmark -q --csv` output (warnings are ignored)."""
+    """requests/s of `test` from `redis-benchmark -q --csv` output (warnings are ignored); a
+    custom command's row is titled with its whole command line."""
     for row in csv.reader(io.StringIO(stdout)):
-        if len(row) >= 2 and row[0].strip().upper() == test.upper():
+        title = row[0].strip().upper() if row else ""
+        if len(row) >= 2 and (title == test.upper() or title.startswith(test.upper() + " ")):
             try:
                 return float(row[1])
             except ValueError:
@@ -384,13 +421,16 @@ NOISE = ("WARNING: Could not fetch server CONFIG",)
 class Scenario:
     key: str
     label: str
-    test: str  # "set" | "get"
+    test: str  # "set" | "get" | a custom command's name ("geosearch")
     pipeline: int
     clients: int
     data_size: int
     servers: tuple[str, ...] = ("ferrokv", "redis")
     pilot_n: int = 20_000
     quick_n: int = 20_000
+    # A custom command for redis-benchmark (instead of `-t test`); `__rand_int__` is replaced
+    # by a random 12-digit key number below KEYSPACE.
+    command: tuple[str, ...] = ()
 
 
 def redis_benchmark(
@@ -400,15 +440,14 @@ def redis_benchmark(
     cmd = client_prefix(pinned) + [
         "redis-benchmark",
         "-h", "127.0.0.1",
-    ] + (tls or ["-p", str(srv.port)]) + [
-        "-t", sc.test,
+    ] + (tls or ["-p", str(srv.port)]) + ([] if sc.command else ["-t", sc.test]) + [
         "-n", str(n),
         "-r", str(KEYSPACE),
         "-d", str(sc.data_size),
         "-c", str(sc.clients),
         "-P", str(sc.pipeline),
         "-q", "--csv",
-    ]  # fmt: skip
+    ] + list(sc.command)  # fmt: skip
     rec: dict[str, Any] = {"n": n, "cmd": " ".join(cmd)}
     before = srv.cpu_ticks()
     t0 = time.monotonic()
@@ -483,6 +522,12 @@ SCENARIOS = [
     Scenario("set_p16_d1024", "SET P16, 1 KiB", "set", 16, 50, 1024, pilot_n=100_000, quick_n=50_000),
     Scenario("get_p1_d1024", "GET P1, 1 KiB", "get", 1, 50, 1024, pilot_n=20_000, quick_n=20_000),
     Scenario("get_p16_d1024", "GET P16, 1 KiB", "get", 16, 50, 1024, pilot_n=100_000, quick_n=50_000),
+    Scenario(
+        "geosearch_p1", "GEOSEARCH P1, 10 km COUNT 10 WITHDIST", "geosearch", 1, 50, 3,
+        pilot_n=20_000, quick_n=10_000,
+        command=("GEOSEARCH", GEO_KEY, "FROMMEMBER", "m:__rand_int__", "BYRADIUS", "10", "km",
+                 "ASC", "COUNT", "10", "WITHDIST"),
+    ),
 ]  # fmt: skip
 
 
@@ -526,6 +571,11 @@ class Comparison:
         for i, sc in enumerate(SCENARIOS):
             if sc.test == "get":
                 self.prepare_gets(sc, populated)
+            elif sc.command and sc.test == "geosearch":
+                for name in sc.servers:
+                    if (name, -1) not in populated:
+                        populate_geo(self.live[name], pinned=name != "ferrokv-2t")
+                        populated.add((name, -1))
             else:
                 populated = {p for p in populated if p[1] == sc.data_size}
             n = n_for(sc)
@@ -540,6 +590,11 @@ class Comparison:
                     raise SetupError(f"{name} died during {sc.label}; log:\n{srv.log_tail()}")
                 shown = f"{rec['rps']:,.0f} req/s" if "rps" in rec else "FAILED"
                 log(f"{sink} rep {rep} {sc.label:<26} {name:<10} n={n:<9} {shown}")
+            if sc.command and sc.test == "geosearch":
+                # Later GET loads check DBSIZE: take the geo set away again.
+                for name in sc.servers:
+                    resp_command(self.live[name].port, "DEL", GEO_KEY)
+                    populated.discard((name, -1))
 
     def calibrate(self) -> dict[str, int]:
         """-n per scenario so a run lasts about --seconds (same -n for every server)."""
@@ -757,6 +812,8 @@ def main_rows(meta: dict[str, Any], med: dict[str, Any]) -> list[tuple[str, floa
     for sc in SCENARIOS:
         extra = "" if sc.clients == 50 else f" ({sc.clients} conns)"
         label = f"{sc.test.upper()} P{sc.pipeline}, {'3 B' if sc.data_size == 3 else '1 KiB'}{extra}, req/s"
+        if sc.command:
+            label = f"{sc.label}, req/s"
         rows.append((label, tp.get(sc.key, {}).get("ferrokv"), tp.get(sc.key, {}).get("redis"), "rps"))
     rows.append(
         (

@@ -140,6 +140,41 @@ pub static ACCESS: &[(&str, Access)] = &[
     ] }),
     ("flushall", Access { categories: &["keyspace", "dangerous"], tips: &["request_policy:all_shards", "response_policy:all_succeeded"], key_specs: &[] }),
     ("flushdb", Access { categories: &["keyspace", "dangerous"], tips: &["request_policy:all_shards", "response_policy:all_succeeded"], key_specs: &[] }),
+    ("geoadd", Access { categories: &["geo"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+    ] }),
+    ("geodist", Access { categories: &["geo"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+    ] }),
+    ("geohash", Access { categories: &["geo"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+    ] }),
+    ("geopos", Access { categories: &["geo"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+    ] }),
+    ("georadius", Access { categories: &["geo"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+        KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Keyword { keyword: "STORE", startfrom: 6 }, find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+        KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Keyword { keyword: "STOREDIST", startfrom: 6 }, find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+    ] }),
+    ("georadius_ro", Access { categories: &["geo"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+    ] }),
+    ("georadiusbymember", Access { categories: &["geo"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+        KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Keyword { keyword: "STORE", startfrom: 5 }, find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+        KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Keyword { keyword: "STOREDIST", startfrom: 5 }, find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+    ] }),
+    ("georadiusbymember_ro", Access { categories: &["geo"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+    ] }),
+    ("geosearch", Access { categories: &["geo"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+    ] }),
+    ("geosearchstore", Access { categories: &["geo"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::OW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+        KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(2), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+    ] }),
     ("get", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),

@@ -29,6 +29,7 @@ pub mod docs;
 mod docs_data;
 pub mod dump;
 pub mod errors;
+pub mod geo;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod info;
@@ -118,6 +119,7 @@ pub enum Group {
     SortedSet,
     Bitmap,
     HyperLogLog,
+    Geo,
     Connection,
     Server,
     Transactions,
@@ -135,6 +137,7 @@ impl Group {
             Group::SortedSet => "sorted-set",
             Group::Bitmap => "bitmap",
             Group::HyperLogLog => "hyperloglog",
+            Group::Geo => "geo",
             Group::Connection => "connection",
             Group::Server => "server",
             Group::Transactions => "transactions",
@@ -497,7 +500,7 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 23] {
+fn tables() -> [&'static [CommandSpec]; 24] {
     [
         connection::COMMANDS,
         acl::COMMANDS,
@@ -512,6 +515,7 @@ fn tables() -> [&'static [CommandSpec]; 23] {
         hashes::COMMANDS,
         sets::COMMANDS,
         zsets::COMMANDS,
+        geo::COMMANDS,
         server::COMMANDS,
         persistence::COMMANDS,
         aof::COMMANDS,

@@ -223,7 +223,7 @@ enum AddError {
 
 /// `zaddGenericCommand`. Options are read until the first argument that is not one (so
 /// `ZINCRBY key nx member` is a syntax error, as in Redis).
-fn zadd_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], incr: bool) {
+pub(crate) fn zadd_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], incr: bool) {
     let mut flags = AddFlags {
         incr,
         ..AddFlags::default()
@@ -882,7 +882,7 @@ fn removed_events(
 /// Stores a STORE command's non-empty `result` in `slot` reporting `event`, or deletes the
 /// destination reporting `del` (Redis deletes without a lookup: an expired one counts).
 /// Returns the old entry (drop it unlocked).
-fn store_result(
+pub(crate) fn store_result(
     slot: &mut crate::store::Slot<'_>,
     result: Vec<(StrBuf, f64)>,
     event: &str,

@@ -2,6 +2,7 @@
 //! replacement, argument splitting.
 
 pub mod fs;
+pub mod geohash;
 pub mod glob;
 pub mod hll;
 pub mod num;

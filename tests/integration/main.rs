@@ -32,6 +32,7 @@ mod config_file;
 mod connection;
 mod differential;
 mod encodings;
+mod geo;
 mod haproxy;
 mod hashes;
 mod hyperloglog;
