@@ -31,6 +31,8 @@ const GETKEYS: &[&[&str]] = &[
     &["COMMAND", "GETKEYSANDFLAGS", "blmpop", "0", "2", "a", "b", "LEFT"],
     &["COMMAND", "GETKEYSANDFLAGS", "bitop", "and", "d", "a", "b"],
     &["COMMAND", "GETKEYSANDFLAGS", "pfmerge", "d", "a", "b"],
+    &["COMMAND", "GETKEYSANDFLAGS", "georadius", "g", "0", "0", "1", "km", "STORE", "d"],
+    &["COMMAND", "GETKEYSANDFLAGS", "geosearchstore", "d", "s", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "m"],
     &["COMMAND", "GETKEYSANDFLAGS", "object", "encoding", "k"],
     &["COMMAND", "GETKEYSANDFLAGS", "memory", "usage", "k"],
     &["COMMAND", "GETKEYSANDFLAGS", "expire", "k", "10"],
