@@ -34,7 +34,10 @@
 //! ferrokv's lists are chunked deques, not quicklists; the `ql_*` figures are those of the
 //! quicklist Redis builds by pushing the same elements at the tail (its node-fill rules with
 //! `list-max-listpack-size` and the packed threshold), which is what Redis reports after
-//! RPUSHes. `QUICKLIST-PACKED-THRESHOLD` only changes those figures: a large element needs no
+//! RPUSHes. (Redis fixes a list's fill when it creates the list; here the setting is read
+//! when DEBUG OBJECT runs.) `serializedlength` is the length of our RDB encoding of the value,
+//! which equals Redis's except where LZF compresses (strings over 20 bytes, packed blobs):
+//! our compressor's output differs from Redis's `lzf_compress`. `QUICKLIST-PACKED-THRESHOLD` only changes those figures: a large element needs no
 //! node of its own here.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -613,11 +616,12 @@ fn reload(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// `prefix:count-1` (prefix `key`) that do not exist, valued `value:N` (cut or zero-padded to
 /// `size` bytes when given). Not propagated, as Redis.
 fn populate(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    // Redis's getPositiveLongFromObjectOrReply.
-    let positive = |a: &[u8]| match parse_i64(a) {
-        None => Err(errors::NOT_INTEGER),
-        Some(n) if n < 0 => Err("ERR value is out of range, must be positive"),
-        Some(n) => Ok(n as u64),
+    // Redis's getPositiveLongFromObjectOrReply: one error for a non-integer and a negative.
+    let positive = |a: &[u8]| {
+        parse_i64(a)
+            .filter(|&n| n >= 0)
+            .map(|n| n as u64)
+            .ok_or("ERR value is out of range, must be positive")
     };
     let count = match positive(&argv[2]) {
         Ok(n) => n,
@@ -672,6 +676,8 @@ fn protocol(ctx: &mut Ctx<'_>, name: &[u8]) {
     match name.to_ascii_lowercase().as_slice() {
         b"string" => out.bulk(b"Hello World"),
         b"integer" => out.int(12345),
+        // Redis's sample value, not an approximation of pi.
+        #[allow(clippy::approx_constant)]
         b"double" => out.double(3.141),
         b"bignum" => {
             const NUM: &[u8] = b"1234567999999999999999999999999999999";
@@ -922,7 +928,7 @@ mod tests {
         assert_eq!(quicklist_shape(items.into_iter(), -2, 1), (4, 4));
         // 8 KiB nodes: 500-byte elements (504 listpack bytes), 16 a node (7 + 16 * 504 + 508 > 8192).
         let big = vec![b'x'; 500];
-        let many = std::iter::repeat(big.as_slice()).take(100);
+        let many = std::iter::repeat_n(big.as_slice(), 100);
         assert_eq!(quicklist_shape(many, -2, 1 << 30).0, 7);
         assert_eq!(quicklist_shape(std::iter::empty(), -2, 1 << 30), (0, 0));
     }
