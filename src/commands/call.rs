@@ -609,7 +609,11 @@ fn feed_monitors(ctx: &mut Ctx<'_>, name: &str, args: &[Bytes]) {
 #[inline(always)]
 fn record(ctx: &mut Ctx<'_>, outcome: Outcome, usec: u64, reply_at: usize) {
     let stats = ctx.stats;
-    let reply = &ctx.out.buf[reply_at.min(ctx.out.buf.len())..];
+    let reply = if std::mem::take(&mut ctx.raw_error_reply) {
+        &[][..]
+    } else {
+        &ctx.out.buf[reply_at.min(ctx.out.buf.len())..]
+    };
     match outcome {
         Outcome::Ran { index, .. } => stats.record_call(index, usec, reply),
         Outcome::Queued | Outcome::Postponed => {}

@@ -213,7 +213,8 @@ fn debug(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         }
         (b"error", 3) => {
             // Sent as given (CR and LF made spaces), without the `ERR` code Redis's other
-            // errors get.
+            // errors get, and not counted as an error of DEBUG (Redis writes it raw).
+            ctx.reply_is_raw_error();
             let out = &mut ctx.out.buf;
             out.extend_from_slice(b"-");
             out.extend(

@@ -173,6 +173,9 @@ pub struct Ctx<'a> {
     /// What the running command asked of its propagation (kept only while writes are
     /// recorded).
     propagation: Option<Box<Propagation>>,
+    /// The running command's error reply is raw protocol, not an error of the command (DEBUG
+    /// ERROR): not counted in errorstats nor as a failed call, as Redis's `addReplySds`.
+    raw_error_reply: bool,
 }
 
 /// What a command asked of its own propagation.
@@ -209,6 +212,7 @@ impl<'a> Ctx<'a> {
             depth: 0,
             own_push_bytes: 0,
             propagation: None,
+            raw_error_reply: false,
         }
     }
 
@@ -314,6 +318,12 @@ impl<'a> Ctx<'a> {
     /// `forceCommandPropagation`: FLUSHALL and FLUSHDB of an empty database).
     pub fn force_propagation(&mut self) {
         self.asked().forced = true;
+    }
+
+    /// The error the running command replies is raw protocol it was asked to send (DEBUG
+    /// ERROR), not a failure: [`call()`] does not count it.
+    pub(crate) fn reply_is_raw_error(&mut self) {
+        self.raw_error_reply = true;
     }
 
     /// The `bytes` just written are pushes to the client itself (Pub/Sub confirmations):

@@ -272,6 +272,9 @@ const EDGE_CASES: &[&str] = &[
     "DEBUG CHANGE-REPL-ID", "DEBUG CHANGE-REPL-ID x", "DEBUG STRINGMATCH-TEST x",
     "debug digest-value s l h st z nokey",
     "MULTI", "DEBUG DIGEST", "DEBUG DIGEST-VALUE s", "EXEC",
+    // DEBUG ERROR's reply is raw protocol: no errorstat, no failed call.
+    "CONFIG RESETSTAT", "DEBUG ERROR FOO", "MULTI", "DEBUG ERROR BAR", "EXEC",
+    "INFO errorstats",
 ];
 
 #[test]
