@@ -140,6 +140,8 @@ pub const TABLE: &[Tunable] = &[
     t("cluster-announce-port", Kind::Int(0, 65535), "0"),
     t("cluster-announce-bus-port", Kind::Int(0, 65535), "0"),
     t("cluster-announce-tls-port", Kind::Int(0, 65535), "0"),
+    // CLIENT TRACKING: keys in the invalidation table past this are invalidated (0: no limit).
+    t("tracking-table-max-keys", Kind::Int(0, LONG_MAX), "1000000"),
     // HyperLogLog: a sparse HLL growing past this many bytes becomes dense.
     t("hll-sparse-max-bytes", Kind::Memory(0, LONG_MAX), "3000"),
     // Start-up only, as Redis: ferrokv never forks into the background.
@@ -163,6 +165,7 @@ pub const MIN_REPLICAS_TO_WRITE: usize = index_of("min-replicas-to-write");
 pub const MIN_REPLICAS_MAX_LAG: usize = index_of("min-replicas-max-lag");
 pub const OOM_SCORE_ADJ: usize = index_of("oom-score-adj");
 pub const OOM_SCORE_ADJ_VALUES: usize = index_of("oom-score-adj-values");
+pub const TRACKING_TABLE_MAX_KEYS: usize = index_of("tracking-table-max-keys");
 pub const HLL_SPARSE_MAX_BYTES: usize = index_of("hll-sparse-max-bytes");
 pub const ENABLE_PROTECTED_CONFIGS: usize = index_of("enable-protected-configs");
 pub const ENABLE_DEBUG_COMMAND: usize = index_of("enable-debug-command");

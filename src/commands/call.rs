@@ -566,7 +566,8 @@ fn tracking_after(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, args: &[Bytes])
     if spec.flags & super::flags::READONLY != 0 {
         let t = ctx.srv.tracking.get(ctx.client.id).unwrap_or_default();
         // OPTIN: only after CLIENT CACHING YES; OPTOUT: unless CLIENT CACHING NO.
-        let skip = (t.optin && ctx.client.caching != Some(true))
+        let skip = t.bcast
+            || (t.optin && ctx.client.caching != Some(true))
             || (t.optout && ctx.client.caching == Some(false));
         if !skip {
             let keys = spec.keys_of(args);
@@ -574,6 +575,9 @@ fn tracking_after(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, args: &[Bytes])
                 ctx.client.id,
                 keys.iter().filter_map(|&i| args.get(i).map(|a| &a[..])),
             );
+            let mut own = Vec::new();
+            crate::state::tracking::enforce_limit(ctx.srv, ctx.fx, ctx.client.id, &mut own);
+            ctx.out.buf.extend_from_slice(&own);
         }
     }
     // CLIENT CACHING applies to the next command (or the next transaction) only.

@@ -430,7 +430,6 @@ const BCAST_SWITCH: &str = "ERR You can't switch BCAST mode on/off before disabl
 const BCAST_OPTS: &str = "ERR OPTIN and OPTOUT are not compatible with BCAST";
 const OPTIN_AND_OPTOUT: &str = "ERR You can't specify both OPTIN mode and OPTOUT mode";
 const OPT_SWITCH: &str = "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.";
-const BCAST_UNSUPPORTED: &str = "ERR BCAST mode is not supported yet";
 const CACHING_NOT_TRACKING: &str = "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled";
 const CACHING_YES: &str =
     "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.";
@@ -456,7 +455,7 @@ pub fn tracking_off(srv: &Shared, client: &mut crate::state::Client) {
 fn tracking(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let mut redirect = 0u64;
     let (mut bcast, mut optin, mut optout, mut noloop) = (false, false, false, false);
-    let mut prefixes = 0usize;
+    let mut prefixes: Vec<Bytes> = Vec::new();
     let mut j = 3;
     while j < argv.len() {
         let more = j + 1 < argv.len();
@@ -486,7 +485,7 @@ fn tracking(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             noloop = true;
         } else if args::is(a, "prefix") && more {
             j += 1;
-            prefixes += 1;
+            prefixes.push(argv[j].clone());
         } else {
             return ctx.out.error(errors::SYNTAX);
         }
@@ -494,11 +493,11 @@ fn tracking(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     }
     let id = ctx.client.id;
     if args::is(&argv[2], "on") {
-        if !bcast && prefixes > 0 {
+        if !bcast && !prefixes.is_empty() {
             return ctx.out.error(PREFIX_NEEDS_BCAST);
         }
         let old = ctx.srv.tracking.get(id).filter(|_| ctx.client.tracking);
-        if bcast && old.is_some() {
+        if old.is_some_and(|o| o.bcast != bcast) {
             return ctx.out.error(BCAST_SWITCH);
         }
         if bcast && (optin || optout) {
@@ -511,7 +510,9 @@ fn tracking(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             return ctx.out.error(OPT_SWITCH);
         }
         if bcast {
-            return ctx.out.error(BCAST_UNSUPPORTED);
+            if let Some(e) = ctx.srv.tracking.prefix_collision(id, &prefixes) {
+                return ctx.out.error(&e);
+            }
         }
         let info = &ctx.client.info;
         let t = crate::state::tracking::Tracker {
@@ -521,10 +522,14 @@ fn tracking(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             noloop,
             optin,
             optout,
+            bcast,
             broken: false,
         };
         ctx.client.tracking = true;
         set_tracking_count(ctx.srv, ctx.srv.tracking.enable(id, t));
+        if bcast {
+            ctx.srv.tracking.subscribe_prefixes(id, &prefixes);
+        }
     } else if args::is(&argv[2], "off") {
         tracking_off(ctx.srv, ctx.client);
     } else {
@@ -586,6 +591,9 @@ fn trackinginfo(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
         None => flags.push(b"off"),
         Some(t) => {
             flags.push(b"on");
+            if t.bcast {
+                flags.push(b"bcast");
+            }
             if t.optin {
                 flags.push(b"optin");
                 if caching {
@@ -616,7 +624,15 @@ fn trackinginfo(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
     out.bulk(b"redirect");
     out.int(t.map_or(-1, |t| t.redirect as i64));
     out.bulk(b"prefixes");
-    out.array(0);
+    let prefixes = match t {
+        Some(t) if t.bcast => ctx.srv.tracking.prefixes_of(ctx.client.id),
+        _ => Vec::new(),
+    };
+    let out = &mut *ctx.out;
+    out.array(prefixes.len());
+    for p in &prefixes {
+        out.bulk(p);
+    }
 }
 
 /// # Format

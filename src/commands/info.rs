@@ -448,7 +448,7 @@ fn stats_section(srv: &Shared, s: &mut String) {
         "current_active_defrag_time" => 0,
         "tracking_total_keys" => srv.tracking.table_size().0,
         "tracking_total_items" => srv.tracking.table_size().1,
-        "tracking_total_prefixes" => 0,
+        "tracking_total_prefixes" => srv.tracking.prefix_count(),
         "unexpected_error_replies" => srv.stat(|w| &w.unexpected_error_replies),
         "total_error_replies" => srv.stat(|w| &w.total_error_replies),
         "dump_payload_sanitizations" => 0,

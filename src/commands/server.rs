@@ -781,6 +781,7 @@ const PARAMS: &[Param] = &[
     tunable!("daemonize"),
     // --- hyperloglog ---
     tunable!("hll-sparse-max-bytes"),
+    tunable!("tracking-table-max-keys"),
     // --- debug ---
     tunable!(immutable "enable-protected-configs"),
     tunable!(immutable "enable-debug-command"),
@@ -975,6 +976,9 @@ fn config_set(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             }
         }
     }
+    let tracking_limit = stored
+        .iter()
+        .any(|(i, _)| *i == crate::tunables::TRACKING_TABLE_MAX_KEYS);
     for v in values {
         if let NewValue::Tls(..) | NewValue::Tunable(..) = v {
             continue;
@@ -988,6 +992,12 @@ fn config_set(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         apply(ctx.srv, v);
     }
     ctx.out.ok();
+    if tracking_limit {
+        // Keys over the new limit are invalidated (after this reply, as Redis's cron would).
+        let mut own = Vec::new();
+        crate::state::tracking::enforce_limit(ctx.srv, ctx.fx, ctx.client.id, &mut own);
+        ctx.out.buf.extend_from_slice(&own);
+    }
 }
 
 /// # Format

@@ -74,7 +74,7 @@ impl Db {
             .load(std::sync::atomic::Ordering::Relaxed)
             != 0
         {
-            fx.invalidate(key);
+            fx.invalidate(key, false);
         }
         if fx.propagating() {
             fx.propagate(Op::new(self.index, &[b"DEL", key]));
@@ -546,7 +546,7 @@ impl<'a> Slot<'a> {
             .load(std::sync::atomic::Ordering::Relaxed)
             != 0
         {
-            self.fx.invalidate(self.key);
+            self.fx.invalidate(self.key, true);
         }
     }
 
@@ -683,7 +683,7 @@ impl<'a> Slot<'a> {
             .load(std::sync::atomic::Ordering::Relaxed)
             != 0
         {
-            self.fx.invalidate(self.key);
+            self.fx.invalidate(self.key, false);
         }
         db.events
             .notify(class::EVICTED, "evicted", db.index, self.key, self.fx);

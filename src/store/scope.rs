@@ -90,13 +90,20 @@ pub struct Scope {
     rare: Cell<Option<Box<Rare>>>,
 }
 
+/// A key an execution modified, for CLIENT TRACKING (see [`Scope::invalidate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Modified {
+    pub key: Box<[u8]>,
+    pub by_client: bool,
+}
+
 #[derive(Default)]
 struct Rare {
     ready: Vec<(usize, Box<[u8]>)>,
     ops: Vec<Op>,
     pushes: Vec<u8>,
     /// Keys modified while some client tracks keys (CLIENT TRACKING).
-    invalidated: Vec<Box<[u8]>>,
+    invalidated: Vec<Modified>,
     wake_more: Vec<usize>,
 }
 
@@ -312,13 +319,20 @@ impl Scope {
         unpack(self.caller.get())
     }
 
-    /// Records a key modified while clients track keys (invalidated after the command).
-    pub fn invalidate(&self, key: &[u8]) {
-        self.rare(|r| r.invalidated.push(key.into()));
+    /// Records a key modified while clients track keys (invalidated after the command);
+    /// `by_client`: the executing client changed it (false: an expiry or eviction did, which
+    /// NOLOOP in BCAST mode does not filter, as Redis's `signalModifiedKey(NULL, ..)`).
+    pub fn invalidate(&self, key: &[u8], by_client: bool) {
+        self.rare(|r| {
+            r.invalidated.push(Modified {
+                key: key.into(),
+                by_client,
+            })
+        });
     }
 
     /// Takes the keys recorded by [`Scope::invalidate`].
-    pub fn take_invalidated(&self) -> Vec<Box<[u8]>> {
+    pub fn take_invalidated(&self) -> Vec<Modified> {
         self.rare_if(|r| std::mem::take(&mut r.invalidated))
     }
 

@@ -92,10 +92,56 @@ const SCRIPT: &[&[&str]] = &[
     &["CLIENT", "TRACKINGINFO"],
 ];
 
+/// BCAST mode on one RESP3 connection: prefixes, per-prefix pushes (MSET, EXEC), the prefix
+/// rules and errors, NOLOOP.
+const BCAST_SCRIPT: &[&[&str]] = &[
+    &[
+        "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "a:", "PREFIX", "b:",
+    ],
+    &["MSET", "a:1", "x", "b:2", "y", "c:3", "z", "a:0", "w"],
+    &["MULTI"],
+    &["INCR", "a:n"],
+    &["SET", "b:x", "1"],
+    &["SET", "c:x", "1"],
+    &["DEL", "a:1", "a:n"],
+    &["EXEC"],
+    &["CLIENT", "TRACKINGINFO"],
+    &["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "a"],
+    &["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "a:1"],
+    // (Redis 7.0 replies both an error and +OK when the overlap is past the first prefix
+    // given; ferrokv replies the error only.)
+    &[
+        "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "d", "PREFIX", "dd", "PREFIX", "c:",
+    ],
+    &["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "c:"],
+    &["SET", "c:1", "1"],
+    &["CLIENT", "TRACKINGINFO"],
+    &["CLIENT", "TRACKING", "on"],
+    &["CLIENT", "TRACKING", "on", "BCAST", "OPTIN"],
+    &["CLIENT", "TRACKING", "off"],
+    &["SET", "a:1", "1"],
+    &["CLIENT", "TRACKING", "on", "BCAST", "NOLOOP"],
+    &["SET", "k", "1"],
+    &["CLIENT", "TRACKINGINFO"],
+    &["CLIENT", "TRACKING", "off"],
+    &["CLIENT", "TRACKING", "on"],
+    &["GET", "z"],
+    &["CLIENT", "TRACKING", "on", "BCAST"],
+    &["CLIENT", "TRACKING", "off"],
+    &["CLIENT", "TRACKING", "on", "BCAST"],
+    &["SET", "z", "1"],
+    &["FLUSHALL"],
+    &["CLIENT", "TRACKING", "off"],
+];
+
 fn run_script(srv: &Server) -> String {
+    run(srv, SCRIPT)
+}
+
+fn run(srv: &Server, script: &[&[&str]]) -> String {
     let mut r = resp3(srv);
     let mut out = String::new();
-    for c in SCRIPT {
+    for c in script {
         cmd(&mut r, c);
         out.push_str(&drain(&mut r));
     }
@@ -110,6 +156,77 @@ fn matches_redis_byte_for_byte() {
         return;
     };
     assert_eq!(ours, run_script(&redis));
+}
+
+#[test]
+fn bcast_matches_redis_byte_for_byte() {
+    let ours = run(&Server::start(&["--threads", "2"]), BCAST_SCRIPT);
+    assert!(ours.contains(">2\r\n$10\r\ninvalidate\r\n*2\r\n$3\r\na:0\r\n$3\r\na:1\r\n"));
+    let Some(redis) = Server::start_redis() else {
+        println!("skipped: redis-server not found");
+        return;
+    };
+    assert_eq!(ours, run(&redis, BCAST_SCRIPT));
+}
+
+#[test]
+fn bcast_reaches_subscribers_on_other_loops_and_skips_own_noloop_writes() {
+    let srv = Server::start(&["--threads", "2"]);
+    let mut sub = srv.raw();
+    let sub_id = client_id(&mut sub);
+    cmd(&mut sub, &["SUBSCRIBE", "__redis__:invalidate"]);
+    drain(&mut sub);
+    let mut ts: Vec<Raw> = (0..3).map(|_| srv.raw()).collect();
+    for t in &mut ts {
+        cmd(
+            t,
+            &[
+                "CLIENT", "TRACKING", "on", "BCAST", "NOLOOP", "REDIRECT", &sub_id, "PREFIX", "u:",
+            ],
+        );
+        assert_eq!(drain(t), "+OK\r\n");
+    }
+    let mut info = srv.raw();
+    cmd(&mut info, &["INFO", "clients"]);
+    let s = drain(&mut info);
+    assert!(s.contains("tracking_clients:3"), "{s}");
+    cmd(&mut info, &["INFO", "stats"]);
+    assert!(drain(&mut info).contains("tracking_total_prefixes:1"));
+    // ts[0]'s own write: the other two are told.
+    cmd(&mut ts[0], &["MSET", "u:1", "a", "v:1", "b"]);
+    drain(&mut ts[0]);
+    let msg = "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$3\r\nu:1\r\n";
+    assert_eq!(drain(&mut sub), msg.repeat(2));
+    // ts[1]'s SET: the other two; its expiry is nobody's own write: all three (the active
+    // sweep visits each shard once a second).
+    cmd(&mut ts[1], &["SET", "u:e", "1", "PX", "30"]);
+    let mut s = String::new();
+    for _ in 0..5 {
+        std::thread::sleep(Duration::from_millis(300));
+        s.push_str(&drain(&mut sub));
+    }
+    assert_eq!(s.matches("u:e").count(), 5, "{s}");
+}
+
+#[test]
+fn table_limit_invalidates_keys_over_it() {
+    let srv = Server::start(&["--threads", "2"]);
+    let mut t = resp3(&srv);
+    cmd(&mut t, &["CLIENT", "TRACKING", "on"]);
+    cmd(&mut t, &["MGET", "a", "b", "c", "d"]);
+    drain(&mut t);
+    cmd(&mut t, &["CONFIG", "SET", "tracking-table-max-keys", "1"]);
+    let s = drain(&mut t);
+    assert!(s.starts_with("+OK\r\n"), "{s}");
+    assert_eq!(s.matches("invalidate").count(), 3, "{s}");
+    cmd(&mut t, &["GET", "e"]);
+    let s = drain(&mut t);
+    assert_eq!(s.matches("invalidate").count(), 1, "{s}");
+    let mut info = srv.raw();
+    cmd(&mut info, &["INFO", "stats"]);
+    assert!(drain(&mut info).contains("tracking_total_keys:1"));
+    cmd(&mut t, &["CONFIG", "GET", "tracking-table-max-keys"]);
+    assert!(drain(&mut t).contains("$1\r\n1\r\n"));
 }
 
 #[test]
@@ -220,7 +337,8 @@ fn noloop_flush_and_expiry() {
     cmd(&mut other, &["SET", "e", "1", "PX", "50"]);
     cmd(&mut other, &["GET", "e"]);
     drain(&mut other);
-    std::thread::sleep(Duration::from_millis(400));
+    // The active sweep visits each shard once a second.
+    std::thread::sleep(Duration::from_millis(1300));
     cmd(&mut t, &["DBSIZE"]);
     drain(&mut t);
     assert_eq!(
