@@ -146,7 +146,19 @@ pub const TABLE: &[Tunable] = &[
     t("hll-sparse-max-bytes", Kind::Memory(0, LONG_MAX), "3000"),
     // Start-up only, as Redis: ferrokv never forks into the background.
     Tunable { name: "daemonize", alias: None, kind: Kind::Enum(&["no"]), default: "no", mutable: false },
+    // Protected actions (Redis's `protected_action_enum`): start-up only, as Redis.
+    Tunable { name: "enable-protected-configs", alias: None, kind: Kind::Enum(PROTECTED_ACTION), default: "no", mutable: false },
+    Tunable { name: "enable-debug-command", alias: None, kind: Kind::Enum(PROTECTED_ACTION), default: "no", mutable: false },
+    Tunable { name: "enable-module-command", alias: None, kind: Kind::Enum(PROTECTED_ACTION), default: "no", mutable: false },
 ];
+
+/// The values of the `enable-*` protected-action parameters, in their mirror's order:
+/// [`Tunables::int`] reads 0 (no), 1 (yes) or 2 (local: loopback clients only).
+const PROTECTED_ACTION: &[&str] = &["no", "yes", "local"];
+/// A protected action allowed to every client.
+pub const PROTECTED_YES: i64 = 1;
+/// A protected action allowed to loopback clients.
+pub const PROTECTED_LOCAL: i64 = 2;
 
 pub const HZ: usize = index_of("hz");
 pub const MIN_REPLICAS_TO_WRITE: usize = index_of("min-replicas-to-write");
@@ -155,6 +167,8 @@ pub const OOM_SCORE_ADJ: usize = index_of("oom-score-adj");
 pub const OOM_SCORE_ADJ_VALUES: usize = index_of("oom-score-adj-values");
 pub const TRACKING_TABLE_MAX_KEYS: usize = index_of("tracking-table-max-keys");
 pub const HLL_SPARSE_MAX_BYTES: usize = index_of("hll-sparse-max-bytes");
+pub const ENABLE_PROTECTED_CONFIGS: usize = index_of("enable-protected-configs");
+pub const ENABLE_DEBUG_COMMAND: usize = index_of("enable-debug-command");
 
 /// The index of the parameter whose name or alias is exactly `name`, at compile time (panics,
 /// failing the build, for a name [`TABLE`] lacks).

@@ -187,6 +187,10 @@ fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> (Outcome, usize) {
         multi::rejected(ctx, Some(spec), errors::wrong_arity(spec.name).as_bytes());
         return (Outcome::Rejected(Some(index)), reply_start);
     }
+    // Protected commands (Redis checks them right after the arity, before authentication).
+    if spec.flags & super::flags::PROTECTED != 0 && !protected_allowed(ctx, spec) {
+        return (Outcome::Rejected(Some(index)), reply_start);
+    }
     // Authentication first (Redis's processCommand order), then ACL, then maxmemory (the
     // cluster slot check will go between them), before the Pub/Sub context.
     if !ctx.client.authenticated
@@ -248,6 +252,24 @@ fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> (Outcome, usize) {
     }
     run(ctx, index, spec, args, subscribed)
 }
+
+/// Redis's `processCommand` rule for `protected` commands: DEBUG runs only where
+/// `enable-debug-command` allows the client (the AOF's loader always may). Returns false after
+/// writing the error (flagging an open MULTI).
+#[cold]
+#[inline(never)]
+fn protected_allowed(ctx: &mut Ctx<'_>, spec: &'static CommandSpec) -> bool {
+    if ctx.client.id == super::aof::AOF_CLIENT_ID
+        || ctx.allows_protected(crate::tunables::ENABLE_DEBUG_COMMAND)
+    {
+        return true;
+    }
+    multi::rejected(ctx, Some(spec), DEBUG_NOT_ALLOWED.as_bytes());
+    false
+}
+
+/// The refusal of a protected command (Redis's text, for DEBUG, its only one here).
+pub const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
 
 /// Redis's `processCommand` rules while persistence refuses commands: after a failed
 /// background save (with `stop-writes-on-bgsave-error`), or while the AOF cannot be
@@ -591,7 +613,11 @@ fn feed_monitors(ctx: &mut Ctx<'_>, name: &str, args: &[Bytes]) {
 #[inline(always)]
 fn record(ctx: &mut Ctx<'_>, outcome: Outcome, usec: u64, reply_at: usize) {
     let stats = ctx.stats;
-    let reply = &ctx.out.buf[reply_at.min(ctx.out.buf.len())..];
+    let reply = if std::mem::take(&mut ctx.raw_error_reply) {
+        &[][..]
+    } else {
+        &ctx.out.buf[reply_at.min(ctx.out.buf.len())..]
+    };
     match outcome {
         Outcome::Ran { index, .. } => stats.record_call(index, usec, reply),
         Outcome::Queued | Outcome::Postponed => {}

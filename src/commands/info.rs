@@ -467,7 +467,7 @@ fn replication_section(srv: &Shared, s: &mut String) {
         "role" => "master",
         "connected_slaves" => 0,
         "master_failover_state" => "no-failover",
-        "master_replid" => srv.replid,
+        "master_replid" => srv.replid.lock().as_str(),
         "master_replid2" => "0000000000000000000000000000000000000000",
         "master_repl_offset" => 0,
         "second_repl_offset" => -1,

@@ -25,6 +25,7 @@ pub mod clients;
 pub mod command;
 pub mod config_rewrite;
 pub mod connection;
+pub mod debug;
 pub mod docs;
 mod docs_data;
 pub mod dump;
@@ -84,6 +85,10 @@ pub mod flags {
     /// Internal, as Redis hides it: the command may expire arbitrary keys it meets (RANDOMKEY,
     /// SCAN), so the deletions it propagates are not wrapped in MULTI/EXEC.
     pub const TOUCHES_ARBITRARY_KEYS: u32 = 1 << 25;
+    /// Redis's `protected` (hidden from `COMMAND` on purpose, as Redis hides it): refused at
+    /// dispatch unless its `enable-*` parameter allows the client (DEBUG:
+    /// `enable-debug-command`).
+    pub const PROTECTED: u32 = 1 << 26;
 
     /// (flag, name) as `COMMAND INFO` shows them: Redis's order, without the flags Redis
     /// hides there (may_replicate, sentinel).
@@ -171,6 +176,9 @@ pub struct Ctx<'a> {
     /// What the running command asked of its propagation (kept only while writes are
     /// recorded).
     propagation: Option<Box<Propagation>>,
+    /// The running command's error reply is raw protocol, not an error of the command (DEBUG
+    /// ERROR): not counted in errorstats nor as a failed call, as Redis's `addReplySds`.
+    raw_error_reply: bool,
 }
 
 /// What a command asked of its own propagation.
@@ -207,6 +215,7 @@ impl<'a> Ctx<'a> {
             depth: 0,
             own_push_bytes: 0,
             propagation: None,
+            raw_error_reply: false,
         }
     }
 
@@ -221,6 +230,23 @@ impl<'a> Ctx<'a> {
     #[inline]
     pub fn db(&self) -> DbRef<'a> {
         self.store().db(self.client.db)
+    }
+
+    /// Whether the protected action governed by the `enable-*` parameter `setting` (a
+    /// [`crate::tunables`] index: `enable-debug-command`, `enable-protected-configs`) is
+    /// allowed to this client (Redis's `allowProtectedAction`): `yes`, or `local` and the
+    /// client is on loopback — exactly `127.0.0.1` or `::1`, as Redis's `islocalClient`
+    /// compares the peer's text.
+    pub fn allows_protected(&self, setting: usize) -> bool {
+        use crate::tunables::{PROTECTED_LOCAL, PROTECTED_YES};
+        match self.srv.tunables.int(setting) {
+            PROTECTED_YES => true,
+            PROTECTED_LOCAL => match self.client.info.addr().ip() {
+                std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+                std::net::IpAddr::V6(ip) => ip == std::net::Ipv6Addr::LOCALHOST,
+            },
+            _ => false,
+        }
     }
 
     /// Records a read lookup of `key` in the selected database, as Redis's `lookupKeyRead`
@@ -295,6 +321,12 @@ impl<'a> Ctx<'a> {
     /// `forceCommandPropagation`: FLUSHALL and FLUSHDB of an empty database).
     pub fn force_propagation(&mut self) {
         self.asked().forced = true;
+    }
+
+    /// The error the running command replies is raw protocol it was asked to send (DEBUG
+    /// ERROR), not a failure: [`call()`] does not count it.
+    pub(crate) fn reply_is_raw_error(&mut self) {
+        self.raw_error_reply = true;
     }
 
     /// The `bytes` just written are pushes to the client itself (Pub/Sub confirmations):
@@ -518,6 +550,7 @@ fn tables() -> [&'static [CommandSpec]; 24] {
         geo::COMMANDS,
         server::COMMANDS,
         persistence::COMMANDS,
+        debug::COMMANDS,
         aof::COMMANDS,
         clients::COMMANDS,
         command::COMMANDS,

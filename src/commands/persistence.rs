@@ -1,5 +1,5 @@
-//! Persistence commands: SAVE, BGSAVE, LASTSAVE, DEBUG RELOAD, and the saves that SHUTDOWN,
-//! SIGTERM and the `save` points run. The formats and the file handling are in
+//! Persistence commands: SAVE, BGSAVE, LASTSAVE, and the saves that SHUTDOWN, SIGTERM, DEBUG
+//! RELOAD (`debug.rs`) and the `save` points run. The formats and the file handling are in
 //! [`crate::persist`]; this module decides when to save and replies.
 //!
 //! A save's snapshot is taken on the thread that asks for it (the client's loop for SAVE and
@@ -24,7 +24,6 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("save",       1,  KEYSPACE_WIDE | ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,           Group::Server, 0, 0, 0, save),
     spec("bgsave",    -1,  KEYSPACE_WIDE | ADMIN | NOSCRIPT | NO_ASYNC_LOADING,           Group::Server, 0, 0, 0, bgsave),
     spec("lastsave",   1,  LOADING | STALE | FAST | DANGEROUS,                      Group::Server, 0, 0, 0, lastsave),
-    spec("debug",     -2,  KEYSPACE_WIDE | ADMIN | NOSCRIPT | LOADING | STALE,     Group::Server, 0, 0, 0, debug),
 ];
 
 /// `-MISCONF`: writes refused after a failed background save (`stop-writes-on-bgsave-error`).
@@ -182,79 +181,4 @@ fn bgsave(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 fn lastsave(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
     ctx.out
         .int(ctx.srv.persistence.lastsave.load(Ordering::Relaxed) as i64);
-}
-
-/// # Format
-/// `DEBUG <subcommand> ...` — only the subcommands the persistence tests and tools use:
-/// RELOAD (below) and HELP. (Redis's DEBUG is one command that dispatches itself.)
-fn debug(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    if args::is(&argv[1], "reload") {
-        debug_reload(ctx, argv)
-    } else if args::is(&argv[1], "help") && argv.len() == 2 {
-        super::clients::help_reply(
-            ctx,
-            &argv[0],
-            &[
-                "RELOAD [option ...]",
-                "    Save the RDB on disk and reload it back to memory. Options:",
-                "    * MERGE: Merge the RDB content into the existing dataset.",
-                "    * NOFLUSH: Do not flush the dataset before loading.",
-                "    * NOSAVE: Do not save before loading.",
-            ],
-        );
-    } else {
-        ctx.out.error(errors::concat(&[
-            b"ERR unknown subcommand '",
-            errors::c_str(&argv[1], 128),
-            b"'. Try DEBUG HELP.",
-        ]));
-    }
-}
-
-/// # Format
-/// `DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]` — saves, empties the keyspace and loads the file
-/// back. NOSAVE skips the save, NOFLUSH keeps the keyspace (a key in both is then an error,
-/// unless MERGE, where the file's version wins).
-fn debug_reload(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let (mut merge, mut flush, mut save) = (false, true, true);
-    for a in &argv[2..] {
-        match () {
-            _ if args::is(a, "merge") => merge = true,
-            _ if args::is(a, "noflush") => flush = false,
-            _ if args::is(a, "nosave") => save = false,
-            _ => {
-                return ctx
-                    .out
-                    .error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
-            }
-        }
-    }
-    let srv = ctx.srv;
-    if save {
-        if let Err(e) = save_now(srv, ctx.fx) {
-            return ctx
-                .out
-                .error(format!("ERR Error trying to save the DB: {e}"));
-        }
-    }
-    let store = ctx.store();
-    if flush {
-        let all: Vec<usize> = (0..store.len()).collect();
-        drop(store.flush(&all));
-    }
-    let path = srv.persistence.settings().path();
-    srv.persistence.set_loading(true);
-    let loaded = persist::load::load_file(&srv.store, ctx.fx, &path, &srv.persistence, merge, 1);
-    srv.persistence.set_loading(false);
-    match loaded {
-        Ok(_) => {
-            tracing::info!("DB reloaded by DEBUG RELOAD");
-            ctx.out.ok()
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "Error trying to load the RDB dump");
-            ctx.out
-                .error("ERR Error trying to load the RDB dump, check server logs.")
-        }
-    }
 }

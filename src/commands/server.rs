@@ -131,7 +131,21 @@ macro_rules! tunable {
             set: Some(|_, v| tunable_value(const { crate::tunables::index_of($name) }, v)),
         }
     };
+    (immutable $name:literal) => {
+        Param {
+            name: $name,
+            rewrite: Rewrite::Default(
+                crate::tunables::TABLE[crate::tunables::index_of($name)].default,
+            ),
+            get: |s| s.tunables.get(const { crate::tunables::index_of($name) }),
+            set: None,
+        }
+    };
 }
+
+/// Redis's `PROTECTED_CONFIG` parameters: CONFIG SET refuses them unless
+/// `enable-protected-configs` allows the client.
+const PROTECTED_CONFIGS: &[&str] = &["dir", "dbfilename"];
 
 /// An encoding threshold ([`crate::store::types::limits`]) under its name, or (`alias`) under
 /// its old `ziplist` name, which CONFIG REWRITE leaves where the file has it.
@@ -768,6 +782,10 @@ const PARAMS: &[Param] = &[
     // --- hyperloglog ---
     tunable!("hll-sparse-max-bytes"),
     tunable!("tracking-table-max-keys"),
+    // --- debug ---
+    tunable!(immutable "enable-protected-configs"),
+    tunable!(immutable "enable-debug-command"),
+    tunable!(immutable "enable-module-command"),
 ];
 
 fn param(name: &[u8]) -> Option<&'static Param> {
@@ -894,6 +912,11 @@ fn config_set(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         };
         if p.set.is_none() {
             return ctx.out.error(failed(name, "can't set immutable config"));
+        }
+        if PROTECTED_CONFIGS.contains(&p.name)
+            && !ctx.allows_protected(crate::tunables::ENABLE_PROTECTED_CONFIGS)
+        {
+            return ctx.out.error(failed(name, "can't set protected config"));
         }
         if seen.iter().any(|q| std::ptr::eq(*q, p)) {
             return ctx.out.error(failed(name, "duplicate parameter"));

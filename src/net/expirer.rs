@@ -37,7 +37,9 @@ pub fn run(shared: &Shared) {
         crate::clock::tick();
         let now = crate::clock::now_ms();
         // Clients paused: the dataset stays constant (Redis's activeExpireCycle returns).
-        let held = shared.pause.current(now) != crate::state::pause::OFF;
+        // DEBUG SET-ACTIVE-EXPIRE 0: no sweep (keys still expire when they are looked up).
+        let held = shared.pause.current(now) != crate::state::pause::OFF
+            || !shared.settings.active_expire.load(Ordering::Relaxed);
         for i in (0..shared.store.len()).filter(|_| !held) {
             let fx = shared.scope(None);
             shared

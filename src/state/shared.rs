@@ -38,6 +38,9 @@ pub struct Settings {
     /// `shutdown-on-sigterm` / `shutdown-on-sigint`: [`super::shutdown::flags`].
     pub shutdown_on_sigterm: AtomicU8,
     pub shutdown_on_sigint: AtomicU8,
+    /// Whether the expiry thread deletes expired keys nobody touches (DEBUG SET-ACTIVE-EXPIRE,
+    /// Redis's `active_expire_enabled`).
+    pub active_expire: AtomicBool,
 }
 
 impl Settings {
@@ -53,6 +56,7 @@ impl Settings {
             shutdown_timeout: AtomicU64::new(cfg.shutdown_timeout),
             shutdown_on_sigterm: AtomicU8::new(cfg.shutdown_on_sigterm),
             shutdown_on_sigint: AtomicU8::new(cfg.shutdown_on_sigint),
+            active_expire: AtomicBool::new(true),
         }
     }
 }
@@ -77,8 +81,9 @@ pub struct Shared {
     pub run_id: String,
     /// The port actually bound (differs from config when 0 was asked).
     pub port: AtomicUsize,
-    /// Replication id reported by INFO replication (we are always a master with no replicas).
-    pub replid: String,
+    /// Replication id reported by INFO replication (we are always a master with no replicas);
+    /// DEBUG CHANGE-REPL-ID draws a new one.
+    pub replid: Mutex<String>,
     /// Unix seconds at start.
     pub started_unix: u64,
     /// Sampled by the expiry thread; read by INFO.
@@ -149,7 +154,7 @@ impl Shared {
             started: Instant::now(),
             run_id,
             port: AtomicUsize::new(config.port as usize),
-            replid,
+            replid: Mutex::new(replid),
             started_unix: crate::clock::now_ms() / 1000,
             rates: Mutex::new(Rates::starting(crate::clock::now_ms())),
             peak_memory: AtomicU64::new(0),

@@ -258,6 +258,17 @@ impl<'a> DbRef<'a> {
         }
     }
 
+    /// Calls `f` for every stored key, expired or not (nothing removed, no access recorded),
+    /// one shard at a time under its read lock: what Redis's DEBUG DIGEST walks (its `dict`).
+    pub fn for_each_stored(&self, mut f: impl FnMut(&[u8], &Entry)) {
+        for shard in 0..SHARDS {
+            let g = self.db.read_shard(self.fx, shard);
+            for node in g.keys() {
+                f(node.key(), node.entry());
+            }
+        }
+    }
+
     /// A random live key, or `None` when the database is empty.
     pub fn random_key(&self, now: u64) -> Option<Bytes> {
         use rand::Rng;

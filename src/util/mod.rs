@@ -1,9 +1,10 @@
 //! Small Redis-compatible helpers: glob matching, HyperLogLog, number parsing/formatting, crash-safe file
-//! replacement, argument splitting.
+//! replacement, argument splitting, SHA-1.
 
 pub mod fs;
 pub mod geohash;
 pub mod glob;
 pub mod hll;
 pub mod num;
+pub mod sha1;
 pub mod split;

@@ -30,6 +30,7 @@ mod blocking;
 mod command_docs;
 mod config_file;
 mod connection;
+mod debug;
 mod differential;
 mod encodings;
 mod geo;
