@@ -532,7 +532,7 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 24] {
+fn tables() -> [&'static [CommandSpec]; 25] {
     [
         connection::COMMANDS,
         acl::COMMANDS,
