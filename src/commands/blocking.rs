@@ -373,6 +373,7 @@ pub(crate) fn pop_or_block(ctx: &mut Ctx<'_>, keys: &[Bytes], op: WaitOp, timeou
         deadline,
         discard_reply: ctx.client.reply_off || ctx.client.reply_skip,
         armed: false,
+        call: None,
     });
 }
 

@@ -190,6 +190,8 @@ fn lastsave(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
 fn debug(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     if args::is(&argv[1], "reload") {
         debug_reload(ctx, argv)
+    } else if args::is(&argv[1], "sleep") && argv.len() == 3 {
+        debug_sleep(ctx, argv)
     } else if args::is(&argv[1], "help") && argv.len() == 2 {
         super::clients::help_reply(
             ctx,
@@ -209,6 +211,19 @@ fn debug(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             b"'. Try DEBUG HELP.",
         ]));
     }
+}
+
+/// # Format
+/// `DEBUG SLEEP <seconds>` — blocks this loop for that long (a float; anything else is 0, as
+/// Redis's unchecked `strtod`), then `+OK`.
+fn debug_sleep(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let secs = crate::util::num::parse_f64_strtod(&argv[2]).unwrap_or(0.0);
+    // Redis converts to whole microseconds; a negative or huge value sleeps not at all / long.
+    let usec = (secs * 1_000_000.0) as i64;
+    if usec > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(usec as u64));
+    }
+    ctx.out.ok();
 }
 
 /// # Format

@@ -767,6 +767,12 @@ const PARAMS: &[Param] = &[
     tunable!("daemonize"),
     // --- hyperloglog ---
     tunable!("hll-sparse-max-bytes"),
+    // --- latency (slowlog, latency monitor, latency tracking) ---
+    tunable!("slowlog-log-slower-than"),
+    tunable!("slowlog-max-len"),
+    tunable!("latency-monitor-threshold"),
+    tunable!("latency-tracking"),
+    tunable!("latency-tracking-info-percentiles"),
 ];
 
 fn param(name: &[u8]) -> Option<&'static Param> {
