@@ -177,7 +177,7 @@ mod tests {
             redacted("migrate", &v(&all))
         };
         assert!(migrate(&[]).is_empty());
-        assert_eq!(migrate(&["COPY", "AUTH", "pw"]), [7]);
+        assert_eq!(migrate(&["COPY", "AUTH", "pw"]), [8]);
         assert_eq!(migrate(&["AUTH2", "u", "pw", "REPLACE"]), [7, 8]);
         assert!(migrate(&["AUTH2", "u"]).is_empty());
         assert!(migrate(&["KEYS", "AUTH", "x"]).is_empty());

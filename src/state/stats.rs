@@ -64,12 +64,13 @@ pub fn latency_cdf(h: &Histogram<u64>) -> Vec<(u64, u64)> {
     let mut level_low = h.lowest_equivalent(level);
     let (mut cumulative, mut reported) = (0u64, 0u64);
     let total = h.len();
+    let mut highest = 0;
     for bucket in h.iter_all() {
         if cumulative >= total && reported >= total {
             break;
         }
         cumulative += bucket.count_at_value();
-        let highest = bucket.value_iterated_to();
+        highest = bucket.value_iterated_to();
         let lowest = h.lowest_equivalent(highest);
         while lowest >= level_low {
             if cumulative > reported {
@@ -79,6 +80,11 @@ pub fn latency_cdf(h: &Histogram<u64>) -> Vec<(u64, u64)> {
             level = level.saturating_mul(2);
             level_low = h.lowest_equivalent(level);
         }
+    }
+    // Past the last bucket before the next step's level: Redis's iterator reports where it
+    // stopped, the last bucket.
+    if cumulative > reported {
+        out.push((highest / 1000, cumulative));
     }
     out
 }
@@ -273,8 +279,18 @@ mod tests {
         h.record(5_000).unwrap();
         h.record(LATENCY_MAX_NS).unwrap();
         let cdf = latency_cdf(&h);
-        assert_eq!(cdf[..2], [(1, 1), (8, 3)]);
-        assert_eq!(cdf.last().unwrap().1, 4);
+        // Checked against Redis 7.0.15's hdr_histogram.c walked as LATENCY HISTOGRAM walks it.
+        assert_eq!(cdf, [(1, 1), (8, 3), (1073741, 4)]);
+        let mut h = latency_histogram();
+        for v in [1, 2, 3, 999, 1000, 1023, 1024, 1500, 30000, 700000, 12345678] {
+            h.record(v).unwrap();
+        }
+        assert_eq!(
+            latency_cdf(&h),
+            [(1, 7), (2, 8), (33, 9), (1056, 10), (16908, 11)]
+        );
+        let at = |p| latency_percentile(&h, p);
+        assert_eq!([at(0.0), at(33.0), at(50.0), at(99.0)], [1, 999, 1023, 12386303]);
     }
 
     #[test]
