@@ -98,9 +98,7 @@ pub fn perform(srv: &Shared, now: u64, home: Option<usize>) -> Verdict {
         match pool {
             Some(mut pool) => {
                 // The latency monitor's `eviction-cycle` event (timed only when it is on).
-                let threshold = srv
-                    .tunables
-                    .int(crate::tunables::LATENCY_MONITOR_THRESHOLD);
+                let threshold = srv.tunables.int(crate::tunables::LATENCY_MONITOR_THRESHOLD);
                 let started = (threshold > 0).then(std::time::Instant::now);
                 let verdict = evict(srv, &mut pool, policy, max, now, home);
                 if let Some(started) = started {

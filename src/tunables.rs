@@ -280,7 +280,9 @@ pub fn parse(index: usize, value: &str) -> Result<String, String> {
             for w in value.split_whitespace() {
                 let p = crate::util::num::parse_f64(w.as_bytes())
                     .filter(|p| !p.is_nan())
-                    .ok_or_else(|| "Invalid latency-tracking-info-percentiles parameters".to_string())?;
+                    .ok_or_else(|| {
+                        "Invalid latency-tracking-info-percentiles parameters".to_string()
+                    })?;
                 if !(0.0..=100.0).contains(&p) {
                     return Err("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".into());
                 }

@@ -80,7 +80,13 @@ fn nested(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     ctx.depth += 1;
     let start = quanta::Instant::now();
     let (outcome, reply_at) = execute(ctx, args);
-    record(ctx, outcome, start.elapsed().as_micros() as u64, reply_at, args);
+    record(
+        ctx,
+        outcome,
+        start.elapsed().as_micros() as u64,
+        reply_at,
+        args,
+    );
     ctx.depth -= 1;
 }
 
@@ -122,7 +128,13 @@ fn outermost(
         end_of_unit(ctx, outcome);
     }
     let end = quanta::Instant::now();
-    record(ctx, outcome, (end - start).as_micros() as u64, reply_at, args);
+    record(
+        ctx,
+        outcome,
+        (end - start).as_micros() as u64,
+        reply_at,
+        args,
+    );
     let changes = ctx.fx.take_dirty();
     if changes != 0 {
         LoopStats::add(&ctx.stats.dirty, changes);
@@ -754,7 +766,9 @@ mod tests {
                 1_000,
                 now,
             );
-            outermost(&mut ctx, &argv, |ctx| run(ctx, index, spec, &argv, subscribed));
+            outermost(&mut ctx, &argv, |ctx| {
+                run(ctx, index, spec, &argv, subscribed)
+            });
             String::from_utf8_lossy(&self.out.buf).into_owned()
         }
 

@@ -572,8 +572,7 @@ pub fn doctor(srv: &Shared) -> String {
     if advice.no_appendfsync {
         report.push_str("- Assuming from the point of view of data safety this is viable in your environment, you could try to enable the 'no-appendfsync-on-rewrite' option, so that fsync will not be performed while there is a child rewriting the AOF file or producing an RDB file (the moment where there is high disk contention).\n");
     }
-    if advice.relax_fsync_policy && srv.aof.settings().fsync == crate::persist::aof::Fsync::Always
-    {
+    if advice.relax_fsync_policy && srv.aof.settings().fsync == crate::persist::aof::Fsync::Always {
         report.push_str("- Your fsync policy is set to 'always'. It is very hard to get good performances with such a setup, if possible try to relax the fsync policy to 'onesec'.\n");
     }
     if advice.write_load_info {
@@ -695,7 +694,12 @@ mod tests {
         run(&mut s, &["SET", "a", "b"]);
         run(&mut s, &["CLIENT", "ID"]);
         let reply = run(&mut s, &["LATENCY", "HISTOGRAM", "set", "client", "nosuch"]);
-        assert!(reply.starts_with("*4\r\n$3\r\nset\r\n*4\r\n$5\r\ncalls\r\n:1\r\n$14\r\nhistogram_usec\r\n"), "{reply}");
+        assert!(
+            reply.starts_with(
+                "*4\r\n$3\r\nset\r\n*4\r\n$5\r\ncalls\r\n:1\r\n$14\r\nhistogram_usec\r\n"
+            ),
+            "{reply}"
+        );
         assert!(reply.contains("$9\r\nclient|id\r\n"), "{reply}");
         run(&mut s, &["CONFIG", "SET", "latency-tracking", "no"]);
         run(&mut s, &["CONFIG", "RESETSTAT"]);
@@ -705,11 +709,21 @@ mod tests {
         info_lines(&s.srv, &mut info);
         assert!(info.is_empty());
         run(&mut s, &["CONFIG", "SET", "latency-tracking", "yes"]);
-        run(&mut s, &["CONFIG", "SET", "latency-tracking-info-percentiles", "50 99.90 0"]);
+        run(
+            &mut s,
+            &[
+                "CONFIG",
+                "SET",
+                "latency-tracking-info-percentiles",
+                "50 99.90 0",
+            ],
+        );
         run(&mut s, &["GET", "a"]);
         info_lines(&s.srv, &mut info);
         assert!(
-            info.starts_with("latency_percentiles_usec_get:p50=") && info.contains(",p99.9=") && info.contains(",p0="),
+            info.starts_with("latency_percentiles_usec_get:p50=")
+                && info.contains(",p99.9=")
+                && info.contains(",p0="),
             "{info}"
         );
     }

@@ -216,7 +216,9 @@ impl Param {
     fn lines(&self, value: &str) -> Vec<String> {
         use super::config_rewrite::{line, words_line};
         match self.name {
-            "bind" | "save" => vec![words_line(self.name, value)],
+            "bind" | "save" | "latency-tracking-info-percentiles" => {
+                vec![words_line(self.name, value)]
+            }
             "client-output-buffer-limit" => {
                 let words: Vec<&str> = value.split_whitespace().collect();
                 words

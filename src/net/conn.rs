@@ -441,7 +441,12 @@ impl Conn {
     /// drops from its timers; the caller then resumes the input (`on_readable`). An error
     /// reply counts as the command's failure, and the command's latency and slow-log entry are
     /// recorded (unless the wait timed out), as Redis's `updateStatsOnUnblock`.
-    pub fn unblock(&mut self, shared: &Shared, reply: &[u8], stats: &LoopStats) -> Option<BlockedOn> {
+    pub fn unblock(
+        &mut self,
+        shared: &Shared,
+        reply: &[u8],
+        stats: &LoopStats,
+    ) -> Option<BlockedOn> {
         let blocked = self.client.blocked.take()?;
         if let Some(call) = &blocked.call {
             crate::commands::call::unblocked(shared, stats, &self.client.info, call);

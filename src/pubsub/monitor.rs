@@ -166,7 +166,16 @@ mod tests {
         assert_eq!(
             redacted(
                 "config|set",
-                &v(&["CONFIG", "SET", "MasterAuth", "x", "maxclients", "9", "requirepass", "y"])
+                &v(&[
+                    "CONFIG",
+                    "SET",
+                    "MasterAuth",
+                    "x",
+                    "maxclients",
+                    "9",
+                    "requirepass",
+                    "y"
+                ])
             ),
             [3, 7]
         );

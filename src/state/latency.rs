@@ -252,10 +252,7 @@ impl LatencyMonitor {
     /// The series of `event` (exact name, as Redis's dictionary lookup).
     pub fn series(&self, event: &[u8]) -> Option<(String, Series)> {
         let events = self.events.lock();
-        events
-            .iter()
-            .find(|(e, _)| e.as_bytes() == event)
-            .cloned()
+        events.iter().find(|(e, _)| e.as_bytes() == event).cloned()
     }
 
     /// Every event and its series.
@@ -309,7 +306,14 @@ mod tests {
     fn the_slow_log_keeps_the_newest_entries() {
         let log = SlowLog::default();
         for i in 0..5u64 {
-            log.push(100 + i, i, args(&["ping"]), "1.2.3.4:5".into(), Bytes::new(), 3);
+            log.push(
+                100 + i,
+                i,
+                args(&["ping"]),
+                "1.2.3.4:5".into(),
+                Bytes::new(),
+                3,
+            );
         }
         assert_eq!(log.len(), 3);
         let ids: Vec<u64> = log.newest(10).iter().map(|e| e.id).collect();

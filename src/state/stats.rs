@@ -282,7 +282,9 @@ mod tests {
         // Checked against Redis 7.0.15's hdr_histogram.c walked as LATENCY HISTOGRAM walks it.
         assert_eq!(cdf, [(1, 1), (8, 3), (1073741, 4)]);
         let mut h = latency_histogram();
-        for v in [1, 2, 3, 999, 1000, 1023, 1024, 1500, 30000, 700000, 12345678] {
+        for v in [
+            1, 2, 3, 999, 1000, 1023, 1024, 1500, 30000, 700000, 12345678,
+        ] {
             h.record(v).unwrap();
         }
         assert_eq!(
@@ -290,14 +292,19 @@ mod tests {
             [(1, 7), (2, 8), (33, 9), (1056, 10), (16908, 11)]
         );
         let at = |p| latency_percentile(&h, p);
-        assert_eq!([at(0.0), at(33.0), at(50.0), at(99.0)], [1, 999, 1023, 12386303]);
+        assert_eq!(
+            [at(0.0), at(33.0), at(50.0), at(99.0)],
+            [1, 999, 1023, 12386303]
+        );
     }
 
     #[test]
     fn percentiles_round_to_the_nearest_count() {
         let mut h = latency_histogram();
         assert_eq!(latency_percentile(&h, 50.0), 0);
-        for v in [1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000, 8_000, 9_000, 10_000] {
+        for v in [
+            1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000, 8_000, 9_000, 10_000,
+        ] {
             h.record(v).unwrap();
         }
         // 33% of 10 is 3.3: the third value (a ceiling would take the fourth).

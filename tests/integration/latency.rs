@@ -187,7 +187,10 @@ fn slow_commands_are_latency_events() {
     ok(&mut c, &["LATENCY", "RESET"]);
     ok(&mut c, &["DEBUG", "SLEEP", "0.06"]);
     assert_eq!(ok(&mut c, &["LATENCY", "LATEST"]), Value::Array(vec![]));
-    ok(&mut c, &["CONFIG", "SET", "latency-monitor-threshold", "50"]);
+    ok(
+        &mut c,
+        &["CONFIG", "SET", "latency-monitor-threshold", "50"],
+    );
     ok(&mut c, &["DEBUG", "SLEEP", "0.01"]);
     assert_eq!(ok(&mut c, &["LATENCY", "LATEST"]), Value::Array(vec![]));
     ok(&mut c, &["DEBUG", "SLEEP", "0.06"]);
@@ -216,14 +219,20 @@ fn slow_commands_are_latency_events() {
         other => panic!("{other:?}"),
     };
     assert!(
-        graph.starts_with(&format!("command - high {ms} ms, low {ms} ms (all time high {max} ms)\n{}\n", "-".repeat(80))),
+        graph.starts_with(&format!(
+            "command - high {ms} ms, low {ms} ms (all time high {max} ms)\n{}\n",
+            "-".repeat(80)
+        )),
         "{graph}"
     );
     let doctor = match ok(&mut c, &["LATENCY", "DOCTOR"]) {
         Value::BulkString(b) => String::from_utf8(b).unwrap(),
         other => panic!("{other:?}"),
     };
-    assert!(doctor.starts_with("Dave, I have observed latency spikes"), "{doctor}");
+    assert!(
+        doctor.starts_with("Dave, I have observed latency spikes"),
+        "{doctor}"
+    );
     assert!(doctor.contains("1. command: 1 latency spikes"), "{doctor}");
     assert!(doctor.contains("- Check your Slow Log"), "{doctor}");
     assert_eq!(ok(&mut c, &["LATENCY", "RESET", "COMMAND"]), Value::Int(1));

@@ -151,7 +151,14 @@ fn entries_match_real_redis_in_shape() {
         vec!["HELLO", "2", "AUTH", "default", "wrong"],
         vec!["HELLO", "2", "SETNAME", "me"],
         vec!["ACL", "SETUSER", "slowlog-user", "on", ">secret", "+get"],
-        vec!["CONFIG", "SET", "masterauth", "pw", "maxmemory-samples", "5"],
+        vec![
+            "CONFIG",
+            "SET",
+            "masterauth",
+            "pw",
+            "maxmemory-samples",
+            "5",
+        ],
         vec!["MULTI"],
         vec!["SET", "a", "1"],
         vec!["INCR", "a"],
@@ -180,20 +187,36 @@ fn entries_match_real_redis_in_shape() {
     // And what they are (so a change in both would still be noticed).
     let argvs: Vec<String> = shapes[2].iter().map(|s| s.0.join(" ")).collect();
     assert_eq!(argvs.len(), 15, "{argvs:?}");
-    assert_eq!(argvs[..4], ["GET a", "INCR a", "SET a 1", "MULTI"], "EXEC is not logged");
-    assert_eq!(argvs[4], "CONFIG SET masterauth (redacted) maxmemory-samples 5");
-    assert_eq!(argvs[5], "ACL SETUSER (redacted) (redacted) (redacted) (redacted)");
+    assert_eq!(
+        argvs[..4],
+        ["GET a", "INCR a", "SET a 1", "MULTI"],
+        "EXEC is not logged"
+    );
+    assert_eq!(
+        argvs[4],
+        "CONFIG SET masterauth (redacted) maxmemory-samples 5"
+    );
+    assert_eq!(
+        argvs[5],
+        "ACL SETUSER (redacted) (redacted) (redacted) (redacted)"
+    );
     assert_eq!(argvs[6], "HELLO 2 SETNAME me");
     assert_eq!(argvs[7], "HELLO 2 AUTH (redacted) (redacted)");
     assert_eq!(argvs[8], "AUTH a b c");
     assert_eq!(argvs[9], "AUTH (redacted) (redacted)");
     assert_eq!(argvs[10], "AUTH (redacted)");
-    assert_eq!(argvs[11], format!("SET k {}... (1 more bytes)", "A".repeat(128)));
+    assert_eq!(
+        argvs[11],
+        format!("SET k {}... (1 more bytes)", "A".repeat(128))
+    );
     let sadd = &shapes[2][12].0;
     assert_eq!(sadd.len(), 32);
     assert_eq!(sadd[31], "... (4 more arguments)");
     assert_eq!(argvs[14], "SLOWLOG RESET");
-    assert!(shapes[2].iter().all(|s| s.1), "every entry names the caller");
+    assert!(
+        shapes[2].iter().all(|s| s.1),
+        "every entry names the caller"
+    );
     assert_eq!(shapes[2][0].2, "me");
     assert_eq!(shapes[2][14].2, "", "before CLIENT SETNAME");
     let last: Vec<String> = shapes[3].iter().map(|s| s.0.join(" ")).collect();
@@ -232,10 +255,7 @@ fn blocked_commands_are_logged_when_served_as_redis() {
     }
     assert_eq!(logs[1], logs[0]);
     let argvs: Vec<String> = logs[1].iter().map(|s| s.0.join(" ")).collect();
-    assert_eq!(
-        argvs,
-        ["BLPOP l 0", "SLOWLOG RESET"]
-    );
+    assert_eq!(argvs, ["BLPOP l 0", "SLOWLOG RESET"]);
 }
 
 fn wait_blocked(c: &mut redis::Connection) {
@@ -255,7 +275,10 @@ fn wait_blocked(c: &mut redis::Connection) {
 fn slow_commands_over_the_threshold() {
     let srv = server();
     let mut c = srv.conn();
-    ok(&mut c, &["CONFIG", "SET", "slowlog-log-slower-than", "100000"]);
+    ok(
+        &mut c,
+        &["CONFIG", "SET", "slowlog-log-slower-than", "100000"],
+    );
     ok(&mut c, &["SLOWLOG", "RESET"]);
     ok(&mut c, &["PING"]);
     assert_eq!(ok(&mut c, &["SLOWLOG", "LEN"]), Value::Int(0));
@@ -295,7 +318,10 @@ fn slow_commands_over_the_threshold() {
 fn one_log_for_every_event_loop() {
     let srv = server();
     let mut admin = srv.conn();
-    ok(&mut admin, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+    ok(
+        &mut admin,
+        &["CONFIG", "SET", "slowlog-log-slower-than", "0"],
+    );
     ok(&mut admin, &["CONFIG", "SET", "slowlog-max-len", "1000"]);
     ok(&mut admin, &["SLOWLOG", "RESET"]);
     let threads: Vec<_> = (0..4)
@@ -312,7 +338,10 @@ fn one_log_for_every_event_loop() {
     for t in threads {
         t.join().unwrap();
     }
-    ok(&mut admin, &["CONFIG", "SET", "slowlog-log-slower-than", "-1"]);
+    ok(
+        &mut admin,
+        &["CONFIG", "SET", "slowlog-log-slower-than", "-1"],
+    );
     let Value::Array(list) = ok(&mut admin, &["SLOWLOG", "GET", "-1"]) else {
         panic!()
     };
