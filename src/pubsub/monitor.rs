@@ -60,7 +60,7 @@ pub fn redacted(name: &str, args: &[Bytes]) -> Vec<usize> {
             hidden
         }
         "acl|setuser" => (2..args.len()).collect(),
-        "config|set" if args.len() % 2 == 0 => (2..args.len())
+        "config|set" if args.len().is_multiple_of(2) => (2..args.len())
             .step_by(2)
             .filter(|&i| {
                 ["masterauth", "masteruser", "requirepass"]
