@@ -632,7 +632,9 @@ fn observe(ctx: &mut Ctx<'_>, index: usize, flags: u32, usec: u64, args: &[Bytes
     use crate::tunables::{LATENCY_MONITOR_THRESHOLD, LATENCY_TRACKING, SLOWLOG_LOG_SLOWER_THAN};
     let srv = ctx.srv;
     let monitor = srv.tunables.int(LATENCY_MONITOR_THRESHOLD);
-    if monitor > 0 && usec / 1000 >= monitor as u64 {
+    // The AOF's replay is not a client's latency (Redis replays without `call()`).
+    let replay = ctx.client.id == super::aof::AOF_CLIENT_ID;
+    if monitor > 0 && usec / 1000 >= monitor as u64 && !replay {
         let event = if flags & FAST != 0 {
             "fast-command"
         } else {
@@ -647,7 +649,11 @@ fn observe(ctx: &mut Ctx<'_>, index: usize, flags: u32, usec: u64, args: &[Bytes
         ctx.stats.record_latency(index, usec);
     }
     let slower = srv.tunables.int(SLOWLOG_LOG_SLOWER_THAN);
-    if slower >= 0 && usec >= slower as u64 && flags & SKIP_SLOWLOG == 0 {
+    if slower >= 0
+        && usec >= slower as u64
+        && flags & SKIP_SLOWLOG == 0
+        && !replay
+    {
         log_slow(srv, &ctx.client.info, index, usec, args);
     }
 }
