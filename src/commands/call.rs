@@ -649,11 +649,7 @@ fn observe(ctx: &mut Ctx<'_>, index: usize, flags: u32, usec: u64, args: &[Bytes
         ctx.stats.record_latency(index, usec);
     }
     let slower = srv.tunables.int(SLOWLOG_LOG_SLOWER_THAN);
-    if slower >= 0
-        && usec >= slower as u64
-        && flags & SKIP_SLOWLOG == 0
-        && !replay
-    {
+    if slower >= 0 && usec >= slower as u64 && flags & SKIP_SLOWLOG == 0 && !replay {
         log_slow(srv, &ctx.client.info, index, usec, args);
     }
 }
