@@ -96,7 +96,19 @@ pub fn perform(srv: &Shared, now: u64, home: Option<usize>) -> Verdict {
             .try_lock()
             .or_else(|| (alloc::used(now) > max + max / 16).then(|| limits.pool.lock()));
         match pool {
-            Some(mut pool) => evict(srv, &mut pool, policy, max, now, home),
+            Some(mut pool) => {
+                // The latency monitor's `eviction-cycle` event (timed only when it is on).
+                let threshold = srv.tunables.int(crate::tunables::LATENCY_MONITOR_THRESHOLD);
+                let started = (threshold > 0).then(std::time::Instant::now);
+                let verdict = evict(srv, &mut pool, policy, max, now, home);
+                if let Some(started) = started {
+                    let ms = started.elapsed().as_millis() as u64;
+                    srv.latency
+                        .monitor
+                        .add_sample_if_needed(threshold, "eviction-cycle", ms);
+                }
+                verdict
+            }
             None => Verdict::Running,
         }
     };

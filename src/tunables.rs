@@ -39,6 +39,9 @@ pub enum Kind {
     Str,
     /// Exactly this many integers in `[min, max]`, space separated (`oom-score-adj-values`).
     Ints(usize, i64, i64),
+    /// Percentiles in `[0, 100]`, space separated, possibly none
+    /// (`latency-tracking-info-percentiles`).
+    Percentiles,
 }
 
 /// One stored parameter.
@@ -144,6 +147,13 @@ pub const TABLE: &[Tunable] = &[
     t("tracking-table-max-keys", Kind::Int(0, LONG_MAX), "1000000"),
     // HyperLogLog: a sparse HLL growing past this many bytes becomes dense.
     t("hll-sparse-max-bytes", Kind::Memory(0, LONG_MAX), "3000"),
+    // --- latency (slowlog, latency monitor, per-command latency tracking) ---
+    // Read by call() after every command: one relaxed load each.
+    t("slowlog-log-slower-than", Kind::Int(-1, LONG_MAX), "10000"),
+    t("slowlog-max-len", Kind::Int(0, LONG_MAX), "128"),
+    t("latency-monitor-threshold", Kind::Int(0, LONG_MAX), "0"),
+    t("latency-tracking", Kind::Bool, "yes"),
+    t("latency-tracking-info-percentiles", Kind::Percentiles, "50 99 99.9"),
     // Start-up only, as Redis: ferrokv never forks into the background.
     Tunable { name: "daemonize", alias: None, kind: Kind::Enum(&["no"]), default: "no", mutable: false },
     // Protected actions (Redis's `protected_action_enum`): start-up only, as Redis.
@@ -169,6 +179,11 @@ pub const TRACKING_TABLE_MAX_KEYS: usize = index_of("tracking-table-max-keys");
 pub const HLL_SPARSE_MAX_BYTES: usize = index_of("hll-sparse-max-bytes");
 pub const ENABLE_PROTECTED_CONFIGS: usize = index_of("enable-protected-configs");
 pub const ENABLE_DEBUG_COMMAND: usize = index_of("enable-debug-command");
+pub const SLOWLOG_LOG_SLOWER_THAN: usize = index_of("slowlog-log-slower-than");
+pub const SLOWLOG_MAX_LEN: usize = index_of("slowlog-max-len");
+pub const LATENCY_MONITOR_THRESHOLD: usize = index_of("latency-monitor-threshold");
+pub const LATENCY_TRACKING: usize = index_of("latency-tracking");
+pub const LATENCY_TRACKING_INFO_PERCENTILES: usize = index_of("latency-tracking-info-percentiles");
 
 /// The index of the parameter whose name or alias is exactly `name`, at compile time (panics,
 /// failing the build, for a name [`TABLE`] lacks).
@@ -277,7 +292,36 @@ pub fn parse(index: usize, value: &str) -> Result<String, String> {
             }
             Ok(out.join(" "))
         }
+        Kind::Percentiles => {
+            let mut out = Vec::new();
+            for w in value.split_whitespace() {
+                let p = crate::util::num::parse_f64(w.as_bytes())
+                    .filter(|p| !p.is_nan())
+                    .ok_or_else(|| {
+                        "Invalid latency-tracking-info-percentiles parameters".to_string()
+                    })?;
+                if !(0.0..=100.0).contains(&p) {
+                    return Err("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".into());
+                }
+                out.push(render_percentile(p));
+            }
+            Ok(out.join(" "))
+        }
     }
+}
+
+/// A percentile as Redis prints it (`%f` without trailing zeros: `50`, `99.9`).
+pub fn render_percentile(p: f64) -> String {
+    let s = format!("{p:.6}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The percentiles of a canonical `latency-tracking-info-percentiles` value.
+pub fn percentiles(canonical: &str) -> Vec<f64> {
+    canonical
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect()
 }
 
 fn in_range(n: i64, min: i64, max: i64) -> Result<i64, String> {
@@ -306,7 +350,7 @@ fn numeric(kind: Kind, canonical: &str) -> i64 {
             None => canonical.parse().unwrap_or(0),
         },
         Kind::Enum(words) => words.iter().position(|w| *w == canonical).unwrap_or(0) as i64,
-        Kind::Str | Kind::Ints(..) => 0,
+        Kind::Str | Kind::Ints(..) | Kind::Percentiles => 0,
     }
 }
 

@@ -150,6 +150,20 @@ pub struct BlockedOn {
     pub discard_reply: bool,
     /// The loop has put `deadline` in its timer set.
     pub armed: bool,
+    /// The blocking command, for what is recorded when a server or CLIENT UNBLOCK ends the
+    /// wait (set by `call()`; dropped on a timeout, which Redis does not record).
+    pub call: Option<Box<BlockedCall>>,
+}
+
+/// A blocking command as `call()` ran it: recorded in the slow log and its latency histogram
+/// once its wait ends (Redis's `updateStatsOnUnblock`), not when it blocks.
+pub struct BlockedCall {
+    /// Registry index.
+    pub index: usize,
+    /// Microseconds the call took.
+    pub usec: u64,
+    /// Its arguments, as the client sent them.
+    pub argv: Vec<Bytes>,
 }
 
 /// One database's blocked keys: key -> its waiters in blocking order.

@@ -254,6 +254,14 @@ pub static ACCESS: &[(&str, Access)] = &[
     ("info", Access { categories: &["dangerous"], tips: &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"], key_specs: &[] }),
     ("keys", Access { categories: &["keyspace", "dangerous"], tips: &["request_policy:all_shards", "nondeterministic_output_order"], key_specs: &[] }),
     ("lastsave", Access { categories: &["admin", "dangerous"], tips: &["nondeterministic_output"], key_specs: &[] }),
+    ("latency", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("latency|doctor", Access { categories: &[], tips: &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"], key_specs: &[] }),
+    ("latency|graph", Access { categories: &[], tips: &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"], key_specs: &[] }),
+    ("latency|help", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("latency|histogram", Access { categories: &[], tips: &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"], key_specs: &[] }),
+    ("latency|history", Access { categories: &[], tips: &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"], key_specs: &[] }),
+    ("latency|latest", Access { categories: &[], tips: &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"], key_specs: &[] }),
+    ("latency|reset", Access { categories: &[], tips: &["request_policy:all_nodes", "response_policy:all_succeeded"], key_specs: &[] }),
     ("lcs", Access { categories: &["string"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 1, step: 1, limit: 0 } },
     ] }),
@@ -450,6 +458,11 @@ pub static ACCESS: &[(&str, Access)] = &[
     ("sismember", Access { categories: &["set"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
+    ("slowlog", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("slowlog|get", Access { categories: &[], tips: &["request_policy:all_nodes", "nondeterministic_output"], key_specs: &[] }),
+    ("slowlog|help", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("slowlog|len", Access { categories: &[], tips: &["request_policy:all_nodes", "response_policy:agg_sum", "nondeterministic_output"], key_specs: &[] }),
+    ("slowlog|reset", Access { categories: &[], tips: &["request_policy:all_nodes", "response_policy:all_succeeded"], key_specs: &[] }),
     ("smembers", Access { categories: &["set"], tips: &["nondeterministic_output_order"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),

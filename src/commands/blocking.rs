@@ -385,6 +385,7 @@ fn block(ctx: &mut Ctx<'_>, keys: Vec<Bytes>, op: WaitOp, timeout_ms: u64) {
         deadline,
         discard_reply: ctx.client.reply_off || ctx.client.reply_skip,
         armed: false,
+        call: None,
     });
 }
 

@@ -46,9 +46,9 @@ use std::sync::atomic::Ordering;
 
 use bytes::{BufMut, Bytes};
 
-use super::flags::{ADMIN, SKIP_MONITOR, TOUCHES_ARBITRARY_KEYS};
+use super::flags::{ADMIN, FAST, SKIP_MONITOR, SKIP_SLOWLOG, TOUCHES_ARBITRARY_KEYS};
 use super::{errors, multi, registry, CommandSpec, Ctx};
-use crate::state::LoopStats;
+use crate::state::{ClientInfo, LoopStats, Shared};
 use crate::store::{Caller, Op};
 
 /// What became of one command.
@@ -71,7 +71,7 @@ pub fn call(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if ctx.depth > 0 {
         return nested(ctx, args);
     }
-    outermost(ctx, |ctx| execute(ctx, args));
+    outermost(ctx, args, |ctx| execute(ctx, args));
 }
 
 /// A command run by a command (EXEC's queue): part of the running execution unit.
@@ -80,13 +80,23 @@ fn nested(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     ctx.depth += 1;
     let start = quanta::Instant::now();
     let (outcome, reply_at) = execute(ctx, args);
-    record(ctx, outcome, start.elapsed().as_micros() as u64, reply_at);
+    record(
+        ctx,
+        outcome,
+        start.elapsed().as_micros() as u64,
+        reply_at,
+        args,
+    );
     ctx.depth -= 1;
 }
 
 /// The outermost command of an execution unit: `run` plus what follows a whole command, with
 /// panics contained (module doc).
-fn outermost(ctx: &mut Ctx<'_>, run: impl FnOnce(&mut Ctx<'_>) -> (Outcome, usize)) {
+fn outermost(
+    ctx: &mut Ctx<'_>,
+    args: &[Bytes],
+    run: impl FnOnce(&mut Ctx<'_>) -> (Outcome, usize),
+) {
     debug_assert!(
         ctx.fx.is_settled() && !ctx.in_exec,
         "a command starts afresh"
@@ -118,7 +128,13 @@ fn outermost(ctx: &mut Ctx<'_>, run: impl FnOnce(&mut Ctx<'_>) -> (Outcome, usiz
         end_of_unit(ctx, outcome);
     }
     let end = quanta::Instant::now();
-    record(ctx, outcome, (end - start).as_micros() as u64, reply_at);
+    record(
+        ctx,
+        outcome,
+        (end - start).as_micros() as u64,
+        reply_at,
+        args,
+    );
     let changes = ctx.fx.take_dirty();
     if changes != 0 {
         LoopStats::add(&ctx.stats.dirty, changes);
@@ -611,7 +627,7 @@ fn feed_monitors(ctx: &mut Ctx<'_>, name: &str, args: &[Bytes]) {
 /// Step 7: the statistics of one command (Redis's `call()` and `rejectCommand` counters);
 /// `reply_at` is where its reply begins in `ctx.out`.
 #[inline(always)]
-fn record(ctx: &mut Ctx<'_>, outcome: Outcome, usec: u64, reply_at: usize) {
+fn record(ctx: &mut Ctx<'_>, outcome: Outcome, usec: u64, reply_at: usize, args: &[Bytes]) {
     let stats = ctx.stats;
     let reply = if std::mem::take(&mut ctx.raw_error_reply) {
         &[][..]
@@ -619,7 +635,10 @@ fn record(ctx: &mut Ctx<'_>, outcome: Outcome, usec: u64, reply_at: usize) {
         &ctx.out.buf[reply_at.min(ctx.out.buf.len())..]
     };
     match outcome {
-        Outcome::Ran { index, .. } => stats.record_call(index, usec, reply),
+        Outcome::Ran { index, flags } => {
+            stats.record_call(index, usec, reply);
+            observe(ctx, index, flags, usec, args);
+        }
         Outcome::Queued | Outcome::Postponed => {}
         Outcome::Rejected(index) => {
             LoopStats::add(&stats.commands_processed, 1);
@@ -631,6 +650,96 @@ fn record(ctx: &mut Ctx<'_>, outcome: Outcome, usec: u64, reply_at: usize) {
             }
         }
     }
+}
+
+/// Where the time of a command that ran goes (Redis's `call()`): the latency monitor's
+/// `command` / `fast-command` event, the command's latency histogram (`latency-tracking`)
+/// and the slow log. Each threshold is one relaxed load; the shared logs are locked only for
+/// a command over its threshold. A command that left its client blocked is recorded in the
+/// histogram and the slow log when its wait ends ([`unblocked`]).
+#[inline(always)]
+fn observe(ctx: &mut Ctx<'_>, index: usize, flags: u32, usec: u64, args: &[Bytes]) {
+    use crate::tunables::{LATENCY_MONITOR_THRESHOLD, LATENCY_TRACKING, SLOWLOG_LOG_SLOWER_THAN};
+    let srv = ctx.srv;
+    let monitor = srv.tunables.int(LATENCY_MONITOR_THRESHOLD);
+    // The AOF's replay is not a client's latency (Redis replays without `call()`).
+    let replay = ctx.client.id == super::aof::AOF_CLIENT_ID;
+    if monitor > 0 && usec / 1000 >= monitor as u64 && !replay {
+        let event = if flags & FAST != 0 {
+            "fast-command"
+        } else {
+            "command"
+        };
+        srv.latency.monitor.add_sample(event, usec / 1000);
+    }
+    if ctx.client.blocked.is_some() {
+        return keep_for_unblock(ctx, index, usec, args);
+    }
+    if srv.tunables.int(LATENCY_TRACKING) != 0 {
+        ctx.stats.record_latency(index, usec);
+    }
+    let slower = srv.tunables.int(SLOWLOG_LOG_SLOWER_THAN);
+    if slower >= 0 && usec >= slower as u64 && flags & SKIP_SLOWLOG == 0 && !replay {
+        log_slow(srv, &ctx.client.info, index, usec, args);
+    }
+}
+
+/// The command just blocked its client: what [`observe`] records is kept for when the wait
+/// ends.
+#[cold]
+#[inline(never)]
+fn keep_for_unblock(ctx: &mut Ctx<'_>, index: usize, usec: u64, args: &[Bytes]) {
+    if let Some(blocked) = ctx.client.blocked.as_mut() {
+        blocked.call = Some(Box::new(crate::blocked::BlockedCall {
+            index,
+            usec,
+            argv: args.to_vec(),
+        }));
+    }
+}
+
+/// A blocking command's wait was ended by a server or CLIENT UNBLOCK (not a timeout): its
+/// latency histogram and the slow log get it now, as Redis's `updateStatsOnUnblock`.
+pub fn unblocked(
+    srv: &Shared,
+    stats: &LoopStats,
+    info: &ClientInfo,
+    call: &crate::blocked::BlockedCall,
+) {
+    use crate::tunables::{LATENCY_TRACKING, SLOWLOG_LOG_SLOWER_THAN};
+    if srv.tunables.int(LATENCY_TRACKING) != 0 {
+        stats.record_latency(call.index, call.usec);
+    }
+    let slower = srv.tunables.int(SLOWLOG_LOG_SLOWER_THAN);
+    let flags = registry().all[call.index].flags;
+    if slower >= 0 && call.usec >= slower as u64 && flags & SKIP_SLOWLOG == 0 {
+        log_slow(srv, info, call.index, call.usec, &call.argv);
+    }
+}
+
+/// Adds a slow log entry for command `index` run with `args` by the client `info`: its
+/// arguments trimmed, passwords redacted.
+#[cold]
+#[inline(never)]
+fn log_slow(srv: &Shared, info: &ClientInfo, index: usize, usec: u64, args: &[Bytes]) {
+    use crate::state::latency::trim_args;
+    let hidden = crate::pubsub::monitor::redacted(registry().all[index].name, args);
+    let mut argv = trim_args(args);
+    for i in hidden {
+        if let Some(a) = argv.get_mut(i) {
+            *a = Bytes::from_static(b"(redacted)");
+        }
+    }
+    let name = info.name.lock().clone().unwrap_or_default();
+    let max_len = srv.tunables.int(crate::tunables::SLOWLOG_MAX_LEN);
+    srv.latency.slowlog.push(
+        crate::clock::now_ms() / 1000,
+        usec,
+        argv,
+        info.addr().to_string(),
+        name,
+        usize::try_from(max_len).unwrap_or(usize::MAX),
+    );
 }
 
 #[cfg(test)]
@@ -689,7 +798,9 @@ mod tests {
                 1_000,
                 now,
             );
-            outermost(&mut ctx, |ctx| run(ctx, index, spec, &argv, subscribed));
+            outermost(&mut ctx, &argv, |ctx| {
+                run(ctx, index, spec, &argv, subscribed)
+            });
             String::from_utf8_lossy(&self.out.buf).into_owned()
         }
 
@@ -833,7 +944,8 @@ mod tests {
             quanta::Instant::now(),
         );
         let ping = registry().lookup(b"ping").unwrap().0;
-        outermost(&mut ctx, |ctx| {
+        let argv = [Bytes::from_static(b"PING")];
+        outermost(&mut ctx, &argv, |ctx| {
             run(ctx, ping, &BUGGY, &[Bytes::from_static(b"PING")], true)
         });
         drop(ctx);

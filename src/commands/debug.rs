@@ -229,6 +229,7 @@ fn debug(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             *ctx.srv.replid.lock() = random_replid();
             ctx.out.ok();
         }
+        (b"sleep", 3) => sleep(ctx, &argv[2]),
         (b"stringmatch-test", 2) => {
             stringmatch_fuzz();
             ctx.out
@@ -967,4 +968,17 @@ mod tests {
             DEFAULT_PACKED_THRESHOLD
         );
     }
+}
+
+/// # Format
+/// `DEBUG SLEEP <seconds>` — blocks this loop for that long (a float; anything else is 0, as
+/// Redis's unchecked `strtod`), then `+OK`. Other loops keep serving.
+fn sleep(ctx: &mut Ctx<'_>, seconds: &[u8]) {
+    let secs = crate::util::num::parse_f64_strtod(seconds).unwrap_or(0.0);
+    // Redis converts to whole microseconds; a negative value sleeps not at all.
+    let usec = (secs * 1_000_000.0) as i64;
+    if usec > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(usec as u64));
+    }
+    ctx.out.ok();
 }

@@ -167,8 +167,10 @@ pub fn info_text(srv: &Shared, store: StoreRef<'_>, sections: &[&str]) -> String
             "modules" => s.push_str("# Modules\r\n"),
             "commandstats" => commandstats_section(srv, &mut s),
             "errorstats" => errorstats_section(srv, &mut s),
-            // No latency histograms are kept (as Redis with latency-tracking off).
-            "latencystats" => s.push_str("# Latencystats\r\n"),
+            "latencystats" => {
+                s.push_str("# Latencystats\r\n");
+                super::latency::info_lines(srv, &mut s);
+            }
             "cluster" => s.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "keyspace" => keyspace_section(store, &mut s),
             _ => {}

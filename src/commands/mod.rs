@@ -36,6 +36,7 @@ pub mod hyperloglog;
 pub mod info;
 pub mod keys;
 pub mod keyspecs;
+pub mod latency;
 pub mod lists;
 pub mod memory;
 pub mod multi;
@@ -532,7 +533,7 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 25] {
+fn tables() -> [&'static [CommandSpec]; 26] {
     [
         connection::COMMANDS,
         acl::COMMANDS,
@@ -558,6 +559,7 @@ fn tables() -> [&'static [CommandSpec]; 25] {
         multi::COMMANDS,
         channels::COMMANDS,
         memory::COMMANDS,
+        latency::COMMANDS,
         server::MONITOR,
     ]
 }

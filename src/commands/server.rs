@@ -230,7 +230,9 @@ impl Param {
     fn lines(&self, value: &str) -> Vec<String> {
         use super::config_rewrite::{line, words_line};
         match self.name {
-            "bind" | "save" => vec![words_line(self.name, value)],
+            "bind" | "save" | "latency-tracking-info-percentiles" => {
+                vec![words_line(self.name, value)]
+            }
             "client-output-buffer-limit" => {
                 let words: Vec<&str> = value.split_whitespace().collect();
                 words
@@ -786,6 +788,12 @@ const PARAMS: &[Param] = &[
     tunable!(immutable "enable-protected-configs"),
     tunable!(immutable "enable-debug-command"),
     tunable!(immutable "enable-module-command"),
+    // --- latency (slowlog, latency monitor, latency tracking) ---
+    tunable!("slowlog-log-slower-than"),
+    tunable!("slowlog-max-len"),
+    tunable!("latency-monitor-threshold"),
+    tunable!("latency-tracking"),
+    tunable!("latency-tracking-info-percentiles"),
 ];
 
 fn param(name: &[u8]) -> Option<&'static Param> {

@@ -439,9 +439,18 @@ impl Conn {
     /// Ends this client's wait in a blocking command with `reply` (its pop's result, or the
     /// timeout / CLIENT UNBLOCK reply) and returns the ended wait, whose deadline the loop
     /// drops from its timers; the caller then resumes the input (`on_readable`). An error
-    /// reply counts as the command's failure, as Redis's `updateStatsOnUnblock`.
-    pub fn unblock(&mut self, reply: &[u8], stats: &LoopStats) -> Option<BlockedOn> {
+    /// reply counts as the command's failure, and the command's latency and slow-log entry are
+    /// recorded (unless the wait timed out), as Redis's `updateStatsOnUnblock`.
+    pub fn unblock(
+        &mut self,
+        shared: &Shared,
+        reply: &[u8],
+        stats: &LoopStats,
+    ) -> Option<BlockedOn> {
         let blocked = self.client.blocked.take()?;
+        if let Some(call) = &blocked.call {
+            crate::commands::call::unblocked(shared, stats, &self.client.info, call);
+        }
         if reply.first() == Some(&b'-') {
             stats.count_error(&reply[1..]);
             if let Some(i) = self

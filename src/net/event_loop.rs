@@ -279,9 +279,12 @@ impl EventLoop {
             if !still {
                 continue;
             }
-            let blocked = conn.client.blocked.as_ref().expect("checked above");
+            let blocked = conn.client.blocked.as_mut().expect("checked above");
             // Lost to a server or CLIENT UNBLOCK: their `Msg::Unblocked` is on its way.
             if let Some(reply) = crate::commands::blocking::timed_out(&self.shared, blocked) {
+                // As Redis, a timed-out command goes to neither the slow log nor its
+                // latency histogram.
+                blocked.call = None;
                 self.resume(key, &reply);
             }
         }
@@ -463,7 +466,10 @@ impl EventLoop {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
-        if let Some(due) = conn.unblock(reply, &self.stats).and_then(|b| b.deadline) {
+        if let Some(due) = conn
+            .unblock(&self.shared, reply, &self.stats)
+            .and_then(|b| b.deadline)
+        {
             self.timers.remove(&(due, key, conn.client.id));
         }
         let next = conn.on_readable(&self.shared, &self.stats, self.poll.registry());

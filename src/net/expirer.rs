@@ -7,7 +7,8 @@
 //! under shard locks wake their loops once the sweep is done, and each deleted key propagates
 //! as its own `DEL` (Redis's `activeExpireCycle` propagates key by key). No cycle runs while
 //! clients are paused ([`crate::state::pause`]); this thread also ends pauses whose time is
-//! up, as Redis's `serverCron` does.
+//! up, as Redis's `serverCron` does. A sweep slower than `latency-monitor-threshold` is the
+//! latency monitor's `expire-cycle` event.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -40,6 +41,12 @@ pub fn run(shared: &Shared) {
         // DEBUG SET-ACTIVE-EXPIRE 0: no sweep (keys still expire when they are looked up).
         let held = shared.pause.current(now) != crate::state::pause::OFF
             || !shared.settings.active_expire.load(Ordering::Relaxed);
+        // The latency monitor's `expire-cycle` event: the whole sweep, timed only when the
+        // monitor is on (as Redis's latencyStartMonitor).
+        let threshold = shared
+            .tunables
+            .int(crate::tunables::LATENCY_MONITOR_THRESHOLD);
+        let started = (threshold > 0 && !held).then(std::time::Instant::now);
         for i in (0..shared.store.len()).filter(|_| !held) {
             let fx = shared.scope(None);
             shared
@@ -51,6 +58,13 @@ pub fn run(shared: &Shared) {
             shared.propagation.flush_unit(&fx, false);
             crate::state::tracking::deliver_modified(shared, &fx, 0, &mut Vec::new());
             shared.loops.wake(&fx);
+        }
+        if let Some(started) = started {
+            let ms = started.elapsed().as_millis() as u64;
+            shared
+                .latency
+                .monitor
+                .add_sample_if_needed(threshold, "expire-cycle", ms);
         }
         // Redis's eviction time proc: memory left over the limit when the commands stopped
         // (the time budget ran out, or CONFIG SET lowered maxmemory) keeps being evicted.

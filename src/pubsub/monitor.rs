@@ -32,10 +32,13 @@ pub fn line(
     format_line(now_us, db, addr, &shown)
 }
 
-/// The argument positions Redis redacts: AUTH's user and password (when it has at most
-/// three arguments), and each `AUTH user password` of HELLO up to the first option it cannot
-/// parse.
-fn redacted(name: &str, args: &[Bytes]) -> Vec<usize> {
+/// The argument positions Redis redacts (`redactClientCommandArgument`) in what MONITOR and
+/// SLOWLOG show of command `name` (a registry name: `config|set`): AUTH's user and password
+/// (when it has at most three arguments); each `AUTH user password` of HELLO up to the first
+/// option it cannot parse; every argument of ACL SETUSER after the command; the values of
+/// the sensitive parameters (`masterauth`, `masteruser`, `requirepass`) in CONFIG SET; the
+/// AUTH/AUTH2 credentials of MIGRATE up to the first option it cannot parse.
+pub fn redacted(name: &str, args: &[Bytes]) -> Vec<usize> {
     match name {
         "auth" if args.len() <= 3 => (1..args.len()).collect(),
         "hello" => {
@@ -50,6 +53,36 @@ fn redacted(name: &str, args: &[Bytes]) -> Vec<usize> {
                     j += 3;
                 } else if args[j].eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
                     j += 2;
+                } else {
+                    break;
+                }
+            }
+            hidden
+        }
+        "acl|setuser" => (2..args.len()).collect(),
+        "config|set" if args.len().is_multiple_of(2) => (2..args.len())
+            .step_by(2)
+            .filter(|&i| {
+                ["masterauth", "masteruser", "requirepass"]
+                    .iter()
+                    .any(|p| args[i].eq_ignore_ascii_case(p.as_bytes()))
+            })
+            .map(|i| i + 1)
+            .collect(),
+        "migrate" => {
+            let mut hidden = Vec::new();
+            let mut j = 6;
+            while j < args.len() {
+                let more = args.len() - 1 - j;
+                let a = &args[j];
+                if a.eq_ignore_ascii_case(b"copy") || a.eq_ignore_ascii_case(b"replace") {
+                    j += 1;
+                } else if a.eq_ignore_ascii_case(b"auth") && more >= 1 {
+                    hidden.push(j + 1);
+                    j += 2;
+                } else if a.eq_ignore_ascii_case(b"auth2") && more >= 2 {
+                    hidden.extend([j + 1, j + 2]);
+                    j += 3;
                 } else {
                     break;
                 }
@@ -126,6 +159,37 @@ mod tests {
         );
         assert!(redacted("hello", &v(&["HELLO", "4", "AUTH", "u", "p"])).is_empty());
         assert!(redacted("hello", &v(&["HELLO", "3", "X", "AUTH", "u", "p"])).is_empty());
+        assert_eq!(
+            redacted("acl|setuser", &v(&["ACL", "SETUSER", "u", "on", ">p"])),
+            [2, 3, 4]
+        );
+        assert_eq!(
+            redacted(
+                "config|set",
+                &v(&[
+                    "CONFIG",
+                    "SET",
+                    "MasterAuth",
+                    "x",
+                    "maxclients",
+                    "9",
+                    "requirepass",
+                    "y"
+                ])
+            ),
+            [3, 7]
+        );
+        assert!(redacted("config|set", &v(&["CONFIG", "SET", "masterauth", "x", "y"])).is_empty());
+        let migrate = |tail: &[&str]| {
+            let mut all = vec!["MIGRATE", "h", "1", "key", "0", "5000"];
+            all.extend_from_slice(tail);
+            redacted("migrate", &v(&all))
+        };
+        assert!(migrate(&[]).is_empty());
+        assert_eq!(migrate(&["COPY", "AUTH", "pw"]), [8]);
+        assert_eq!(migrate(&["AUTH2", "u", "pw", "REPLACE"]), [7, 8]);
+        assert!(migrate(&["AUTH2", "u"]).is_empty());
+        assert!(migrate(&["KEYS", "AUTH", "x"]).is_empty());
     }
 
     #[test]

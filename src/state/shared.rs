@@ -116,6 +116,8 @@ pub struct Shared {
     /// (`oom-score-adj no` then restores it, as Redis's setOOMScoreAdj).
     pub oom_base: i64,
     pub oom_changed: AtomicBool,
+    /// The slow log and the latency monitor (SLOWLOG, LATENCY).
+    pub latency: super::latency::Latency,
 }
 
 impl Shared {
@@ -184,6 +186,7 @@ impl Shared {
             tunables: crate::tunables::Tunables::new(&config.tunables),
             oom_base: crate::tunables::read_oom_score_adj(),
             oom_changed: AtomicBool::new(false),
+            latency: super::latency::Latency::default(),
             config,
         }
     }
