@@ -35,6 +35,7 @@ pub mod info;
 pub mod keys;
 pub mod keyspecs;
 pub mod lists;
+pub mod lolwut;
 pub mod memory;
 pub mod multi;
 pub mod persistence;
@@ -497,7 +498,7 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 23] {
+fn tables() -> [&'static [CommandSpec]; 24] {
     [
         connection::COMMANDS,
         acl::COMMANDS,
@@ -521,6 +522,7 @@ fn tables() -> [&'static [CommandSpec]; 23] {
         multi::COMMANDS,
         channels::COMMANDS,
         memory::COMMANDS,
+        lolwut::COMMANDS,
         server::MONITOR,
     ]
 }
