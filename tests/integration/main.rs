@@ -38,6 +38,7 @@ mod hyperloglog;
 mod keys;
 mod lists;
 mod load;
+mod lolwut;
 mod memory;
 mod pause;
 mod persistence;
