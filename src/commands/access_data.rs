@@ -281,6 +281,7 @@ pub static ACCESS: &[(&str, Access)] = &[
     ("lmpop", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Keynum { keynumidx: 0, firstkey: 1, step: 1 } },
     ] }),
+    ("lolwut", Access { categories: &[], tips: &[], key_specs: &[] }),
     ("lpop", Access { categories: &["list"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),

@@ -97,7 +97,12 @@ fn write_info(out: &mut Reply, spec: &CommandSpec) {
         out.bulk(t.as_bytes());
     }
     write_key_specs(out, spec);
-    out.array(spec.subcommands.len());
+    // Redis replies an empty *set* when there are no subcommands (`~0` in RESP3).
+    if spec.subcommands.is_empty() {
+        out.set(0);
+    } else {
+        out.array(spec.subcommands.len());
+    }
     for sub in spec.subcommands {
         write_info(out, sub);
     }

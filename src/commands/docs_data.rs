@@ -2503,6 +2503,22 @@ pub static DOCS: &[(&str, Doc)] = &[
         },
     ),
     (
+        "lolwut",
+        Doc {
+            summary: Some("Display some computer art and the Redis version"),
+            since: Some("5.0.0"),
+            group: "server",
+            complexity: None,
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            arguments: &[
+                Arg { name: "version", kind: "integer", key_spec_index: -1, token: Some("VERSION"), summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[] },
+            ],
+        },
+    ),
+    (
         "lpop",
         Doc {
             summary: Some("Remove and get the first elements in a list"),

@@ -38,6 +38,7 @@ pub mod keys;
 pub mod keyspecs;
 pub mod latency;
 pub mod lists;
+pub mod lolwut;
 pub mod memory;
 pub mod multi;
 pub mod persistence;
@@ -533,7 +534,7 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 26] {
+fn tables() -> [&'static [CommandSpec]; 27] {
     [
         connection::COMMANDS,
         acl::COMMANDS,
@@ -560,6 +561,7 @@ fn tables() -> [&'static [CommandSpec]; 26] {
         channels::COMMANDS,
         memory::COMMANDS,
         latency::COMMANDS,
+        lolwut::COMMANDS,
         server::MONITOR,
     ]
 }

@@ -42,6 +42,7 @@ mod keys;
 mod latency;
 mod lists;
 mod load;
+mod lolwut;
 mod memory;
 mod pause;
 mod persistence;
