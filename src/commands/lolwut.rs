@@ -498,7 +498,7 @@ mod tests {
         assert!(ls[..49].iter().all(|l| l.chars().count() == 66));
         assert_eq!(ls[49], "");
         // One column: width 2 has no padding.
-        assert_eq!(schotter(1, 1, 1, &mut zero).render(), "⠑\n".as_bytes());
+        assert_eq!(schotter(1, 1, 1, &mut zero).render(), "⠋\n".as_bytes());
     }
 
     #[test]
