@@ -287,6 +287,14 @@ const SCRIPTS: &[(&str, &[&str])] = &[
         "GEOSEARCHSTORE d4 str FROMLONLAT 0 0 BYRADIUS 1 km", "GEORADIUS g 0 0 1 km STORE str",
         "SET e v PX 100", "@sleep 130", "GEOSEARCHSTORE e m FROMLONLAT 0 0 BYRADIUS 1 km",
     ]),
+    ("hll", &[
+        "PFADD h a b c", "PFADD h a", "PFADD h", "PFADD n", "PFADD h2 x y", "PFCOUNT h",
+        "PFCOUNT h h2", "PFCOUNT m", "PFCOUNT m h", "PFMERGE d h h2", "PFMERGE d", "PFMERGE d2 m",
+        "PFMERGE h h2", "SET str v", "PFADD str a", "PFMERGE d str", "PFCOUNT str",
+        "PFDEBUG GETREG h", "PFDEBUG ENCODING h", "PFDEBUG TODENSE h2", "PFDEBUG TODENSE h2",
+        "PFDEBUG ENCODING m", "PFDEBUG DECODE h", "SET e v PX 100", "@sleep 130", "PFADD e a",
+        "SET e v PX 100", "@sleep 130", "PFMERGE e h",
+    ]),
     // Read lookups (`keymiss` when the flags have `m`). The key `m` never exists.
     ("reads of missing keys", &[
         "SET s v", "RPUSH l a", "HSET h f v", "SADD st a", "ZADD z 1 a",
