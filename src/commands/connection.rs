@@ -189,10 +189,11 @@ fn auth(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// # Format
 /// `RESET` — back to a fresh connection's state: database 0, RESP2, no name, replies on,
 /// authenticated as `default`, no subscriptions (dropped without confirmations), out of
-/// MONITOR mode; replies `+RESET`. (MULTI state, once it exists, must be cleared here too.)
+/// MONITOR mode, no MULTI state, client tracking off; replies `+RESET`.
 fn reset(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
     super::multi::discard_transaction(ctx);
     ctx.srv.pubsub.clear(ctx.client.member());
+    super::clients::tracking_off(ctx.srv, ctx.client);
     ctx.client.select(0);
     set_protocol(ctx, 2);
     *ctx.client.info.name.lock() = None;

@@ -381,6 +381,12 @@ impl Conn {
         let clock = quanta::Instant::now();
         self.last_active = clock;
         let mut ran_any = false;
+        // While the batch runs, CLIENT LIST's `qbuf=` is the whole batch (the running command
+        // included), as Redis trims its query buffer only after processing it.
+        self.client
+            .info
+            .qbuf
+            .store(self.rbuf.len(), Ordering::Relaxed);
         // One execution scope and context serve the batch: `call` leaves both as fresh after
         // every command (it drains the scope when the command's unit ends).
         let fx = shared.scope(Some(self.client.info.home));

@@ -190,11 +190,26 @@ fn reset_restores_a_fresh_connection() {
         "+OK\r\n"
     );
     assert!(call_text(&mut raw, &["HELLO", "3"]).starts_with("%7"));
+    assert_eq!(
+        call_text(&mut raw, &["CLIENT", "TRACKING", "on"]),
+        "+OK\r\n"
+    );
     assert_eq!(call_text(&mut raw, &["RESET"]), "+RESET\r\n");
+    assert_eq!(
+        call_text(&mut raw, &["CLIENT", "GETREDIR"]),
+        ":-1\r\n",
+        "RESET turns tracking off"
+    );
     assert_eq!(call_text(&mut raw, &["CLIENT", "GETNAME"]), "$-1\r\n");
     let info = bulk_body(&call(&mut raw, &["CLIENT", "INFO"]));
     assert!(
         info.contains(" db=0 ") && info.contains(" resp=2 ") && info.contains(" name= "),
+        "{info}"
+    );
+    // No flags left (`t` would be tracking), and `qbuf` counts the running command's own
+    // bytes, as Redis (`*2\r\n$6\r\nCLIENT\r\n$4\r\nINFO\r\n` is 26 bytes).
+    assert!(
+        info.contains(" flags=N ") && info.contains(" qbuf=26 "),
         "{info}"
     );
     assert_eq!(
