@@ -1120,7 +1120,8 @@ impl NewListeners<'_> {
     /// Hands each loop its new set (it closes its old listeners when it takes it; existing
     /// connections stay, as Redis) and records the new `bind` and `port`.
     fn install(mut self, srv: &Shared, fx: &crate::store::Scope) {
-        srv.port.store(self.bound.port() as usize, Ordering::Relaxed);
+        srv.port
+            .store(self.bound.port() as usize, Ordering::Relaxed);
         for (i, set) in self.bound.per_loop.into_iter().enumerate() {
             srv.loops
                 .send(i, crate::state::mailbox::Msg::Listen(set), fx);
@@ -1144,9 +1145,7 @@ fn bind_listeners<'a>(
     for (v, p) in values.iter().zip(params) {
         match v {
             NewValue::Bind(h) => hosts = Some(h.clone()),
-            NewValue::Port(n) if *n as usize != srv.port.load(Ordering::Relaxed) => {
-                port = Some(*n)
-            }
+            NewValue::Port(n) if *n as usize != srv.port.load(Ordering::Relaxed) => port = Some(*n),
             _ => continue,
         }
         first.get_or_insert(p.name);
