@@ -54,6 +54,8 @@ pub struct Tunable {
     pub default: &'static str,
     /// Settable with CONFIG SET (otherwise only in the config file).
     pub mutable: bool,
+    /// Redis's `HIDDEN_CONFIG`: CONFIG GET shows it only when asked by its exact name.
+    pub hidden: bool,
 }
 
 const fn t(name: &'static str, kind: Kind, default: &'static str) -> Tunable {
@@ -63,6 +65,7 @@ const fn t(name: &'static str, kind: Kind, default: &'static str) -> Tunable {
         kind,
         default,
         mutable: true,
+        hidden: false,
     }
 }
 
@@ -78,7 +81,12 @@ const fn aliased(
         kind,
         default,
         mutable: true,
+        hidden: false,
     }
+}
+
+const fn hidden(t: Tunable) -> Tunable {
+    Tunable { hidden: true, ..t }
 }
 
 const INT_MAX: i64 = i32::MAX as i64;
@@ -154,12 +162,17 @@ pub const TABLE: &[Tunable] = &[
     t("latency-monitor-threshold", Kind::Int(0, LONG_MAX), "0"),
     t("latency-tracking", Kind::Bool, "yes"),
     t("latency-tracking-info-percentiles", Kind::Percentiles, "50 99 99.9"),
+    // Testing aids Redis hides from CONFIG GET patterns (HIDDEN_CONFIG); stored, without
+    // effect here: no watchdog, a panic aborts, loading does not pause to serve events.
+    hidden(t("watchdog-period", Kind::Int(0, INT_MAX), "0")),
+    hidden(t("use-exit-on-panic", Kind::Bool, "no")),
+    hidden(t("loading-process-events-interval-bytes", Kind::Int(1024, INT_MAX), "2097152")),
     // Start-up only, as Redis: ferrokv never forks into the background.
-    Tunable { name: "daemonize", alias: None, kind: Kind::Enum(&["no"]), default: "no", mutable: false },
+    Tunable { name: "daemonize", alias: None, kind: Kind::Enum(&["no"]), default: "no", mutable: false, hidden: false },
     // Protected actions (Redis's `protected_action_enum`): start-up only, as Redis.
-    Tunable { name: "enable-protected-configs", alias: None, kind: Kind::Enum(PROTECTED_ACTION), default: "no", mutable: false },
-    Tunable { name: "enable-debug-command", alias: None, kind: Kind::Enum(PROTECTED_ACTION), default: "no", mutable: false },
-    Tunable { name: "enable-module-command", alias: None, kind: Kind::Enum(PROTECTED_ACTION), default: "no", mutable: false },
+    Tunable { name: "enable-protected-configs", alias: None, kind: Kind::Enum(PROTECTED_ACTION), default: "no", mutable: false, hidden: false },
+    Tunable { name: "enable-debug-command", alias: None, kind: Kind::Enum(PROTECTED_ACTION), default: "no", mutable: false, hidden: false },
+    Tunable { name: "enable-module-command", alias: None, kind: Kind::Enum(PROTECTED_ACTION), default: "no", mutable: false, hidden: false },
 ];
 
 /// The values of the `enable-*` protected-action parameters, in their mirror's order:

@@ -1202,6 +1202,7 @@ mod tests {
                 Msg::Unpaused => "unpaused",
                 Msg::StopAccepting => "stop accepting",
                 Msg::ShutdownCancelled => "shutdown cancelled",
+                Msg::Listen(_) => "listen",
                 Msg::Push { .. } => "push",
             })
             .collect();

@@ -5,9 +5,10 @@
 //! # CONFIG parameters
 //! `PARAMS` is the one list of parameters CONFIG GET/SET know. Runtime-settable ones write
 //! [`Settings`](crate::state::Settings) atomics that the loops read on their hot
-//! paths; start-up-only ones (port, bind, databases, threads) reply Redis's
-//! "can't set immutable config" (in Redis 7 `port` and `bind` can be changed at runtime; our
-//! per-loop `SO_REUSEPORT` listeners cannot be re-bound, so they are immutable here). A few
+//! paths; start-up-only ones (databases, threads, tls-port, ...) reply Redis's
+//! "can't set immutable config". `bind` and `port` change at runtime as in Redis: CONFIG SET
+//! binds every loop's new listeners itself ([`crate::state::listen`]; a failure is its error
+//! and changes nothing), then each loop swaps them in through its inbox. A few
 //! parameters exist only because clients and tools read them (`sanitize-dump-payload`): they
 //! report the one behaviour ferrokv has and accept Redis's values. The RDB directives live in [`crate::persist::Persistence`].
 
@@ -54,6 +55,10 @@ static CONFIG: &[CommandSpec] = &[
 
 /// A validated CONFIG SET value, applied only once every pair of the command is valid.
 enum NewValue {
+    /// `bind`: the new addresses (listened on before anything else applies).
+    Bind(Vec<String>),
+    /// `port`: the new plain port (0: no plain listener).
+    Port(u16),
     MaxClients(usize),
     Timeout(u64),
     ProtoMaxBulkLen(u64),
@@ -100,6 +105,7 @@ macro_rules! tls_param {
     ($name:literal, $default:literal) => {
         Param {
             name: $name,
+            hidden: false,
             rewrite: Rewrite::Default($default),
             get: |s| s.tls.settings().get($name).unwrap_or_default(),
             set: Some(|_, v| {
@@ -116,6 +122,7 @@ macro_rules! tunable {
     ($name:literal) => {
         Param {
             name: $name,
+            hidden: crate::tunables::TABLE[crate::tunables::index_of($name)].hidden,
             rewrite: Rewrite::Default(
                 crate::tunables::TABLE[crate::tunables::index_of($name)].default,
             ),
@@ -126,6 +133,7 @@ macro_rules! tunable {
     (alias $name:literal) => {
         Param {
             name: $name,
+            hidden: crate::tunables::TABLE[crate::tunables::index_of($name)].hidden,
             rewrite: Rewrite::InFileOnly,
             get: |s| s.tunables.get(const { crate::tunables::index_of($name) }),
             set: Some(|_, v| tunable_value(const { crate::tunables::index_of($name) }, v)),
@@ -134,6 +142,7 @@ macro_rules! tunable {
     (immutable $name:literal) => {
         Param {
             name: $name,
+            hidden: crate::tunables::TABLE[crate::tunables::index_of($name)].hidden,
             rewrite: Rewrite::Default(
                 crate::tunables::TABLE[crate::tunables::index_of($name)].default,
             ),
@@ -153,6 +162,7 @@ macro_rules! limit {
     ($name:literal, $default:literal) => {
         Param {
             name: $name,
+            hidden: false,
             rewrite: Rewrite::Default($default),
             get: |_| limit_of($name).get().to_string(),
             set: Some(|_, v| limit_value($name, v)),
@@ -161,6 +171,7 @@ macro_rules! limit {
     (alias $name:literal) => {
         Param {
             name: $name,
+            hidden: false,
             rewrite: Rewrite::InFileOnly,
             get: |_| limit_of($name).get().to_string(),
             set: Some(|_, v| limit_value($name, v)),
@@ -206,6 +217,9 @@ type Parser = fn(&Shared, &str) -> Result<NewValue, String>;
 /// immutable at runtime).
 struct Param {
     name: &'static str,
+    /// Redis's `HIDDEN_CONFIG`: CONFIG GET returns it only when asked by its exact name, never
+    /// for a pattern (testing aids, and ferrokv's own parameters that Redis lacks).
+    hidden: bool,
     /// When CONFIG REWRITE adds the parameter to a file that does not mention it.
     rewrite: Rewrite,
     get: Getter,
@@ -257,6 +271,7 @@ impl Param {
 const PARAMS: &[Param] = &[
     Param {
         name: "tls-port",
+        hidden: false,
         rewrite: Rewrite::Default("0"),
         get: |s| s.tls.settings().port.to_string(),
         set: None,
@@ -283,48 +298,78 @@ const PARAMS: &[Param] = &[
     tls_param!("tls-handshake-timeout", "10000"),
     Param {
         name: "bind",
+        hidden: false,
         rewrite: Rewrite::Default("127.0.0.1"),
-        get: |s| s.config.bind.join(" "),
-        set: None,
+        get: |s| s.bind.lock().join(" "),
+        set: Some(|_, v| {
+            // As Redis: the words of the value; one empty word means no address.
+            let hosts: Vec<String> = v.split_whitespace().map(str::to_string).collect();
+            if hosts.len() > crate::state::listen::MAX_BIND_ADDRESSES {
+                return Err("Too many bind addresses specified.".into());
+            }
+            Ok(NewValue::Bind(hosts))
+        }),
     },
     Param {
         name: "port",
+        hidden: false,
         rewrite: Rewrite::Default("6379"),
         get: |s| s.port.load(Ordering::Relaxed).to_string(),
+        set: Some(|_, v| Ok(NewValue::Port(int_in(v, 0, 65535)? as u16))),
+    },
+    // A master with no replication: always empty; set only in the config file (as Redis).
+    Param {
+        name: "replicaof",
+        hidden: false,
+        rewrite: Rewrite::InFileOnly,
+        get: |_| String::new(),
+        set: None,
+    },
+    Param {
+        name: "slaveof",
+        hidden: false,
+        rewrite: Rewrite::InFileOnly,
+        get: |_| String::new(),
         set: None,
     },
     Param {
         name: "databases",
+        hidden: false,
         rewrite: Rewrite::Default("16"),
         get: |s| s.config.databases.to_string(),
         set: None,
     },
     Param {
         name: "threads",
+        hidden: true,
         rewrite: Rewrite::DefaultOf(|| crate::config::Config::default().threads.to_string()),
         get: |s| s.config.threads.to_string(),
         set: None,
     },
     Param {
         name: "io-threads",
+        hidden: false,
         rewrite: Rewrite::InFileOnly,
         get: |s| s.config.threads.to_string(),
         set: None,
     },
     Param {
         name: "maxclients",
+        hidden: false,
         rewrite: Rewrite::Default("10000"),
         get: |s| s.settings.maxclients.load(Ordering::Relaxed).to_string(),
         set: Some(|_, v| Ok(NewValue::MaxClients(int_in(v, 1, u32::MAX as u64)? as usize))),
     },
     Param {
         name: "timeout",
+        hidden: false,
         rewrite: Rewrite::Default("0"),
         get: |s| s.settings.timeout.load(Ordering::Relaxed).to_string(),
         set: Some(|_, v| Ok(NewValue::Timeout(int_in(v, 0, i32::MAX as u64)?))),
     },
     Param {
         name: "proto-max-bulk-len",
+        hidden: false,
         rewrite: Rewrite::Default("536870912"),
         get: |s| {
             s.settings
@@ -342,6 +387,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "client-query-buffer-limit",
+        hidden: false,
         rewrite: Rewrite::Default("1073741824"),
         get: |s| {
             s.settings
@@ -359,6 +405,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "client-output-buffer-limit",
+        hidden: false,
         rewrite: Rewrite::Default(
             "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
         ),
@@ -372,6 +419,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "loglevel",
+        hidden: false,
         rewrite: Rewrite::Default("notice"),
         get: |s| s.settings.loglevel.lock().clone(),
         set: Some(|_, v| {
@@ -387,6 +435,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "notify-keyspace-events",
+        hidden: false,
         rewrite: Rewrite::Default(""),
         get: |s| class::format(s.store.events().notify_flags.load(Ordering::Relaxed)),
         set: Some(|_, v| {
@@ -397,6 +446,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "save",
+        hidden: false,
         rewrite: Rewrite::Default("3600 1 300 100 60 10000"),
         get: |s| s.persistence.settings().render_save(),
         set: Some(|_, v| {
@@ -408,6 +458,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "dir",
+        hidden: false,
         rewrite: Rewrite::Always,
         get: |s| s.persistence.settings().dir.display().to_string(),
         set: Some(|_, v| {
@@ -421,6 +472,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "dbfilename",
+        hidden: false,
         rewrite: Rewrite::Default("dump.rdb"),
         get: |s| s.persistence.settings().dbfilename,
         set: Some(|_, v| {
@@ -433,6 +485,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "rdbcompression",
+        hidden: false,
         rewrite: Rewrite::Default("yes"),
         get: |s| yes_no(s.persistence.settings().compression),
         set: Some(|_, v| {
@@ -442,6 +495,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "rdbchecksum",
+        hidden: false,
         rewrite: Rewrite::Default("yes"),
         get: |s| yes_no(s.persistence.settings().checksum),
         set: Some(|_, v| {
@@ -451,6 +505,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "stop-writes-on-bgsave-error",
+        hidden: false,
         rewrite: Rewrite::Default("yes"),
         get: |s| yes_no(s.persistence.settings().stop_writes_on_bgsave_error),
         set: Some(|_, v| {
@@ -460,6 +515,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "key-load-delay",
+        hidden: true,
         rewrite: Rewrite::Default("0"),
         get: |s| s.persistence.settings().key_load_delay_us.to_string(),
         set: Some(|_, v| {
@@ -469,6 +525,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "rdb-key-save-delay",
+        hidden: true,
         rewrite: Rewrite::Default("0"),
         get: |s| s.persistence.settings().key_save_delay_us.to_string(),
         set: Some(|_, v| {
@@ -478,6 +535,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "sanitize-dump-payload",
+        hidden: false,
         rewrite: Rewrite::InFileOnly,
         get: |_| "yes".into(),
         set: Some(|_, v| {
@@ -495,12 +553,14 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "appendonly",
+        hidden: false,
         rewrite: Rewrite::Default("no"),
         get: |s| yes_no(s.aof.is_on() || s.aof.settings().enabled),
         set: Some(|_, v| Ok(NewValue::AppendOnly(parse_bool(v)?))),
     },
     Param {
         name: "appendfsync",
+        hidden: false,
         rewrite: Rewrite::Default("everysec"),
         get: |s| s.aof.fsync_policy().name().into(),
         set: Some(|_, v| {
@@ -512,18 +572,21 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "appendfilename",
+        hidden: false,
         rewrite: Rewrite::Default("appendonly.aof"),
         get: |s| s.aof.settings().filename,
         set: None,
     },
     Param {
         name: "appenddirname",
+        hidden: false,
         rewrite: Rewrite::Default("appendonlydir"),
         get: |s| s.aof.settings().dirname,
         set: None,
     },
     Param {
         name: "aof-use-rdb-preamble",
+        hidden: false,
         rewrite: Rewrite::Default("yes"),
         get: |s| yes_no(s.aof.settings().rdb_preamble),
         set: Some(|_, v| {
@@ -533,6 +596,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "aof-load-truncated",
+        hidden: false,
         rewrite: Rewrite::Default("yes"),
         get: |s| yes_no(s.aof.settings().load_truncated),
         set: Some(|_, v| {
@@ -542,6 +606,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "auto-aof-rewrite-percentage",
+        hidden: false,
         rewrite: Rewrite::Default("100"),
         get: |s| s.aof.settings().rewrite_percentage.to_string(),
         set: Some(|_, v| {
@@ -551,6 +616,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "auto-aof-rewrite-min-size",
+        hidden: false,
         rewrite: Rewrite::Default("67108864"),
         get: |s| s.aof.settings().rewrite_min_size.to_string(),
         set: Some(|_, v| {
@@ -560,12 +626,14 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "requirepass",
+        hidden: false,
         rewrite: Rewrite::Default(""),
         get: |s| String::from_utf8_lossy(&s.users.requirepass()).into_owned(),
         set: Some(|_, v| Ok(NewValue::RequirePass(v.as_bytes().to_vec()))),
     },
     Param {
         name: "aclfile",
+        hidden: false,
         rewrite: Rewrite::Default(""),
         get: |s| {
             s.users
@@ -577,6 +645,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "acllog-max-len",
+        hidden: false,
         rewrite: Rewrite::Default("128"),
         get: |s| s.users.log.max_len().to_string(),
         set: Some(|_, v| {
@@ -587,6 +656,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "acl-pubsub-default",
+        hidden: false,
         rewrite: Rewrite::Default("resetchannels"),
         get: |s| {
             if s.users.pubsub_all() {
@@ -604,12 +674,14 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "protected-mode",
+        hidden: false,
         rewrite: Rewrite::Default("yes"),
         get: |s| yes_no(s.settings.protected_mode.load(Ordering::Relaxed)),
         set: Some(|_, v| Ok(NewValue::ProtectedMode(parse_bool(v)?))),
     },
     Param {
         name: "shutdown-timeout",
+        hidden: false,
         rewrite: Rewrite::Default("10"),
         get: |s| {
             s.settings
@@ -621,24 +693,28 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "shutdown-on-sigint",
+        hidden: false,
         rewrite: Rewrite::Default("default"),
         get: |s| shutdown_flags::render(s.settings.shutdown_on_sigint.load(Ordering::Relaxed)),
         set: Some(|_, v| Ok(NewValue::ShutdownOnSigint(shutdown_flags::parse(&[v])?))),
     },
     Param {
         name: "shutdown-on-sigterm",
+        hidden: false,
         rewrite: Rewrite::Default("default"),
         get: |s| shutdown_flags::render(s.settings.shutdown_on_sigterm.load(Ordering::Relaxed)),
         set: Some(|_, v| Ok(NewValue::ShutdownOnSigterm(shutdown_flags::parse(&[v])?))),
     },
     Param {
         name: "proxy-protocol",
+        hidden: true,
         rewrite: Rewrite::Default("no"),
         get: |s| yes_no(s.config.proxy_protocol),
         set: None,
     },
     Param {
         name: "proxy-protocol-trusted-sources",
+        hidden: true,
         rewrite: Rewrite::Default(""),
         get: |s| {
             let nets: Vec<String> = s
@@ -653,6 +729,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "maxmemory",
+        hidden: false,
         rewrite: Rewrite::Default("0"),
         get: |s| s.memory.maxmemory.load(Ordering::Relaxed).to_string(),
         set: Some(|_, v| {
@@ -668,6 +745,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "maxmemory-policy",
+        hidden: false,
         rewrite: Rewrite::Default("noeviction"),
         get: |_| crate::memory::policy::policy().name().into(),
         set: Some(|_, v| {
@@ -677,6 +755,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "maxmemory-samples",
+        hidden: false,
         rewrite: Rewrite::Default("5"),
         get: |s| s.memory.samples.load(Ordering::Relaxed).to_string(),
         set: Some(|_, v| {
@@ -686,6 +765,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "maxmemory-eviction-tenacity",
+        hidden: false,
         rewrite: Rewrite::Default("10"),
         get: |s| s.memory.tenacity.load(Ordering::Relaxed).to_string(),
         set: Some(|_, v| {
@@ -695,6 +775,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "lfu-decay-time",
+        hidden: false,
         rewrite: Rewrite::Default("1"),
         get: |_| crate::memory::policy::lfu_decay_time().to_string(),
         set: Some(|_, v| {
@@ -704,6 +785,7 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "lfu-log-factor",
+        hidden: false,
         rewrite: Rewrite::Default("10"),
         get: |_| crate::memory::policy::lfu_log_factor().to_string(),
         set: Some(|_, v| {
@@ -783,6 +865,9 @@ const PARAMS: &[Param] = &[
     tunable!("daemonize"),
     // --- hyperloglog ---
     tunable!("hll-sparse-max-bytes"),
+    tunable!("watchdog-period"),
+    tunable!("use-exit-on-panic"),
+    tunable!("loading-process-events-interval-bytes"),
     tunable!("tracking-table-max-keys"),
     // --- debug ---
     tunable!(immutable "enable-protected-configs"),
@@ -858,6 +943,9 @@ fn apply(srv: &Shared, value: NewValue) {
         NewValue::Tls(..) => unreachable!("applied by config_set, all TLS values at once"),
         NewValue::Limit(limit, n) => limit.set(n),
         NewValue::Tunable(..) => unreachable!("applied by config_set, all stored values at once"),
+        NewValue::Bind(_) | NewValue::Port(_) => {
+            unreachable!("applied by config_set, listeners first")
+        }
         NewValue::Unchanged => {}
     }
 }
@@ -877,7 +965,9 @@ fn config_get(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             continue;
         }
         for p in PARAMS {
-            if !found.iter().any(|(_, q)| std::ptr::eq(*q, p))
+            // As Redis, a hidden parameter answers its exact name only.
+            if !p.hidden
+                && !found.iter().any(|(_, q)| std::ptr::eq(*q, p))
                 && glob_match(pattern, p.name.as_bytes(), true)
             {
                 found.push((p.name.to_string(), p));
@@ -940,6 +1030,12 @@ fn config_set(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             Err(why) => return ctx.out.error(failed(p.name.as_bytes(), &why)),
         }
     }
+    // The new listeners next: bound now, so that a failure changes nothing; they replace the
+    // loops' listeners once everything else applied.
+    let listen = match bind_listeners(ctx.srv, &values, &seen) {
+        Ok(listen) => listen,
+        Err(e) => return ctx.out.error(e),
+    };
     // The TLS values first, together: one context rebuild, and on failure nothing applies.
     let tls: Vec<(&'static str, String)> = values
         .iter()
@@ -988,7 +1084,8 @@ fn config_set(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         .iter()
         .any(|(i, _)| *i == crate::tunables::TRACKING_TABLE_MAX_KEYS);
     for v in values {
-        if let NewValue::Tls(..) | NewValue::Tunable(..) = v {
+        if let NewValue::Tls(..) | NewValue::Tunable(..) | NewValue::Bind(_) | NewValue::Port(_) = v
+        {
             continue;
         }
         if let NewValue::AppendOnly(on) = v {
@@ -999,12 +1096,90 @@ fn config_set(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         }
         apply(ctx.srv, v);
     }
+    if let Some(listen) = listen {
+        listen.install(ctx.srv, ctx.fx);
+    }
     ctx.out.ok();
     if tracking_limit {
         // Keys over the new limit are invalidated (after this reply, as Redis's cron would).
         let mut own = Vec::new();
         crate::state::tracking::enforce_limit(ctx.srv, ctx.fx, ctx.client.id, &mut own);
         ctx.out.buf.extend_from_slice(&own);
+    }
+}
+
+/// New listeners for CONFIG SET `bind`/`port`, bound and not yet used; dropping them closes
+/// them (the old ones stay). Holds the `bind` lock, so listener changes apply one at a time.
+struct NewListeners<'a> {
+    bind: parking_lot::MutexGuard<'a, Vec<String>>,
+    hosts: Vec<String>,
+    bound: crate::state::listen::Bound,
+}
+
+impl NewListeners<'_> {
+    /// Hands each loop its new set (it closes its old listeners when it takes it; existing
+    /// connections stay, as Redis) and records the new `bind` and `port`.
+    fn install(mut self, srv: &Shared, fx: &crate::store::Scope) {
+        srv.port
+            .store(self.bound.port() as usize, Ordering::Relaxed);
+        for (i, set) in self.bound.per_loop.into_iter().enumerate() {
+            srv.loops
+                .send(i, crate::state::mailbox::Msg::Listen(set), fx);
+        }
+        *self.bind = self.hosts;
+    }
+}
+
+/// Binds every loop's listeners for the command's new `bind` and/or `port` (with the TLS
+/// port's listeners, which `bind` moves too, as Redis's `changeBindAddr`). `None` when neither
+/// changes: as Redis, an unchanged `port` is not re-applied, `bind` always is. The error is
+/// Redis's apply error for the first of them in the command (the old listeners stay).
+fn bind_listeners<'a>(
+    srv: &'a Shared,
+    values: &[NewValue],
+    params: &[&'static Param],
+) -> Result<Option<NewListeners<'a>>, Vec<u8>> {
+    let mut hosts = None;
+    let mut port = None;
+    let mut first = None;
+    for (v, p) in values.iter().zip(params) {
+        match v {
+            NewValue::Bind(h) => hosts = Some(h.clone()),
+            NewValue::Port(n) if *n as usize != srv.port.load(Ordering::Relaxed) => port = Some(*n),
+            _ => continue,
+        }
+        first.get_or_insert(p.name);
+    }
+    let Some(first) = first else {
+        return Ok(None);
+    };
+    let bind = srv.bind.lock();
+    let hosts = hosts.unwrap_or_else(|| bind.clone());
+    let port = port.unwrap_or(srv.port.load(Ordering::Relaxed) as u16);
+    let tls_port = srv.tls.settings().port;
+    match crate::state::listen::bind_all(
+        &hosts,
+        (port != 0).then_some(port),
+        (tls_port != 0).then_some(tls_port),
+        srv.config.threads,
+    ) {
+        Ok(bound) => Ok(Some(NewListeners { bind, hosts, bound })),
+        Err(e) => {
+            let why = if first == "bind" {
+                "Failed to bind to specified addresses."
+            } else {
+                "Unable to listen on this port. Check server logs."
+            };
+            tracing::warn!(
+                "Failed applying new configuration. Possibly related to new {first} setting. Restoring previous settings. ({e})"
+            );
+            Err(errors::concat(&[
+                b"ERR CONFIG SET failed (possibly related to argument '",
+                first.as_bytes(),
+                b"') - ",
+                why.as_bytes(),
+            ]))
+        }
     }
 }
 

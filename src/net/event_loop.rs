@@ -32,6 +32,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use super::conn::{Conn, Next};
+use crate::state::listen::LoopListeners;
 use crate::state::mailbox::{LoopHandle, Msg};
 use crate::state::{Client, ClientInfo, LoopStats, Shared};
 
@@ -84,45 +85,68 @@ impl EventLoop {
     /// it and the handle for other threads.
     pub fn new(
         index: usize,
-        listeners: Vec<(TcpListener, bool)>,
+        listeners: LoopListeners,
         shared: Arc<Shared>,
     ) -> io::Result<(EventLoop, LoopHandle)> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        let (mut listeners, listener_tls): (Vec<TcpListener>, Vec<bool>) =
-            listeners.into_iter().unzip();
-        for (i, l) in listeners.iter_mut().enumerate() {
-            poll.registry()
-                .register(l, Token(LISTENER_BASE - i), Interest::READABLE)?;
-        }
         let (tx, rx) = channel();
         let stats = shared.stats[index].clone();
-        let listen_addrs = listeners
-            .iter()
-            .map(|l| l.local_addr())
-            .collect::<io::Result<_>>()?;
-        Ok((
-            EventLoop {
-                index,
-                poll,
-                listeners,
-                listener_tls,
-                conns: Slab::with_capacity(64),
-                inbox: rx,
-                shared,
-                stats,
-                read_again: Vec::new(),
-                accept_backoff: false,
-                pending_output: Vec::new(),
-                timers: BTreeSet::new(),
-                parked: Vec::new(),
-                parked_kind: crate::state::pause::OFF,
-                listen_addrs,
-                draining: false,
-                shutdown_waiters: Vec::new(),
-            },
-            LoopHandle::new(tx, waker),
-        ))
+        let mut event_loop = EventLoop {
+            index,
+            poll,
+            listeners: Vec::new(),
+            listener_tls: Vec::new(),
+            conns: Slab::with_capacity(64),
+            inbox: rx,
+            shared,
+            stats,
+            read_again: Vec::new(),
+            accept_backoff: false,
+            pending_output: Vec::new(),
+            timers: BTreeSet::new(),
+            parked: Vec::new(),
+            parked_kind: crate::state::pause::OFF,
+            listen_addrs: Vec::new(),
+            draining: false,
+            shutdown_waiters: Vec::new(),
+        };
+        event_loop.install_listeners(listeners)?;
+        Ok((event_loop, LoopHandle::new(tx, waker)))
+    }
+
+    /// Makes `listeners` this loop's listeners (registered unless a shutdown is draining; then
+    /// they are only remembered, to listen on if it is cancelled). Fails on the first listener
+    /// that cannot be registered or has no address; those before it are kept.
+    fn install_listeners(&mut self, listeners: LoopListeners) -> io::Result<()> {
+        // Listener `i`, its address and its TLS flag share index `i`.
+        for (mut l, tls) in listeners {
+            let addr = l.local_addr()?;
+            if !self.draining {
+                self.poll.registry().register(
+                    &mut l,
+                    Token(LISTENER_BASE - self.listeners.len()),
+                    Interest::READABLE,
+                )?;
+                self.listeners.push(l);
+            }
+            self.listen_addrs.push(addr);
+            self.listener_tls.push(tls);
+        }
+        Ok(())
+    }
+
+    /// CONFIG SET bind/port: the old listeners close (connection attempts get refused), the
+    /// new ones (already bound and listening) take over; connections stay.
+    fn replace_listeners(&mut self, listeners: LoopListeners) {
+        for mut l in self.listeners.drain(..) {
+            let _ = self.poll.registry().deregister(&mut l);
+        }
+        self.listener_tls.clear();
+        self.listen_addrs.clear();
+        if let Err(e) = self.install_listeners(listeners) {
+            tracing::error!(event_loop = self.index, error = %e, "cannot use the new listeners");
+        }
     }
 
     /// Runs until shutdown.
@@ -305,7 +329,7 @@ impl EventLoop {
         self.draining = false;
         if self.listeners.is_empty() {
             for (i, addr) in self.listen_addrs.iter().enumerate() {
-                match super::listener::bind(*addr).and_then(|mut l| {
+                match crate::state::listen::bind(*addr).and_then(|mut l| {
                     self.poll.registry().register(
                         &mut l,
                         Token(LISTENER_BASE - i),
@@ -518,6 +542,7 @@ impl EventLoop {
                         self.close(token);
                     }
                 }
+                Msg::Listen(listeners) => self.replace_listeners(listeners),
                 Msg::Unpaused => self.resume_parked(),
                 Msg::StopAccepting => self.stop_accepting(),
                 Msg::ShutdownCancelled => self.shutdown_cancelled(),

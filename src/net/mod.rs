@@ -1,13 +1,12 @@
-//! The network layer: the per-core event loops and their connections, the listeners, the
-//! expiry thread and the saver thread (start-up load, background saves, save points);
-//! [`start`] binds one listener per loop and address, starts the loops and the threads, and
+//! The network layer: the per-core event loops and their connections, the expiry thread and
+//! the saver thread (start-up load, background saves, save points); [`start`] binds one
+//! listener per loop and address ([`crate::state::listen`]), starts the loops and the threads, and
 //! returns; [`Running::join`] runs the graceful shutdown ([`shutdown`]) when SIGINT/SIGTERM
 //! or SHUTDOWN asks for it, and returns once everything stopped.
 
 pub mod conn;
 pub mod event_loop;
 pub mod expirer;
-pub mod listener;
 pub mod proxy;
 pub mod saver;
 pub mod shutdown;
@@ -52,39 +51,15 @@ pub fn start(config: Config) -> io::Result<Running> {
     // As Redis, `port 0` with a TLS port means no plain listener; without one, port 0 asks
     // the kernel for a free port (reported on stdout, see main.rs).
     let plain = config.port != 0 || tls_config.is_none();
-    let mut addrs = Vec::new();
-    let mut tls_addrs = Vec::new();
-    for host in &config.bind {
-        if plain {
-            addrs.extend(listener::resolve(host, config.port)?);
-        }
-        if tls_config.is_some() {
-            tls_addrs.extend(listener::resolve(host, config.tls.port)?);
-        }
-    }
-    // Bind loop 0 first so that port 0 resolves to one concrete port for every loop.
-    let mut per_loop: Vec<Vec<(mio::net::TcpListener, bool)>> = Vec::with_capacity(threads);
-    let mut first = Vec::new();
-    for addr in &mut addrs {
-        let l = listener::bind(*addr)?;
-        addr.set_port(l.local_addr()?.port());
-        first.push((l, false));
-    }
-    for addr in &tls_addrs {
-        first.push((listener::bind(*addr)?, true));
-    }
-    per_loop.push(first);
-    for _ in 1..threads {
-        let mut mine = Vec::with_capacity(addrs.len() + tls_addrs.len());
-        for a in &addrs {
-            mine.push((listener::bind(*a)?, false));
-        }
-        for a in &tls_addrs {
-            mine.push((listener::bind(*a)?, true));
-        }
-        per_loop.push(mine);
-    }
-    let port = addrs.first().map_or(0, |a| a.port());
+    let bound = crate::state::listen::bind_all(
+        &config.bind,
+        plain.then_some(config.port),
+        tls_config.is_some().then_some(config.tls.port),
+        threads,
+    )?;
+    let port = bound.port();
+    let (addrs, tls_addrs) = (bound.addrs, bound.tls_addrs);
+    let per_loop = bound.per_loop;
     let users = crate::acl::Users::configured(
         config.requirepass.as_deref().map(str::as_bytes),
         &config.acl,

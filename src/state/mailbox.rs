@@ -34,6 +34,9 @@ pub enum Msg {
     /// The shutdown was aborted or failed: listen again, and answer the clients waiting in
     /// SHUTDOWN with `-ERR Errors trying to SHUTDOWN. Check logs.`
     ShutdownCancelled,
+    /// CONFIG SET bind/port: close the listeners and listen on these instead (bound by the
+    /// sender, see [`super::listen`]); connections stay.
+    Listen(super::listen::LoopListeners),
     /// A client pause ended or became less restrictive (CLIENT UNPAUSE): re-run the parked
     /// clients now (those still held park again).
     Unpaused,

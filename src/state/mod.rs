@@ -9,6 +9,7 @@
 
 pub mod client;
 pub mod latency;
+pub mod listen;
 pub mod mailbox;
 pub mod pause;
 pub mod propagate;

@@ -79,8 +79,13 @@ pub struct Shared {
     pub shutdown: AtomicBool,
     pub started: Instant,
     pub run_id: String,
-    /// The port actually bound (differs from config when 0 was asked).
+    /// The plain port listened on (differs from config when 0 was asked; 0 after CONFIG SET
+    /// port 0, which closes the plain listeners as Redis).
     pub port: AtomicUsize,
+    /// The `bind` addresses now listened on (CONFIG SET bind changes them). Its lock also
+    /// serialises listener changes: whoever holds it binds the new sets and queues them for
+    /// every loop, so all loops get the changes in one order.
+    pub bind: Mutex<Vec<String>>,
     /// Replication id reported by INFO replication (we are always a master with no replicas);
     /// DEBUG CHANGE-REPL-ID draws a new one.
     pub replid: Mutex<String>,
@@ -156,6 +161,7 @@ impl Shared {
             started: Instant::now(),
             run_id,
             port: AtomicUsize::new(config.port as usize),
+            bind: Mutex::new(config.bind.clone()),
             replid: Mutex::new(replid),
             started_unix: crate::clock::now_ms() / 1000,
             rates: Mutex::new(Rates::starting(crate::clock::now_ms())),

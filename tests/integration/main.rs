@@ -29,6 +29,7 @@ mod bitmaps;
 mod blocking;
 mod command_docs;
 mod config_file;
+mod config_listen;
 mod connection;
 mod debug;
 mod differential;

@@ -89,9 +89,9 @@ fn a_client_that_never_reads_does_not_keep_the_server_past_shutdown_timeout() {
 fn shutdown_abort_cancels_a_shutdown_in_progress() {
     let (mut s, mut r) = with_big_reply_pending(&["--shutdown-timeout", "30"]);
     let mut waiter = s.raw();
-    waiter.send(b"SHUTDOWN NOSAVE\r\n");
     // Connected before the shutdown: still served, writes held by the shutdown's pause.
     let mut admin = s.conn();
+    waiter.send(b"SHUTDOWN NOSAVE\r\n");
     std::thread::sleep(Duration::from_millis(200));
     assert!(
         TcpStream::connect(("127.0.0.1", s.port)).is_err(),
