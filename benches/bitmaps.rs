@@ -68,9 +68,7 @@ fn bench_helpers(c: &mut Criterion) {
     g.bench_function("popcount_1MiB", |b| {
         b.iter(|| bitmaps::popcount(black_box(&big)))
     });
-    let sources: Vec<Vec<u8>> = (0..4)
-        .map(|_| random_bytes(&mut seq, BITOP_LEN))
-        .collect();
+    let sources: Vec<Vec<u8>> = (0..4).map(|_| random_bytes(&mut seq, BITOP_LEN)).collect();
     let refs: Vec<&[u8]> = sources.iter().map(|s| &s[..]).collect();
     g.throughput(Throughput::Bytes(4 * BITOP_LEN as u64));
     for (name, op) in [("and", BitOp::And), ("or", BitOp::Or), ("xor", BitOp::Xor)] {
@@ -114,9 +112,11 @@ fn bench_bitop(c: &mut Criterion) {
         cmd.extend_from_slice(&BITOP_KEYS[..keys]);
         let req = request(&cmd);
         g.throughput(Throughput::Bytes((keys * BITOP_LEN) as u64));
-        g.bench_with_input(BenchmarkId::new(op, format!("{keys}_keys")), &req, |b, req| {
-            b.iter(|| run(&mut s, req))
-        });
+        g.bench_with_input(
+            BenchmarkId::new(op, format!("{keys}_keys")),
+            &req,
+            |b, req| b.iter(|| run(&mut s, req)),
+        );
     }
     g.finish();
 }

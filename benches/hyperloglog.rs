@@ -57,7 +57,12 @@ fn bench_hll(c: &mut Criterion) {
         // Sparse: a fresh copy of the 300-element HLL per add, so it stays that size.
         g.bench_function(BenchmarkId::new("add_sparse_300", n), |b| {
             b.iter_batched(
-                || (sparse.clone(), (0..n).map(|_| element(&mut seq)).collect::<Vec<_>>()),
+                || {
+                    (
+                        sparse.clone(),
+                        (0..n).map(|_| element(&mut seq)).collect::<Vec<_>>(),
+                    )
+                },
                 |(mut s, eles)| {
                     for e in &eles {
                         hll::add(&mut s, e, SPARSE_MAX).expect("valid");

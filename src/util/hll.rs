@@ -708,7 +708,9 @@ mod tests {
         to_dense(&mut d).unwrap();
         let mut x = 7u64;
         for i in 0..REGISTERS {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             dense_set(&mut d[HDR..], i, (x >> 58) as u8);
         }
         let want: Vec<u8> = (0..REGISTERS).map(|i| dense_get(&d[HDR..], i)).collect();
