@@ -329,8 +329,8 @@ def client_prefix(pinned: bool) -> list[str]:
     return ["taskset", "-c", CLIENT_CORE] if pinned else []
 
 
-def populate(srv: Server, payload: bytes, expect_keys: int, pinned: bool = True) -> None:
-    """Writes the payload (RESP SETs) with `redis-cli --pipe`; checks errors and DBSIZE."""
+def pipe_load(srv: Server, payload: bytes, pinned: bool = True) -> None:
+    """Writes the payload (RESP commands) with `redis-cli --pipe`; fails on any error reply."""
     p = run(
         client_prefix(pinned) + ["redis-cli", "-h", "127.0.0.1", "-p", str(srv.port), "--pipe"],
         T_PIPE,
@@ -340,6 +340,11 @@ def populate(srv: Server, payload: bytes, expect_keys: int, pinned: bool = True)
     m = re.search(r"errors:\s*(\d+),\s*replies:\s*(\d+)", out)
     if p.returncode != 0 or not m or int(m.group(1)) != 0:
         raise RuntimeError(f"redis-cli --pipe into {srv.name} failed (status {p.returncode}): {out.strip()}")
+
+
+def populate(srv: Server, payload: bytes, expect_keys: int, pinned: bool = True) -> None:
+    """Writes the payload (RESP SETs) with `redis-cli --pipe`; checks errors and DBSIZE."""
+    pipe_load(srv, payload, pinned)
     size = resp_command(srv.port, "DBSIZE")
     if size != expect_keys:
         raise RuntimeError(f"{srv.name}: DBSIZE is {size} after loading, expected {expect_keys}")
@@ -378,18 +383,87 @@ def geo_payload() -> bytes:
 
 def populate_geo(srv: Server, pinned: bool = True) -> None:
     """Loads the GEOSEARCH scenario's geo set (`redis-cli --pipe`) and checks its size."""
-    p = run(
-        client_prefix(pinned) + ["redis-cli", "-h", "127.0.0.1", "-p", str(srv.port), "--pipe"],
-        T_PIPE,
-        input=geo_payload(),
-    )
-    out = (p.stdout + p.stderr).decode(errors="replace")
-    m = re.search(r"errors:\s*(\d+),\s*replies:\s*(\d+)", out)
-    if p.returncode != 0 or not m or int(m.group(1)) != 0:
-        raise RuntimeError(f"redis-cli --pipe into {srv.name} failed (status {p.returncode}): {out.strip()}")
+    pipe_load(srv, geo_payload(), pinned)
     size = resp_command(srv.port, "ZCARD", GEO_KEY)
     if size != KEYSPACE:
         raise RuntimeError(f"{srv.name}: ZCARD {GEO_KEY} is {size} after loading, expected {KEYSPACE}")
+
+
+# The bitmap and HyperLogLog scenarios' keys. redis-benchmark's `__rand_int__` is 12 digits
+# with leading zeros, which Redis does not accept as a bit offset, so SETBIT/GETBIT use a
+# random KEY (`bm:%012d`, every one a 128-byte bitmap) and a fixed offset, the last bit.
+BIT_KEY_PREFIX = "bm:"
+BIT_OFFSET = "1023"
+HLL_KEY = "hll"
+HLL_ELEMENTS = 20_000  # enough to make the HLL dense before the PFADD runs
+BITCOUNT_KEY = "bc"
+BITCOUNT_SIZE = 1024
+
+
+def bits_payload() -> bytes:
+    """SETBIT bm:%012d 1023 0 for every key in the keyspace: 128 zero bytes each, made by
+    SETBIT on both servers (so neither has to convert another string encoding on first use)."""
+    k = ("bits", 0, KEYSPACE)
+    if k not in _payloads:
+        _payloads[k] = b"".join(
+            resp_encode(b"SETBIT", b"%s%012d" % (BIT_KEY_PREFIX.encode(), i), BIT_OFFSET, b"0")
+            for i in range(KEYSPACE)
+        )
+    return _payloads[k]
+
+
+def populate_bits(srv: Server, pinned: bool = True) -> None:
+    """Loads the SETBIT/GETBIT bitmaps and checks that exactly KEYSPACE keys were added."""
+    before = resp_command(srv.port, "DBSIZE")
+    pipe_load(srv, bits_payload(), pinned)
+    added = resp_command(srv.port, "DBSIZE") - before
+    if added != KEYSPACE:
+        raise RuntimeError(f"{srv.name}: {added} bitmaps added, expected {KEYSPACE}")
+
+
+def populate_hll(srv: Server, pinned: bool = True) -> None:
+    """PFADDs HLL_ELEMENTS elements (`e:%012d`, the benchmark's element format) to HLL_KEY
+    and checks that it is dense."""
+    k = ("hll", HLL_ELEMENTS, KEYSPACE)
+    if k not in _payloads:
+        _payloads[k] = b"".join(
+            resp_encode(b"PFADD", HLL_KEY, *(b"e:%012d" % j for j in range(i, i + 100)))
+            for i in range(0, HLL_ELEMENTS, 100)
+        )
+    pipe_load(srv, _payloads[k], pinned)
+    encoding = resp_command(srv.port, "PFDEBUG", "ENCODING", HLL_KEY)
+    if encoding != "dense":
+        raise RuntimeError(f"{srv.name}: {HLL_KEY} is {encoding} after loading, expected dense")
+
+
+def populate_bitcount(srv: Server, pinned: bool = True) -> None:
+    """SETs BITCOUNT_KEY to BITCOUNT_SIZE fixed pseudo-random bytes and checks its count."""
+    x, value = 987654321, bytearray()
+    while len(value) < BITCOUNT_SIZE:
+        x = (x * 6364136223846793005 + 1442695040888963407) % (1 << 64)
+        value += (x >> 32).to_bytes(4, "little")
+    pipe_load(srv, resp_encode(b"SET", BITCOUNT_KEY, bytes(value)), pinned)
+    want = sum(bin(b).count("1") for b in value)
+    got = resp_command(srv.port, "BITCOUNT", BITCOUNT_KEY)
+    if got != want:
+        raise RuntimeError(f"{srv.name}: BITCOUNT {BITCOUNT_KEY} is {got} after loading, expected {want}")
+
+
+@dataclass(frozen=True)
+class Prep:
+    """A populate step shared by consecutive scenarios: `load` runs on each server before the
+    first of them in a pass, `clear` after the last (later loads check DBSIZE)."""
+
+    load: Callable[[Server, bool], None]
+    clear: Callable[[Server], Any]
+
+
+PREPS = {
+    "geo": Prep(populate_geo, lambda srv: resp_command(srv.port, "DEL", GEO_KEY)),
+    "bits": Prep(populate_bits, lambda srv: resp_command(srv.port, "FLUSHALL")),
+    "hll": Prep(populate_hll, lambda srv: resp_command(srv.port, "DEL", HLL_KEY)),
+    "bitcount": Prep(populate_bitcount, lambda srv: resp_command(srv.port, "DEL", BITCOUNT_KEY)),
+}
 
 
 def memory_payload() -> bytes:
@@ -431,6 +505,8 @@ class Scenario:
     # A custom command for redis-benchmark (instead of `-t test`); `__rand_int__` is replaced
     # by a random 12-digit key number below KEYSPACE.
     command: tuple[str, ...] = ()
+    # The populate step (a key of PREPS) a custom command needs.
+    prep: str = ""
 
 
 def redis_benchmark(
@@ -527,6 +603,47 @@ SCENARIOS = [
         pilot_n=20_000, quick_n=10_000,
         command=("GEOSEARCH", GEO_KEY, "FROMMEMBER", "m:__rand_int__", "BYRADIUS", "10", "km",
                  "ASC", "COUNT", "10", "WITHDIST"),
+        prep="geo",
+    ),
+    Scenario(
+        "setbit_p1", "SETBIT P1, 100,000 keys of 128 B", "setbit", 1, 50, 3,
+        pilot_n=20_000, quick_n=20_000,
+        command=("SETBIT", BIT_KEY_PREFIX + "__rand_int__", BIT_OFFSET, "1"), prep="bits",
+    ),
+    Scenario(
+        "setbit_p16", "SETBIT P16, 100,000 keys of 128 B", "setbit", 16, 50, 3,
+        pilot_n=200_000, quick_n=100_000,
+        command=("SETBIT", BIT_KEY_PREFIX + "__rand_int__", BIT_OFFSET, "1"), prep="bits",
+    ),
+    Scenario(
+        "getbit_p1", "GETBIT P1, 100,000 keys of 128 B", "getbit", 1, 50, 3,
+        pilot_n=20_000, quick_n=20_000,
+        command=("GETBIT", BIT_KEY_PREFIX + "__rand_int__", BIT_OFFSET), prep="bits",
+    ),
+    Scenario(
+        "getbit_p16", "GETBIT P16, 100,000 keys of 128 B", "getbit", 16, 50, 3,
+        pilot_n=200_000, quick_n=100_000,
+        command=("GETBIT", BIT_KEY_PREFIX + "__rand_int__", BIT_OFFSET), prep="bits",
+    ),
+    Scenario(
+        "pfadd_p1", "PFADD P1, 1 random element into a dense HLL", "pfadd", 1, 50, 3,
+        pilot_n=20_000, quick_n=20_000,
+        command=("PFADD", HLL_KEY, "e:__rand_int__"), prep="hll",
+    ),
+    Scenario(
+        "pfadd_p16", "PFADD P16, 1 random element into a dense HLL", "pfadd", 16, 50, 3,
+        pilot_n=200_000, quick_n=100_000,
+        command=("PFADD", HLL_KEY, "e:__rand_int__"), prep="hll",
+    ),
+    Scenario(
+        "bitcount_p1", "BITCOUNT P1, 1 KiB bitmap", "bitcount", 1, 50, 3,
+        pilot_n=20_000, quick_n=20_000,
+        command=("BITCOUNT", BITCOUNT_KEY), prep="bitcount",
+    ),
+    Scenario(
+        "bitcount_p16", "BITCOUNT P16, 1 KiB bitmap", "bitcount", 16, 50, 3,
+        pilot_n=200_000, quick_n=100_000,
+        command=("BITCOUNT", BITCOUNT_KEY), prep="bitcount",
     ),
 ]  # fmt: skip
 
@@ -540,6 +657,17 @@ TLS_SCENARIOS = [
 ]  # fmt: skip
 
 
+def selected_scenarios(spec: str | None) -> list[Scenario]:
+    """The scenarios `--scenarios` names (each item a key or a key prefix), in table order."""
+    if spec is None:
+        return list(SCENARIOS)
+    items = [item.strip() for item in spec.split(",") if item.strip()]
+    for item in items:
+        if not any(sc.key.startswith(item) for sc in SCENARIOS):
+            raise ValueError(f"--scenarios: no scenario key starts with {item!r}")
+    return [sc for sc in SCENARIOS if any(sc.key.startswith(item) for item in items)]
+
+
 class Comparison:
     def __init__(self, args: argparse.Namespace, servers: Servers) -> None:
         self.args = args
@@ -547,6 +675,7 @@ class Comparison:
         self.live: dict[str, Server] = {}
         self.failures: list[str] = []
         self.result: dict[str, Any] = {"throughput": {}, "pilot": {}, "latency": {}, "memory": {}}
+        self.scenarios = selected_scenarios(args.scenarios)
 
     def note_failure(self, what: str, rec: dict[str, Any]) -> None:
         if "error" in rec:
@@ -568,14 +697,15 @@ class Comparison:
     def bench_pass(self, n_for: Callable[[Scenario], int], rep: int, sink: str) -> None:
         # SETs of another value size overwrite the keys, so GETs re-populate once per pass/size.
         populated: set[tuple[str, int]] = set()
-        for i, sc in enumerate(SCENARIOS):
+        scenarios = self.scenarios
+        for i, sc in enumerate(scenarios):
             if sc.test == "get":
                 self.prepare_gets(sc, populated)
-            elif sc.command and sc.test == "geosearch":
-                for name in sc.servers:
-                    if (name, -1) not in populated:
-                        populate_geo(self.live[name], pinned=name != "ferrokv-2t")
-                        populated.add((name, -1))
+            elif sc.prep:
+                # Loaded before the first of a run of scenarios sharing the step.
+                if i == 0 or scenarios[i - 1].prep != sc.prep:
+                    for name in sc.servers:
+                        PREPS[sc.prep].load(self.live[name], name != "ferrokv-2t")
             else:
                 populated = {p for p in populated if p[1] == sc.data_size}
             n = n_for(sc)
@@ -590,19 +720,20 @@ class Comparison:
                     raise SetupError(f"{name} died during {sc.label}; log:\n{srv.log_tail()}")
                 shown = f"{rec['rps']:,.0f} req/s" if "rps" in rec else "FAILED"
                 log(f"{sink} rep {rep} {sc.label:<26} {name:<10} n={n:<9} {shown}")
-            if sc.command and sc.test == "geosearch":
-                # Later GET loads check DBSIZE: take the geo set away again.
+            if sc.prep and (i + 1 == len(scenarios) or scenarios[i + 1].prep != sc.prep):
+                # Later loads check DBSIZE: take the step's keys away again (a FLUSHALL may
+                # take the GET keys too, so those are loaded again when needed).
                 for name in sc.servers:
-                    resp_command(self.live[name].port, "DEL", GEO_KEY)
-                    populated.discard((name, -1))
+                    PREPS[sc.prep].clear(self.live[name])
+                populated.clear()
 
     def calibrate(self) -> dict[str, int]:
         """-n per scenario so a run lasts about --seconds (same -n for every server)."""
         ns: dict[str, int] = {}
         if self.args.quick:
-            return {sc.key: sc.quick_n for sc in SCENARIOS}
+            return {sc.key: sc.quick_n for sc in self.scenarios}
         self.bench_pass(lambda sc: sc.pilot_n, rep=0, sink="pilot")
-        for sc in SCENARIOS:
+        for sc in self.scenarios:
             rates = [r["rps"] for runs in self.result["pilot"][sc.key].values() for r in runs if "rps" in r]
             rps = statistics.mean(rates) if rates else sc.pilot_n / self.args.seconds
             ns[sc.key] = max(20 * sc.clients, 10_000, int(rps * self.args.seconds / 10_000) * 10_000)
@@ -614,7 +745,8 @@ class Comparison:
             ("redis", lambda: self.servers.redis("redis")),
             ("ferrokv-2t", lambda: self.servers.ferrokv("ferrokv-2t", threads=2, pinned=False)),
         ):
-            self.live[name] = start()
+            if any(name in sc.servers for sc in self.scenarios):
+                self.live[name] = start()
         ns = self.calibrate()
         self.result["n"] = ns
         for rep in range(self.args.reps):
@@ -734,6 +866,9 @@ class Comparison:
 
     def run(self) -> None:
         parts = {"persistence": self.persistence, "acl": self.acl, "eviction": self.eviction, "tls": self.tls}
+        if self.args.only == "throughput":
+            self.throughput()
+            return
         if self.args.only is not None:
             parts[self.args.only]()
             return
@@ -806,15 +941,27 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}" if a is not None and b else "n/a"
 
 
-def main_rows(meta: dict[str, Any], med: dict[str, Any]) -> list[tuple[str, float | None, float | None, str]]:
+def scenario_rows(med: dict[str, Any], scenarios: list[Scenario]) -> list[tuple[str, float | None, float | None, str]]:
+    """One throughput row per redis-benchmark scenario, and one server-CPU row for each custom
+    command (what the command itself costs shows there even when the client is the limit)."""
     rows: list[tuple[str, float | None, float | None, str]] = []
     tp, cpu = med["throughput_rps"], med["cpu_us_per_req"]
-    for sc in SCENARIOS:
+    for sc in scenarios:
         extra = "" if sc.clients == 50 else f" ({sc.clients} conns)"
         label = f"{sc.test.upper()} P{sc.pipeline}, {'3 B' if sc.data_size == 3 else '1 KiB'}{extra}, req/s"
         if sc.command:
             label = f"{sc.label}, req/s"
         rows.append((label, tp.get(sc.key, {}).get("ferrokv"), tp.get(sc.key, {}).get("redis"), "rps"))
+    for sc in scenarios:
+        if sc.command and sc.prep != "geo":
+            label = f"server CPU µs per request, {sc.label} (lower is better)"
+            rows.append((label, cpu.get(sc.key, {}).get("ferrokv"), cpu.get(sc.key, {}).get("redis"), "cpu"))
+    return rows
+
+
+def main_rows(meta: dict[str, Any], med: dict[str, Any]) -> list[tuple[str, float | None, float | None, str]]:
+    rows = scenario_rows(med, SCENARIOS)
+    tp, cpu = med["throughput_rps"], med["cpu_us_per_req"]
     rows.append(
         (
             "GET P16, 3 B, req/s: ferrokv 2 threads unpinned vs Redis 1 core",
@@ -859,6 +1006,8 @@ def markdown(meta: dict[str, Any], med: dict[str, Any], args: argparse.Namespace
     rows: list[tuple[str, float | None, float | None, str]] = []
     if args.only is None:
         rows += main_rows(meta, med)
+    elif args.only == "throughput":
+        rows += scenario_rows(med, selected_scenarios(args.scenarios))
     for sc in TLS_SCENARIOS:
         per = med.get("tls_rps", {}).get(sc.key)
         if per:
@@ -977,7 +1126,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--rate", type=float, help="load-test rate (default: 50%% of Redis's P1 GET req/s)")
     ap.add_argument("--duration", type=float, default=10.0, help="load-test seconds per run (default 10)")
     ap.add_argument("--no-build", action="store_true", help="use the existing release binaries")
-    ap.add_argument("--only", choices=["persistence", "acl", "eviction", "tls"], help="run only this part of the comparison")
+    ap.add_argument(
+        "--only", choices=["throughput", "persistence", "acl", "eviction", "tls"],
+        help="run only this part of the comparison (throughput: the redis-benchmark rows)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--scenarios", metavar="KEYS",
+        help="comma-separated redis-benchmark scenario keys or key prefixes (e.g. "
+        "'setbit,getbit,pfadd,bitcount'); implies --only throughput. Keys: "
+        + ", ".join(sc.key for sc in SCENARIOS),
+    )  # fmt: skip
     ap.add_argument(
         "--persist-rate", type=float, default=20000.0,
         help="open-loop rate of the load during BGSAVE (default 20000 req/s)",
@@ -989,6 +1147,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.seconds = min(args.seconds, 0.5)
     if args.reps < 1:
         ap.error("--reps must be at least 1")
+    if args.scenarios is not None:
+        if args.only not in (None, "throughput"):
+            ap.error("--scenarios selects throughput scenarios: it cannot go with --only " + args.only)
+        args.only = "throughput"
+        try:
+            selected_scenarios(args.scenarios)
+        except ValueError as e:
+            ap.error(str(e))
     if args.seconds <= 0 or args.duration <= 0 or (args.rate is not None and args.rate <= 0):
         ap.error("--seconds, --duration and --rate must be positive")
     return args

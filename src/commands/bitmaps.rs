@@ -215,11 +215,15 @@ pub enum BitOp {
 /// source, shorter ones zero-padded. NOT takes exactly one source.
 pub fn combine(op: BitOp, sources: &[&[u8]]) -> Vec<u8> {
     let maxlen = sources.iter().map(|s| s.len()).max().unwrap_or(0);
-    let mut res = vec![0u8; maxlen];
     let Some((first, rest)) = sources.split_first() else {
-        return res;
+        return Vec::new();
     };
-    res[..first.len()].copy_from_slice(first);
+    // Built from the first source rather than from a zeroed buffer: jemalloc zeroes a
+    // recycled large extent with madvise(MADV_DONTNEED), so `vec![0; n]` of 64 KiB and more
+    // costs a syscall and a page fault per page on every BITOP.
+    let mut res = Vec::with_capacity(maxlen);
+    res.extend_from_slice(first);
+    res.resize(maxlen, 0);
     match op {
         BitOp::Not => res.iter_mut().for_each(|b| *b = !*b),
         BitOp::And => {

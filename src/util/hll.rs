@@ -169,6 +169,20 @@ pub fn dense_set(regs: &mut [u8], i: usize, v: u8) {
     }
 }
 
+/// The four registers packed in three dense bytes (register `4k` in the low 6 bits of byte
+/// `3k`): the whole-HLL loops (count, merge) read registers this way, about three times
+/// faster than one [`dense_get`] each.
+#[inline]
+fn unpack4(b: &[u8]) -> [u8; 4] {
+    let w = u32::from(b[0]) | (u32::from(b[1]) << 8) | (u32::from(b[2]) << 16);
+    [
+        (w & REGISTER_MAX) as u8,
+        ((w >> BITS) & REGISTER_MAX) as u8,
+        ((w >> (2 * BITS)) & REGISTER_MAX) as u8,
+        (w >> (3 * BITS)) as u8,
+    ]
+}
+
 /// Raises dense register `i` to `count`; whether it changed.
 fn dense_raise(regs: &mut [u8], i: usize, count: u8) -> bool {
     if count > dense_get(regs, i) {
@@ -454,9 +468,12 @@ pub type Raw = [u8; REGISTERS];
 /// Raises `max` to the registers of HLL `s` (Redis's `hllMerge`).
 pub fn merge_into(max: &mut Raw, s: &[u8]) -> Result<(), Corrupt> {
     if s[4] == DENSE {
-        let regs = &s[HDR..];
-        for (i, m) in max.iter_mut().enumerate() {
-            *m = (*m).max(dense_get(regs, i));
+        // A valid dense HLL holds exactly REGISTERS / 4 groups of three bytes.
+        let groups = s[HDR..].chunks_exact(3);
+        for (m, g) in max.chunks_exact_mut(4).zip(groups) {
+            for (m, r) in m.iter_mut().zip(unpack4(g)) {
+                *m = (*m).max(r);
+            }
         }
         return Ok(());
     }
@@ -525,9 +542,10 @@ pub fn estimate(hist: &[u64; 64]) -> u64 {
 pub fn count(s: &[u8]) -> Result<u64, Corrupt> {
     let mut hist = [0u64; 64];
     if s[4] == DENSE {
-        let regs = &s[HDR..];
-        for i in 0..REGISTERS {
-            hist[usize::from(dense_get(regs, i))] += 1;
+        for g in s[HDR..].chunks_exact(3) {
+            for r in unpack4(g) {
+                hist[usize::from(r)] += 1;
+            }
         }
     } else {
         // Unlike the conversions, the histogram walks every opcode.
@@ -682,6 +700,27 @@ mod tests {
         assert!(is_hll(&d));
         d[0] = b'h';
         assert!(!is_hll(&d));
+    }
+
+    #[test]
+    fn whole_hll_loops_read_dense_registers_as_dense_get() {
+        let mut d = new_sparse();
+        to_dense(&mut d).unwrap();
+        let mut x = 7u64;
+        for i in 0..REGISTERS {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            dense_set(&mut d[HDR..], i, (x >> 58) as u8);
+        }
+        let want: Vec<u8> = (0..REGISTERS).map(|i| dense_get(&d[HDR..], i)).collect();
+        let mut max: Raw = [0; REGISTERS];
+        merge_into(&mut max, &d).unwrap();
+        assert_eq!(&max[..], &want[..]);
+        let mut hist = [0u64; 64];
+        want.iter().for_each(|&r| hist[usize::from(r)] += 1);
+        assert_eq!(count(&d), Ok(estimate(&hist)));
+        assert_eq!(count_raw(&max), estimate(&hist));
     }
 
     #[test]
