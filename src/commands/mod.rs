@@ -22,6 +22,7 @@ pub mod blocking;
 pub mod call;
 pub mod channels;
 pub mod clients;
+pub mod cluster;
 pub mod command;
 pub mod config_rewrite;
 pub mod connection;
@@ -131,6 +132,7 @@ pub enum Group {
     Server,
     Transactions,
     PubSub,
+    Cluster,
 }
 
 impl Group {
@@ -149,6 +151,7 @@ impl Group {
             Group::Server => "server",
             Group::Transactions => "transactions",
             Group::PubSub => "pubsub",
+            Group::Cluster => "cluster",
         }
     }
 }
@@ -534,7 +537,7 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 27] {
+fn tables() -> [&'static [CommandSpec]; 28] {
     [
         connection::COMMANDS,
         acl::COMMANDS,
@@ -562,6 +565,7 @@ fn tables() -> [&'static [CommandSpec]; 27] {
         memory::COMMANDS,
         latency::COMMANDS,
         lolwut::COMMANDS,
+        cluster::COMMANDS,
         server::MONITOR,
     ]
 }
