@@ -224,6 +224,23 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A context for `client` inside the running execution `fx`, whose command is running:
+    /// the commands called through it are nested in that execution's unit, as EXEC's queue
+    /// is (DEBUG LOADAOF replays the AOF so, inside the shard locks it holds).
+    pub(crate) fn nested_in(
+        srv: &'a Shared,
+        stats: &'a LoopStats,
+        client: &'a mut Client,
+        out: &'a mut Reply,
+        fx: &'a Scope,
+        now: u64,
+    ) -> Self {
+        let mut ctx = Ctx::new(srv, stats, client, out, fx, now, quanta::Instant::now());
+        ctx.depth = 1;
+        ctx.in_exec = true;
+        ctx
+    }
+
     /// The store as this execution sees it (borrowed from the shared state, not from `self`,
     /// so a handler can keep writing to `self.out` while it holds it).
     #[inline]
