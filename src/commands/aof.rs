@@ -382,7 +382,8 @@ fn load_files(
 /// DEBUG LOADAOF (Redis's: flush the AOF, empty the dataset, load the files the manifest on
 /// disk lists). Runs with every shard held — those of the running EXEC, else all of them taken
 /// here — so no other client sees or changes the dataset in between, as in single-threaded
-/// Redis. Nothing of it is propagated: propagation is off while the files load (switched back
+/// Redis: their commands wait for the locks (no `-LOADING` reply, which Redis's clients never
+/// see here either). Nothing of it is propagated: propagation is off while the files load (switched back
 /// on before the locks are released, so the next writer's change is recorded), and the
 /// execution's pending writes and change count are as they were before. The AOF's commands
 /// run as the AOF client, nested in this execution (MULTI and EXEC skipped: the shards are
@@ -401,7 +402,6 @@ fn load_again_holding(ctx: &mut Ctx<'_>) -> Result<(), String> {
     flush_propagated(srv, fx);
     let was_on = srv.propagation.is_active();
     srv.propagation.set_enabled(false);
-    srv.persistence.set_loading(true);
     let ops_before = fx.take_ops();
     let dirty_before = fx.take_dirty();
 
@@ -433,7 +433,6 @@ fn load_again_holding(ctx: &mut Ctx<'_>) -> Result<(), String> {
     }
     fx.take_dirty();
     fx.add_changes(dirty_before);
-    srv.persistence.set_loading(false);
     srv.propagation.set_enabled(was_on);
     loaded
 }

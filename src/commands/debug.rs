@@ -277,14 +277,14 @@ fn htstats(ctx: &mut Ctx<'_>, dbid: &[u8]) {
 /// `DEBUG HTSTATS-KEY key` — the same text for the hash table of a set or hash with the
 /// `hashtable` encoding, or a sorted set with `skiplist`; an error for any other value.
 fn htstats_key(ctx: &mut Ctx<'_>, key: &[u8]) {
-    let stats = ctx.db().inspect(key, |e| {
-        e.map(|e| match &e.value {
-            Value::Set(s) => s.table_stats(),
-            Value::Hash(h) => h.table_stats(),
-            Value::ZSet(z) => z.table_stats(),
-            _ => None,
-        })
+    // Redis's `objectCommandLookup`: an expired key is missing; a hit or miss is counted.
+    let stats = ctx.db().peek(key, ctx.now, |e| match &e.value {
+        Value::Set(s) => s.table_stats(),
+        Value::Hash(h) => h.table_stats(),
+        Value::ZSet(z) => z.table_stats(),
+        _ => None,
     });
+    ctx.count_lookup(stats.is_some());
     match stats {
         None => ctx.out.error(NO_SUCH_KEY),
         Some(None) => ctx.out.error(NOT_HASH_TABLE),

@@ -242,7 +242,11 @@ impl<'a> DbRef<'a> {
         for shard in 0..SHARDS {
             let g = self.db.read_shard(self.fx, shard);
             // An unallocated table reports one bucket.
-            let buckets = if g.capacity() == 0 { 0 } else { g.raw_table().buckets() as u64 };
+            let buckets = if g.capacity() == 0 {
+                0
+            } else {
+                g.raw_table().buckets() as u64
+            };
             let ttls = g.keys().filter(|n| n.entry().is_volatile()).count() as u64;
             keys.add_open(buckets, g.len() as u64);
             volatile.add_open(buckets, ttls);
