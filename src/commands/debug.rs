@@ -859,6 +859,19 @@ fn stringmatch_fuzz() {
     }
 }
 
+/// # Format
+/// `DEBUG SLEEP <seconds>` — blocks this loop for that long (a float; anything else is 0, as
+/// Redis's unchecked `strtod`), then `+OK`. Other loops keep serving.
+fn sleep(ctx: &mut Ctx<'_>, seconds: &[u8]) {
+    let secs = crate::util::num::parse_f64_strtod(seconds).unwrap_or(0.0);
+    // Redis converts to whole microseconds; a negative value sleeps not at all.
+    let usec = (secs * 1_000_000.0) as i64;
+    if usec > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(usec as u64));
+    }
+    ctx.out.ok();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1067,17 +1080,4 @@ mod tests {
             DEFAULT_PACKED_THRESHOLD
         );
     }
-}
-
-/// # Format
-/// `DEBUG SLEEP <seconds>` — blocks this loop for that long (a float; anything else is 0, as
-/// Redis's unchecked `strtod`), then `+OK`. Other loops keep serving.
-fn sleep(ctx: &mut Ctx<'_>, seconds: &[u8]) {
-    let secs = crate::util::num::parse_f64_strtod(seconds).unwrap_or(0.0);
-    // Redis converts to whole microseconds; a negative value sleeps not at all.
-    let usec = (secs * 1_000_000.0) as i64;
-    if usec > 0 {
-        std::thread::sleep(std::time::Duration::from_micros(usec as u64));
-    }
-    ctx.out.ok();
 }
