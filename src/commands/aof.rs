@@ -241,31 +241,42 @@ struct Replayer<'a> {
     out: Reply,
 }
 
+/// The client AOF commands run as (Redis's fake AOF client).
+fn aof_client() -> Client {
+    let addr: std::net::SocketAddr = ([0, 0, 0, 0], 0).into();
+    Client::new(Arc::new(ClientInfo::new(
+        AOF_CLIENT_ID,
+        addr,
+        addr,
+        -1,
+        0,
+        0,
+    )))
+}
+
+/// A command of the AOF must be known (Redis stops loading at the first one it is not).
+fn known(argv: &[Bytes]) -> Result<(), String> {
+    match registry().resolve(argv) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(format!(
+            "Unknown command '{}' reading the append only file",
+            String::from_utf8_lossy(&argv[0])
+        )),
+    }
+}
+
 impl<'a> Replayer<'a> {
     fn new(srv: &'a Shared) -> Self {
-        let addr: std::net::SocketAddr = ([0, 0, 0, 0], 0).into();
         Replayer {
             srv,
             stats: LoopStats::new(registry().all.len()),
-            client: Client::new(Arc::new(ClientInfo::new(
-                AOF_CLIENT_ID,
-                addr,
-                addr,
-                -1,
-                0,
-                0,
-            ))),
+            client: aof_client(),
             out: Reply::new(false),
         }
     }
 
     fn replay(&mut self, argv: &[Bytes]) -> Result<(), String> {
-        if registry().resolve(argv).is_err() {
-            return Err(format!(
-                "Unknown command '{}' reading the append only file",
-                String::from_utf8_lossy(&argv[0])
-            ));
-        }
+        known(argv)?;
         super::session::run_as(
             self.srv,
             &self.stats,
@@ -287,44 +298,12 @@ pub fn open_at_startup(srv: &Shared) -> Result<(), String> {
     let aof = &srv.aof;
     let settings = aof.settings();
     let mut m = aof.read_manifest()?.unwrap_or_default();
-    let started = std::time::Instant::now();
-    let files: Vec<AofFile> = m.load_order().cloned().collect();
     let fx = Scope::new(None, None);
     let mut replayer = Replayer::new(srv);
-    let mut commands = 0u64;
-    for (i, f) in files.iter().enumerate() {
-        let path = aof.dir().join(&f.name);
-        let last = i + 1 == files.len();
-        let mut offset = 0;
-        if f.kind == FileType::Base && starts_with_rdb(&path) {
-            let loaded = persist::load::load_file(
-                &srv.store,
-                &fx,
-                &path,
-                &srv.persistence,
-                false,
-                srv.config.threads,
-            )
-            .map_err(|e| e.to_string())?;
-            offset = loaded.map_or(0, |l| l.bytes);
-        }
-        let out = persist::aof::load::read_commands(
-            &path,
-            offset,
-            last,
-            settings.load_truncated,
-            &mut |argv| replayer.replay(argv),
-        )?;
-        commands += out.commands;
-    }
+    load_files(srv, &fx, &m, srv.config.threads, &mut |argv| {
+        replayer.replay(argv)
+    })?;
     drop(replayer);
-    if !files.is_empty() {
-        tracing::info!(
-            commands,
-            "DB loaded from append only file: {:.3} seconds",
-            started.elapsed().as_secs_f64()
-        );
-    }
     if m.base.is_none() && m.incrs.is_empty() {
         // An empty dataset gets a base file first, as Redis does on start.
         std::fs::create_dir_all(aof.dir()).map_err(|e| e.to_string())?;
@@ -358,6 +337,125 @@ pub fn open_at_startup(srv: &Shared) -> Result<(), String> {
         .map_err(|e| format!("Can't open the append-only file: {e}"))?;
     srv.propagation.set_enabled(true);
     Ok(())
+}
+
+/// Loads the files `m` lists, in order, in execution `fx`: a base with an RDB preamble
+/// through the RDB loader (`workers` threads inserting), every command through `replay`.
+/// Err: why loading stopped (a file missing or unreadable, bad content, a torn tail that may
+/// not be cut, an unknown command).
+fn load_files(
+    srv: &Shared,
+    fx: &Scope,
+    m: &Manifest,
+    workers: usize,
+    replay: &mut dyn FnMut(&[Bytes]) -> Result<(), String>,
+) -> Result<(), String> {
+    let aof = &srv.aof;
+    let load_truncated = aof.settings().load_truncated;
+    let started = std::time::Instant::now();
+    let files: Vec<AofFile> = m.load_order().cloned().collect();
+    let mut commands = 0u64;
+    for (i, f) in files.iter().enumerate() {
+        let path = aof.dir().join(&f.name);
+        let last = i + 1 == files.len();
+        let mut offset = 0;
+        if f.kind == FileType::Base && starts_with_rdb(&path) {
+            let loaded =
+                persist::load::load_file(&srv.store, fx, &path, &srv.persistence, false, workers)
+                    .map_err(|e| e.to_string())?;
+            offset = loaded.map_or(0, |l| l.bytes);
+        }
+        let out =
+            persist::aof::load::read_commands(&path, offset, last, load_truncated, &mut *replay)?;
+        commands += out.commands;
+    }
+    if !files.is_empty() {
+        tracing::info!(
+            commands,
+            "DB loaded from append only file: {:.3} seconds",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// DEBUG LOADAOF (Redis's: flush the AOF, empty the dataset, load the files the manifest on
+/// disk lists). Runs with every shard held — those of the running EXEC, else all of them taken
+/// here — so no other client sees or changes the dataset in between, as in single-threaded
+/// Redis: their commands wait for the locks (no `-LOADING` reply, which Redis's clients never
+/// see here either). Nothing of it is propagated: propagation is off while the files load (switched back
+/// on before the locks are released, so the next writer's change is recorded), and the
+/// execution's pending writes and change count are as they were before. The AOF's commands
+/// run as the AOF client, nested in this execution (MULTI and EXEC skipped: the shards are
+/// held anyway). Err: no AOF on disk, or loading failed (Redis exits then; the caller
+/// decides). The dataset is then empty or partly loaded.
+pub fn load_again(ctx: &mut Ctx<'_>) -> Result<(), String> {
+    if ctx.fx.holds_transaction() {
+        return load_again_holding(ctx);
+    }
+    let mut locks = ctx.store().lock_txn(&[], true);
+    locks.run(|| load_again_holding(ctx))
+}
+
+fn load_again_holding(ctx: &mut Ctx<'_>) -> Result<(), String> {
+    let (srv, fx) = (ctx.srv, ctx.fx);
+    flush_propagated(srv, fx);
+    let was_on = srv.propagation.is_active();
+    srv.propagation.set_enabled(false);
+    let ops_before = fx.take_ops();
+    let dirty_before = fx.take_dirty();
+
+    let store = ctx.store();
+    let all: Vec<usize> = (0..store.len()).collect();
+    drop(store.flush(&all));
+    let loaded = srv.aof.read_manifest().and_then(|m| {
+        let m = m.ok_or_else(|| "no AOF manifest to load".to_string())?;
+        if m.base.is_none() && m.incrs.is_empty() {
+            return Err("the AOF manifest lists no file".into());
+        }
+        let stats = LoopStats::new(registry().all.len());
+        let mut client = aof_client();
+        let mut out = Reply::new(false);
+        let mut replayer = Ctx::nested_in(srv, &stats, &mut client, &mut out, fx, ctx.now);
+        load_files(srv, fx, &m, 1, &mut |argv| {
+            known(argv)?;
+            if !super::args::is(&argv[0], "multi") && !super::args::is(&argv[0], "exec") {
+                super::call(&mut replayer, argv);
+                replayer.out.buf.clear();
+            }
+            Ok(())
+        })
+    });
+
+    fx.take_ops();
+    for op in ops_before {
+        fx.propagate(op);
+    }
+    fx.take_dirty();
+    fx.add_changes(dirty_before);
+    srv.propagation.set_enabled(was_on);
+    loaded
+}
+
+/// Redis's `flushAppendOnlyFile(1)` before DEBUG LOADAOF: every unit that changed the dataset
+/// so far reaches the file. The caller holds every shard, so no unit still holds a lock; a
+/// marker ticket taken now completes once every earlier unit has (not inside a transaction
+/// that already took a ticket of its own: that one completes only after this command).
+fn flush_propagated(srv: &Shared, fx: &Scope) {
+    if !srv.aof.is_on() {
+        return;
+    }
+    let seq = srv.propagation.sequencer();
+    if seq.enabled() && !fx.has_ticket() {
+        let marker = seq.ticket();
+        seq.complete(marker, Vec::new());
+        while seq.emitted() <= marker {
+            std::thread::yield_now();
+        }
+    }
+    if let Err(e) = srv.aof.write_out(true) {
+        tracing::warn!(error = %e, "DEBUG LOADAOF: writing the AOF buffer failed");
+    }
 }
 
 fn starts_with_rdb(path: &Path) -> bool {

@@ -13,6 +13,8 @@
 //! | `PROTOCOL type` | Redis's test values in RESP3, or its RESP2 downgrade |
 //! | `POPULATE count [prefix] [size]` | `prefix:N` string keys, not propagated |
 //! | `CHANGE-REPL-ID`, `STRINGMATCH-TEST`, `LOG msg`, `ERROR msg` | as Redis |
+//! | `HTSTATS dbid`, `HTSTATS-KEY key` | Redis's `dictGetStats` text for our tables ([`crate::store::htstats`]) |
+//! | `LOADAOF` | write out the AOF buffer, empty the dataset, load the AOF files back (exit 1 on failure, as Redis) |
 //!
 //! Anything else (or a known subcommand with the wrong number of arguments) is Redis's
 //! `unknown subcommand or wrong number of arguments` error.
@@ -47,6 +49,7 @@ use bytes::Bytes;
 use super::flags::*;
 use super::{args, clients, errors, spec, CommandSpec, Ctx, Group};
 use crate::persist;
+use crate::store::htstats::{TableStats, CHAIN_CELLS};
 use crate::store::{Entry, Value};
 use crate::util::num::{format_f64, parse_i64};
 use crate::util::sha1::{hex, sha1};
@@ -61,6 +64,9 @@ const NO_SUCH_KEY: &str = "ERR no such key";
 const RELOAD_OPTIONS: &str =
     "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.";
 const RELOAD_LOAD_FAILED: &str = "ERR Error trying to load the RDB dump";
+const OUT_OF_RANGE_DB: &str = "ERR Out of range database";
+const NOT_HASH_TABLE: &str =
+    "ERR The value stored at the specified key is not represented using an hash table";
 const NOT_LISTPACK: &str = "ERR Not a listpack encoded object.";
 const NOT_QUICKLIST: &str = "ERR Not a quicklist encoded object.";
 const PACKED_THRESHOLD_RANGE: &str =
@@ -230,6 +236,9 @@ fn debug(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             ctx.out.ok();
         }
         (b"sleep", 3) => sleep(ctx, &argv[2]),
+        (b"htstats", 3) => htstats(ctx, &argv[2]),
+        (b"htstats-key", 3) => htstats_key(ctx, &argv[2]),
+        (b"loadaof", _) => loadaof(ctx),
         (b"stringmatch-test", 2) => {
             stringmatch_fuzz();
             ctx.out
@@ -242,6 +251,96 @@ fn debug(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             &errors::c_str(&argv[0], usize::MAX).to_ascii_uppercase(),
             b" HELP.",
         ])),
+    }
+}
+
+/// # Format
+/// `DEBUG HTSTATS dbid` — Redis's text for the database's key table and its expires table
+/// (see [`crate::store::htstats`] for what ours are), as a verbatim string.
+fn htstats(ctx: &mut Ctx<'_>, dbid: &[u8]) {
+    let Some(dbid) = parse_i64(dbid) else {
+        return ctx.out.error(errors::NOT_INTEGER);
+    };
+    let store = ctx.store();
+    let Some(db) = usize::try_from(dbid).ok().filter(|&d| d < store.len()) else {
+        return ctx.out.error(OUT_OF_RANGE_DB);
+    };
+    let (keys, expires) = store.db(db).table_stats();
+    let mut text = String::from("[Dictionary HT]\n");
+    ht_stats_text(&mut text, &keys);
+    text.push_str("[Expires HT]\n");
+    ht_stats_text(&mut text, &expires);
+    ctx.out.verbatim(text.as_bytes());
+}
+
+/// # Format
+/// `DEBUG HTSTATS-KEY key` — the same text for the hash table of a set or hash with the
+/// `hashtable` encoding, or a sorted set with `skiplist`; an error for any other value.
+fn htstats_key(ctx: &mut Ctx<'_>, key: &[u8]) {
+    // Redis's `objectCommandLookup`: an expired key is missing; a hit or miss is counted.
+    let stats = ctx.db().peek(key, ctx.now, |e| match &e.value {
+        Value::Set(s) => s.table_stats(),
+        Value::Hash(h) => h.table_stats(),
+        Value::ZSet(z) => z.table_stats(),
+        _ => None,
+    });
+    ctx.count_lookup(stats.is_some());
+    match stats {
+        None => ctx.out.error(NO_SUCH_KEY),
+        Some(None) => ctx.out.error(NOT_HASH_TABLE),
+        Some(Some(s)) => {
+            let mut text = String::new();
+            ht_stats_text(&mut text, &s);
+            ctx.out.verbatim(text.as_bytes());
+        }
+    }
+}
+
+/// Redis's `_dictGetStatsHt` for the main table (ours never has a rehashing target): its
+/// layout, and its arithmetic in `float` as C does it.
+fn ht_stats_text(out: &mut String, s: &TableStats) {
+    use std::fmt::Write as _;
+    out.push_str("Hash table 0 stats (main hash table):\n");
+    if s.elements == 0 {
+        out.push_str("No stats available for empty dictionaries\n");
+        return;
+    }
+    let _ = write!(
+        out,
+        " table size: {}\n number of elements: {}\n different slots: {}\n \
+         max chain length: {}\n avg chain length (counted): {:.2}\n \
+         avg chain length (computed): {:.2}\n Chain length distribution:\n",
+        s.size,
+        s.elements,
+        s.slots,
+        s.max_chain,
+        s.total_chain as f32 / s.slots as f32,
+        s.elements as f32 / s.slots as f32,
+    );
+    for (len, &n) in s.chains[..CHAIN_CELLS - 1].iter().enumerate() {
+        if n != 0 {
+            let pct = (n as f32 / s.size as f32) * 100.0;
+            let _ = writeln!(out, "   {len}: {n} ({pct:.2}%)");
+        }
+    }
+}
+
+/// # Format
+/// `DEBUG LOADAOF` — writes out what the AOF has buffered, empties the dataset and loads it
+/// back from the AOF files on disk (also with `appendonly no`, from the files a BGREWRITEAOF
+/// wrote). As Redis 7.0, a load that fails — no AOF on disk included — ends the server with
+/// exit status 1: the dataset is gone by then. Not propagated.
+fn loadaof(ctx: &mut Ctx<'_>) {
+    ctx.prevent_propagation();
+    match super::aof::load_again(ctx) {
+        Ok(()) => {
+            tracing::warn!("Append Only File loaded by DEBUG LOADAOF");
+            ctx.out.ok();
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "DEBUG LOADAOF could not load the AOF; exiting");
+            std::process::exit(1);
+        }
     }
 }
 
@@ -760,6 +859,19 @@ fn stringmatch_fuzz() {
     }
 }
 
+/// # Format
+/// `DEBUG SLEEP <seconds>` — blocks this loop for that long (a float; anything else is 0, as
+/// Redis's unchecked `strtod`), then `+OK`. Other loops keep serving.
+fn sleep(ctx: &mut Ctx<'_>, seconds: &[u8]) {
+    let secs = crate::util::num::parse_f64_strtod(seconds).unwrap_or(0.0);
+    // Redis converts to whole microseconds; a negative value sleeps not at all.
+    let usec = (secs * 1_000_000.0) as i64;
+    if usec > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(usec as u64));
+    }
+    ctx.out.ok();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -968,17 +1080,4 @@ mod tests {
             DEFAULT_PACKED_THRESHOLD
         );
     }
-}
-
-/// # Format
-/// `DEBUG SLEEP <seconds>` — blocks this loop for that long (a float; anything else is 0, as
-/// Redis's unchecked `strtod`), then `+OK`. Other loops keep serving.
-fn sleep(ctx: &mut Ctx<'_>, seconds: &[u8]) {
-    let secs = crate::util::num::parse_f64_strtod(seconds).unwrap_or(0.0);
-    // Redis converts to whole microseconds; a negative value sleeps not at all.
-    let usec = (secs * 1_000_000.0) as i64;
-    if usec > 0 {
-        std::thread::sleep(std::time::Duration::from_micros(usec as u64));
-    }
-    ctx.out.ok();
 }

@@ -22,6 +22,7 @@ pub mod blocking;
 pub mod call;
 pub mod channels;
 pub mod clients;
+pub mod cluster;
 pub mod command;
 pub mod config_rewrite;
 pub mod connection;
@@ -131,6 +132,7 @@ pub enum Group {
     Server,
     Transactions,
     PubSub,
+    Cluster,
 }
 
 impl Group {
@@ -149,6 +151,7 @@ impl Group {
             Group::Server => "server",
             Group::Transactions => "transactions",
             Group::PubSub => "pubsub",
+            Group::Cluster => "cluster",
         }
     }
 }
@@ -219,6 +222,23 @@ impl<'a> Ctx<'a> {
             propagation: None,
             raw_error_reply: false,
         }
+    }
+
+    /// A context for `client` inside the running execution `fx`, whose command is running:
+    /// the commands called through it are nested in that execution's unit, as EXEC's queue
+    /// is (DEBUG LOADAOF replays the AOF so, inside the shard locks it holds).
+    pub(crate) fn nested_in(
+        srv: &'a Shared,
+        stats: &'a LoopStats,
+        client: &'a mut Client,
+        out: &'a mut Reply,
+        fx: &'a Scope,
+        now: u64,
+    ) -> Self {
+        let mut ctx = Ctx::new(srv, stats, client, out, fx, now, quanta::Instant::now());
+        ctx.depth = 1;
+        ctx.in_exec = true;
+        ctx
     }
 
     /// The store as this execution sees it (borrowed from the shared state, not from `self`,
@@ -534,7 +554,7 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 27] {
+fn tables() -> [&'static [CommandSpec]; 28] {
     [
         connection::COMMANDS,
         acl::COMMANDS,
@@ -562,6 +582,7 @@ fn tables() -> [&'static [CommandSpec]; 27] {
         memory::COMMANDS,
         latency::COMMANDS,
         lolwut::COMMANDS,
+        cluster::COMMANDS,
         server::MONITOR,
     ]
 }

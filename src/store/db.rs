@@ -231,6 +231,32 @@ impl<'a> DbRef<'a> {
         (keys, volatile)
     }
 
+    /// The shape of this database's tables (DEBUG HTSTATS): its shards' open-addressing
+    /// tables taken together, and the keys with a TTL among them — ferrokv keeps no separate
+    /// table of expiry times (Redis's `expires` dict), so the second figures count those keys
+    /// in the same buckets (nothing when there are none). One shard at a time under its read
+    /// lock.
+    pub fn table_stats(&self) -> (super::htstats::TableStats, super::htstats::TableStats) {
+        let mut keys = super::htstats::TableStats::default();
+        let mut volatile = super::htstats::TableStats::default();
+        for shard in 0..SHARDS {
+            let g = self.db.read_shard(self.fx, shard);
+            // An unallocated table reports one bucket.
+            let buckets = if g.capacity() == 0 {
+                0
+            } else {
+                g.raw_table().buckets() as u64
+            };
+            let ttls = g.keys().filter(|n| n.entry().is_volatile()).count() as u64;
+            keys.add_open(buckets, g.len() as u64);
+            volatile.add_open(buckets, ttls);
+        }
+        if volatile.elements == 0 {
+            volatile = super::htstats::TableStats::default();
+        }
+        (keys, volatile)
+    }
+
     /// `(keys, bytes)`: the keys and what the tables spend on them beyond keys and values
     /// (slots — a pointer and a control byte each, empty ones included — and the nodes'
     /// fixed part), for INFO's `used_memory_overhead` and MEMORY STATS.

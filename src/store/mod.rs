@@ -44,6 +44,7 @@
 mod db;
 mod entry;
 pub mod events;
+pub mod htstats;
 pub mod lazyfree;
 mod node;
 pub mod scope;

@@ -553,3 +553,327 @@ fn change_repl_id_changes_info_master_replid() {
     assert_eq!(after.len(), 40);
     assert_ne!(before, after);
 }
+
+// ---------------------------------------------------------------------------------------------
+// HTSTATS, HTSTATS-KEY
+// ---------------------------------------------------------------------------------------------
+
+/// The replies that do not depend on how a table is built: errors, empty tables, values
+/// without a hash table.
+#[rustfmt::skip]
+const HTSTATS_EXACT: &[&str] = &[
+    "FLUSHALL", "DEBUG HTSTATS 0", "DEBUG htstats 15", "DEBUG HTSTATS", "DEBUG HTSTATS 0 full",
+    "DEBUG HTSTATS 16", "DEBUG HTSTATS -1", "DEBUG HTSTATS x", "DEBUG HTSTATS 1.5",
+    "DEBUG HTSTATS 99999999999999999999", "DEBUG HTSTATS-KEY", "DEBUG HTSTATS-KEY nokey",
+    "DEBUG HTSTATS-KEY a b", "DEBUG HTSTATS-KEY a full",
+    "SET s v", "RPUSH l a b", "HSET h f v", "SADD ints 1 2 3", "ZADD z 1 a",
+    "DEBUG HTSTATS-KEY s", "DEBUG HTSTATS-KEY l", "DEBUG HTSTATS-KEY h",
+    "DEBUG HTSTATS-KEY ints", "DEBUG HTSTATS-KEY z",
+    "SET gone v PX 1", "DEBUG SLEEP 0.01", "DEBUG HTSTATS-KEY gone", "DEBUG OBJECT gone",
+    "INFO keyspace",
+    // Keys in db 0 only: db 1 is still empty.
+    "DEBUG HTSTATS 1",
+];
+
+#[test]
+fn htstats_replies_match_redis_where_they_can() {
+    let Some(redis) = Server::start_redis_with(&DEBUG_ON) else {
+        println!("skipped: redis-server not found");
+        return;
+    };
+    let ours = ours(&DEBUG_ON);
+    let script: Vec<Vec<String>> = HTSTATS_EXACT.iter().map(|l| words(l)).collect();
+    for proto in ["2", "3"] {
+        compare(&redis, &ours, proto, &script);
+    }
+}
+
+/// One `Hash table 0 stats` block parsed: (field, value) pairs and the distribution.
+struct HtBlock {
+    fields: std::collections::HashMap<String, String>,
+    chains: Vec<(u64, u64)>,
+}
+
+impl HtBlock {
+    fn num(&self, name: &str) -> u64 {
+        self.fields[name]
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}"))
+    }
+}
+
+fn parse_blocks(text: &str) -> Vec<HtBlock> {
+    let mut blocks: Vec<HtBlock> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("Hash table ") {
+            blocks.push(HtBlock {
+                fields: Default::default(),
+                chains: Vec::new(),
+            });
+        } else if let Some(rest) = line.strip_prefix("   ") {
+            let (len, rest) = rest.split_once(": ").expect("distribution line");
+            let count = rest.split(' ').next().unwrap();
+            let b = blocks.last_mut().unwrap();
+            b.chains
+                .push((len.parse().unwrap(), count.parse().unwrap()));
+        } else if let Some((k, v)) = line.trim().split_once(": ") {
+            let b = blocks.last_mut().unwrap();
+            b.fields.insert(k.to_string(), v.to_string());
+        }
+    }
+    blocks
+}
+
+/// Checks a block's figures against each other: buckets add up to the table size, chain
+/// lengths to the elements.
+fn consistent(b: &HtBlock, elements: u64) {
+    assert_eq!(b.num("number of elements"), elements);
+    let size = b.num("table size");
+    assert_eq!(b.chains.iter().map(|c| c.1).sum::<u64>(), size);
+    assert_eq!(b.chains.iter().map(|c| c.0 * c.1).sum::<u64>(), elements);
+    assert_eq!(
+        b.chains
+            .iter()
+            .filter(|c| c.0 > 0)
+            .map(|c| c.1)
+            .sum::<u64>(),
+        b.num("different slots")
+    );
+    assert_eq!(
+        b.chains.iter().map(|c| c.0).max().unwrap(),
+        b.num("max chain length")
+    );
+}
+
+#[test]
+fn htstats_describes_our_tables() {
+    let s = ours(&DEBUG_ON);
+    let mut r = s.raw();
+    call(&mut r, &["DEBUG", "POPULATE", "5000"]);
+    for i in 0..10 {
+        call(&mut r, &["EXPIRE", &format!("key:{i}"), "1000"]);
+    }
+    let text = crate::conn_util::bulk_body(&call(&mut r, &["DEBUG", "HTSTATS", "0"]));
+    assert!(text.starts_with("[Dictionary HT]\nHash table 0 stats (main hash table):\n"));
+    assert!(text.contains("\n[Expires HT]\nHash table 0 stats (main hash table):\n"));
+    let blocks = parse_blocks(&text);
+    assert_eq!(blocks.len(), 2, "{text}");
+    // Open addressing: every key has a bucket of its own.
+    consistent(&blocks[0], 5000);
+    assert_eq!(blocks[0].num("different slots"), 5000);
+    assert_eq!(blocks[0].fields["avg chain length (counted)"], "1.00");
+    assert!(blocks[0].num("table size") >= 5000);
+    consistent(&blocks[1], 10);
+
+    // A set of strings is a chained table: Redis's figures exactly (a power of two buckets).
+    let members: Vec<String> = (0..1000).map(|i| format!("m{i}")).collect();
+    let mut sadd = vec!["SADD", "set"];
+    sadd.extend(members.iter().map(String::as_str));
+    call(&mut r, &sadd);
+    let mut hset = vec!["HSET", "hash"];
+    hset.extend(members.iter().flat_map(|m| [m.as_str(), "v"]));
+    call(&mut r, &hset);
+    let mut zadd = vec!["ZADD", "zset"];
+    zadd.extend(members.iter().flat_map(|m| ["1", m.as_str()]));
+    call(&mut r, &zadd);
+    for key in ["set", "hash", "zset"] {
+        let text = crate::conn_util::bulk_body(&call(&mut r, &["DEBUG", "HTSTATS-KEY", key]));
+        let blocks = parse_blocks(&text);
+        assert_eq!(blocks.len(), 1, "{key}: {text}");
+        consistent(&blocks[0], 1000);
+    }
+    let text = crate::conn_util::bulk_body(&call(&mut r, &["DEBUG", "HTSTATS-KEY", "set"]));
+    assert_eq!(parse_blocks(&text)[0].num("table size"), 1024);
+
+    // RESP3: a verbatim string.
+    call(&mut r, &["HELLO", "3"]);
+    let frame = call(&mut r, &["DEBUG", "HTSTATS-KEY", "set"]);
+    assert!(
+        frame.starts_with(b"="),
+        "{}",
+        String::from_utf8_lossy(&frame)
+    );
+    assert_eq!(
+        &frame[frame.iter().position(|&b| b == b'\n').unwrap() + 1..][..4],
+        b"txt:"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// LOADAOF
+// ---------------------------------------------------------------------------------------------
+
+/// Writes of every type, with TTLs, in two databases, a transaction among them.
+#[rustfmt::skip]
+const AOF_WRITES: &[&str] = &[
+    "SET s1 v1", "SET s2 v2 EX 1000", "INCRBY n 41", "INCR n", "APPEND s1 more",
+    "RPUSH l a b c d", "LPOP l", "HSET h f1 v1 f2 v2", "SADD st a b c 1 2", "SREM st b",
+    "ZADD z 1 a 2 b 3.5 c", "ZINCRBY z 2 a", "PEXPIRE l 5000000", "SELECT 1", "SET other 1",
+    "MULTI", "SET t1 x", "INCR t2", "LPUSH tl y", "EXEC", "SELECT 0", "DEL s2", "SET s2 again",
+];
+
+fn digest(r: &mut Raw) -> String {
+    call_text(r, &["DEBUG", "DIGEST"])
+}
+
+/// Runs `writes` then DEBUG LOADAOF on both servers: OK, and the dataset's digest unchanged
+/// (and equal to Redis's).
+fn loadaof_keeps_the_dataset(redis: &Server, ours: &Server, writes: &[&str], what: &str) {
+    let (mut a, mut b) = (redis.raw(), ours.raw());
+    for w in writes {
+        let args = words(w);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_eq!(
+            call_text(&mut b, &args),
+            call_text(&mut a, &args),
+            "{what}: {w}"
+        );
+    }
+    let before = digest(&mut b);
+    assert_eq!(before, digest(&mut a), "{what}");
+    assert_eq!(
+        call_text(&mut b, &["DEBUG", "LOADAOF"]),
+        "+OK\r\n",
+        "{what}"
+    );
+    assert_eq!(
+        call_text(&mut a, &["DEBUG", "LOADAOF"]),
+        "+OK\r\n",
+        "{what}"
+    );
+    assert_eq!(digest(&mut b), before, "{what}: after DEBUG LOADAOF");
+    assert_eq!(digest(&mut a), before, "{what}: redis after DEBUG LOADAOF");
+    for key in ["s2", "l", "t1"] {
+        let ttl = |r: &mut Raw| call_text(r, &["TTL", key]);
+        assert_eq!(ttl(&mut b), ttl(&mut a), "{what}: TTL {key}");
+    }
+}
+
+#[test]
+fn loadaof_reloads_the_dataset_as_redis() {
+    for preamble in ["yes", "no"] {
+        let args = [
+            DEBUG_ON[0],
+            DEBUG_ON[1],
+            "--appendonly",
+            "yes",
+            "--aof-use-rdb-preamble",
+            preamble,
+        ];
+        let Some(redis) = Server::start_redis_with(&args) else {
+            println!("skipped: redis-server not found");
+            return;
+        };
+        let ours = ours(&args);
+        let what = format!("appendonly yes, preamble {preamble}");
+        // Commands only, then a rewritten base with commands after it.
+        loadaof_keeps_the_dataset(&redis, &ours, AOF_WRITES, &what);
+        for s in [&redis, &ours] {
+            let mut r = s.raw();
+            call(&mut r, &["BGREWRITEAOF"]);
+            wait_no_rewrite(&mut r);
+        }
+        let more = [
+            "SET after rewrite",
+            "HSET h f3 v3",
+            "SELECT 2",
+            "RPUSH l2 z",
+            "SELECT 0",
+        ];
+        loadaof_keeps_the_dataset(&redis, &ours, &more, &format!("{what}, after a rewrite"));
+    }
+}
+
+#[test]
+fn loadaof_with_the_aof_off_loads_what_bgrewriteaof_wrote() {
+    let Some(redis) = Server::start_redis_with(&DEBUG_ON) else {
+        println!("skipped: redis-server not found");
+        return;
+    };
+    let ours = ours(&DEBUG_ON);
+    let (mut a, mut b) = (redis.raw(), ours.raw());
+    for r in [&mut a, &mut b] {
+        call(r, &["SET", "kept", "1"]);
+        call(r, &["RPUSH", "list", "a", "b"]);
+        call(r, &["BGREWRITEAOF"]);
+        wait_no_rewrite(r);
+        // Not in any AOF file: gone after the reload.
+        call(r, &["SET", "lost", "1"]);
+    }
+    for args in [
+        &["DEBUG", "LOADAOF", "extra", "args"][..],
+        &["DBSIZE"],
+        &["GET", "kept"],
+        &["GET", "lost"],
+        &["LRANGE", "list", "0", "-1"],
+    ] {
+        assert_eq!(call_text(&mut b, args), call_text(&mut a, args), "{args:?}");
+    }
+}
+
+#[test]
+fn loadaof_without_an_aof_ends_the_server_as_redis() {
+    let Some(mut redis) = Server::start_redis_with(&DEBUG_ON) else {
+        println!("skipped: redis-server not found");
+        return;
+    };
+    let mut ours = ours(&DEBUG_ON);
+    for (name, s) in [("redis", &mut redis), ("ferrokv", &mut ours)] {
+        let mut r = s.raw();
+        call(&mut r, &["SET", "k", "v"]);
+        r.send(&encode(&["DEBUG", "LOADAOF"]));
+        assert!(r.is_closed(), "{name}: connection closed");
+        assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(1), "{name}");
+    }
+}
+
+/// While other clients write, DEBUG LOADAOF loses nothing: every write acknowledged before it
+/// is in the files it loads, every write after it reaches the AOF (the final reload shows all).
+#[test]
+fn loadaof_under_concurrent_writes_loses_nothing() {
+    let s = ours(&[DEBUG_ON[0], DEBUG_ON[1], "--appendonly", "yes"]);
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let mut r = s.raw();
+            std::thread::spawn(move || {
+                // Every write succeeds: the reload makes them wait, never refuses them.
+                for i in 0..2000 {
+                    let a = call_text(&mut r, &["INCR", "counter"]);
+                    assert!(a.starts_with(':'), "INCR: {a}");
+                    let b = call_text(&mut r, &["RPUSH", &format!("list:{w}"), &i.to_string()]);
+                    assert!(b.starts_with(':'), "RPUSH: {b}");
+                }
+            })
+        })
+        .collect();
+    let mut r = s.raw();
+    let mut reloads = 0;
+    while !writers.iter().all(|w| w.is_finished()) {
+        assert_eq!(call_text(&mut r, &["DEBUG", "LOADAOF"]), "+OK\r\n");
+        reloads += 1;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for w in writers {
+        w.join().unwrap();
+    }
+    assert!(reloads > 0);
+    assert_eq!(call_text(&mut r, &["DEBUG", "LOADAOF"]), "+OK\r\n");
+    assert_eq!(call_text(&mut r, &["GET", "counter"]), "$4\r\n6000\r\n");
+    for w in 0..3 {
+        let len = call_text(&mut r, &["LLEN", &format!("list:{w}")]);
+        assert_eq!(len, ":2000\r\n", "list:{w} after {reloads} reloads");
+    }
+}
+
+/// Waits until no AOF rewrite is in progress.
+fn wait_no_rewrite(r: &mut Raw) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let info = call_text(r, &["INFO", "persistence"]);
+        if info.contains("aof_rewrite_in_progress:0") && info.contains("aof_rewrite_scheduled:0") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "rewrite did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

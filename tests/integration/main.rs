@@ -27,6 +27,7 @@ mod aof;
 mod auth;
 mod bitmaps;
 mod blocking;
+mod cluster_cmds;
 mod command_docs;
 mod config_file;
 mod config_listen;

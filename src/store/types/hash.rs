@@ -206,6 +206,23 @@ impl Hash {
         self.len() == 0
     }
 
+    /// The shape of a "hashtable" hash's tables (DEBUG HTSTATS-KEY): its segments' indexes,
+    /// open addressing, taken together. `None` for a listpack.
+    pub fn table_stats(&self) -> Option<crate::store::htstats::TableStats> {
+        use crate::store::htstats::{buckets_of_capacity, TableStats};
+        let Repr::Table(t) = &self.repr else {
+            return None;
+        };
+        let mut s = TableStats::default();
+        for seg in &t.segs {
+            s.add_open(
+                buckets_of_capacity(seg.index.capacity()),
+                seg.index.len() as u64,
+            );
+        }
+        Some(s)
+    }
+
     /// `OBJECT ENCODING`.
     pub fn encoding(&self) -> &'static str {
         match &self.repr {

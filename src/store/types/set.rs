@@ -148,6 +148,16 @@ impl Set {
         self.len() == 0
     }
 
+    /// The shape of the chained table a "hashtable" set lives in (DEBUG HTSTATS-KEY);
+    /// `None` for an intset.
+    pub fn table_stats(&self) -> Option<crate::store::htstats::TableStats> {
+        match &self.repr {
+            Repr::Ints(_) => None,
+            Repr::IntTable(t) => Some(t.stats()),
+            Repr::StrTable(t) => Some(t.stats()),
+        }
+    }
+
     /// `OBJECT ENCODING`.
     pub fn encoding(&self) -> &'static str {
         match self.repr {
@@ -451,6 +461,21 @@ impl<M: Default> Table<M> {
 
     fn len(&self) -> usize {
         self.len as usize
+    }
+
+    /// Every bucket's chain, walked.
+    fn stats(&self) -> crate::store::htstats::TableStats {
+        let mut s = crate::store::htstats::TableStats::default();
+        for &head in &self.buckets {
+            let mut len = 0;
+            let mut at = head;
+            while at != NIL {
+                len += 1;
+                at = self.nodes[at as usize].next;
+            }
+            s.add_bucket(len);
+        }
+        s
     }
 
     #[inline]

@@ -122,6 +122,16 @@ impl Big {
         self.tree.len()
     }
 
+    /// The shape of the member index (open addressing), for DEBUG HTSTATS-KEY.
+    pub fn index_stats(&self) -> crate::store::htstats::TableStats {
+        let mut s = crate::store::htstats::TableStats::default();
+        s.add_open(
+            crate::store::htstats::buckets_of_capacity(self.index.capacity()),
+            self.index.len() as u64,
+        );
+        s
+    }
+
     fn find(&self, member: &[u8]) -> Option<u32> {
         let hash = self.hasher.hash_one(member);
         self.index

@@ -220,6 +220,15 @@ impl ZSet {
         self.len() == 0
     }
 
+    /// The shape of a "skiplist" sorted set's member index (DEBUG HTSTATS-KEY); `None` for
+    /// a listpack.
+    pub fn table_stats(&self) -> Option<crate::store::htstats::TableStats> {
+        match &self.repr {
+            Repr::Compact(_) => None,
+            Repr::Big(b) => Some(b.index_stats()),
+        }
+    }
+
     /// `OBJECT ENCODING`.
     pub fn encoding(&self) -> &'static str {
         match &self.repr {
