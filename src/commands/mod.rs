@@ -40,6 +40,7 @@ pub mod latency;
 pub mod lists;
 pub mod lolwut;
 pub mod memory;
+pub mod migrate;
 pub mod multi;
 pub mod persistence;
 pub mod server;
@@ -534,7 +535,7 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 27] {
+fn tables() -> [&'static [CommandSpec]; 28] {
     [
         connection::COMMANDS,
         acl::COMMANDS,
@@ -544,6 +545,7 @@ fn tables() -> [&'static [CommandSpec]; 27] {
         sort::COMMANDS,
         keys::COMMANDS,
         dump::COMMANDS,
+        migrate::COMMANDS,
         lists::COMMANDS,
         blocking::COMMANDS,
         hashes::COMMANDS,
