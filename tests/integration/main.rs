@@ -43,6 +43,7 @@ mod latency;
 mod lists;
 mod load;
 mod lolwut;
+mod migrate;
 mod memory;
 mod pause;
 mod persistence;
