@@ -429,10 +429,16 @@ mod tests {
         // MIGRATE's KEYS spec is incomplete: its own finder, with its flags.
         let del = kf::RW | kf::ACCESS | kf::DELETE;
         assert_eq!(
-            keys("migrate", &["migrate", "h", "1", "", "0", "9", "KEYS", "a", "b"]),
+            keys(
+                "migrate",
+                &["migrate", "h", "1", "", "0", "9", "KEYS", "a", "b"]
+            ),
             [(7, del), (8, del)]
         );
-        assert_eq!(keys("migrate", &["migrate", "h", "1", "k", "0", "9"]), [(3, del)]);
+        assert_eq!(
+            keys("migrate", &["migrate", "h", "1", "k", "0", "9"]),
+            [(3, del)]
+        );
     }
 
     #[test]

@@ -175,9 +175,9 @@ fn migrate(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let now = ctx.now;
     let mut found = Vec::with_capacity(req.keys.len());
     for key in req.keys {
-        let got = ctx.db().read(key, now, |e| {
-            (encode::dump_payload(&e.value), e.expire_at)
-        });
+        let got = ctx
+            .db()
+            .read(key, now, |e| (encode::dump_payload(&e.value), e.expire_at));
         ctx.read_lookup(key, got.is_some());
         if let Some((payload, expire_at)) = got {
             found.push(Found {
@@ -322,9 +322,8 @@ fn attempt(
                 // `%s` of the line after its '-': up to a NUL.
                 let text = text[1..].split(|&b| b == 0).next().unwrap_or_default();
                 error_from_target = true;
-                ctx.out.error(
-                    [&b"ERR Target instance replied with error: "[..], text].concat(),
-                );
+                ctx.out
+                    .error([&b"ERR Target instance replied with error: "[..], text].concat());
             }
         } else if !req.copy {
             // Redis's dbDelete, signalModifiedKey, the `del` event and a change counted.
@@ -418,18 +417,28 @@ mod tests {
     #[test]
     fn arguments_are_checked_in_redis_order() {
         let err = |a: &[&str]| parse(&v(a)).err();
-        assert_eq!(err(&["migrate", "h", "1", "k", "x", "y", "foo"]), Some(errors::SYNTAX));
+        assert_eq!(
+            err(&["migrate", "h", "1", "k", "x", "y", "foo"]),
+            Some(errors::SYNTAX)
+        );
         assert_eq!(
             err(&["migrate", "h", "1", "k", "x", "y", "KEYS", "a"]),
             Some(KEYS_NEED_EMPTY_KEY)
         );
-        assert_eq!(err(&["migrate", "h", "1", "k", "0", "1", "AUTH"]), Some(errors::SYNTAX));
+        assert_eq!(
+            err(&["migrate", "h", "1", "k", "0", "1", "AUTH"]),
+            Some(errors::SYNTAX)
+        );
         assert_eq!(
             err(&["migrate", "h", "1", "k", "0", "1", "AUTH2", "u"]),
             Some(errors::SYNTAX)
         );
-        assert_eq!(err(&["migrate", "h", "1", "k", "x", "1"]), Some(errors::NOT_INTEGER));
-        let req = parse(&v(&["migrate", "h", "1", "", "0", "-5", "AUTH", "p", "KEYS", "a"])).unwrap();
+        assert_eq!(
+            err(&["migrate", "h", "1", "k", "x", "1"]),
+            Some(errors::NOT_INTEGER)
+        );
+        let argv = v(&["migrate", "h", "1", "", "0", "-5", "AUTH", "p", "KEYS", "a"]);
+        let req = parse(&argv).unwrap();
         assert_eq!(req.timeout, 1000);
         assert_eq!(req.password, Some(&b"p"[..]));
         assert_eq!(req.keys.len(), 1);

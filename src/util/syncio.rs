@@ -98,12 +98,12 @@ impl SyncConn {
         let host = host.split(|&b| b == 0).next().unwrap_or_default();
         let host = std::str::from_utf8(host).ok()?;
         let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs().ok()?.collect();
-        let socket = addrs.iter().find_map(|addr| start_connect(addr))?;
+        let socket = addrs.iter().find_map(start_connect)?;
         let fd = socket.as_raw_fd();
         poll_one(fd, libc::POLLOUT, timeout_ms);
         let _ = socket.set_nodelay(true);
         Some(SyncConn {
-            stream: socket.into(),
+            stream: socket,
             input: Vec::new(),
             pos: 0,
         })
@@ -197,7 +197,12 @@ impl SyncConn {
 /// `anetTcpGenericConnect` with `ANET_CONNECT_NONBLOCK`).
 fn start_connect(addr: &SocketAddr) -> Option<TcpStream> {
     use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(*addr), Type::STREAM, Some(Protocol::TCP)).ok()?;
+    let socket = Socket::new(
+        Domain::for_address(*addr),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )
+    .ok()?;
     socket.set_reuse_address(true).ok()?;
     socket.set_nonblocking(true).ok()?;
     match socket.connect(&(*addr).into()) {

@@ -121,13 +121,26 @@ fn every_type_arrives_with_its_value_and_ttl_on_ferrokv_and_redis() {
         args.push("missing");
         assert_eq!(reply(&mut a, &args), "+OK");
         for (i, k) in SEEDED.iter().enumerate() {
-            assert_eq!(describe(&mut b, k), before[i], "{k} on port {}", target.port);
-            assert_eq!(reply(&mut a, &["EXISTS", k]), ":0", "{k} left on the source");
+            assert_eq!(
+                describe(&mut b, k),
+                before[i],
+                "{k} on port {}",
+                target.port
+            );
+            assert_eq!(
+                reply(&mut a, &["EXISTS", k]),
+                ":0",
+                "{k} left on the source"
+            );
             let ttl = pttl(&mut b, k);
             if ttls[i] < 0 {
                 assert_eq!(ttl, -1, "{k}");
             } else {
-                assert!(ttl <= ttls[i] && ttl > ttls[i] - 5000, "{k}: {ttl} vs {}", ttls[i]);
+                assert!(
+                    ttl <= ttls[i] && ttl > ttls[i] - 5000,
+                    "{k}: {ttl} vs {}",
+                    ttls[i]
+                );
             }
         }
     }
@@ -137,7 +150,10 @@ fn every_type_arrives_with_its_value_and_ttl_on_ferrokv_and_redis() {
 /// `@`, on the target) and the reply expected, `None` where only both sources must agree.
 const SCRIPT: &[(&str, Option<&str>)] = &[
     ("MIGRATE 127.0.0.1 {port} missing 0 5000", Some("+NOKEY")),
-    ("MIGRATE 127.0.0.1 {port} \"\" 0 5000 KEYS missing other", Some("+NOKEY")),
+    (
+        "MIGRATE 127.0.0.1 {port} \"\" 0 5000 KEYS missing other",
+        Some("+NOKEY"),
+    ),
     ("SET k v1", Some("+OK")),
     ("MIGRATE 127.0.0.1 {port} k 0 5000 COPY", Some("+OK")),
     ("GET k", Some("v1")),
@@ -173,16 +189,28 @@ const SCRIPT: &[(&str, Option<&str>)] = &[
     ),
     ("EXISTS a b c", Some(":1")),
     ("@MGET a b c", Some("1 old 3")),
-    ("MIGRATE 127.0.0.1 {port} \"\" 0 5000 REPLACE COPY KEYS b", Some("+OK")),
+    (
+        "MIGRATE 127.0.0.1 {port} \"\" 0 5000 REPLACE COPY KEYS b",
+        Some("+OK"),
+    ),
     ("@GET b", Some("2")),
     ("EXISTS b", Some(":1")),
     // Malformed argument lists.
     ("MIGRATE 127.0.0.1 {port} b 0", None),
-    ("MIGRATE 127.0.0.1 {port} b x 5000", Some("-ERR value is not an integer or out of range")),
+    (
+        "MIGRATE 127.0.0.1 {port} b x 5000",
+        Some("-ERR value is not an integer or out of range"),
+    ),
     ("MIGRATE 127.0.0.1 {port} b 0 x", None),
     ("MIGRATE 127.0.0.1 {port} b 0 1.5", None),
-    ("MIGRATE 127.0.0.1 {port} b 0 5000 foo", Some("-ERR syntax error")),
-    ("MIGRATE 127.0.0.1 {port} b x x foo", Some("-ERR syntax error")),
+    (
+        "MIGRATE 127.0.0.1 {port} b 0 5000 foo",
+        Some("-ERR syntax error"),
+    ),
+    (
+        "MIGRATE 127.0.0.1 {port} b x x foo",
+        Some("-ERR syntax error"),
+    ),
     ("MIGRATE 127.0.0.1 {port} b 0 5000 COPY AUTH", None),
     ("MIGRATE 127.0.0.1 {port} b 0 5000 AUTH2 u", None),
     ("MIGRATE 127.0.0.1 {port} b 0 5000 KEYS b", None),
@@ -201,11 +229,17 @@ const SCRIPT: &[(&str, Option<&str>)] = &[
     ("COMMAND GETKEYS MIGRATE h 1 \"\" 0 10 KEYS a b", None),
     ("COMMAND GETKEYS MIGRATE h 1 k 0 10 KEYS a b", None),
     ("COMMAND GETKEYS MIGRATE h 1 \"\" 0 10 AUTH KEYS a b", None),
-    ("COMMAND GETKEYS MIGRATE h 1 \"\" 0 10 AUTH2 u p KEYS a b", None),
+    (
+        "COMMAND GETKEYS MIGRATE h 1 \"\" 0 10 AUTH2 u p KEYS a b",
+        None,
+    ),
     ("COMMAND GETKEYS MIGRATE h 1 \"\" 0 10 COPY REPLACE", None),
     ("COMMAND GETKEYS MIGRATE h 1 \"\" 0 10 KEYS", None),
     ("COMMAND GETKEYS MIGRATE h 1 k 0 10 foo KEYS a", None),
-    ("COMMAND GETKEYSANDFLAGS MIGRATE h 1 \"\" 0 10 KEYS a b", None),
+    (
+        "COMMAND GETKEYSANDFLAGS MIGRATE h 1 \"\" 0 10 KEYS a b",
+        None,
+    ),
     ("COMMAND GETKEYS MIGRATE h 1 k 0", None),
     ("COMMAND INFO MIGRATE", None),
 ];
@@ -282,7 +316,10 @@ fn auth_and_auth2_reach_password_protected_targets() {
     for target in targets(&flags) {
         let mut t = conn(&target, Some("foobar"));
         assert_eq!(
-            reply(&mut t, &["ACL", "SETUSER", "mig", "on", ">secret", "~*", "+@all"]),
+            reply(
+                &mut t,
+                &["ACL", "SETUSER", "mig", "on", ">secret", "~*", "+@all"]
+            ),
             "+OK"
         );
         let sources = std::iter::once(Server::start(&[])).chain(Server::start_redis());
@@ -290,7 +327,11 @@ fn auth_and_auth2_reach_password_protected_targets() {
             let mut a = src.conn();
             for (cmd, want) in steps {
                 let got = line(&mut a, cmd, target.port, 0);
-                assert_eq!(&got, want, "{cmd}: source {} target {}", src.port, target.port);
+                assert_eq!(
+                    &got, want,
+                    "{cmd}: source {} target {}",
+                    src.port, target.port
+                );
             }
             assert_eq!(reply(&mut t, &["GET", "k"]), "v");
             assert_eq!(reply(&mut t, &["SELECT", "1"]), "+OK");
@@ -326,7 +367,17 @@ fn a_target_that_never_answers_times_out_and_keeps_the_key() {
     assert_eq!(
         reply(
             &mut a,
-            &["MIGRATE", "127.0.0.1", &port, "", "0", "200", "COPY", "KEYS", "k"]
+            &[
+                "MIGRATE",
+                "127.0.0.1",
+                &port,
+                "",
+                "0",
+                "200",
+                "COPY",
+                "KEYS",
+                "k"
+            ]
         ),
         "-IOERR error or timeout reading to target instance"
     );
@@ -350,7 +401,10 @@ fn connections_are_cached_select_follows_the_db_and_idle_ones_close() {
     let mut a = src.conn();
     let mut b = target.conn();
     let port = target.port.to_string();
-    common::ok(&mut a, &["MSET", "k1", "1", "k2", "2", "k3", "3", "k4", "4"]);
+    common::ok(
+        &mut a,
+        &["MSET", "k1", "1", "k2", "2", "k3", "3", "k4", "4"],
+    );
     let info = |c: &mut redis::Connection| reply(c, &["INFO", "stats"]);
     assert!(info(&mut a).contains("migrate_cached_sockets:0"));
     let migrate = |c: &mut redis::Connection, key: &str, db: &str| {
@@ -373,7 +427,10 @@ fn connections_are_cached_select_follows_the_db_and_idle_ones_close() {
     // Unused for more than 10 s, it is closed (checked once a second).
     let deadline = Instant::now() + Duration::from_secs(20);
     while !info(&mut a).contains("migrate_cached_sockets:0") {
-        assert!(Instant::now() < deadline, "the idle connection was never closed");
+        assert!(
+            Instant::now() < deadline,
+            "the idle connection was never closed"
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
 }
@@ -394,7 +451,10 @@ fn moved_keys_propagate_as_one_del() {
     let port = target.port.to_string();
     let mut a = src.conn();
     let mut b = target.conn();
-    common::ok(&mut a, &["MSET", "a", "1", "b", "2", "c", "3", "d", "4", "e", "5"]);
+    common::ok(
+        &mut a,
+        &["MSET", "a", "1", "b", "2", "c", "3", "d", "4", "e", "5"],
+    );
     common::ok(&mut b, &["SET", "e", "there"]);
     let m = |c: &mut redis::Connection, tail: &[&str]| {
         let mut args = vec!["MIGRATE", "127.0.0.1", &port];
@@ -402,7 +462,10 @@ fn moved_keys_propagate_as_one_del() {
         reply(c, &args)
     };
     assert_eq!(m(&mut a, &["a", "0", "5000"]), "+OK");
-    assert_eq!(m(&mut a, &["", "0", "5000", "KEYS", "b", "nosuch", "c"]), "+OK");
+    assert_eq!(
+        m(&mut a, &["", "0", "5000", "KEYS", "b", "nosuch", "c"]),
+        "+OK"
+    );
     assert_eq!(m(&mut a, &["d", "0", "5000", "COPY"]), "+OK");
     assert!(m(&mut a, &["e", "0", "5000"]).contains("BUSYKEY"));
     assert_eq!(m(&mut a, &["nosuch", "0", "5000"]), "+NOKEY");
