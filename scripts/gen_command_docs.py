@@ -318,12 +318,33 @@ def rs(s):
     return '"' + "".join(out) + '"'
 
 
+def c_literal(v):
+    """The string C makes of `"%s"` with `v` pasted in, as Redis's generator writes it: quotes
+    inside `v` close and reopen adjacent literals (MIGRATE's token `""` becomes the empty
+    string)."""
+    out, inside, i = [], True, 0
+    while i < len(v):
+        ch = v[i]
+        if ch == "\\" and i + 1 < len(v):
+            if inside:
+                out.append(v[i : i + 2])
+            i += 2
+            continue
+        if ch == '"':
+            inside = not inside
+        elif inside:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
 def opt(desc, field, upper=False):
-    """Redis's get_optional_desc_string: missing or empty means NULL (the field is left out)."""
+    """Redis's get_optional_desc_string: missing or empty means NULL (the field is left out);
+    the value is what C reads of the literal it generates."""
     v = desc.get(field)
     if not v:
         return "None"
-    return "Some(%s)" % rs(v.upper() if upper else v)
+    return "Some(%s)" % rs(c_literal(v.upper() if upper else v))
 
 
 def strs(items):

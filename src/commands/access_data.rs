@@ -347,6 +347,10 @@ pub static ACCESS: &[(&str, Access)] = &[
     ("mget", Access { categories: &["string"], tips: &["request_policy:multi_shard"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
     ] }),
+    ("migrate", Access { categories: &["keyspace", "dangerous"], tips: &["nondeterministic_output"], key_specs: &[
+        KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE, begin: Begin::Index(3), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
+        KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::DELETE | kf::INCOMPLETE, begin: Begin::Keyword { keyword: "KEYS", startfrom: -2 }, find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
+    ] }),
     ("monitor", Access { categories: &[], tips: &[], key_specs: &[] }),
     ("move", Access { categories: &["keyspace"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },

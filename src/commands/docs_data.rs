@@ -3240,6 +3240,39 @@ pub static DOCS: &[(&str, Doc)] = &[
         },
     ),
     (
+        "migrate",
+        Doc {
+            summary: Some("Atomically transfer a key from a Redis instance to another one."),
+            since: Some("2.6.0"),
+            group: "generic",
+            complexity: Some("This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed."),
+            doc_flags: &[],
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[("3.0.0", "Added the `COPY` and `REPLACE` options."), ("3.0.6", "Added the `KEYS` option."), ("4.0.7", "Added the `AUTH` option."), ("6.0.0", "Added the `AUTH2` option.")],
+            arguments: &[
+                Arg { name: "host", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "port", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "key_or_empty_string", kind: "oneof", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[
+                    Arg { name: "key", kind: "key", key_spec_index: 0, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                    Arg { name: "empty_string", kind: "pure-token", key_spec_index: -1, token: Some(""), summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                ] },
+                Arg { name: "destination-db", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "timeout", kind: "integer", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                Arg { name: "copy", kind: "pure-token", key_spec_index: -1, token: Some("COPY"), summary: None, since: Some("3.0.0"), deprecated_since: None, flags: &["optional"], arguments: &[] },
+                Arg { name: "replace", kind: "pure-token", key_spec_index: -1, token: Some("REPLACE"), summary: None, since: Some("3.0.0"), deprecated_since: None, flags: &["optional"], arguments: &[] },
+                Arg { name: "authentication", kind: "oneof", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &["optional"], arguments: &[
+                    Arg { name: "password", kind: "string", key_spec_index: -1, token: Some("AUTH"), summary: None, since: Some("4.0.7"), deprecated_since: None, flags: &["optional"], arguments: &[] },
+                    Arg { name: "username_password", kind: "block", key_spec_index: -1, token: Some("AUTH2"), summary: None, since: Some("6.0.0"), deprecated_since: None, flags: &["optional"], arguments: &[
+                        Arg { name: "username", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                        Arg { name: "password", kind: "string", key_spec_index: -1, token: None, summary: None, since: None, deprecated_since: None, flags: &[], arguments: &[] },
+                    ] },
+                ] },
+                Arg { name: "key", kind: "key", key_spec_index: 1, token: Some("KEYS"), summary: None, since: Some("3.0.6"), deprecated_since: None, flags: &["optional", "multiple"], arguments: &[] },
+            ],
+        },
+    ),
+    (
         "monitor",
         Doc {
             summary: Some("Listen for all requests received by the server in real time"),

@@ -440,7 +440,7 @@ fn stats_section(srv: &Shared, s: &mut String) {
         "pubsubshard_channels" => srv.pubsub.channel_count(crate::pubsub::Space::Shard),
         "latest_fork_usec" => 0,
         "total_forks" => 0,
-        "migrate_cached_sockets" => 0,
+        "migrate_cached_sockets" => srv.migrate_sockets.len(),
         "slave_expires_tracked_keys" => 0,
         "active_defrag_hits" => 0,
         "active_defrag_misses" => 0,

@@ -274,6 +274,8 @@ pub fn keys_with_flags(index: usize, args: &[Bytes]) -> KeyRefs {
             "sort" if i > 0 => kf::OW | kf::UPDATE,
             "sort" | "sort_ro" => kf::RO | kf::ACCESS,
             "bitfield" if bitfield_reads_only(args) => kf::RO | kf::ACCESS,
+            // migrateGetKeys: every key is read, then deleted here.
+            "migrate" => kf::RW | kf::ACCESS | kf::DELETE,
             _ => kf::RW | kf::ACCESS | kf::UPDATE,
         }
     };
@@ -424,6 +426,19 @@ mod tests {
         // A malformed numkeys: no keys (the command answers the syntax error).
         assert!(keys("zunionstore", &["zunionstore", "d", "x", "a"]).is_empty());
         assert!(keys("ping", &["ping"]).is_empty());
+        // MIGRATE's KEYS spec is incomplete: its own finder, with its flags.
+        let del = kf::RW | kf::ACCESS | kf::DELETE;
+        assert_eq!(
+            keys(
+                "migrate",
+                &["migrate", "h", "1", "", "0", "9", "KEYS", "a", "b"]
+            ),
+            [(7, del), (8, del)]
+        );
+        assert_eq!(
+            keys("migrate", &["migrate", "h", "1", "k", "0", "9"]),
+            [(3, del)]
+        );
     }
 
     #[test]

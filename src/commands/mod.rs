@@ -41,6 +41,7 @@ pub mod latency;
 pub mod lists;
 pub mod lolwut;
 pub mod memory;
+pub mod migrate;
 pub mod multi;
 pub mod persistence;
 pub mod server;
@@ -564,6 +565,7 @@ fn tables() -> [&'static [CommandSpec]; 28] {
         sort::COMMANDS,
         keys::COMMANDS,
         dump::COMMANDS,
+        migrate::COMMANDS,
         lists::COMMANDS,
         blocking::COMMANDS,
         hashes::COMMANDS,

@@ -1,7 +1,8 @@
 //! The active-expiry thread: sweeps a slice of every database's shards each cycle so expired
 //! keys nobody touches are reclaimed within about a second, without holding any shard lock for
 //! long and without running on the event loops. Each cycle also samples the per-second rates
-//! INFO reports (`instantaneous_ops_per_sec`, ...).
+//! INFO reports (`instantaneous_ops_per_sec`, ...), and once a second closes idle MIGRATE
+//! connections.
 //!
 //! Each database's sweep is an execution of its own: the `expired` notifications it publishes
 //! under shard locks wake their loops once the sweep is done, and each deleted key propagates
@@ -32,6 +33,7 @@ fn cadence(hz: i64) -> (Duration, usize) {
 
 pub fn run(shared: &Shared) {
     let mut last_sample = 0;
+    let mut last_migrate_check = 0;
     while !shared.shutdown.load(Ordering::Relaxed) {
         let (period, shards_per_cycle) = cadence(shared.tunables.int(crate::tunables::HZ));
         std::thread::sleep(period);
@@ -72,6 +74,11 @@ pub fn run(shared: &Shared) {
         if now.saturating_sub(last_sample) >= RATE_PERIOD_MS {
             last_sample = now;
             shared.sample_rates(now);
+        }
+        // Redis's serverCron closes idle MIGRATE connections once a second.
+        if now / 1000 != last_migrate_check {
+            last_migrate_check = now / 1000;
+            shared.migrate_sockets.close_idle(last_migrate_check);
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Server state, below the commands and above the store: what every loop shares ([`Shared`]),
 //! what one connection is ([`client`]), how threads reach a loop ([`mailbox`]), where executed
-//! writes go ([`propagate`]), client pauses ([`pause`]), the graceful shutdown's state ([`shutdown`]), the
-//! statistics ([`stats`]) and the slow log and latency monitor ([`latency`]).
+//! writes go ([`propagate`]), client pauses ([`pause`]), the graceful shutdown's state
+//! ([`shutdown`]), MIGRATE's connection cache ([`migrate`]), the statistics ([`stats`]) and the
+//! slow log and latency monitor ([`latency`]).
 //!
 //! Nothing here runs commands or knows the command table: the number of per-command
 //! statistics slots is given to [`Shared::new`], and a client's last command is a registry
@@ -11,6 +12,7 @@ pub mod client;
 pub mod latency;
 pub mod listen;
 pub mod mailbox;
+pub mod migrate;
 pub mod pause;
 pub mod propagate;
 pub mod shared;

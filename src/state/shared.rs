@@ -123,6 +123,8 @@ pub struct Shared {
     pub oom_changed: AtomicBool,
     /// The slow log and the latency monitor (SLOWLOG, LATENCY).
     pub latency: super::latency::Latency,
+    /// MIGRATE's cached connections to its targets.
+    pub migrate_sockets: super::migrate::MigrateSockets,
 }
 
 impl Shared {
@@ -193,6 +195,7 @@ impl Shared {
             oom_base: crate::tunables::read_oom_score_adj(),
             oom_changed: AtomicBool::new(false),
             latency: super::latency::Latency::default(),
+            migrate_sockets: super::migrate::MigrateSockets::default(),
             config,
         }
     }

@@ -46,6 +46,7 @@ mod lists;
 mod load;
 mod lolwut;
 mod memory;
+mod migrate;
 mod pause;
 mod persistence;
 mod protocol;
