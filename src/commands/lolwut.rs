@@ -123,6 +123,8 @@ impl Braille {
     /// its corners are points of the circumscribed circle, starting at 45 degrees. The float
     /// widths are Redis's (`float` size and angle, `double` trigonometry).
     pub fn square(&mut self, x: i64, y: i64, size: f32, angle: f32) {
+        // Redis divides by this truncated literal, not by SQRT_2; the glyphs depend on it.
+        #[allow(clippy::approx_constant)]
         let radius = ((f64::from(size) / 1.4142135623) as f32).round();
         let mut k = (std::f64::consts::FRAC_PI_4 + f64::from(angle)) as f32;
         let mut corners = [(0i64, 0i64); 4];

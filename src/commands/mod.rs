@@ -555,7 +555,7 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 28] {
+fn tables() -> [&'static [CommandSpec]; 29] {
     [
         connection::COMMANDS,
         acl::COMMANDS,
