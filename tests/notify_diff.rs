@@ -149,6 +149,15 @@ const SCRIPTS: &[(&str, &[&str])] = &[
         "RESTORE m 0 \\x12\\x01\\x02\\x0d\\x0d\\x00\\x00\\x00\\x02\\x00\\x81\\x78\\x02\\x81\\x79\\x02\\xff\\x0a\\x00\\x7e\\x97\\x5b\\x56\\x8d\\x1a\\xfa\\x6f", "RESTORE t 100000 \\x00\\xc0\\x01\\x0a\\x00\\x26\\x78\\xe7\\xb6\\xd1\\x01\\x11\\xfc", "RESTORE t 0 \\x00\\xc0\\x01\\x0a\\x00\\x26\\x78\\xe7\\xb6\\xd1\\x01\\x11\\xfc REPLACE ABSTTL",
         "RESTORE x 0 garbage", "RESTORE e 0 \\x00\\xc0\\x01\\x0a\\x00\\x26\\x78\\xe7\\xb6\\xd1\\x01\\x11\\xfc",
     ]),
+    // Nothing listens on port 1, so every transfer fails before a key is written: what is
+    // compared is the key lookup (keymiss, lazy expiry) and that a failed MIGRATE touches nothing.
+    ("migrate", &[
+        "MIGRATE 127.0.0.1 1 missing 0 1000", "SET e v PX 100", "@sleep 130",
+        "MIGRATE 127.0.0.1 1 e 0 1000", "MIGRATE 127.0.0.1 1 \"\" 0 1000 KEYS missing e",
+        "SET a v", "RPUSH l x", "MIGRATE 127.0.0.1 1 a 0 1000", "MIGRATE 127.0.0.1 1 a 0 1000 COPY",
+        "MIGRATE 127.0.0.1 1 \"\" 0 1000 REPLACE KEYS a l missing", "MIGRATE 127.0.0.1 1 a 0 abc",
+        "MIGRATE 127.0.0.1 1 a 0 1000 BADOPT", "EXISTS a l",
+    ]),
     ("expire persist", &[
         "SET k v", "EXPIRE k 100", "EXPIRE k 100 NX", "EXPIRE k 200 XX", "PEXPIRE k 100000 GT",
         "PEXPIRE k 1000000 GT", "EXPIREAT k 99999999999", "PEXPIREAT k 99999999999999 LT",

@@ -9,7 +9,7 @@ use crate::common::{ok, Server};
 use crate::conn_util::{bulk_body, call, call_text};
 
 fn server() -> Server {
-    Server::start(&["--threads", "2"])
+    Server::start(&["--threads", "2", "--enable-debug-command", "yes"])
 }
 
 #[rustfmt::skip]

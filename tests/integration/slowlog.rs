@@ -11,7 +11,7 @@ use crate::common::{ok, run, Server};
 use crate::conn_util::{call, call_text};
 
 fn server() -> Server {
-    Server::start(&["--threads", "2"])
+    Server::start(&["--threads", "2", "--enable-debug-command", "yes"])
 }
 
 #[rustfmt::skip]
