@@ -80,6 +80,12 @@ fn flags(srv: &Shared, info: &ClientInfo) -> String {
         if t.broken {
             flags.push('R');
         }
+        if t.bcast {
+            flags.push('B');
+        }
+    }
+    if info.no_evict.load(Ordering::Relaxed) {
+        flags.push('e');
     }
     if flags.is_empty() {
         flags.push('N');
@@ -118,7 +124,7 @@ pub fn describe(srv: &Shared, info: &ClientInfo) -> String {
         16384usize.max(qbuf),
         obuf.min(16384),
         obuf.saturating_sub(16384),
-        qbuf + obuf + 16384,
+        qbuf + obuf + crate::state::client_eviction::CLIENT_BASE,
         cmd,
         String::from_utf8_lossy(&info.user_name()),
         srv.tracking.get(info.id).map_or(-1, |t| t.redirect as i64),
@@ -412,9 +418,18 @@ fn on_off(ctx: &mut Ctx<'_>, arg: &[u8]) {
 }
 
 /// # Format
-/// `CLIENT NO-EVICT ON|OFF` — accepted; ferrokv never evicts clients.
+/// `CLIENT NO-EVICT ON|OFF` — exempts the connection from client eviction
+/// (`maxmemory-clients`, see `state::client_eviction`); it still counts toward the total.
 fn no_evict(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    on_off(ctx, &argv[2]);
+    let on = if args::is(&argv[2], "on") {
+        true
+    } else if args::is(&argv[2], "off") {
+        false
+    } else {
+        return ctx.out.error(errors::SYNTAX);
+    };
+    ctx.client.info.no_evict.store(on, Ordering::Relaxed);
+    ctx.out.ok();
 }
 
 /// # Format

@@ -1100,6 +1100,10 @@ fn config_set(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         listen.install(ctx.srv, ctx.fx);
     }
     ctx.out.ok();
+    // A lower `maxmemory-clients` (or `maxmemory`, for a percentage) evicts clients now, as
+    // Redis's next beforeSleep would.
+    let (srv, fx) = (ctx.srv, ctx.fx);
+    crate::state::client_eviction::evict(srv, &|to, msg| srv.loops.send(to, msg, fx));
     if tracking_limit {
         // Keys over the new limit are invalidated (after this reply, as Redis's cron would).
         let mut own = Vec::new();

@@ -35,7 +35,7 @@ use crate::commands::{self, Ctx};
 use crate::config::OutputLimit;
 use crate::resp::parse::{Limits, Parser};
 use crate::resp::reply::Reply;
-use crate::state::{Client, LoopStats, Shared};
+use crate::state::{client_eviction, Client, LoopStats, Shared};
 
 use super::tls::TlsSession;
 
@@ -88,6 +88,8 @@ pub struct Conn {
     pub parked: bool,
     /// `args` is a whole command a client pause held, to run first when resumed.
     held: bool,
+    /// The footprint last published for client eviction.
+    published_mem: usize,
     /// The TLS session of a connection accepted on a `tls-port` listener (boxed: the plain
     /// connection pays one pointer).
     pub tls: Option<Box<TlsSession>>,
@@ -116,6 +118,7 @@ impl Conn {
             proxy_pending: false,
             parked: false,
             held: false,
+            published_mem: 0,
             tls: None,
             deny_after_handshake: None,
         }
@@ -163,6 +166,9 @@ impl Conn {
                     LoopStats::add(&stats.net_input_bytes, n as u64);
                     self.bytes_read += n as u64;
                     self.process(shared, stats);
+                    if !self.publish_memory(shared) {
+                        return Next::Close;
+                    }
                     let limit = shared
                         .settings
                         .client_query_buffer_limit
@@ -508,6 +514,9 @@ impl Conn {
         let pending = self.out.buf.len();
         let tls_pending = self.tls_pending();
         self.client.info.obuf.store(pending, Ordering::Relaxed);
+        if !self.publish_memory(shared) {
+            return Next::Close;
+        }
         if pending == 0 {
             if self.client.close_after_reply && !tls_pending {
                 return Next::Close;
@@ -537,6 +546,36 @@ impl Conn {
             self.writable = want_writable;
         }
         Next::Keep
+    }
+
+    /// Publishes this connection's footprint for client eviction when it changed by at least
+    /// [`client_eviction::GRANULE`] (pending
+    /// input, the unfinished command included, pending output and the fixed base), and evicts
+    /// clients when that growth took the total to `maxmemory-clients`. Returns false when this
+    /// client was killed or evicted and must close.
+    pub fn publish_memory(&mut self, shared: &Shared) -> bool {
+        let info = &self.client.info;
+        if info.killed.load(Ordering::Relaxed) {
+            return false;
+        }
+        let input = ((self.bytes_read - self.command_start) as usize).max(self.rbuf.len());
+        let bytes = input + self.out.len() + client_eviction::CLIENT_BASE;
+        // Small changes (a pipeline's replies waiting for the flush) are not published: the
+        // total is shared by every loop, and this keeps it off the request path.
+        if bytes.abs_diff(self.published_mem) < client_eviction::GRANULE {
+            return true;
+        }
+        let grew = bytes > self.published_mem;
+        self.published_mem = bytes;
+        let total = shared.client_memory.publish(info, bytes);
+        if grew {
+            let limit = client_eviction::limit(shared);
+            if limit != 0 && total >= limit {
+                client_eviction::evict(shared, &|to, msg| shared.loops.send_now(to, msg));
+                return !info.killed.load(Ordering::Relaxed);
+            }
+        }
+        true
     }
 
     /// Whether the output waiting now is over its client class's limit (the class is Redis's

@@ -481,6 +481,9 @@ impl EventLoop {
             conn.proxy_pending = cfg.proxy_protocol
                 && (cfg.proxy_trusted.is_empty()
                     || cfg.proxy_trusted.iter().any(|n| n.contains(&addr.ip())));
+            // Counted for client eviction from the start (a kill, if this evicts it, arrives
+            // through the inbox).
+            conn.publish_memory(&self.shared);
             entry.insert(conn);
         }
     }

@@ -44,6 +44,10 @@ pub struct ClientInfo {
     pub last_cmd: AtomicUsize,
     pub qbuf: AtomicUsize,
     pub obuf: AtomicUsize,
+    /// The footprint last published for client eviction (see `super::client_eviction`).
+    pub mem: AtomicUsize,
+    /// CLIENT NO-EVICT ON: never chosen by client eviction.
+    pub no_evict: AtomicBool,
     pub killed: AtomicBool,
     /// Commands queued in the open MULTI, -1 outside MULTI (CLIENT LIST `multi=`).
     pub multi: AtomicI64,
@@ -92,6 +96,8 @@ impl ClientInfo {
             last_cmd: AtomicUsize::new(0),
             qbuf: AtomicUsize::new(0),
             obuf: AtomicUsize::new(0),
+            mem: AtomicUsize::new(0),
+            no_evict: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             multi: AtomicI64::new(-1),
             pubsub: SubCounts::default(),

@@ -145,6 +145,15 @@ impl Mailboxes {
         }
     }
 
+    /// Queues `msg` for loop `to` and wakes it at once (no execution is running).
+    pub fn send_now(&self, to: usize, msg: Msg) {
+        if let Some(h) = self.loops.get().and_then(|l| l.get(to)) {
+            if h.inbox.send(msg).is_ok() {
+                h.waker.wake();
+            }
+        }
+    }
+
     /// Sends `msg()` to every loop and wakes them at once (no execution is running: signals,
     /// SHUTDOWN).
     pub fn broadcast_now(&self, msg: impl Fn() -> Msg) {

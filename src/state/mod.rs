@@ -1,7 +1,7 @@
 //! Server state, below the commands and above the store: what every loop shares ([`Shared`]),
 //! what one connection is ([`client`]), how threads reach a loop ([`mailbox`]), where executed
 //! writes go ([`propagate`]), client pauses ([`pause`]), the graceful shutdown's state
-//! ([`shutdown`]), MIGRATE's connection cache ([`migrate`]), the statistics ([`stats`]) and the
+//! ([`shutdown`]), client eviction ([`client_eviction`]), MIGRATE's connection cache ([`migrate`]), the statistics ([`stats`]) and the
 //! slow log and latency monitor ([`latency`]).
 //!
 //! Nothing here runs commands or knows the command table: the number of per-command
@@ -9,6 +9,7 @@
 //! index.
 
 pub mod client;
+pub mod client_eviction;
 pub mod latency;
 pub mod listen;
 pub mod mailbox;

@@ -125,6 +125,8 @@ pub struct Shared {
     pub latency: super::latency::Latency,
     /// MIGRATE's cached connections to its targets.
     pub migrate_sockets: super::migrate::MigrateSockets,
+    /// Memory held by clients' buffers, and client eviction's count.
+    pub client_memory: super::client_eviction::ClientMemory,
 }
 
 impl Shared {
@@ -195,6 +197,7 @@ impl Shared {
             oom_base: crate::tunables::read_oom_score_adj(),
             oom_changed: AtomicBool::new(false),
             latency: super::latency::Latency::default(),
+            client_memory: Default::default(),
             migrate_sockets: super::migrate::MigrateSockets::default(),
             config,
         }
@@ -268,6 +271,7 @@ impl Shared {
                 .store(n, std::sync::atomic::Ordering::Relaxed);
         }
         self.pubsub.clear(client.member());
+        self.client_memory.publish(&client.info, 0);
         self.clients.remove(id);
         blocked
     }

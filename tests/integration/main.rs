@@ -27,6 +27,7 @@ mod aof;
 mod auth;
 mod bitmaps;
 mod blocking;
+mod client_eviction;
 mod cluster_cmds;
 mod command_docs;
 mod config_file;
