@@ -566,7 +566,12 @@ fn run_attended(
 /// Redis feeds monitors once the command has run.
 #[inline(always)]
 fn handle(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, args: &[Bytes]) {
-    (spec.handler)(ctx, args);
+    if ctx.client.info.no_touch.load(Ordering::Relaxed) && spec.name != "touch" {
+        // CLIENT NO-TOUCH: the keys' LRU/LFU data stay as they were (TOUCH still touches).
+        crate::memory::access::untouched(|| (spec.handler)(ctx, args));
+    } else {
+        (spec.handler)(ctx, args);
+    }
     if ctx.client.tracking {
         tracking_after(ctx, spec, args);
     }

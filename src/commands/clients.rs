@@ -7,7 +7,7 @@
 //! the loop that owns it, which closes the socket. Killing yourself closes after the reply, as
 //! in Redis.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 
@@ -86,6 +86,9 @@ fn flags(srv: &Shared, info: &ClientInfo) -> String {
     }
     if info.no_evict.load(Ordering::Relaxed) {
         flags.push('e');
+    }
+    if info.no_touch.load(Ordering::Relaxed) {
+        flags.push('T');
     }
     if flags.is_empty() {
         flags.push('N');
@@ -408,34 +411,32 @@ fn reply(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     }
 }
 
-/// Accepts `ON|OFF` (case-insensitive) for a client mode ferrokv has no use for yet.
-fn on_off(ctx: &mut Ctx<'_>, arg: &[u8]) {
-    if args::is(arg, "on") || args::is(arg, "off") {
-        ctx.out.ok();
-    } else {
-        ctx.out.error(errors::SYNTAX);
-    }
-}
-
 /// # Format
 /// `CLIENT NO-EVICT ON|OFF` — exempts the connection from client eviction
 /// (`maxmemory-clients`, see `state::client_eviction`); it still counts toward the total.
 fn no_evict(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    let on = if args::is(&argv[2], "on") {
+    set_flag(ctx, &argv[2], |info| &info.no_evict);
+}
+
+/// # Format
+/// `CLIENT NO-TOUCH ON|OFF` (Redis 7.2) — the connection's commands, except TOUCH, no longer
+/// change the LRU/LFU data of the keys they read or write (OBJECT IDLETIME / FREQ stay as
+/// they were); applied by `call::run`.
+fn no_touch(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    set_flag(ctx, &argv[2], |info| &info.no_touch);
+}
+
+/// `ON|OFF` into one of the connection's flags (`-ERR syntax error` otherwise).
+fn set_flag(ctx: &mut Ctx<'_>, arg: &[u8], flag: impl FnOnce(&ClientInfo) -> &AtomicBool) {
+    let on = if args::is(arg, "on") {
         true
-    } else if args::is(&argv[2], "off") {
+    } else if args::is(arg, "off") {
         false
     } else {
         return ctx.out.error(errors::SYNTAX);
     };
-    ctx.client.info.no_evict.store(on, Ordering::Relaxed);
+    flag(&ctx.client.info).store(on, Ordering::Relaxed);
     ctx.out.ok();
-}
-
-/// # Format
-/// `CLIENT NO-TOUCH ON|OFF` (Redis 7.2) — accepted; access times are not affected by it yet.
-fn no_touch(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
-    on_off(ctx, &argv[2]);
 }
 
 const REDIRECT_TWICE: &str = "ERR A client can only redirect to a single other client";

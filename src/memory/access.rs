@@ -12,10 +12,14 @@
 //! access first decays the counter by one per `lfu-decay-time` minutes elapsed, then
 //! increments it with probability `1 / ((counter - LFU_INIT_VAL) * lfu-log-factor + 1)`.
 //!
+//! CLIENT NO-TOUCH: while a command of such a client runs, its thread's [`untouched`] scope
+//! makes [`touch`] do nothing (commands run on one loop thread from start to end).
+//!
 //! Threading: the word is an atomic updated with relaxed loads and stores by readers holding
 //! only a shared shard lock; concurrent accesses may lose an increment, which the
 //! probabilistic counter tolerates.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::policy;
@@ -50,9 +54,30 @@ fn lfu_word(minutes: u32, counter: u8) -> u32 {
     (minutes << 8) | u32::from(counter)
 }
 
-/// Records an access.
+thread_local! {
+    /// A CLIENT NO-TOUCH command is running on this thread: accesses are not recorded.
+    static UNTOUCHED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with access recording off on this thread (CLIENT NO-TOUCH); restores the previous
+/// state after, unwinding included.
+pub fn untouched<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            UNTOUCHED.with(|u| u.set(self.0));
+        }
+    }
+    let _restore = Restore(UNTOUCHED.with(|u| u.replace(true)));
+    f()
+}
+
+/// Records an access (unless a CLIENT NO-TOUCH command is running on this thread).
 #[inline]
 pub fn touch(word: &AtomicU32) {
+    if UNTOUCHED.with(Cell::get) {
+        return;
+    }
     if policy::lfu() {
         return touch_lfu(word);
     }
@@ -143,6 +168,16 @@ pub fn eviction_rank(word: u32, lfu: bool) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn untouched_scope_suppresses_touch_and_restores_after_unwinding() {
+        let word = AtomicU32::new(0);
+        untouched(|| touch(&word));
+        assert_eq!(word.load(Ordering::Relaxed), 0, "nothing recorded inside");
+        let caught = std::panic::catch_unwind(|| untouched(|| panic!("handler bug")));
+        assert!(caught.is_err());
+        assert!(!UNTOUCHED.with(Cell::get), "restored by unwinding");
+    }
 
     #[test]
     fn new_keys_and_low_counters_always_increment() {

@@ -48,6 +48,8 @@ pub struct ClientInfo {
     pub mem: AtomicUsize,
     /// CLIENT NO-EVICT ON: never chosen by client eviction.
     pub no_evict: AtomicBool,
+    /// CLIENT NO-TOUCH ON: its commands (but TOUCH) leave the keys' LRU/LFU data alone.
+    pub no_touch: AtomicBool,
     pub killed: AtomicBool,
     /// Commands queued in the open MULTI, -1 outside MULTI (CLIENT LIST `multi=`).
     pub multi: AtomicI64,
@@ -98,6 +100,7 @@ impl ClientInfo {
             obuf: AtomicUsize::new(0),
             mem: AtomicUsize::new(0),
             no_evict: AtomicBool::new(false),
+            no_touch: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             multi: AtomicI64::new(-1),
             pubsub: SubCounts::default(),

@@ -451,6 +451,52 @@ fn client_modes_and_help() {
     assert!(help.contains(&Value::SimpleString("SETNAME <name>".into())));
 }
 
+/// CLIENT NO-TOUCH (Redis 7.2): the client's commands leave OBJECT FREQ alone, in MULTI too;
+/// TOUCH still counts; CLIENT LIST shows `T`. With `lfu-log-factor 0` every access adds one.
+#[test]
+fn client_no_touch_leaves_access_data_alone() {
+    let s = Server::start(&[
+        "--threads",
+        "2",
+        "--maxmemory-policy",
+        "allkeys-lfu",
+        "--lfu-log-factor",
+        "0",
+    ]);
+    let mut quiet = s.conn();
+    let mut other = s.conn();
+    run(&mut quiet, &["SET", "k", "v"]).unwrap();
+    let base = int(&mut other, &["OBJECT", "FREQ", "k"]);
+    assert_eq!(text(&mut quiet, &["CLIENT", "NO-TOUCH", "on"]), "OK");
+    let info = text(&mut quiet, &["CLIENT", "INFO"]);
+    assert!(client_flags(&info).contains('T'), "{info}");
+    for _ in 0..3 {
+        assert_eq!(text(&mut quiet, &["GET", "k"]), "v");
+    }
+    run(&mut quiet, &["APPEND", "k", "w"]).unwrap();
+    run(&mut quiet, &["MULTI"]).unwrap();
+    run(&mut quiet, &["GET", "k"]).unwrap();
+    run(&mut quiet, &["EXEC"]).unwrap();
+    assert_eq!(int(&mut other, &["OBJECT", "FREQ", "k"]), base);
+    assert_eq!(int(&mut quiet, &["TOUCH", "k"]), 1);
+    assert_eq!(int(&mut other, &["OBJECT", "FREQ", "k"]), base + 1);
+    assert_eq!(text(&mut other, &["GET", "k"]), "vw");
+    assert_eq!(int(&mut other, &["OBJECT", "FREQ", "k"]), base + 2);
+    assert_eq!(text(&mut quiet, &["CLIENT", "NO-TOUCH", "off"]), "OK");
+    assert_eq!(text(&mut quiet, &["GET", "k"]), "vw");
+    assert_eq!(int(&mut other, &["OBJECT", "FREQ", "k"]), base + 3);
+    let info = text(&mut quiet, &["CLIENT", "INFO"]);
+    assert!(!client_flags(&info).contains('T'), "{info}");
+}
+
+fn client_flags(line: &str) -> String {
+    parse_client_line(line.trim())
+        .into_iter()
+        .find(|(k, _)| k == "flags")
+        .map(|(_, v)| v)
+        .expect("a flags field")
+}
+
 #[test]
 fn client_reply_off_skip_on() {
     let s = Server::start(&["--threads", "1"]);
