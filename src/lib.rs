@@ -93,6 +93,7 @@ pub mod commands;
 pub mod config;
 pub mod evict;
 pub mod logging;
+pub mod lua;
 pub mod memory;
 pub mod net;
 pub mod persist;
