@@ -167,6 +167,35 @@ impl Reply {
         }
     }
 
+    /// A verbatim string with its 3-letter `format` (RESP3), a bulk string of `text` in RESP2.
+    pub fn verbatim_with(&mut self, format: &[u8], text: &[u8]) {
+        if self.resp3 {
+            let mut fmt = [b' '; 3];
+            for (d, s) in fmt.iter_mut().zip(format) {
+                *d = *s;
+            }
+            self.header(b'=', text.len() as i64 + 4);
+            self.buf.put_slice(&fmt);
+            self.buf.put_u8(b':');
+            self.buf.put_slice(text);
+            self.buf.put_slice(b"\r\n");
+        } else {
+            self.bulk(text);
+        }
+    }
+
+    /// A big number (`(` in RESP3, a bulk string in RESP2); `digits` has no CR or LF.
+    pub fn big_number(&mut self, digits: &[u8]) {
+        if self.resp3 {
+            self.buf.reserve(digits.len() + 3);
+            self.buf.put_u8(b'(');
+            self.buf.put_slice(digits);
+            self.buf.put_slice(b"\r\n");
+        } else {
+            self.bulk(digits);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.buf.len()
     }

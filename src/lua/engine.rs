@@ -1,0 +1,758 @@
+//! One Lua 5.1 interpreter set up as Redis 7.0 sets up its own: the libraries, the `redis`
+//! API, the sandbox, compiled scripts by SHA1, and running one script with Redis's error
+//! reporting.
+//!
+//! # Threading
+//! An [`Engine`] is not `Send`: each event loop owns one (the command layer keeps it in a
+//! thread local). The scripts' bodies live in a process-wide cache above this layer; an
+//! engine compiles a body the first time one of its scripts runs on that loop.
+//!
+//! # The host
+//! `redis.call` and the other functions that reach the server go through a [`Host`], which
+//! the command layer implements for the duration of one [`Engine::run`]. The host pointer is
+//! installed in a thread local by `run` and taken out while a callback uses it, so a callback
+//! can never reach it twice at once, and nothing reaches it outside a run ("... can only be
+//! called inside a script invocation", as Redis).
+//!
+//! # Sandbox (Redis 7.0's rules)
+//! Scripts run with an environment table that is always empty: reads fall through to the
+//! real globals, a missing global is an error (`Script attempted to access nonexistent global
+//! variable 'x'`), and every assignment to a global is refused (`Attempt to modify a readonly
+//! table`). The library tables (`redis`, `string`, `math`, `table`, `cjson`, ...) are read-only
+//! the same way; `rawset`/`setmetatable` refuse them too. `print`, `dofile`, `loadfile`, `io`,
+//! `os`, `package`/`require` and `debug` do not exist. Precompiled (binary) chunks are
+//! refused. `math.random` is Redis's `lrand48` ([`super::rand48`]).
+
+use std::cell::Cell;
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use mlua::{ChunkMode, Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+
+use super::convert::{self, IGNORE_STATS};
+use crate::resp::reply::Reply;
+
+/// What a running script can ask of the server.
+pub trait Host {
+    /// Runs one command for `redis.call`/`redis.pcall`. `Ok`: the command ran and wrote this
+    /// reply (RESP2, or RESP3 after `redis.setresp(3)`); `Err`: it was refused before running
+    /// (unknown, arity, not allowed from scripts, ACL, ...) with this error text.
+    fn call(&mut self, args: Vec<Bytes>) -> Result<Vec<u8>, Vec<u8>>;
+    /// `redis.setresp(2|3)`.
+    fn set_resp(&mut self, resp3: bool);
+    /// Whether the script speaks RESP3.
+    fn resp3(&self) -> bool;
+    /// `redis.set_repl(flags)` (REPL_* bits, already validated).
+    fn set_repl(&mut self, flags: u8);
+    /// `redis.acl_check_cmd(...)`: `None` when the command does not exist.
+    fn acl_check(&mut self, args: &[Bytes]) -> Option<bool>;
+    /// `redis.log(level, msg)` (level 0 debug .. 3 warning).
+    fn log(&mut self, level: u8, msg: &[u8]);
+}
+
+thread_local! {
+    static HOST: Cell<Option<*mut (dyn Host + 'static)>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with the running script's host; `None` outside a run (or from inside a callback
+/// that already holds it).
+fn with_host<R>(f: impl FnOnce(&mut dyn Host) -> R) -> Option<R> {
+    let host = HOST.with(|h| h.take())?;
+    struct PutBack(*mut (dyn Host + 'static));
+    impl Drop for PutBack {
+        fn drop(&mut self) {
+            HOST.with(|h| h.set(Some(self.0)));
+        }
+    }
+    let _back = PutBack(host);
+    // SAFETY: the pointer was installed by `Engine::run` from a `&mut dyn Host` that outlives
+    // the run, and it was taken out of the thread local, so this is its only user now.
+    Some(f(unsafe { &mut *host }))
+}
+
+/// Script flags from a `#!lua flags=...` shebang (Redis's SCRIPT_FLAG_*).
+pub mod script_flags {
+    pub const NO_WRITES: u32 = 1 << 0;
+    pub const ALLOW_OOM: u32 = 1 << 1;
+    pub const ALLOW_STALE: u32 = 1 << 2;
+    pub const NO_CLUSTER: u32 = 1 << 3;
+    /// No shebang: EVAL's backwards-compatible mode.
+    pub const EVAL_COMPAT_MODE: u32 = 1 << 4;
+    pub const ALLOW_CROSS_SLOT: u32 = 1 << 5;
+
+    pub const NAMES: [(&str, u32); 5] = [
+        ("no-writes", NO_WRITES),
+        ("allow-oom", ALLOW_OOM),
+        ("allow-stale", ALLOW_STALE),
+        ("no-cluster", NO_CLUSTER),
+        ("allow-cross-slot-keys", ALLOW_CROSS_SLOT),
+    ];
+}
+
+/// Redis's `evalExtractShebangFlags`: the flags and the length of the shebang line (0 when
+/// there is none); the error text otherwise.
+pub fn shebang_flags(body: &[u8]) -> Result<(u32, usize), String> {
+    if !body.starts_with(b"#!") {
+        return Ok((script_flags::EVAL_COMPAT_MODE, 0));
+    }
+    let Some(end) = body.iter().position(|&b| b == b'\n') else {
+        return Err("Invalid script shebang".into());
+    };
+    let line = String::from_utf8_lossy(&body[..end]);
+    let parts: Vec<&str> = line.split_ascii_whitespace().collect();
+    let Some(engine) = parts.first() else {
+        return Err("Invalid engine in script shebang".into());
+    };
+    if *engine != "#!lua" {
+        return Err(format!("Unexpected engine in script shebang: {engine}"));
+    }
+    let mut flags = 0;
+    for part in &parts[1..] {
+        let Some(list) = part.strip_prefix("flags=") else {
+            return Err(format!("Unknown lua shebang option: {part}"));
+        };
+        for name in list.split(',').filter(|s| !s.is_empty()) {
+            match script_flags::NAMES.iter().find(|(n, _)| *n == name) {
+                Some((_, f)) => flags |= f,
+                None => return Err(format!("Unexpected flag in script shebang: {name}")),
+            }
+        }
+    }
+    Ok((flags, end))
+}
+
+/// The lowercase hex SHA1 of `data` (script ids, `redis.sha1hex`).
+pub fn sha1_hex(data: &[u8]) -> [u8; 40] {
+    use sha1::{Digest, Sha1};
+    let digest = Sha1::digest(data);
+    let mut out = [0u8; 40];
+    for (i, b) in digest.iter().enumerate() {
+        out[2 * i] = b"0123456789abcdef"[(b >> 4) as usize];
+        out[2 * i + 1] = b"0123456789abcdef"[(b & 15) as usize];
+    }
+    out
+}
+
+/// A Lua interpreter with the Redis environment and the scripts compiled in it.
+pub struct Engine {
+    lua: Lua,
+    /// The real globals (KEYS and ARGV are set here for each EVAL).
+    globals: Table,
+    /// The scripts' (always empty) environment.
+    env: Table,
+    xpcall: Function,
+    handler: Function,
+    scripts: HashMap<[u8; 40], Function>,
+}
+
+/// Runs in the engine's own chunk (named `=ferrokv`, which error reports skip): the Lua
+/// halves of the API, the read-only protection and the sandbox's removals.
+const PRELUDE: &str = include_str!("prelude.lua");
+
+impl Engine {
+    pub fn new(version: &str, version_num: i64) -> mlua::Result<Engine> {
+        let lua = Lua::new_with(
+            StdLib::TABLE | StdLib::STRING | StdLib::MATH,
+            LuaOptions::default(),
+        )?;
+        super::libs::load_all(&lua)?;
+        let api = lua.create_table()?;
+        api.raw_set("call", lua.create_function(raw_call)?)?;
+        lua.set_named_registry_value(RAW_CALL, lua.create_function(raw_call)?)?;
+        // SAFETY: `raising_call` follows the Lua C API contract (see its doc).
+        api.raw_set("call_raising", unsafe {
+            lua.create_c_function(raising_call)?
+        })?;
+        api.raw_set("log", lua.create_function(raw_log)?)?;
+        api.raw_set("setresp", lua.create_function(raw_setresp)?)?;
+        api.raw_set("set_repl", lua.create_function(raw_set_repl)?)?;
+        api.raw_set("acl_check_cmd", lua.create_function(raw_acl_check)?)?;
+        api.raw_set(
+            "sha1hex",
+            lua.create_function(|lua, args: MultiValue| {
+                if args.len() != 1 {
+                    return Ok((
+                        false,
+                        Value::Table(convert::error_table(lua, b"wrong number of arguments")?),
+                    ));
+                }
+                let text = match &args[0] {
+                    Value::String(s) => s.as_bytes().to_vec(),
+                    Value::Number(n) => crate::util::num::format_f64(*n).into_bytes(),
+                    Value::Integer(n) => n.to_string().into_bytes(),
+                    _ => Vec::new(),
+                };
+                Ok((true, Value::String(lua.create_string(sha1_hex(&text))?)))
+            })?,
+        )?;
+        api.raw_set(
+            "error_table",
+            lua.create_function(|lua, text: mlua::String| {
+                convert::error_table(lua, &text.as_bytes())
+            })?,
+        )?;
+        api.raw_set(
+            "unit_random",
+            lua.create_function(|_, ()| Ok(super::rand48::unit()))?,
+        )?;
+        api.raw_set(
+            "seed_random",
+            lua.create_function(|_, seed: f64| {
+                super::rand48::seed(seed as i32);
+                Ok(())
+            })?,
+        )?;
+        api.raw_set("version", version)?;
+        api.raw_set("version_num", version_num)?;
+        let globals = lua.globals();
+        let xpcall: Function = globals.raw_get("xpcall")?;
+        let env: Table = lua
+            .load(PRELUDE)
+            .set_name("=ferrokv")
+            .set_mode(ChunkMode::Text)
+            .call(api)?;
+        let handler = lua.create_function(error_handler)?;
+        Ok(Engine {
+            lua,
+            globals,
+            env,
+            xpcall,
+            handler,
+            scripts: HashMap::new(),
+        })
+    }
+
+    /// Whether `sha`'s script is compiled here.
+    pub fn has(&self, sha: &[u8; 40]) -> bool {
+        self.scripts.contains_key(sha)
+    }
+
+    /// Compiles `body` (whose shebang, if any, is `shebang_len` bytes) as script `sha`. The
+    /// error is Redis's `Error compiling script (new function): ...` text.
+    pub fn compile(
+        &mut self,
+        sha: &[u8; 40],
+        body: &[u8],
+        shebang_len: usize,
+    ) -> Result<(), String> {
+        // The shebang is skipped but its line feed kept, so line numbers stay the user's.
+        let f = self
+            .lua
+            .load(&body[shebang_len..])
+            .set_name("@user_script")
+            .set_mode(ChunkMode::Text)
+            .set_environment(self.env.clone())
+            .into_function()
+            .map_err(|e| format!("Error compiling script (new function): {}", lua_message(&e)))?;
+        self.scripts.insert(*sha, f);
+        Ok(())
+    }
+
+    /// Forgets every compiled script (SCRIPT FLUSH).
+    pub fn forget_all(&mut self) {
+        self.scripts.clear();
+        let _ = self.lua.gc_collect();
+    }
+
+    /// Bytes the interpreter uses (INFO `used_memory_lua`).
+    pub fn memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+
+    /// Runs compiled script `sha` with `keys` and `argv` as KEYS and ARGV, writing its result
+    /// (or its error, Redis's text) to `out`. Returns false when the script failed.
+    pub fn run(
+        &mut self,
+        host: &mut dyn Host,
+        sha: &[u8; 40],
+        keys: &[Bytes],
+        argv: &[Bytes],
+        out: &mut Reply,
+    ) -> bool {
+        let Some(f) = self.scripts.get(sha).cloned() else {
+            out.error("NOSCRIPT No matching script. Please use EVAL.");
+            return false;
+        };
+        if let Err(e) = self
+            .set_array("KEYS", keys)
+            .and_then(|_| self.set_array("ARGV", argv))
+        {
+            out.error(format!("ERR {}", lua_message(&e)));
+            return false;
+        }
+        // SAFETY (lifetime): the pointer is removed from the thread local before `run`
+        // returns (the guard below, also on unwinding), so it never outlives `host`.
+        let host_ptr: *mut (dyn Host + '_) = host;
+        let host_ptr: *mut (dyn Host + 'static) = unsafe { std::mem::transmute(host_ptr) };
+        struct Uninstall;
+        impl Drop for Uninstall {
+            fn drop(&mut self) {
+                HOST.with(|h| h.set(None));
+            }
+        }
+        HOST.with(|h| h.set(Some(host_ptr)));
+        let _uninstall = Uninstall;
+        let result = self.xpcall.call::<MultiValue>((f, self.handler.clone()));
+        let resp3 = with_host(|h| h.resp3()).unwrap_or(false);
+        drop(_uninstall);
+        let sha_text = std::str::from_utf8(sha).unwrap_or("");
+        match result {
+            Ok(values) => {
+                let mut values = values.into_iter();
+                let ok = matches!(values.next(), Some(Value::Boolean(true)));
+                let value = values.next().unwrap_or(Value::Nil);
+                if ok {
+                    convert::lua_to_reply(out, &value, resp3);
+                    true
+                } else {
+                    out.error(failure_text(&value, sha_text));
+                    false
+                }
+            }
+            Err(e) => {
+                out.error(format!(
+                    "ERR Error running script {sha_text}, {:.100}",
+                    lua_message(&e)
+                ));
+                false
+            }
+        }
+    }
+
+    fn set_array(&self, name: &str, items: &[Bytes]) -> mlua::Result<()> {
+        let t = self.lua.create_table_with_capacity(items.len(), 0)?;
+        for (i, item) in items.iter().enumerate() {
+            t.raw_set(i + 1, self.lua.create_string(item)?)?;
+        }
+        self.globals.raw_set(name, t)
+    }
+}
+
+/// Redis's `luaCallFunction` error reply: the error table's `err`, then ` script: <sha>, on
+/// <source>:<line>.` when the handler found where it happened.
+fn failure_text(err: &Value, sha: &str) -> Vec<u8> {
+    let Value::Table(t) = err else {
+        let msg = match err {
+            Value::String(s) => s.to_string_lossy(),
+            _ => "execution failure".into(),
+        };
+        return format!("Error running script {sha}, {msg:.100}").into_bytes();
+    };
+    let mut text = match t.raw_get::<Value>("err") {
+        Ok(Value::String(s)) => s.as_bytes().to_vec(),
+        _ => b"ERR unknown error".to_vec(),
+    };
+    let source = t.raw_get::<Option<mlua::String>>("source").ok().flatten();
+    let line = match t.raw_get::<Value>("line") {
+        Ok(Value::Number(n)) => Some(n as i64),
+        Ok(Value::Integer(n)) => Some(n),
+        _ => None,
+    };
+    if let (Some(source), Some(line)) = (source, line) {
+        text.extend_from_slice(format!(" script: {sha}, on ").as_bytes());
+        text.extend_from_slice(&source.as_bytes());
+        text.extend_from_slice(format!(":{line}.").as_bytes());
+    }
+    text
+}
+
+/// The message of a Lua error without mlua's decorations.
+fn lua_message(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::CallbackError { cause, .. } => lua_message(cause),
+        other => other.to_string(),
+    }
+}
+
+/// The message handler of every script run (Redis's `__redis__err__handler`): turns the
+/// error into `{err=..., source=..., line=...}`, the place being the innermost frame of the
+/// user's code (C functions and the engine's own Lua halves are skipped).
+fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Table> {
+    let t = match err {
+        Value::Table(t) => t,
+        other => {
+            let text = match &other {
+                Value::String(s) => s.as_bytes().to_vec(),
+                Value::Nil => b"nil".to_vec(),
+                Value::Boolean(b) => b.to_string().into_bytes(),
+                Value::Number(n) => crate::util::num::format_f64(*n).into_bytes(),
+                Value::Error(e) => lua_message(e).into_bytes(),
+                v => format!("{v:?}").into_bytes(),
+            };
+            let t = lua.create_table()?;
+            let mut msg = b"ERR ".to_vec();
+            msg.extend_from_slice(&text);
+            t.raw_set("err", lua.create_string(&msg)?)?;
+            t
+        }
+    };
+    for level in 1..64 {
+        let Some(frame) = lua.inspect_stack(level) else {
+            break;
+        };
+        let src = frame.source();
+        if src.what == "C" || src.source.as_deref() == Some("=ferrokv") {
+            continue;
+        }
+        if let Some(source) = src.source.as_deref() {
+            t.raw_set("source", source)?;
+            t.raw_set("line", frame.curr_line())?;
+        }
+        break;
+    }
+    Ok(t)
+}
+
+/// The registry key of [`raw_call`] for [`raising_call`].
+const RAW_CALL: &str = "ferrokv.raw_call";
+
+/// `redis.call` itself: a C function, as Redis's is, so that `return redis.call(...)` is not
+/// a Lua tail call and an error report still names the calling line. It runs [`raw_call`]
+/// with `raise = true` and, when that reports a failure, raises its error table.
+///
+/// # Safety
+/// Called by Lua only. No Rust value with a destructor is alive when `lua_error` jumps out.
+unsafe extern "C-unwind" fn raising_call(state: *mut mlua::lua_State) -> std::os::raw::c_int {
+    use mlua::ffi;
+    let n = ffi::lua_gettop(state);
+    ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, c"ferrokv.raw_call".as_ptr());
+    ffi::lua_insert(state, 1);
+    ffi::lua_pushboolean(state, 1);
+    ffi::lua_insert(state, 2);
+    ffi::lua_call(state, n + 1, 2);
+    if ffi::lua_toboolean(state, 1) != 0 {
+        return 1;
+    }
+    ffi::lua_remove(state, 1);
+    ffi::lua_error(state)
+}
+
+fn error_result(lua: &Lua, text: &[u8]) -> mlua::Result<(bool, Value)> {
+    Ok((false, Value::Table(convert::error_table(lua, text)?)))
+}
+
+/// `redis.call`/`redis.pcall`'s Rust half: `(raise, name, args...)` -> `(ok, reply)`.
+fn raw_call(lua: &Lua, mut args: MultiValue) -> mlua::Result<(bool, Value)> {
+    let raise = matches!(args.pop_front(), Some(Value::Boolean(true)));
+    if args.is_empty() {
+        return error_result(
+            lua,
+            b"Please specify at least one argument for this redis lib call",
+        );
+    }
+    let mut argv = Vec::with_capacity(args.len());
+    for a in &args {
+        match a {
+            Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
+            Value::Number(n) => argv.push(Bytes::from(format_g17(*n))),
+            Value::Integer(n) => argv.push(Bytes::from(n.to_string())),
+            _ => {
+                return error_result(
+                    lua,
+                    b"Lua redis lib command arguments must be strings or integers",
+                )
+            }
+        }
+    }
+    let Some(result) = with_host(|h| h.call(argv)) else {
+        return error_result(
+            lua,
+            b"redis.call/pcall can only be called inside a script invocation",
+        );
+    };
+    match result {
+        Err(text) => {
+            let t = convert::error_table(lua, &text)?;
+            t.raw_set(IGNORE_STATS, true)?;
+            Ok((false, Value::Table(t)))
+        }
+        Ok(reply) => {
+            let value = convert::reply_to_lua(lua, &reply)?;
+            Ok((!(raise && reply.first() == Some(&b'-')), value))
+        }
+    }
+}
+
+/// C's `"%.17g"`, as Redis formats a number argument of `redis.call`.
+pub fn format_g17(n: f64) -> String {
+    crate::util::num::format_f64(n)
+}
+
+fn raw_log(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
+    if args.len() < 2 {
+        return error_result(lua, b"redis.log() requires two arguments or more.");
+    }
+    let level = match &args[0] {
+        Value::Number(n) => *n,
+        Value::Integer(n) => *n as f64,
+        Value::String(s) => match s.to_str().ok().and_then(|s| s.trim().parse::<f64>().ok()) {
+            Some(n) => n,
+            None => return error_result(lua, b"First argument must be a number (log level)."),
+        },
+        _ => return error_result(lua, b"First argument must be a number (log level)."),
+    };
+    let level = level as i64;
+    if !(0..=3).contains(&level) {
+        return error_result(lua, b"Invalid debug level.");
+    }
+    let mut msg = Vec::new();
+    for (i, a) in args.iter().skip(1).enumerate() {
+        let piece = match a {
+            Value::String(s) => s.as_bytes().to_vec(),
+            _ => continue,
+        };
+        if i != 0 {
+            msg.push(b' ');
+        }
+        msg.extend_from_slice(&piece);
+    }
+    with_host(|h| h.log(level as u8, &msg));
+    Ok((true, Value::Nil))
+}
+
+fn raw_setresp(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
+    if args.len() != 1 {
+        return error_result(lua, b"redis.setresp() requires one argument.");
+    }
+    let resp = match &args[0] {
+        Value::Number(n) => *n as i64,
+        Value::Integer(n) => *n,
+        Value::String(s) => s
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .map_or(0, |n| n as i64),
+        _ => 0,
+    };
+    if resp != 2 && resp != 3 {
+        return error_result(lua, b"RESP version must be 2 or 3.");
+    }
+    match with_host(|h| h.set_resp(resp == 3)) {
+        Some(()) => Ok((true, Value::Nil)),
+        None => error_result(
+            lua,
+            b"redis.setresp can only be called inside a script invocation",
+        ),
+    }
+}
+
+fn raw_set_repl(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
+    if args.len() != 1 {
+        return error_result(lua, b"redis.set_repl() requires two arguments.");
+    }
+    let flags = match &args[0] {
+        Value::Number(n) => *n as i64,
+        Value::Integer(n) => *n,
+        _ => 0,
+    };
+    if flags & !3 != 0 {
+        return error_result(
+            lua,
+            b"Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+        );
+    }
+    match with_host(|h| h.set_repl(flags as u8)) {
+        Some(()) => Ok((true, Value::Nil)),
+        None => error_result(
+            lua,
+            b"redis.set_repl can only be called inside a script invocation",
+        ),
+    }
+}
+
+fn raw_acl_check(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
+    if args.is_empty() {
+        return error_result(
+            lua,
+            b"Please specify at least one argument for this redis lib call",
+        );
+    }
+    let mut argv = Vec::with_capacity(args.len());
+    for a in &args {
+        match a {
+            Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
+            Value::Number(n) => argv.push(Bytes::from(format_g17(*n))),
+            Value::Integer(n) => argv.push(Bytes::from(n.to_string())),
+            _ => {
+                return error_result(
+                    lua,
+                    b"Lua redis lib command arguments must be strings or integers",
+                )
+            }
+        }
+    }
+    match with_host(|h| h.acl_check(&argv)) {
+        None => error_result(
+            lua,
+            b"redis.acl_check_cmd can only be called inside a script invocation",
+        ),
+        Some(None) => error_result(lua, b"Invalid command passed to redis.acl_check_cmd()"),
+        Some(Some(allowed)) => Ok((true, Value::Boolean(allowed))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shebangs_as_redis_parses_them() {
+        assert_eq!(
+            shebang_flags(b"return 1"),
+            Ok((script_flags::EVAL_COMPAT_MODE, 0))
+        );
+        assert_eq!(
+            shebang_flags(b"#!lua flags=no-writes,allow-oom\nreturn 1"),
+            Ok((script_flags::NO_WRITES | script_flags::ALLOW_OOM, 31))
+        );
+        assert_eq!(shebang_flags(b"#!lua\nreturn 1"), Ok((0, 5)));
+        assert_eq!(
+            shebang_flags(b"#!lua"),
+            Err("Invalid script shebang".into())
+        );
+        assert_eq!(
+            shebang_flags(b"#!py\n"),
+            Err("Unexpected engine in script shebang: #!py".into())
+        );
+        assert_eq!(
+            shebang_flags(b"#!lua flags=bad\n"),
+            Err("Unexpected flag in script shebang: bad".into())
+        );
+        assert_eq!(
+            shebang_flags(b"#!lua x=1\n"),
+            Err("Unknown lua shebang option: x=1".into())
+        );
+    }
+
+    /// Answers GET with a bulk string, anything named NOSUCH as unknown, the rest with +OK.
+    struct Mock {
+        resp3: bool,
+    }
+
+    impl Host for Mock {
+        fn call(&mut self, args: Vec<Bytes>) -> Result<Vec<u8>, Vec<u8>> {
+            match &args[0][..] {
+                b"get" => Ok(b"$1\r\nv\r\n".to_vec()),
+                b"fail" => Ok(b"-WRONGTYPE Operation against a key\r\n".to_vec()),
+                b"nosuch" => Err(b"Unknown Redis command called from script".to_vec()),
+                _ => Ok(b"+OK\r\n".to_vec()),
+            }
+        }
+        fn set_resp(&mut self, resp3: bool) {
+            self.resp3 = resp3;
+        }
+        fn resp3(&self) -> bool {
+            self.resp3
+        }
+        fn set_repl(&mut self, _flags: u8) {}
+        fn acl_check(&mut self, _args: &[Bytes]) -> Option<bool> {
+            Some(true)
+        }
+        fn log(&mut self, _level: u8, _msg: &[u8]) {}
+    }
+
+    fn eval(engine: &mut Engine, body: &str) -> String {
+        let sha = sha1_hex(body.as_bytes());
+        if !engine.has(&sha) {
+            if let Err(e) = engine.compile(&sha, body.as_bytes(), 0) {
+                return e;
+            }
+        }
+        let mut out = Reply::new(false);
+        let mut host = Mock { resp3: false };
+        engine.run(
+            &mut host,
+            &sha,
+            &[Bytes::from_static(b"k1")],
+            &[Bytes::from_static(b"a1")],
+            &mut out,
+        );
+        String::from_utf8_lossy(&out.buf).replace(std::str::from_utf8(&sha).unwrap(), "SHA")
+    }
+
+    #[test]
+    fn scripts_run_with_redis_semantics_and_error_texts() {
+        let mut e = Engine::new("7.0.15", 0x07000f).unwrap();
+        assert_eq!(eval(&mut e, "return KEYS[1]..ARGV[1]"), "$4\r\nk1a1\r\n");
+        assert_eq!(eval(&mut e, "return redis.call('get', 'k')"), "$1\r\nv\r\n");
+        assert_eq!(
+            eval(&mut e, "return a"),
+            "-ERR user_script:1: Script attempted to access nonexistent global variable 'a' script: SHA, on @user_script:1.\r\n"
+        );
+        assert_eq!(
+            eval(&mut e, "a = 1"),
+            "-ERR user_script:1: Attempt to modify a readonly table script: SHA, on @user_script:1.\r\n"
+        );
+        assert_eq!(
+            eval(&mut e, "\nreturn redis.call('nosuch')"),
+            "-ERR Unknown Redis command called from script script: SHA, on @user_script:2.\r\n"
+        );
+        assert_eq!(
+            eval(&mut e, "return redis.call('fail')"),
+            "-WRONGTYPE Operation against a key script: SHA, on @user_script:1.\r\n"
+        );
+        assert_eq!(
+            eval(&mut e, "return redis.pcall('fail')"),
+            "-WRONGTYPE Operation against a key\r\n"
+        );
+        assert_eq!(
+            eval(&mut e, "return pcall(redis.call, 'nosuch')"),
+            "$-1\r\n"
+        );
+        assert_eq!(
+            eval(
+                &mut e,
+                "local ok, err = pcall(redis.call, 'nosuch') return err"
+            ),
+            "$44\r\nERR Unknown Redis command called from script\r\n"
+        );
+        assert_eq!(
+            eval(&mut e, "error('boom')"),
+            "-ERR user_script:1: boom script: SHA, on @user_script:1.\r\n"
+        );
+        assert_eq!(
+            eval(&mut e, "error({err='X y'})"),
+            "-X y script: SHA, on @user_script:1.\r\n"
+        );
+        assert_eq!(
+            eval(&mut e, "return redis.error_reply('MY code')"),
+            "-MY code\r\n"
+        );
+        assert_eq!(
+            eval(&mut e, "return redis.status_reply('fine')"),
+            "+fine\r\n"
+        );
+        assert_eq!(
+            eval(&mut e, "return foo("),
+            "Error compiling script (new function): user_script:1: unexpected symbol near '<eof>'"
+        );
+        assert_eq!(eval(&mut e, "redis.call = nil"), "-ERR user_script:1: Attempt to modify a readonly table script: SHA, on @user_script:1.\r\n");
+        assert_eq!(eval(&mut e, "rawset(_G, 'x', 1)"), "-ERR user_script:1: Attempt to modify a readonly table script: SHA, on @user_script:1.\r\n");
+        assert_eq!(
+            eval(
+                &mut e,
+                "return loadstring('y = 1') ~= nil and pcall(loadstring('y = 1'))"
+            ),
+            "$-1\r\n"
+        );
+        assert_eq!(
+            eval(
+                &mut e,
+                "return {1, 2, 3.5, 'x', {err='e'}, {ok='fine'}, nil, 4}"
+            ),
+            "*6\r\n:1\r\n:2\r\n:3\r\n$1\r\nx\r\n-e\r\n+fine\r\n"
+        );
+        assert_eq!(
+            eval(&mut e, "return redis.sha1hex('')"),
+            "$40\r\nda39a3ee5e6b4b0d3255bfef95601890afd80709\r\n"
+        );
+        assert_eq!(eval(&mut e, "return type(print)"), "-ERR user_script:1: Script attempted to access nonexistent global variable 'print' script: SHA, on @user_script:1.\r\n");
+    }
+
+    #[test]
+    fn sha1_is_lowercase_hex() {
+        assert_eq!(&sha1_hex(b""), b"da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    }
+}

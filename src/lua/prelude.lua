@@ -1,0 +1,175 @@
+-- ferrokv's script environment, run once per interpreter (see engine.rs). Receives the Rust
+-- halves of the API; returns the scripts' environment table. Error reports skip this chunk.
+local api = ...
+local G = _G
+local error, type, select, unpack, tostring, tonumber = error, type, select, unpack, tostring, tonumber
+local raw_pcall, raw_rawset, raw_setmetatable = pcall, rawset, setmetatable
+local raw_getfenv, raw_setfenv, raw_loadstring, raw_load = getfenv, setfenv, loadstring, load
+local floor = math.floor
+local raw_call, error_table = api.call, api.error_table
+
+local function raising(f)
+  return function(...)
+    local ok, r = f(...)
+    if not ok then error(r, 0) end
+    return r
+  end
+end
+
+local function pack(...) return {n = select('#', ...), ...} end
+
+-- The redis API.
+local redis = {}
+redis.call = api.call_raising
+redis.pcall = function(...)
+  local _, r = raw_call(false, ...)
+  return r
+end
+redis.log = function(...)
+  local args = pack(...)
+  for i = 2, args.n do
+    if type(args[i]) == 'number' then args[i] = tostring(args[i]) end
+  end
+  local ok, r = api.log(unpack(args, 1, args.n))
+  if not ok then error(r, 0) end
+end
+redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
+redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = api.version, api.version_num
+redis.setresp = raising(api.setresp)
+redis.sha1hex = raising(api.sha1hex)
+redis.error_reply = function(...)
+  local e = ...
+  if select('#', ...) ~= 1 or type(e) ~= 'string' then
+    return error_table('wrong number or type of arguments')
+  end
+  if e:sub(1, 1) ~= '-' then e = '-' .. e end
+  return error_table(e)
+end
+redis.status_reply = function(...)
+  local s = ...
+  if select('#', ...) ~= 1 or type(s) ~= 'string' then
+    return error_table('wrong number or type of arguments')
+  end
+  return {ok = s}
+end
+redis.set_repl = raising(api.set_repl)
+redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
+redis.acl_check_cmd = raising(api.acl_check_cmd)
+redis.breakpoint = function() return false end
+redis.debug = function() end
+redis.replicate_commands = function() return true end
+G.redis = redis
+
+-- Redis 7's pcall: an error table raised by redis.call comes back as its message.
+G.pcall = function(...)
+  local r = pack(raw_pcall(...))
+  if not r[1] and type(r[2]) == 'table' and type(r[2].err) == 'string' then
+    r[2] = r[2].err
+  end
+  return unpack(r, 1, r.n)
+end
+
+-- math.random / math.randomseed on Redis's lrand48.
+local unit, seed = api.unit_random, api.seed_random
+local function checkint(v, n, fname)
+  local x = tonumber(v)
+  if x == nil then
+    local got = (v == nil) and 'no value' or type(v)
+    error("bad argument #" .. n .. " to '" .. fname .. "' (number expected, got " .. got .. ")", 3)
+  end
+  if x >= 0 then return floor(x) end
+  return -floor(-x)
+end
+G.math.random = function(...)
+  local n = select('#', ...)
+  local r = unit()
+  if n == 0 then return r end
+  local a, b = ...
+  if n == 1 then
+    local u = checkint(a, 1, 'random')
+    if u < 1 then error("bad argument #1 to 'random' (interval is empty)", 2) end
+    return floor(r * u) + 1
+  elseif n == 2 then
+    local l = checkint(a, 1, 'random')
+    local u = checkint(b, 2, 'random')
+    if l > u then error("bad argument #2 to 'random' (interval is empty)", 2) end
+    return floor(r * (u - l + 1)) + l
+  end
+  error("wrong number of arguments", 2)
+end
+G.math.randomseed = function(s) seed(checkint(s, 1, 'randomseed')) end
+
+-- The sandbox.
+G.dofile, G.loadfile, G.print = nil, nil, nil
+
+local readonly = raw_setmetatable({}, {__mode = 'k'})
+local function refuse() error("Attempt to modify a readonly table", 2) end
+local function protect(real)
+  local proxy = {}
+  readonly[proxy] = true
+  raw_setmetatable(proxy, {__index = real, __newindex = refuse, __metatable = false})
+  return proxy
+end
+
+for _, name in ipairs({'string', 'math', 'table', 'coroutine', 'redis', 'cjson', 'bit', 'struct', 'cmsgpack'}) do
+  local lib = rawget(G, name)
+  if lib ~= nil then G[name] = protect(lib) end
+end
+local string_meta = getmetatable('')
+string_meta.__index = G.string
+string_meta.__metatable = false
+
+local env = protect(G)
+
+G.rawset = function(t, k, v)
+  if readonly[t] then error("Attempt to modify a readonly table", 2) end
+  return raw_rawset(t, k, v)
+end
+G.setmetatable = function(t, m)
+  if readonly[t] then error("Attempt to modify a readonly table", 2) end
+  return raw_setmetatable(t, m)
+end
+G.getfenv = function(f)
+  if f == nil then f = 1 end
+  if type(f) == 'number' and f > 0 then f = f + 1 end
+  local e = raw_getfenv(f)
+  if e == G then return env end
+  return e
+end
+G.setfenv = function(f, t)
+  if type(f) == 'number' then
+    if f <= 0 then error("Attempt to modify a readonly table", 2) end
+    f = f + 1
+  end
+  if raw_getfenv(f) ~= env then error("Attempt to modify a readonly table", 2) end
+  return raw_setfenv(f, t)
+end
+local function sandboxed(f, err)
+  if f then raw_setfenv(f, env) end
+  return f, err
+end
+G.loadstring = function(s, name)
+  if type(s) == 'string' and s:byte(1) == 27 then return nil, 'binary chunks are not allowed' end
+  return sandboxed(raw_loadstring(s, name))
+end
+G.load = function(f, name)
+  local first = true
+  local function reader()
+    local piece = f()
+    if first and type(piece) == 'string' and piece:byte(1) == 27 then
+      error('binary chunks are not allowed', 0)
+    end
+    first = false
+    return piece
+  end
+  return sandboxed(raw_load(reader, name))
+end
+G._G = env
+
+raw_setmetatable(G, {
+  __index = function(_, k)
+    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+  end,
+  __metatable = false,
+})
+return env
