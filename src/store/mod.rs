@@ -59,7 +59,7 @@ pub use entry::{Entry, StrBuf, Value};
 pub use node::KeyBuf;
 pub use scope::{Caller, Op, Scope};
 use txn::ShardWrite;
-pub use txn::TxnLocks;
+pub use txn::{ScriptLocks, TxnLocks};
 
 use ahash::RandomState;
 
@@ -178,6 +178,38 @@ impl Store {
     }
 }
 
+/// Locks `targets` (ascending) with `try_lock`, never waiting while it holds one: when a
+/// shard is busy, everything taken so far is released, the busy shard is waited for (holding
+/// nothing) and the acquisition starts over. A multi-shard acquisition therefore never holds
+/// a shard while it waits, which is what lets a running script lock the shards it reaches
+/// out of order (see [`txn::Held`]) without any risk of deadlock. Uncontended, it costs what
+/// blocking locks cost.
+fn acquire_in_order<G>(
+    targets: &[(usize, usize)],
+    mut try_lock: impl FnMut(usize, usize) -> Option<G>,
+    mut lock: impl FnMut(usize, usize) -> G,
+) -> Vec<G> {
+    let mut got = Vec::with_capacity(targets.len());
+    let mut i = 0;
+    while i < targets.len() {
+        let (db, shard) = targets[i];
+        if let Some(g) = try_lock(db, shard) {
+            got.push(g);
+            i += 1;
+            continue;
+        }
+        if got.is_empty() {
+            got.push(lock(db, shard));
+            i += 1;
+            continue;
+        }
+        got.clear();
+        drop(lock(db, shard));
+        i = 0;
+    }
+    got
+}
+
 /// The store seen by one execution (see [`scope`]): every shard access goes through it.
 #[derive(Clone, Copy)]
 pub struct StoreRef<'a> {
@@ -207,12 +239,14 @@ impl<'a> StoreRef<'a> {
 
     /// Write-locks the shards of every `(db, key)` in ascending (db, shard) order (rule 2).
     pub fn lock(&self, keys: &[(usize, &[u8])]) -> Locks<'a> {
-        let guards = self
-            .store
-            .shards_of(keys)
-            .into_iter()
-            .map(|(db, shard)| ((db, shard), self.store.dbs[db].write_shard(self.fx, shard)))
-            .collect();
+        let targets = self.store.shards_of(keys);
+        let (store, fx) = (self.store, self.fx);
+        let guards = acquire_in_order(
+            &targets,
+            |db, shard| store.dbs[db].try_write_shard(fx, shard),
+            |db, shard| store.dbs[db].write_shard(fx, shard),
+        );
+        let guards = targets.into_iter().zip(guards).collect();
         Locks {
             store: self.store,
             fx: self.fx,
@@ -226,10 +260,15 @@ impl<'a> StoreRef<'a> {
         dbs.sort_unstable();
         dbs.dedup();
         let (store, fx) = (self.store, self.fx);
-        dbs.iter()
+        let targets: Vec<(usize, usize)> = dbs
+            .iter()
             .flat_map(|&db| (0..SHARDS).map(move |s| (db, s)))
-            .map(|(db, s)| store.dbs[db].write_shard(fx, s))
-            .collect()
+            .collect();
+        acquire_in_order(
+            &targets,
+            |db, shard| store.dbs[db].try_write_shard(fx, shard),
+            |db, shard| store.dbs[db].write_shard(fx, shard),
+        )
     }
 
     /// Empties the given databases atomically; the old tables are returned so the caller can

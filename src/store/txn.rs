@@ -65,8 +65,28 @@ impl Deref for ShardRead<'_> {
 }
 
 /// The shards a running transaction holds: (db address, shard index) -> the shard, sorted.
+///
+/// A script's set is *growable*: a shard it reaches that is not in the set is write-locked
+/// (blocking) and added, and stays locked until the script ends ([`ScriptLocks`]). Blocking
+/// there cannot deadlock: one script runs at a time (the caller's rule), and every other
+/// multi-shard acquisition backs off instead of waiting while it holds a shard
+/// ([`super::StoreRef::lock`]), so whoever holds the shard finishes without waiting for the
+/// script.
 pub struct Held {
-    shards: Vec<((usize, usize), *mut Shard)>,
+    shards: std::cell::UnsafeCell<Vec<((usize, usize), *mut Shard)>>,
+    /// Locks taken while growing, unlocked by [`ScriptLocks`]'s drop.
+    grown: std::cell::UnsafeCell<Vec<*const dashmap::RwLock<Shard>>>,
+    growable: bool,
+}
+
+impl Held {
+    fn new(shards: Vec<((usize, usize), *mut Shard)>, growable: bool) -> Held {
+        Held {
+            shards: std::cell::UnsafeCell::new(shards),
+            grown: std::cell::UnsafeCell::new(Vec::new()),
+            growable,
+        }
+    }
 }
 
 /// The shard of `db` the scope's running transaction holds, if any.
@@ -85,10 +105,23 @@ fn held_slow(held: *const Held, db: &Db, shard: usize) -> Option<*mut Shard> {
     // `TxnLocks::run` that owns the `Held` and the guards.
     let held = unsafe { &*held };
     let key = (db as *const Db as usize, shard);
-    held.shards
-        .binary_search_by_key(&key, |(k, _)| *k)
-        .ok()
-        .map(|i| held.shards[i].1)
+    // SAFETY: the set is only touched by the thread running the execution, one call at a time
+    // (no reference into the vectors escapes these two blocks).
+    let shards = unsafe { &mut *held.shards.get() };
+    match shards.binary_search_by_key(&key, |(k, _)| *k) {
+        Ok(i) => Some(shards[i].1),
+        Err(_) if !held.growable => None,
+        Err(at) => {
+            let lock = &db.raw_shards()[shard];
+            let mut guard = lock.write();
+            let p: *mut Shard = &mut *guard;
+            // Kept locked until the script's `ScriptLocks` is dropped, which unlocks it.
+            std::mem::forget(guard);
+            shards.insert(at, (key, p));
+            unsafe { &mut *held.grown.get() }.push(lock as *const _);
+            Some(p)
+        }
+    }
 }
 
 impl Db {
@@ -100,6 +133,20 @@ impl Db {
             // the borrow, and hands it to one user at a time (module invariants).
             Some(p) => ShardWrite::Held(unsafe { &mut *p }),
             None => ShardWrite::Locked(self.raw_shards()[shard].write()),
+        }
+    }
+
+    /// [`Db::write_shard`] without waiting: `None` when another thread holds the shard.
+    #[inline]
+    pub(super) fn try_write_shard<'a>(
+        &'a self,
+        fx: &Scope,
+        shard: usize,
+    ) -> Option<ShardWrite<'a>> {
+        match held(fx, self, shard) {
+            // SAFETY: as in `write_shard`.
+            Some(p) => Some(ShardWrite::Held(unsafe { &mut *p })),
+            None => self.raw_shards()[shard].try_write().map(ShardWrite::Locked),
         }
     }
 
@@ -134,20 +181,69 @@ impl<'a> StoreRef<'a> {
         } else {
             store.shards_of(keys)
         };
-        let mut guards = Vec::with_capacity(targets.len());
+        let mut guards = super::acquire_in_order(
+            &targets,
+            |db, shard| store.db(db).raw_shards()[shard].try_write(),
+            |db, shard| store.db(db).raw_shards()[shard].write(),
+        );
         let mut shards = Vec::with_capacity(targets.len());
-        for (db, shard) in targets {
+        for (&(db, shard), g) in targets.iter().zip(guards.iter_mut()) {
             let d = store.db(db);
-            let mut g = d.raw_shards()[shard].write();
-            shards.push(((d as *const Db as usize, shard), &mut *g as *mut Shard));
-            guards.push(g);
+            shards.push(((d as *const Db as usize, shard), &mut **g as *mut Shard));
         }
         shards.sort_unstable_by_key(|(k, _)| *k);
         TxnLocks {
             guards,
-            held: Held { shards },
+            held: Held::new(shards, false),
             fx: self.fx,
         }
+    }
+
+    /// Write-locks the shards of a script's declared `keys` (ascending order, as rule 2) and
+    /// returns the script's growable held set: every other shard the script reaches is added
+    /// as it goes (see [`Held`]). The caller must make sure only one script holds such a set
+    /// at a time.
+    pub fn lock_script(&self, keys: &[(usize, &[u8])]) -> ScriptLocks<'a> {
+        let txn = self.lock_txn(keys, false);
+        let TxnLocks { guards, held, fx } = txn;
+        let held = Held::new(held.shards.into_inner(), true);
+        ScriptLocks { guards, held, fx }
+    }
+}
+
+/// The locks a running script holds: its declared keys' shards, and every shard it reached
+/// since ([`Held`]). Dropping it unlocks them all.
+pub struct ScriptLocks<'a> {
+    guards: Vec<RwLockWriteGuard<'a, Shard>>,
+    held: Held,
+    fx: &'a Scope,
+}
+
+impl ScriptLocks<'_> {
+    /// Runs `f` with the execution's shard accesses served from (and added to) the set.
+    pub fn run<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        self.fx.hold(&self.held, f)
+    }
+
+    /// Shards held (declared and reached).
+    pub fn len(&self) -> usize {
+        // SAFETY: not running (`&mut self` is not lent to `run`'s closure).
+        unsafe { &*self.held.shards.get() }.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Drop for ScriptLocks<'_> {
+    fn drop(&mut self) {
+        for lock in self.held.grown.get_mut().drain(..) {
+            // SAFETY: each was write-locked by `held_slow` on this thread and its guard
+            // forgotten; the store outlives the script.
+            unsafe { (*lock).force_unlock_write() };
+        }
+        self.guards.clear();
     }
 }
 
@@ -213,6 +309,56 @@ mod tests {
         });
         drop(txn);
         assert_eq!(store.db(1).len(), 0);
+    }
+
+    /// A script holding its declared key's shard reaches an undeclared key whose shard a
+    /// multi-key command took first (ordered before it) while waiting for the script's shard:
+    /// the command backs off, the script gets the shard, both finish.
+    #[test]
+    fn a_script_reaching_undeclared_shards_never_deadlocks_with_ordered_locking() {
+        let store = Arc::new(Store::new(1));
+        let d = store.db(0);
+        let shard = |k: &[u8]| d.shard_of(d.hash(k));
+        // `low` lands in a lower shard than `high`.
+        let high = b"high".to_vec();
+        let low = (0..10_000)
+            .map(|i| format!("low{i}").into_bytes())
+            .find(|k| shard(k) < shard(&high))
+            .unwrap();
+        let fx = Scope::new(None, None);
+        let mut script = store.with(&fx).lock_script(&[(0, &high)]);
+        let started = Arc::new(AtomicBool::new(false));
+        let other = {
+            let (store, started, low, high) =
+                (store.clone(), started.clone(), low.clone(), high.clone());
+            std::thread::spawn(move || {
+                let fx = Scope::new(None, None);
+                started.store(true, Ordering::SeqCst);
+                let mut locks = store.with(&fx).lock(&[(0, &low), (0, &high)]);
+                locks.slot(0, &low, 0).put(s("other"));
+            })
+        };
+        while !started.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        script.run(|| {
+            let db = store.with(&fx).db(0);
+            db.write(&high, 0, |slot| slot.put(s("script")));
+            db.write(&low, 0, |slot| slot.put(s("script")));
+        });
+        assert_eq!(script.len(), 2, "the undeclared shard joined the set");
+        drop(script);
+        other.join().unwrap();
+        let v = store
+            .with(&fx)
+            .db(0)
+            .read(&low, 0, |e| e.value.as_str().unwrap().to_vec());
+        assert_eq!(
+            v,
+            Some(b"other".to_vec()),
+            "the command ran after the script"
+        );
     }
 
     #[test]
