@@ -154,6 +154,18 @@ pub static ACCESS: &[(&str, Access)] = &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
     ("echo", Access { categories: &["connection"], tips: &[], key_specs: &[] }),
+    ("eval", Access { categories: &["scripting"], tips: &[], key_specs: &[
+        KeySpec { notes: Some("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"), flags: kf::RW | kf::ACCESS | kf::UPDATE, begin: Begin::Index(2), find: Find::Keynum { keynumidx: 0, firstkey: 1, step: 1 } },
+    ] }),
+    ("eval_ro", Access { categories: &["scripting"], tips: &[], key_specs: &[
+        KeySpec { notes: Some("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS"), flags: kf::RO | kf::ACCESS, begin: Begin::Index(2), find: Find::Keynum { keynumidx: 0, firstkey: 1, step: 1 } },
+    ] }),
+    ("evalsha", Access { categories: &["scripting"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RW | kf::ACCESS | kf::UPDATE, begin: Begin::Index(2), find: Find::Keynum { keynumidx: 0, firstkey: 1, step: 1 } },
+    ] }),
+    ("evalsha_ro", Access { categories: &["scripting"], tips: &[], key_specs: &[
+        KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(2), find: Find::Keynum { keynumidx: 0, firstkey: 1, step: 1 } },
+    ] }),
     ("exec", Access { categories: &["transaction"], tips: &[], key_specs: &[] }),
     ("exists", Access { categories: &["keyspace"], tips: &["request_policy:multi_shard", "response_policy:agg_sum"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
@@ -457,6 +469,13 @@ pub static ACCESS: &[(&str, Access)] = &[
     ("scard", Access { categories: &["set"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
+    ("script", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("script|debug", Access { categories: &["scripting"], tips: &[], key_specs: &[] }),
+    ("script|exists", Access { categories: &["scripting"], tips: &["request_policy:all_shards", "response_policy:agg_logical_and"], key_specs: &[] }),
+    ("script|flush", Access { categories: &["scripting"], tips: &["request_policy:all_nodes", "response_policy:all_succeeded"], key_specs: &[] }),
+    ("script|help", Access { categories: &["scripting"], tips: &[], key_specs: &[] }),
+    ("script|kill", Access { categories: &["scripting"], tips: &["request_policy:all_shards", "response_policy:one_succeeded"], key_specs: &[] }),
+    ("script|load", Access { categories: &["scripting"], tips: &["request_policy:all_nodes", "response_policy:all_succeeded"], key_specs: &[] }),
     ("sdiff", Access { categories: &["set"], tips: &["nondeterministic_output_order"], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: -1, step: 1, limit: 0 } },
     ] }),

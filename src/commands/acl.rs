@@ -101,6 +101,46 @@ pub fn permitted(
     false
 }
 
+/// The ACL check of a command run by a script (Redis's `scriptVerifyACL`): `None` when the
+/// user may run it, else the error text (the denial is logged).
+pub fn script_denial(
+    ctx: &mut Ctx<'_>,
+    index: usize,
+    spec: &'static CommandSpec,
+    argv: &[Bytes],
+) -> Option<String> {
+    if ctx.srv.users.of(&ctx.client.user).is_unrestricted() {
+        return None;
+    }
+    let user = ctx.srv.users.of(&ctx.client.user).clone();
+    let denied = user.check(index, argv).err()?;
+    let (reason, object, why): (Reason, &[u8], &str) = match denied {
+        Denied::Command => (
+            Reason::Command,
+            spec.name.as_bytes(),
+            "can't run this command or subcommand",
+        ),
+        Denied::Key(i) => (
+            Reason::Key,
+            &argv[i],
+            "can't access at least one of the keys mentioned in the command arguments",
+        ),
+        Denied::Channel(i) => (
+            Reason::Channel,
+            &argv[i],
+            "can't publish to the channel mentioned in the command",
+        ),
+    };
+    log_denial(ctx, reason, object, None);
+    Some(format!("The user executing the script {why}"))
+}
+
+/// Whether the client's user may run `argv` (`redis.acl_check_cmd`); nothing is logged.
+pub fn would_permit(ctx: &Ctx<'_>, index: usize, argv: &[Bytes]) -> bool {
+    let user = ctx.srv.users.of(&ctx.client.user).clone();
+    user.check(index, argv).is_ok()
+}
+
 /// Adds an ACL LOG entry for the running client (`user`: the name tried, for `auth`).
 pub fn log_denial(ctx: &Ctx<'_>, reason: Reason, object: &[u8], user: Option<&[u8]>) {
     let context = if ctx.in_exec || ctx.client.multi.is_some() {

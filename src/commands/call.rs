@@ -607,6 +607,15 @@ fn tracking_after(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, args: &[Bytes])
     }
 }
 
+/// Feeds `args` to the MONITOR clients before the command runs (EVAL: so that the script's
+/// commands follow it, as Redis's `evalCommand` does).
+pub(super) fn feed_monitors_now(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    if ctx.srv.pubsub.has_monitors() {
+        let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+        feed_monitors(ctx, &name, args);
+    }
+}
+
 /// Feeds the command just run (`args` as the client sent them, its database as the command
 /// left it) to every MONITOR client. Its own line, when it monitors too, goes right after its
 /// reply, as Redis's `call()` feeds monitors once the command has run.

@@ -44,6 +44,7 @@ pub mod memory;
 pub mod migrate;
 pub mod multi;
 pub mod persistence;
+pub mod scripting;
 pub mod server;
 pub mod session;
 pub mod sets;
@@ -83,6 +84,8 @@ pub mod flags {
     pub const DANGEROUS: u32 = 1 << 17;
     pub const SKIP_SLOWLOG: u32 = 1 << 18;
     pub const NO_ASYNC_LOADING: u32 = 1 << 19;
+    /// The command may have no key arguments at all (EVAL with `numkeys` 0).
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 20;
     /// Internal (not reported by `COMMAND`): the command may touch keys it does not name
     /// (KEYS, SCAN, FLUSHALL, SELECT, MOVE, ...), so EXEC locks every shard when it is queued.
     pub const KEYSPACE_WIDE: u32 = 1 << 24;
@@ -110,6 +113,7 @@ pub mod flags {
         (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
         (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
         (MOVABLE_KEYS, "movablekeys"),
@@ -134,6 +138,7 @@ pub enum Group {
     Transactions,
     PubSub,
     Cluster,
+    Scripting,
 }
 
 impl Group {
@@ -153,6 +158,7 @@ impl Group {
             Group::Transactions => "transactions",
             Group::PubSub => "pubsub",
             Group::Cluster => "cluster",
+            Group::Scripting => "scripting",
         }
     }
 }
@@ -555,7 +561,7 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 29] {
+fn tables() -> [&'static [CommandSpec]; 30] {
     [
         connection::COMMANDS,
         acl::COMMANDS,
@@ -585,6 +591,7 @@ fn tables() -> [&'static [CommandSpec]; 29] {
         latency::COMMANDS,
         lolwut::COMMANDS,
         cluster::COMMANDS,
+        scripting::COMMANDS,
         server::MONITOR,
     ]
 }

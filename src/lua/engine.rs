@@ -158,32 +158,34 @@ impl Engine {
         super::libs::load_all(&lua)?;
         let api = lua.create_table()?;
         api.raw_set("call", lua.create_function(raw_call)?)?;
-        lua.set_named_registry_value(RAW_CALL, lua.create_function(raw_call)?)?;
-        // SAFETY: `raising_call` follows the Lua C API contract (see its doc).
-        api.raw_set("call_raising", unsafe {
-            lua.create_c_function(raising_call)?
-        })?;
-        api.raw_set("log", lua.create_function(raw_log)?)?;
-        api.raw_set("setresp", lua.create_function(raw_setresp)?)?;
-        api.raw_set("set_repl", lua.create_function(raw_set_repl)?)?;
-        api.raw_set("acl_check_cmd", lua.create_function(raw_acl_check)?)?;
+        api.raw_set(
+            "call_raising",
+            raising_fn(&lua, "ferrokv.call", raw_call, raising_call)?,
+        )?;
+        api.raw_set(
+            "log",
+            raising_fn(&lua, "ferrokv.log", raw_log, raising_log)?,
+        )?;
+        api.raw_set(
+            "setresp",
+            raising_fn(&lua, "ferrokv.setresp", raw_setresp, raising_setresp)?,
+        )?;
+        api.raw_set(
+            "set_repl",
+            raising_fn(&lua, "ferrokv.set_repl", raw_set_repl, raising_set_repl)?,
+        )?;
+        api.raw_set(
+            "acl_check_cmd",
+            raising_fn(
+                &lua,
+                "ferrokv.acl_check_cmd",
+                raw_acl_check,
+                raising_acl_check,
+            )?,
+        )?;
         api.raw_set(
             "sha1hex",
-            lua.create_function(|lua, args: MultiValue| {
-                if args.len() != 1 {
-                    return Ok((
-                        false,
-                        Value::Table(convert::error_table(lua, b"wrong number of arguments")?),
-                    ));
-                }
-                let text = match &args[0] {
-                    Value::String(s) => s.as_bytes().to_vec(),
-                    Value::Number(n) => crate::util::num::format_f64(*n).into_bytes(),
-                    Value::Integer(n) => n.to_string().into_bytes(),
-                    _ => Vec::new(),
-                };
-                Ok((true, Value::String(lua.create_string(sha1_hex(&text))?)))
-            })?,
+            raising_fn(&lua, "ferrokv.sha1hex", raw_sha1hex, raising_sha1hex)?,
         )?;
         api.raw_set(
             "error_table",
@@ -192,15 +194,17 @@ impl Engine {
             })?,
         )?;
         api.raw_set(
-            "unit_random",
-            lua.create_function(|_, ()| Ok(super::rand48::unit()))?,
+            "random",
+            raising_fn(&lua, "ferrokv.random", raw_random, raising_random)?,
         )?;
         api.raw_set(
-            "seed_random",
-            lua.create_function(|_, seed: f64| {
-                super::rand48::seed(seed as i32);
-                Ok(())
-            })?,
+            "randomseed",
+            raising_fn(
+                &lua,
+                "ferrokv.randomseed",
+                raw_randomseed,
+                raising_randomseed,
+            )?,
         )?;
         api.raw_set("version", version)?;
         api.raw_set("version_num", version_num)?;
@@ -405,28 +409,71 @@ fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Table> {
     Ok(t)
 }
 
-/// The registry key of [`raw_call`] for [`raising_call`].
-const RAW_CALL: &str = "ferrokv.raw_call";
+/// `redis.call` and the other API functions that raise are C functions, as Redis's are, so
+/// that `return redis.call(...)` is not a Lua tail call and an error report still names the
+/// calling line. Each runs its Rust half (kept in the registry under its key), which returns
+/// `(ok, value)`, and raises `value` when `ok` is false.
+macro_rules! raising {
+    ($name:ident, $key:literal, $prepend_raise:expr) => {
+        /// # Safety
+        /// Called by Lua only (see [`raise_through`]).
+        unsafe extern "C-unwind" fn $name(state: *mut mlua::lua_State) -> std::os::raw::c_int {
+            raise_through(state, $key, $prepend_raise)
+        }
+    };
+}
 
-/// `redis.call` itself: a C function, as Redis's is, so that `return redis.call(...)` is not
-/// a Lua tail call and an error report still names the calling line. It runs [`raw_call`]
-/// with `raise = true` and, when that reports a failure, raises its error table.
+raising!(raising_call, c"ferrokv.call", true);
+raising!(raising_log, c"ferrokv.log", false);
+raising!(raising_setresp, c"ferrokv.setresp", false);
+raising!(raising_set_repl, c"ferrokv.set_repl", false);
+raising!(raising_acl_check, c"ferrokv.acl_check_cmd", false);
+raising!(raising_sha1hex, c"ferrokv.sha1hex", false);
+raising!(raising_random, c"ferrokv.random", false);
+raising!(raising_randomseed, c"ferrokv.randomseed", false);
+
+/// The body of the [`raising!`] functions.
 ///
 /// # Safety
-/// Called by Lua only. No Rust value with a destructor is alive when `lua_error` jumps out.
-unsafe extern "C-unwind" fn raising_call(state: *mut mlua::lua_State) -> std::os::raw::c_int {
+/// Called from a Lua C function only. No Rust value with a destructor is alive when
+/// `lua_error` jumps out.
+unsafe fn raise_through(
+    state: *mut mlua::lua_State,
+    key: &std::ffi::CStr,
+    prepend_raise: bool,
+) -> std::os::raw::c_int {
     use mlua::ffi;
     let n = ffi::lua_gettop(state);
-    ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, c"ferrokv.raw_call".as_ptr());
+    ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, key.as_ptr());
     ffi::lua_insert(state, 1);
-    ffi::lua_pushboolean(state, 1);
-    ffi::lua_insert(state, 2);
-    ffi::lua_call(state, n + 1, 2);
+    let mut extra = 0;
+    if prepend_raise {
+        ffi::lua_pushboolean(state, 1);
+        ffi::lua_insert(state, 2);
+        extra = 1;
+    }
+    ffi::lua_call(state, n + extra, 2);
     if ffi::lua_toboolean(state, 1) != 0 {
         return 1;
     }
     ffi::lua_remove(state, 1);
+    if ffi::lua_type(state, 1) == ffi::LUA_TSTRING {
+        // A plain message gets the calling line in front, as luaL_error's.
+        ffi::luaL_where(state, 1);
+        ffi::lua_insert(state, 1);
+        ffi::lua_concat(state, 2);
+    }
     ffi::lua_error(state)
+}
+
+/// Registers `f` as the Rust half of the raising API function `c` and returns the latter.
+fn raising_fn<F>(lua: &Lua, key: &str, f: F, c: mlua::ffi::lua_CFunction) -> mlua::Result<Function>
+where
+    F: Fn(&Lua, MultiValue) -> mlua::Result<(bool, Value)> + 'static,
+{
+    lua.set_named_registry_value(key, lua.create_function(f)?)?;
+    // SAFETY: every `c` passed here is made by `raising!`, which follows the C API contract.
+    unsafe { lua.create_c_function(c) }
 }
 
 fn error_result(lua: &Lua, text: &[u8]) -> mlua::Result<(bool, Value)> {
@@ -447,7 +494,7 @@ fn raw_call(lua: &Lua, mut args: MultiValue) -> mlua::Result<(bool, Value)> {
         match a {
             Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
             Value::Number(n) => argv.push(Bytes::from(format_g17(*n))),
-            Value::Integer(n) => argv.push(Bytes::from(n.to_string())),
+            Value::Integer(n) => argv.push(Bytes::from(format_g17(*n as f64))),
             _ => {
                 return error_result(
                     lua,
@@ -501,6 +548,7 @@ fn raw_log(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
     for (i, a) in args.iter().skip(1).enumerate() {
         let piece = match a {
             Value::String(s) => s.as_bytes().to_vec(),
+            v @ (Value::Number(_) | Value::Integer(_)) => lua_tostring(lua, v)?,
             _ => continue,
         };
         if i != 0 {
@@ -510,6 +558,87 @@ fn raw_log(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
     }
     with_host(|h| h.log(level as u8, &msg));
     Ok((true, Value::Nil))
+}
+
+/// Lua's `luaL_checkint` for argument `i` (1-based) of `fname`: a number (or a numeric
+/// string), truncated to a C int; the argument error text otherwise.
+fn check_int(args: &MultiValue, i: usize, fname: &str) -> Result<i64, String> {
+    let v = args.get(i - 1);
+    let n = match v {
+        Some(Value::Integer(n)) => Some(*n as f64),
+        Some(Value::Number(n)) => Some(*n),
+        Some(Value::String(s)) => s.to_str().ok().and_then(|t| t.trim().parse::<f64>().ok()),
+        _ => None,
+    };
+    match n {
+        Some(n) => Ok(n as i32 as i64),
+        None => {
+            let got = v.map_or("no value", |v| v.type_name());
+            Err(format!(
+                "bad argument #{i} to '{fname}' (number expected, got {got})"
+            ))
+        }
+    }
+}
+
+fn message(lua: &Lua, text: &str) -> mlua::Result<(bool, Value)> {
+    Ok((false, Value::String(lua.create_string(text)?)))
+}
+
+/// `math.random([m [, n]])` on Redis's lrand48, with Lua 5.1's argument rules.
+fn raw_random(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
+    let r = super::rand48::unit();
+    let value = match args.len() {
+        0 => r,
+        1 => match check_int(&args, 1, "random") {
+            Err(e) => return message(lua, &e),
+            Ok(u) if u < 1 => {
+                return message(lua, "bad argument #1 to 'random' (interval is empty)")
+            }
+            Ok(u) => (r * u as f64).floor() + 1.0,
+        },
+        2 => {
+            let (l, u) = match (check_int(&args, 1, "random"), check_int(&args, 2, "random")) {
+                (Err(e), _) | (_, Err(e)) => return message(lua, &e),
+                (Ok(l), Ok(u)) => (l, u),
+            };
+            if l > u {
+                return message(lua, "bad argument #2 to 'random' (interval is empty)");
+            }
+            (r * (u - l + 1) as f64).floor() + l as f64
+        }
+        _ => return message(lua, "wrong number of arguments"),
+    };
+    Ok((true, Value::Number(value)))
+}
+
+fn raw_randomseed(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
+    match check_int(&args, 1, "randomseed") {
+        Ok(seed) => {
+            super::rand48::seed(seed as i32);
+            Ok((true, Value::Nil))
+        }
+        Err(e) => message(lua, &e),
+    }
+}
+
+fn raw_sha1hex(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
+    if args.len() != 1 {
+        return error_result(lua, b"wrong number of arguments");
+    }
+    let text = match &args[0] {
+        Value::String(s) => s.as_bytes().to_vec(),
+        v @ (Value::Number(_) | Value::Integer(_)) => lua_tostring(lua, v)?,
+        _ => Vec::new(),
+    };
+    Ok((true, Value::String(lua.create_string(sha1_hex(&text))?)))
+}
+
+/// Lua's own `tostring` of a number (`"%.14g"`), as `lua_tolstring` converts it.
+fn lua_tostring(lua: &Lua, v: &Value) -> mlua::Result<Vec<u8>> {
+    let f: Function = lua.globals().raw_get("tostring")?;
+    let s: mlua::String = f.call(v.clone())?;
+    Ok(s.as_bytes().to_vec())
 }
 
 fn raw_setresp(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
@@ -574,7 +703,7 @@ fn raw_acl_check(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
         match a {
             Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
             Value::Number(n) => argv.push(Bytes::from(format_g17(*n))),
-            Value::Integer(n) => argv.push(Bytes::from(n.to_string())),
+            Value::Integer(n) => argv.push(Bytes::from(format_g17(*n as f64))),
             _ => {
                 return error_result(
                     lua,

@@ -4,6 +4,7 @@
 //! The commands that run scripts, the script cache and `redis.call`'s dispatch live in the
 //! command layer (`commands::scripting`), which implements [`engine::Host`].
 
+pub mod cache;
 pub mod convert;
 pub mod engine;
 pub mod libs;

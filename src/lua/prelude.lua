@@ -2,19 +2,10 @@
 -- halves of the API; returns the scripts' environment table. Error reports skip this chunk.
 local api = ...
 local G = _G
-local error, type, select, unpack, tostring, tonumber = error, type, select, unpack, tostring, tonumber
+local error, type, select, unpack, tostring = error, type, select, unpack, tostring
 local raw_pcall, raw_rawset, raw_setmetatable = pcall, rawset, setmetatable
 local raw_getfenv, raw_setfenv, raw_loadstring, raw_load = getfenv, setfenv, loadstring, load
-local floor = math.floor
 local raw_call, error_table = api.call, api.error_table
-
-local function raising(f)
-  return function(...)
-    local ok, r = f(...)
-    if not ok then error(r, 0) end
-    return r
-  end
-end
 
 local function pack(...) return {n = select('#', ...), ...} end
 
@@ -25,18 +16,11 @@ redis.pcall = function(...)
   local _, r = raw_call(false, ...)
   return r
 end
-redis.log = function(...)
-  local args = pack(...)
-  for i = 2, args.n do
-    if type(args[i]) == 'number' then args[i] = tostring(args[i]) end
-  end
-  local ok, r = api.log(unpack(args, 1, args.n))
-  if not ok then error(r, 0) end
-end
+redis.log = api.log
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
 redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = api.version, api.version_num
-redis.setresp = raising(api.setresp)
-redis.sha1hex = raising(api.sha1hex)
+redis.setresp = api.setresp
+redis.sha1hex = api.sha1hex
 redis.error_reply = function(...)
   local e = ...
   if select('#', ...) ~= 1 or type(e) ~= 'string' then
@@ -52,9 +36,9 @@ redis.status_reply = function(...)
   end
   return {ok = s}
 end
-redis.set_repl = raising(api.set_repl)
+redis.set_repl = api.set_repl
 redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
-redis.acl_check_cmd = raising(api.acl_check_cmd)
+redis.acl_check_cmd = api.acl_check_cmd
 redis.breakpoint = function() return false end
 redis.debug = function() end
 redis.replicate_commands = function() return true end
@@ -69,35 +53,9 @@ G.pcall = function(...)
   return unpack(r, 1, r.n)
 end
 
--- math.random / math.randomseed on Redis's lrand48.
-local unit, seed = api.unit_random, api.seed_random
-local function checkint(v, n, fname)
-  local x = tonumber(v)
-  if x == nil then
-    local got = (v == nil) and 'no value' or type(v)
-    error("bad argument #" .. n .. " to '" .. fname .. "' (number expected, got " .. got .. ")", 3)
-  end
-  if x >= 0 then return floor(x) end
-  return -floor(-x)
-end
-G.math.random = function(...)
-  local n = select('#', ...)
-  local r = unit()
-  if n == 0 then return r end
-  local a, b = ...
-  if n == 1 then
-    local u = checkint(a, 1, 'random')
-    if u < 1 then error("bad argument #1 to 'random' (interval is empty)", 2) end
-    return floor(r * u) + 1
-  elseif n == 2 then
-    local l = checkint(a, 1, 'random')
-    local u = checkint(b, 2, 'random')
-    if l > u then error("bad argument #2 to 'random' (interval is empty)", 2) end
-    return floor(r * (u - l + 1)) + l
-  end
-  error("wrong number of arguments", 2)
-end
-G.math.randomseed = function(s) seed(checkint(s, 1, 'randomseed')) end
+-- math.random / math.randomseed on Redis's lrand48 (C functions, see engine.rs).
+G.math.random = api.random
+G.math.randomseed = api.randomseed
 
 -- The sandbox.
 G.dofile, G.loadfile, G.print = nil, nil, nil

@@ -127,6 +127,8 @@ pub struct Shared {
     pub migrate_sockets: super::migrate::MigrateSockets,
     /// Memory held by clients' buffers, and client eviction's count.
     pub client_memory: super::client_eviction::ClientMemory,
+    /// EVAL's script cache and the one-script-at-a-time lock.
+    pub scripts: crate::lua::cache::ScriptCache,
 }
 
 impl Shared {
@@ -172,6 +174,7 @@ impl Shared {
             peak_memory: AtomicU64::new(0),
             pubsub: Arc::new(PubSub::new()),
             tracking: super::tracking::Tracking::new(),
+            scripts: Default::default(),
             aof: Arc::new(crate::persist::aof::Aof::new(
                 &config.rdb.dir,
                 config.aof.clone(),

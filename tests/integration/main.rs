@@ -53,6 +53,7 @@ mod persistence;
 mod protocol;
 mod proxy;
 mod pubsub;
+mod scripting;
 mod server;
 mod sets;
 mod shutdown;

@@ -1,0 +1,418 @@
+//! Lua scripting: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT (LOAD EXISTS FLUSH KILL HELP).
+//!
+//! # One script, in order (Redis's `evalGenericCommand` + `scriptPrepareForRun`)
+//! 1. `numkeys` checked; the body found (EVALSHA: in the cache, or `NOSCRIPT`; EVAL: cached
+//!    on first use after its shebang is parsed and it compiles).
+//! 2. The shebang's flags checked against the server's state (write flag with `*_RO`,
+//!    MISCONF, OOM).
+//! 3. Atomicity (see `store::txn::Held` for the proof): the script takes the one-script lock
+//!    ([`crate::lua::cache::ScriptCache::serial`]), write-locks its declared keys' shards in
+//!    order, and every other shard it reaches is locked as it reaches it and held until it
+//!    ends. No other client, on any loop, sees part of its effects or writes between them;
+//!    commands on shards it does not hold go on in parallel. Inside EXEC the transaction
+//!    already holds every shard (EVAL is keyspace-wide for EXEC), so neither lock is taken.
+//! 4. The script runs in this loop's interpreter ([`crate::lua::engine::Engine`]);
+//!    `redis.call` runs each command through [`super::call()`] as a nested command of the
+//!    EVAL, after Redis's script checks ([`ScriptHost::call`]): the reply comes back as RESP2
+//!    (or RESP3 after `redis.setresp(3)`) and is converted to Lua. Blocking commands do not
+//!    block (as in EXEC); SELECT inside the script does not change the caller's database.
+//! 5. Propagation: the script's writes propagate as their effects (Redis 7's only mode),
+//!    wrapped in MULTI/EXEC with the rest of the execution unit; EVAL itself is never
+//!    propagated.
+
+use std::cell::RefCell;
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+
+use super::flags::*;
+use super::{container, errors, registry, spec, CommandSpec, Ctx, Group};
+use crate::lua::cache::{sha_arg, CachedScript};
+use crate::lua::engine::{script_flags, sha1_hex, shebang_flags, Engine, Host};
+use crate::resp::reply::Reply;
+
+/// EVAL-family flags: not from scripts, not in MONITOR before they run (fed by the handler,
+/// as Redis does, so the script's commands follow it), EXEC locks everything for them.
+const EVAL: u32 =
+    NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | KEYSPACE_WIDE | MOVABLE_KEYS;
+
+#[rustfmt::skip]
+pub static COMMANDS: &[CommandSpec] = &[
+    spec("eval",       -3, EVAL | MAY_REPLICATE, Group::Scripting, 0, 0, 0, eval).with_keys(script_keys),
+    spec("evalsha",    -3, EVAL | MAY_REPLICATE, Group::Scripting, 0, 0, 0, evalsha).with_keys(script_keys),
+    spec("eval_ro",    -3, EVAL | READONLY,      Group::Scripting, 0, 0, 0, eval_ro).with_keys(script_keys),
+    spec("evalsha_ro", -3, EVAL | READONLY,      Group::Scripting, 0, 0, 0, evalsha_ro).with_keys(script_keys),
+    container("script", 0, Group::Scripting, SCRIPT),
+];
+
+#[rustfmt::skip]
+static SCRIPT: &[CommandSpec] = &[
+    // Redis's order (its dictionary's), which COMMAND shows.
+    spec("script|help",    2, LOADING | STALE,       Group::Scripting, 0, 0, 0, script_help),
+    spec("script|debug",   3, NOSCRIPT,              Group::Scripting, 0, 0, 0, script_debug),
+    spec("script|flush",  -2, NOSCRIPT,              Group::Scripting, 0, 0, 0, script_flush),
+    spec("script|kill",    2, NOSCRIPT | ALLOW_BUSY, Group::Scripting, 0, 0, 0, script_kill),
+    spec("script|exists", -3, NOSCRIPT,              Group::Scripting, 0, 0, 0, script_exists),
+    spec("script|load",    3, NOSCRIPT | STALE,      Group::Scripting, 0, 0, 0, script_load),
+];
+
+/// The keys of EVAL-family commands: `numkeys` at 2, the keys after it.
+fn script_keys(args: &[Bytes]) -> Option<Vec<usize>> {
+    super::keys_after_numkeys::<2>(args)
+}
+
+const NOSCRIPT_ERR: &str = "NOSCRIPT No matching script. Please use EVAL.";
+
+thread_local! {
+    /// This loop's interpreter and the cache generation its compiled scripts belong to.
+    static ENGINE: RefCell<Option<(u64, Engine)>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's interpreter, made (or reset after SCRIPT FLUSH) as needed.
+fn with_engine<R>(generation: u64, f: impl FnOnce(&mut Engine) -> R) -> R {
+    ENGINE.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        match &mut *slot {
+            Some((g, engine)) if *g == generation => return f(engine),
+            Some((g, engine)) => {
+                engine.forget_all();
+                *g = generation;
+            }
+            None => {
+                let engine = Engine::new(super::connection::REDIS_VERSION, REDIS_VERSION_NUM)
+                    .expect("the Lua environment is built from fixed code");
+                *slot = Some((generation, engine));
+            }
+        }
+        let (_, engine) = slot.as_mut().expect("just set");
+        f(engine)
+    })
+}
+
+/// `redis.REDIS_VERSION_NUM`: 0x00MMmmpp.
+const REDIS_VERSION_NUM: i64 = 0x07_00_0f;
+
+/// Compiles `body` into the cache (and this loop's interpreter): its SHA1, or the error reply.
+fn load(ctx: &Ctx<'_>, body: &Bytes) -> Result<[u8; 40], String> {
+    let sha = sha1_hex(body);
+    let cache = &ctx.srv.scripts;
+    if cache.contains(&sha) {
+        return Ok(sha);
+    }
+    let (flags, shebang_len) = shebang_flags(body).map_err(|e| format!("ERR {e}"))?;
+    with_engine(cache.generation(), |engine| {
+        engine.compile(&sha, body, shebang_len)
+    })
+    .map_err(|e| format!("ERR {e}"))?;
+    cache.insert(
+        sha,
+        CachedScript {
+            body: body.clone(),
+            flags,
+            shebang_len,
+        },
+    );
+    Ok(sha)
+}
+
+/// # Format
+/// `EVAL script numkeys [key ...] [arg ...]`
+fn eval(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    eval_generic(ctx, argv, false, false);
+}
+
+/// # Format
+/// `EVALSHA sha1 numkeys [key ...] [arg ...]`
+fn evalsha(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    eval_generic(ctx, argv, true, false);
+}
+
+/// # Format
+/// `EVAL_RO script numkeys [key ...] [arg ...]` — the script may not write.
+fn eval_ro(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    eval_generic(ctx, argv, false, true);
+}
+
+/// # Format
+/// `EVALSHA_RO sha1 numkeys [key ...] [arg ...]`
+fn evalsha_ro(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    eval_generic(ctx, argv, true, true);
+}
+
+fn eval_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], by_sha: bool, ro: bool) {
+    super::call::feed_monitors_now(ctx, argv);
+    let Some(numkeys) = crate::util::num::parse_i64(&argv[2]) else {
+        return ctx.out.error(errors::NOT_INTEGER);
+    };
+    if numkeys > argv.len() as i64 - 3 {
+        return ctx
+            .out
+            .error("ERR Number of keys can't be greater than number of args");
+    }
+    if numkeys < 0 {
+        return ctx.out.error("ERR Number of keys can't be negative");
+    }
+    let sha = if by_sha {
+        match sha_arg(&argv[1]) {
+            Some(sha) if ctx.srv.scripts.contains(&sha) => sha,
+            _ => return ctx.out.error(NOSCRIPT_ERR),
+        }
+    } else {
+        match load(ctx, &argv[1]) {
+            Ok(sha) => sha,
+            Err(e) => return ctx.out.error(e),
+        }
+    };
+    let Some(script) = ctx.srv.scripts.get(&sha) else {
+        return ctx.out.error(NOSCRIPT_ERR);
+    };
+    let Some(mode) = prepare(ctx, script.flags, ro) else {
+        return;
+    };
+    let split = 3 + numkeys as usize;
+    run(ctx, &sha, &script, &argv[3..split], &argv[split..], mode);
+    // The script's writes propagated as themselves.
+    ctx.prevent_propagation();
+}
+
+/// How a script runs (Redis's run_ctx flags).
+struct RunMode {
+    read_only: bool,
+    allow_oom: bool,
+    /// Memory was over `maxmemory` when the script started.
+    oom_at_start: bool,
+}
+
+/// Redis's `scriptPrepareForRun`: the shebang flags against the server's state. `None` after
+/// writing the refusal.
+fn prepare(ctx: &mut Ctx<'_>, flags: u32, ro: bool) -> Option<RunMode> {
+    let compat = flags & script_flags::EVAL_COMPAT_MODE != 0;
+    let oom_at_start = ctx.srv.memory.maxmemory.load(Ordering::Relaxed) != 0
+        && crate::evict::perform(ctx.srv, ctx.now, Some(ctx.client.info.home))
+            == crate::evict::Verdict::Fail;
+    if !compat {
+        if flags & script_flags::NO_WRITES == 0 {
+            let gate = ctx.srv.persistence.gate();
+            if gate & crate::persist::gate::MISCONF != 0 {
+                ctx.out.error("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.");
+                return None;
+            }
+            if ro {
+                ctx.out
+                    .error("ERR Can not execute a script with write flag using *_ro command.");
+                return None;
+            }
+        }
+        if oom_at_start && flags & (script_flags::ALLOW_OOM | script_flags::NO_WRITES) == 0 {
+            ctx.out.error("OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'");
+            return None;
+        }
+    }
+    Some(RunMode {
+        read_only: ro || (!compat && flags & script_flags::NO_WRITES != 0),
+        allow_oom: !compat && flags & script_flags::ALLOW_OOM != 0,
+        oom_at_start,
+    })
+}
+
+/// Steps 3 and 4 of the module doc.
+fn run(
+    ctx: &mut Ctx<'_>,
+    sha: &[u8; 40],
+    script: &CachedScript,
+    keys: &[Bytes],
+    args: &[Bytes],
+    mode: RunMode,
+) {
+    let srv = ctx.srv;
+    let generation = srv.scripts.generation();
+    let in_transaction = ctx.fx.holds_transaction();
+    let _serial = (!in_transaction).then(|| srv.scripts.serial.lock());
+    let db = ctx.client.db;
+    let declared: Vec<(usize, &[u8])> = keys.iter().map(|k| (db, &k[..])).collect();
+    let mut locks = (!in_transaction).then(|| ctx.store().lock_script(&declared));
+    let was_in_exec = std::mem::replace(&mut ctx.in_exec, true);
+    let mut reply = Reply::new(ctx.out.resp3);
+    let mut host = ScriptHost {
+        ctx,
+        resp3: false,
+        mode,
+        dirty: false,
+    };
+    let mut body = || {
+        with_engine(generation, |engine| {
+            if !engine.has(sha) {
+                if let Err(e) = engine.compile(sha, &script.body, script.shebang_len) {
+                    reply.error(format!("ERR {e}"));
+                    return;
+                }
+            }
+            engine.run(&mut host, sha, keys, args, &mut reply);
+        })
+    };
+    match locks.as_mut() {
+        Some(locks) => locks.run(body),
+        None => body(),
+    }
+    drop(locks);
+    let ctx = host.ctx;
+    ctx.in_exec = was_in_exec;
+    ctx.client.db = db;
+    ctx.out.buf.extend_from_slice(&reply.buf);
+}
+
+/// The server as a running script sees it (Redis's `scriptCall` checks, then `call()`).
+struct ScriptHost<'c, 'a> {
+    ctx: &'c mut Ctx<'a>,
+    resp3: bool,
+    mode: RunMode,
+    /// The script has run a write command (Redis's SCRIPT_WRITE_DIRTY).
+    dirty: bool,
+}
+
+impl Host for ScriptHost<'_, '_> {
+    fn call(&mut self, args: Vec<Bytes>) -> Result<Vec<u8>, Vec<u8>> {
+        let Ok((index, spec)) = registry().resolve(&args) else {
+            return Err(b"Unknown Redis command called from script".to_vec());
+        };
+        if !spec.arity_ok(args.len()) {
+            return Err(b"Wrong number of args calling Redis command from script".to_vec());
+        }
+        if spec.flags & NOSCRIPT != 0 {
+            return Err(b"This Redis command is not allowed from script".to_vec());
+        }
+        if let Some(denied) = super::acl::script_denial(self.ctx, index, spec, &args) {
+            return Err(denied.into_bytes());
+        }
+        let writes = spec.flags & WRITE != 0;
+        if self.mode.read_only && spec.flags & (WRITE | MAY_REPLICATE) != 0 {
+            return Err(b"Write commands are not allowed from read-only scripts.".to_vec());
+        }
+        if writes
+            && !self.dirty
+            && !self.mode.allow_oom
+            && self.mode.oom_at_start
+            && spec.flags & DENYOOM != 0
+        {
+            return Err(format!("-{}", crate::evict::OOM).into_bytes());
+        }
+        if writes {
+            self.dirty = true;
+        }
+        let ctx = &mut *self.ctx;
+        let start = ctx.out.len();
+        let caller_resp3 = std::mem::replace(&mut ctx.out.resp3, self.resp3);
+        super::call(ctx, &args);
+        ctx.out.resp3 = caller_resp3;
+        Ok(ctx.out.buf.split_off(start).to_vec())
+    }
+
+    fn set_resp(&mut self, resp3: bool) {
+        self.resp3 = resp3;
+    }
+
+    fn resp3(&self) -> bool {
+        self.resp3
+    }
+
+    fn set_repl(&mut self, _flags: u8) {
+        // Accepted; every write still propagates (no replication yet; the AOF takes all).
+    }
+
+    fn acl_check(&mut self, args: &[Bytes]) -> Option<bool> {
+        let (index, _) = registry().resolve(args).ok()?;
+        Some(super::acl::would_permit(self.ctx, index, args))
+    }
+
+    fn log(&mut self, level: u8, msg: &[u8]) {
+        let text = String::from_utf8_lossy(msg);
+        match level {
+            0 => tracing::debug!(target: "script", "{text}"),
+            1 => tracing::info!(target: "script", "{text}"),
+            2 => tracing::info!(target: "script", "{text}"),
+            _ => tracing::warn!(target: "script", "{text}"),
+        }
+    }
+}
+
+/// # Format
+/// `SCRIPT LOAD script` — the script's SHA1.
+fn script_load(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    match load(ctx, &argv[2]) {
+        Ok(sha) => ctx.out.bulk(&sha),
+        Err(e) => ctx.out.error(e),
+    }
+}
+
+/// # Format
+/// `SCRIPT EXISTS sha1 [sha1 ...]` — 1 or 0 for each.
+fn script_exists(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    ctx.out.array(argv.len() - 2);
+    for arg in &argv[2..] {
+        let known = sha_arg(arg).is_some_and(|sha| ctx.srv.scripts.contains(&sha));
+        ctx.out.int(known as i64);
+    }
+}
+
+/// # Format
+/// `SCRIPT FLUSH [ASYNC|SYNC]`
+fn script_flush(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let valid = match argv.len() {
+        2 => true,
+        3 => super::args::is(&argv[2], "sync") || super::args::is(&argv[2], "async"),
+        _ => false,
+    };
+    if !valid {
+        return ctx
+            .out
+            .error("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
+    }
+    ctx.srv.scripts.flush();
+    ctx.out.ok();
+}
+
+/// # Format
+/// `SCRIPT KILL` — no script runs long enough to be killed yet: `NOTBUSY`.
+fn script_kill(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
+    ctx.out.error("NOTBUSY No scripts in execution right now.");
+}
+
+/// # Format
+/// `SCRIPT DEBUG YES|SYNC|NO` — NO is accepted; the Lua debugger itself (YES, SYNC) does not
+/// exist here.
+fn script_debug(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
+    let mode = &argv[2];
+    if super::args::is(mode, "no") {
+        ctx.out.ok();
+    } else if super::args::is(mode, "yes") || super::args::is(mode, "sync") {
+        ctx.out
+            .error("ERR SCRIPT DEBUG YES|SYNC: the Lua debugger is not supported by this server");
+    } else {
+        ctx.out.error("ERR Use SCRIPT DEBUG YES/SYNC/NO");
+    }
+}
+
+/// # Format
+/// `SCRIPT HELP`
+fn script_help(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
+    super::clients::help_reply(
+        ctx,
+        b"SCRIPT",
+        &[
+            "DEBUG (YES|SYNC|NO)",
+            "    Set the debug mode for subsequent scripts executed.",
+            "EXISTS <sha1> [<sha1> ...]",
+            "    Return information about the existence of the scripts in the script cache.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Flush the Lua scripts cache. Very dangerous on replicas.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the scripts cache.",
+            "    * SYNC: Synchronously flush the scripts cache.",
+            "KILL",
+            "    Kill the currently executing Lua script.",
+            "LOAD <script>",
+            "    Load a script into the scripts cache without executing it.",
+        ],
+    );
+}
