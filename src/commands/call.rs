@@ -620,14 +620,12 @@ pub(super) fn feed_monitors_now(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 /// left it) to every MONITOR client. Its own line, when it monitors too, goes right after its
 /// reply, as Redis's `call()` feeds monitors once the command has run.
 fn feed_monitors(ctx: &mut Ctx<'_>, name: &str, args: &[Bytes]) {
-    let info = &ctx.client.info;
-    let line = crate::pubsub::monitor::line(
-        crate::clock::now_us(),
-        ctx.client.db,
-        &info.addr(),
-        name,
-        args,
-    );
+    let now = crate::clock::now_us();
+    let line = if ctx.in_script {
+        crate::pubsub::monitor::line(now, ctx.client.db, &"lua", name, args)
+    } else {
+        crate::pubsub::monitor::line(now, ctx.client.db, &ctx.client.info.addr(), name, args)
+    };
     let me = Caller {
         id: ctx.client.id,
         resp3: ctx.out.resp3,

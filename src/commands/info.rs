@@ -270,6 +270,8 @@ fn memory_section(srv: &Shared, store: StoreRef<'_>, s: &mut String) {
     let (alloc_rss, alloc_rss_bytes) = o.allocator_rss();
     let (rss_over, rss_over_bytes) = o.rss_overhead();
     let (frag, frag_bytes) = o.fragmentation();
+    let lua = srv.scripts.lua_memory();
+    let (scripts, script_bytes) = srv.scripts.stats();
     s.push_str("# Memory\r\n");
     fields!(s,
         "used_memory" => o.used,
@@ -288,19 +290,19 @@ fn memory_section(srv: &Shared, store: StoreRef<'_>, s: &mut String) {
         "allocator_resident" => o.alloc.resident,
         "total_system_memory" => total,
         "total_system_memory_human" => human(total),
-        "used_memory_lua" => 0,
-        "used_memory_vm_eval" => 0,
-        "used_memory_lua_human" => "0B",
-        "used_memory_scripts_eval" => 0,
-        "number_of_cached_scripts" => 0,
+        "used_memory_lua" => lua,
+        "used_memory_vm_eval" => lua,
+        "used_memory_lua_human" => human(lua as u64),
+        "used_memory_scripts_eval" => script_bytes,
+        "number_of_cached_scripts" => scripts,
         "number_of_functions" => 0,
         "number_of_libraries" => 0,
         "used_memory_vm_functions" => 0,
-        "used_memory_vm_total" => 0,
-        "used_memory_vm_total_human" => "0B",
+        "used_memory_vm_total" => lua,
+        "used_memory_vm_total_human" => human(lua as u64),
         "used_memory_functions" => 0,
-        "used_memory_scripts" => 0,
-        "used_memory_scripts_human" => "0B",
+        "used_memory_scripts" => script_bytes,
+        "used_memory_scripts_human" => human(script_bytes as u64),
         "maxmemory" => max,
         "maxmemory_human" => human(max),
         "maxmemory_policy" => crate::memory::policy::policy().name(),

@@ -177,6 +177,8 @@ pub struct Ctx<'a> {
     pub fx: &'a Scope,
     /// EXEC runs the command: nothing may block (Redis's `CLIENT_DENY_BLOCKING`).
     pub in_exec: bool,
+    /// A script runs the command (`redis.call`): MONITOR shows it as `lua`'s.
+    pub in_script: bool,
     /// When the command began; [`call()`] leaves the instant it ended here, so a batch of
     /// commands reads the clock once per command.
     pub clock: quanta::Instant,
@@ -223,6 +225,7 @@ impl<'a> Ctx<'a> {
             now,
             fx,
             in_exec: false,
+            in_script: false,
             clock,
             depth: 0,
             own_push_bytes: 0,

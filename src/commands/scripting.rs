@@ -65,27 +65,38 @@ const NOSCRIPT_ERR: &str = "NOSCRIPT No matching script. Please use EVAL.";
 
 thread_local! {
     /// This loop's interpreter and the cache generation its compiled scripts belong to.
-    static ENGINE: RefCell<Option<(u64, Engine)>> = const { RefCell::new(None) };
+    static ENGINE: RefCell<Option<LoopEngine>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` with this thread's interpreter, made (or reset after SCRIPT FLUSH) as needed.
-fn with_engine<R>(generation: u64, f: impl FnOnce(&mut Engine) -> R) -> R {
+/// This loop's interpreter: the cache generation its compiled scripts belong to, and the
+/// memory it last reported (INFO `used_memory_lua` sums every loop's).
+struct LoopEngine {
+    generation: u64,
+    reported: usize,
+    engine: Engine,
+}
+
+/// Runs `f` with this thread's interpreter, made (or reset after SCRIPT FLUSH) as needed, and
+/// reports the interpreter's memory to `cache` after.
+fn with_engine<R>(cache: &crate::lua::cache::ScriptCache, f: impl FnOnce(&mut Engine) -> R) -> R {
+    let generation = cache.generation();
     ENGINE.with(|slot| {
         let mut slot = slot.borrow_mut();
-        match &mut *slot {
-            Some((g, engine)) if *g == generation => return f(engine),
-            Some((g, engine)) => {
-                engine.forget_all();
-                *g = generation;
-            }
-            None => {
-                let engine = Engine::new(super::connection::REDIS_VERSION, REDIS_VERSION_NUM)
-                    .expect("the Lua environment is built from fixed code");
-                *slot = Some((generation, engine));
-            }
+        let current = slot.get_or_insert_with(|| LoopEngine {
+            generation,
+            reported: 0,
+            engine: Engine::new(super::connection::REDIS_VERSION, REDIS_VERSION_NUM)
+                .expect("the Lua environment is built from fixed code"),
+        });
+        if current.generation != generation {
+            current.engine.forget_all();
+            current.generation = generation;
         }
-        let (_, engine) = slot.as_mut().expect("just set");
-        f(engine)
+        let result = f(&mut current.engine);
+        let now = current.engine.memory();
+        cache.report_lua_memory(current.reported, now);
+        current.reported = now;
+        result
     })
 }
 
@@ -100,10 +111,8 @@ fn load(ctx: &Ctx<'_>, body: &Bytes) -> Result<[u8; 40], String> {
         return Ok(sha);
     }
     let (flags, shebang_len) = shebang_flags(body).map_err(|e| format!("ERR {e}"))?;
-    with_engine(cache.generation(), |engine| {
-        engine.compile(&sha, body, shebang_len)
-    })
-    .map_err(|e| format!("ERR {e}"))?;
+    with_engine(cache, |engine| engine.compile(&sha, body, shebang_len))
+        .map_err(|e| format!("ERR {e}"))?;
     cache.insert(
         sha,
         CachedScript {
@@ -225,13 +234,13 @@ fn run(
     mode: RunMode,
 ) {
     let srv = ctx.srv;
-    let generation = srv.scripts.generation();
     let in_transaction = ctx.fx.holds_transaction();
     let _serial = (!in_transaction).then(|| srv.scripts.serial.lock());
     let db = ctx.client.db;
     let declared: Vec<(usize, &[u8])> = keys.iter().map(|k| (db, &k[..])).collect();
     let mut locks = (!in_transaction).then(|| ctx.store().lock_script(&declared));
     let was_in_exec = std::mem::replace(&mut ctx.in_exec, true);
+    ctx.in_script = true;
     let mut reply = Reply::new(ctx.out.resp3);
     let mut host = ScriptHost {
         ctx,
@@ -240,7 +249,7 @@ fn run(
         dirty: false,
     };
     let mut body = || {
-        with_engine(generation, |engine| {
+        with_engine(&srv.scripts, |engine| {
             if !engine.has(sha) {
                 if let Err(e) = engine.compile(sha, &script.body, script.shebang_len) {
                     reply.error(format!("ERR {e}"));
@@ -257,6 +266,7 @@ fn run(
     drop(locks);
     let ctx = host.ctx;
     ctx.in_exec = was_in_exec;
+    ctx.in_script = false;
     ctx.client.db = db;
     ctx.out.buf.extend_from_slice(&reply.buf);
 }

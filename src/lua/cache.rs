@@ -12,7 +12,7 @@
 //! shards no script holds.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -31,6 +31,8 @@ pub struct CachedScript {
 pub struct ScriptCache {
     scripts: RwLock<HashMap<[u8; 40], Arc<CachedScript>>>,
     generation: AtomicU64,
+    /// Bytes every loop's interpreter uses (INFO `used_memory_lua`).
+    lua_memory: AtomicUsize,
     /// Taken by a script for its whole run (module doc).
     pub serial: Mutex<()>,
 }
@@ -58,6 +60,20 @@ impl ScriptCache {
         let mut scripts = self.scripts.write();
         scripts.clear();
         self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A loop's interpreter moved from `before` to `after` bytes.
+    pub fn report_lua_memory(&self, before: usize, after: usize) {
+        if after >= before {
+            self.lua_memory.fetch_add(after - before, Ordering::Relaxed);
+        } else {
+            self.lua_memory.fetch_sub(before - after, Ordering::Relaxed);
+        }
+    }
+
+    /// INFO `used_memory_lua`: what every loop's interpreter uses.
+    pub fn lua_memory(&self) -> usize {
+        self.lua_memory.load(Ordering::Relaxed)
     }
 
     pub fn generation(&self) -> u64 {
