@@ -179,8 +179,24 @@ pub static ACCESS: &[(&str, Access)] = &[
     ("expiretime", Access { categories: &["keyspace"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RO | kf::ACCESS, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),
+    ("fcall", Access { categories: &["scripting"], tips: &[], key_specs: &[
+        KeySpec { notes: Some("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"), flags: kf::RW | kf::ACCESS | kf::UPDATE, begin: Begin::Index(2), find: Find::Keynum { keynumidx: 0, firstkey: 1, step: 1 } },
+    ] }),
+    ("fcall_ro", Access { categories: &["scripting"], tips: &[], key_specs: &[
+        KeySpec { notes: Some("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS"), flags: kf::RO | kf::ACCESS, begin: Begin::Index(2), find: Find::Keynum { keynumidx: 0, firstkey: 1, step: 1 } },
+    ] }),
     ("flushall", Access { categories: &["keyspace", "dangerous"], tips: &["request_policy:all_shards", "response_policy:all_succeeded"], key_specs: &[] }),
     ("flushdb", Access { categories: &["keyspace", "dangerous"], tips: &["request_policy:all_shards", "response_policy:all_succeeded"], key_specs: &[] }),
+    ("function", Access { categories: &[], tips: &[], key_specs: &[] }),
+    ("function|delete", Access { categories: &["scripting"], tips: &["request_policy:all_shards", "response_policy:all_succeeded"], key_specs: &[] }),
+    ("function|dump", Access { categories: &["scripting"], tips: &[], key_specs: &[] }),
+    ("function|flush", Access { categories: &["scripting"], tips: &["request_policy:all_shards", "response_policy:all_succeeded"], key_specs: &[] }),
+    ("function|help", Access { categories: &["scripting"], tips: &[], key_specs: &[] }),
+    ("function|kill", Access { categories: &["scripting"], tips: &["request_policy:all_shards", "response_policy:one_succeeded"], key_specs: &[] }),
+    ("function|list", Access { categories: &["scripting"], tips: &["nondeterministic_output_order"], key_specs: &[] }),
+    ("function|load", Access { categories: &["scripting"], tips: &["request_policy:all_shards", "response_policy:all_succeeded"], key_specs: &[] }),
+    ("function|restore", Access { categories: &["scripting"], tips: &["request_policy:all_shards", "response_policy:all_succeeded"], key_specs: &[] }),
+    ("function|stats", Access { categories: &["scripting"], tips: &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"], key_specs: &[] }),
     ("geoadd", Access { categories: &["geo"], tips: &[], key_specs: &[
         KeySpec { notes: None, flags: kf::RW | kf::UPDATE, begin: Begin::Index(1), find: Find::Range { lastkey: 0, step: 1, limit: 0 } },
     ] }),

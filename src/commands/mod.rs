@@ -31,6 +31,7 @@ pub mod docs;
 mod docs_data;
 pub mod dump;
 pub mod errors;
+pub mod functions;
 pub mod geo;
 pub mod hashes;
 pub mod hyperloglog;
@@ -564,7 +565,7 @@ pub struct Registry {
 }
 
 /// Families' tables; adding a family means adding one line here.
-fn tables() -> [&'static [CommandSpec]; 30] {
+fn tables() -> [&'static [CommandSpec]; 31] {
     [
         connection::COMMANDS,
         acl::COMMANDS,
@@ -595,6 +596,7 @@ fn tables() -> [&'static [CommandSpec]; 30] {
         lolwut::COMMANDS,
         cluster::COMMANDS,
         scripting::COMMANDS,
+        functions::COMMANDS,
         server::MONITOR,
     ]
 }

@@ -68,22 +68,26 @@ thread_local! {
     static ENGINE: RefCell<Option<LoopEngine>> = const { RefCell::new(None) };
 }
 
-/// This loop's interpreter: the cache generation its compiled scripts belong to, and the
-/// memory it last reported (INFO `used_memory_lua` sums every loop's).
+/// This loop's interpreter: the cache generation its compiled scripts belong to, the
+/// libraries' generation its functions belong to, and the memory it last reported (INFO
+/// `used_memory_lua` sums every loop's).
 struct LoopEngine {
     generation: u64,
+    libraries: u64,
     reported: usize,
     engine: Engine,
 }
 
-/// Runs `f` with this thread's interpreter, made (or reset after SCRIPT FLUSH) as needed, and
-/// reports the interpreter's memory to `cache` after.
-fn with_engine<R>(cache: &crate::lua::cache::ScriptCache, f: impl FnOnce(&mut Engine) -> R) -> R {
+/// Runs `f` with this thread's interpreter, made (or brought up to date after SCRIPT FLUSH
+/// and FUNCTION changes) as needed, and reports the interpreter's memory after.
+pub(super) fn with_engine<R>(srv: &crate::state::Shared, f: impl FnOnce(&mut Engine) -> R) -> R {
+    let cache = &srv.scripts;
     let generation = cache.generation();
     ENGINE.with(|slot| {
         let mut slot = slot.borrow_mut();
         let current = slot.get_or_insert_with(|| LoopEngine {
             generation,
+            libraries: 0,
             reported: 0,
             engine: Engine::new(super::connection::REDIS_VERSION, REDIS_VERSION_NUM)
                 .expect("the Lua environment is built from fixed code"),
@@ -92,12 +96,29 @@ fn with_engine<R>(cache: &crate::lua::cache::ScriptCache, f: impl FnOnce(&mut En
             current.engine.forget_all();
             current.generation = generation;
         }
+        if current.libraries != srv.functions.generation() {
+            current.libraries = reload_libraries(&mut current.engine, &srv.functions);
+        }
         let result = f(&mut current.engine);
         let now = current.engine.memory();
         cache.report_lua_memory(current.reported, now);
         current.reported = now;
         result
     })
+}
+
+/// Loads every library into `engine` afresh; returns the generation loaded.
+fn reload_libraries(engine: &mut Engine, libraries: &crate::lua::functions::Libraries) -> u64 {
+    let (generation, libs) = libraries.snapshot();
+    engine.forget_functions();
+    for lib in libs {
+        let start = crate::lua::functions::library_metadata(&lib.code).map_or(0, |(_, at)| at);
+        match engine.load_library(&lib.code[start..]) {
+            Ok(_) => engine.commit_library(&lib.name),
+            Err(e) => tracing::warn!(library = %lib.name, "library failed to load: {e}"),
+        }
+    }
+    generation
 }
 
 /// `redis.REDIS_VERSION_NUM`: 0x00MMmmpp.
@@ -111,7 +132,7 @@ fn load(ctx: &Ctx<'_>, body: &Bytes) -> Result<[u8; 40], String> {
         return Ok(sha);
     }
     let (flags, shebang_len) = shebang_flags(body).map_err(|e| format!("ERR {e}"))?;
-    with_engine(cache, |engine| engine.compile(&sha, body, shebang_len))
+    with_engine(ctx.srv, |engine| engine.compile(&sha, body, shebang_len))
         .map_err(|e| format!("ERR {e}"))?;
     cache.insert(
         sha,
@@ -185,7 +206,7 @@ fn eval_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], by_sha: bool, ro: bool) {
 }
 
 /// How a script runs (Redis's run_ctx flags).
-struct RunMode {
+pub(super) struct RunMode {
     read_only: bool,
     allow_oom: bool,
     /// Memory was over `maxmemory` when the script started.
@@ -194,7 +215,7 @@ struct RunMode {
 
 /// Redis's `scriptPrepareForRun`: the shebang flags against the server's state. `None` after
 /// writing the refusal.
-fn prepare(ctx: &mut Ctx<'_>, flags: u32, ro: bool) -> Option<RunMode> {
+pub(super) fn prepare(ctx: &mut Ctx<'_>, flags: u32, ro: bool) -> Option<RunMode> {
     let compat = flags & script_flags::EVAL_COMPAT_MODE != 0;
     let oom_at_start = ctx.srv.memory.maxmemory.load(Ordering::Relaxed) != 0
         && crate::evict::perform(ctx.srv, ctx.now, Some(ctx.client.info.home))
@@ -233,6 +254,26 @@ fn run(
     args: &[Bytes],
     mode: RunMode,
 ) {
+    run_with(ctx, keys, mode, |engine, host, reply| {
+        if !engine.has(sha) {
+            if let Err(e) = engine.compile(sha, &script.body, script.shebang_len) {
+                reply.error(format!("ERR {e}"));
+                return;
+            }
+        }
+        engine.run(host, sha, keys, args, reply);
+    });
+}
+
+/// Runs a script or function (`call`, given this loop's interpreter, the host and where its
+/// reply goes) atomically, as the module doc's steps 3 and 4 say: the one-script lock, the
+/// declared `keys`' shards, the reached ones, the caller's database restored after.
+pub(super) fn run_with(
+    ctx: &mut Ctx<'_>,
+    keys: &[Bytes],
+    mode: RunMode,
+    call: impl FnOnce(&mut Engine, &mut dyn Host, &mut Reply),
+) {
     let srv = ctx.srv;
     let in_transaction = ctx.fx.holds_transaction();
     let _serial = (!in_transaction).then(|| srv.scripts.serial.lock());
@@ -248,17 +289,7 @@ fn run(
         mode,
         dirty: false,
     };
-    let mut body = || {
-        with_engine(&srv.scripts, |engine| {
-            if !engine.has(sha) {
-                if let Err(e) = engine.compile(sha, &script.body, script.shebang_len) {
-                    reply.error(format!("ERR {e}"));
-                    return;
-                }
-            }
-            engine.run(&mut host, sha, keys, args, &mut reply);
-        })
-    };
+    let body = || with_engine(srv, |engine| call(engine, &mut host, &mut reply));
     match locks.as_mut() {
         Some(locks) => locks.run(body),
         None => body(),

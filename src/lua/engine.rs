@@ -143,6 +143,33 @@ pub struct Engine {
     xpcall: Function,
     handler: Function,
     scripts: HashMap<[u8; 40], Function>,
+    /// Functions' environment and its metatable (whose `__index` is switched to
+    /// `load_globals` while a library loads).
+    fenv: Table,
+    fmeta: Table,
+    load_globals: Table,
+    run_function: Function,
+    /// Loaded libraries: name -> its functions' callbacks.
+    libraries: HashMap<String, Vec<(String, Function)>>,
+    /// Every loaded function by name.
+    functions: HashMap<String, Function>,
+    /// What the last `load_library` registered, until committed.
+    pending: Vec<(FunctionMeta, Function)>,
+}
+
+/// A function a library registered (`redis.register_function`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionMeta {
+    pub name: String,
+    pub description: Option<String>,
+    /// `script_flags` bits.
+    pub flags: u32,
+}
+
+thread_local! {
+    /// The functions registered by the library loading on this thread (`None`: no load).
+    static REGISTERING: std::cell::RefCell<Option<Vec<(FunctionMeta, Function)>>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 /// Runs in the engine's own chunk (named `=ferrokv`, which error reports skip): the Lua
@@ -210,7 +237,16 @@ impl Engine {
         api.raw_set("version_num", version_num)?;
         let globals = lua.globals();
         let xpcall: Function = globals.raw_get("xpcall")?;
-        let env: Table = lua
+        api.raw_set(
+            "register_function",
+            raising_fn(
+                &lua,
+                "ferrokv.register_function",
+                raw_register_function,
+                raising_register_function,
+            )?,
+        )?;
+        let made: Table = lua
             .load(PRELUDE)
             .set_name("=ferrokv")
             .set_mode(ChunkMode::Text)
@@ -219,10 +255,126 @@ impl Engine {
         Ok(Engine {
             lua,
             globals,
-            env,
+            env: made.raw_get("env")?,
             xpcall,
             handler,
             scripts: HashMap::new(),
+            fenv: made.raw_get("fenv")?,
+            fmeta: made.raw_get("fmeta")?,
+            load_globals: made.raw_get("load_globals")?,
+            run_function: made.raw_get("run_function")?,
+            libraries: HashMap::new(),
+            functions: HashMap::new(),
+            pending: Vec::new(),
+        })
+    }
+
+    /// Runs library `name`'s `code` (after its shebang line, whose line feed it starts with)
+    /// in the load context and returns the functions it registered, without making them
+    /// callable yet ([`Engine::commit_library`]). The error is Redis's text.
+    pub fn load_library(&mut self, code: &[u8]) -> Result<Vec<FunctionMeta>, String> {
+        let f = self
+            .lua
+            .load(code)
+            .set_name("@user_function")
+            .set_mode(ChunkMode::Text)
+            .set_environment(self.fenv.clone())
+            .into_function()
+            .map_err(|e| format!("Error compiling function: {}", lua_message(&e)))?;
+        self.fmeta
+            .raw_set("__index", self.load_globals.clone())
+            .map_err(|e| e.to_string())?;
+        REGISTERING.with(|r| *r.borrow_mut() = Some(Vec::new()));
+        let identity = self.lua.create_function(|_, v: Value| Ok(v));
+        let result = identity.and_then(|h| self.xpcall.call::<(bool, Value)>((f, h)));
+        let registered = REGISTERING
+            .with(|r| r.borrow_mut().take())
+            .unwrap_or_default();
+        self.fmeta
+            .raw_set("__index", self.globals.clone())
+            .map_err(|e| e.to_string())?;
+        let failure = match result {
+            Ok((true, _)) => None,
+            Ok((false, Value::Table(t))) => Some(match t.raw_get::<Value>("err") {
+                Ok(Value::String(e)) => e.to_string_lossy(),
+                _ => "ERR unknown error".into(),
+            }),
+            Ok((false, Value::String(e))) => Some(format!("ERR {}", e.to_string_lossy())),
+            Ok((false, _)) => Some("ERR unknown error".into()),
+            Err(e) => Some(format!("ERR {}", lua_message(&e))),
+        };
+        if let Some(text) = failure {
+            return Err(format!("Error registering functions: {text}"));
+        }
+        let metas = registered.iter().map(|(m, _)| m.clone()).collect();
+        self.pending = registered;
+        Ok(metas)
+    }
+
+    /// Makes the functions of the last [`Engine::load_library`] callable as library `name`
+    /// (replacing a library of that name).
+    pub fn commit_library(&mut self, name: &str) {
+        self.drop_library(name);
+        let pending = std::mem::take(&mut self.pending);
+        for (meta, f) in &pending {
+            self.functions.insert(meta.name.clone(), f.clone());
+        }
+        self.libraries.insert(
+            name.to_string(),
+            pending.into_iter().map(|(m, f)| (m.name, f)).collect(),
+        );
+    }
+
+    /// Forgets library `name` and its functions.
+    pub fn drop_library(&mut self, name: &str) {
+        if let Some(functions) = self.libraries.remove(name) {
+            for (fname, _) in functions {
+                self.functions.remove(&fname);
+            }
+        }
+    }
+
+    /// Forgets every library (FUNCTION FLUSH, or before reloading them all).
+    pub fn forget_functions(&mut self) {
+        self.libraries.clear();
+        self.functions.clear();
+        self.pending.clear();
+        let _ = self.lua.gc_collect();
+    }
+
+    /// Whether library `name` is loaded here.
+    pub fn has_library(&self, name: &str) -> bool {
+        self.libraries.contains_key(name)
+    }
+
+    /// Runs function `name` with `keys` and `args` (passed as its two table arguments),
+    /// writing its result or error to `out`; as [`Engine::run`].
+    pub fn call_function(
+        &mut self,
+        host: &mut dyn Host,
+        name: &str,
+        keys: &[Bytes],
+        args: &[Bytes],
+        out: &mut Reply,
+    ) -> bool {
+        let Some(f) = self.functions.get(name).cloned() else {
+            out.error("ERR Function not found");
+            return false;
+        };
+        let tables = self
+            .array(keys)
+            .and_then(|k| self.array(args).map(|a| (k, a)));
+        let (keys_t, args_t) = match tables {
+            Ok(t) => t,
+            Err(e) => {
+                out.error(format!("ERR {}", lua_message(&e)));
+                return false;
+            }
+        };
+        let runner = self.run_function.clone();
+        let handler = self.handler.clone();
+        self.invoke(host, name, out, move || {
+            runner.call::<MultiValue>((f, handler, keys_t, args_t))
         })
     }
 
@@ -284,7 +436,24 @@ impl Engine {
             out.error(format!("ERR {}", lua_message(&e)));
             return false;
         }
-        // SAFETY (lifetime): the pointer is removed from the thread local before `run`
+        let xpcall = self.xpcall.clone();
+        let handler = self.handler.clone();
+        let sha_text = std::str::from_utf8(sha).unwrap_or("").to_string();
+        self.invoke(host, &sha_text, out, move || {
+            xpcall.call::<MultiValue>((f, handler))
+        })
+    }
+
+    /// Runs `call` (an `xpcall` of the script or function) with `host` installed, and writes
+    /// its result, or its error naming `name` (Redis's `funcname`), to `out`.
+    fn invoke(
+        &mut self,
+        host: &mut dyn Host,
+        name: &str,
+        out: &mut Reply,
+        call: impl FnOnce() -> mlua::Result<MultiValue>,
+    ) -> bool {
+        // SAFETY (lifetime): the pointer is removed from the thread local before `invoke`
         // returns (the guard below, also on unwinding), so it never outlives `host`.
         let host_ptr: *mut (dyn Host + '_) = host;
         let host_ptr: *mut (dyn Host + 'static) = unsafe { std::mem::transmute(host_ptr) };
@@ -295,11 +464,10 @@ impl Engine {
             }
         }
         HOST.with(|h| h.set(Some(host_ptr)));
-        let _uninstall = Uninstall;
-        let result = self.xpcall.call::<MultiValue>((f, self.handler.clone()));
+        let uninstall = Uninstall;
+        let result = call();
         let resp3 = with_host(|h| h.resp3()).unwrap_or(false);
-        drop(_uninstall);
-        let sha_text = std::str::from_utf8(sha).unwrap_or("");
+        drop(uninstall);
         match result {
             Ok(values) => {
                 let mut values = values.into_iter();
@@ -309,13 +477,13 @@ impl Engine {
                     convert::lua_to_reply(out, &value, resp3);
                     true
                 } else {
-                    out.error(failure_text(&value, sha_text));
+                    out.error(failure_text(&value, name));
                     false
                 }
             }
             Err(e) => {
                 out.error(format!(
-                    "ERR Error running script {sha_text}, {:.100}",
+                    "ERR Error running script {name}, {:.100}",
                     lua_message(&e)
                 ));
                 false
@@ -323,12 +491,16 @@ impl Engine {
         }
     }
 
-    fn set_array(&self, name: &str, items: &[Bytes]) -> mlua::Result<()> {
+    fn array(&self, items: &[Bytes]) -> mlua::Result<Table> {
         let t = self.lua.create_table_with_capacity(items.len(), 0)?;
         for (i, item) in items.iter().enumerate() {
             t.raw_set(i + 1, self.lua.create_string(item)?)?;
         }
-        self.globals.raw_set(name, t)
+        Ok(t)
+    }
+
+    fn set_array(&self, name: &str, items: &[Bytes]) -> mlua::Result<()> {
+        self.globals.raw_set(name, self.array(items)?)
     }
 }
 
@@ -431,6 +603,11 @@ raising!(raising_acl_check, c"ferrokv.acl_check_cmd", false);
 raising!(raising_sha1hex, c"ferrokv.sha1hex", false);
 raising!(raising_random, c"ferrokv.random", false);
 raising!(raising_randomseed, c"ferrokv.randomseed", false);
+raising!(
+    raising_register_function,
+    c"ferrokv.register_function",
+    false
+);
 
 /// The body of the [`raising!`] functions.
 ///
@@ -620,6 +797,146 @@ fn raw_randomseed(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
         }
         Err(e) => message(lua, &e),
     }
+}
+
+/// Redis's rule for library and function names: letters, digits and `_`, at least one.
+pub fn valid_function_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// `redis.register_function(name, callback)` or `redis.register_function{function_name=...,
+/// callback=..., flags={...}, description=...}` during FUNCTION LOAD.
+fn raw_register_function(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
+    let loading = REGISTERING.with(|r| r.borrow().is_some());
+    if !loading {
+        return error_result(
+            lua,
+            b"redis.register_function can only be called on FUNCTION LOAD command",
+        );
+    }
+    let parsed = match args.len() {
+        1 => named_registration(&args[0]),
+        2 => match (&args[0], &args[1]) {
+            (Value::String(name), Value::Function(f)) => {
+                Ok((name.to_string_lossy(), None, 0, f.clone()))
+            }
+            (Value::Integer(_) | Value::Number(_), Value::Function(f)) => Ok((
+                lua_tostring(lua, &args[0]).map(|b| String::from_utf8_lossy(&b).into_owned())?,
+                None,
+                0,
+                f.clone(),
+            )),
+            (Value::String(_) | Value::Integer(_) | Value::Number(_), _) => {
+                Err("second argument to redis.register_function must be a function")
+            }
+            _ => Err("first argument to redis.register_function must be a string"),
+        },
+        _ => Err("wrong number of arguments to redis.register_function"),
+    };
+    let (name, description, flags, callback) = match parsed {
+        Ok(p) => p,
+        Err(e) => return error_result(lua, e.as_bytes()),
+    };
+    if !valid_function_name(&name) {
+        return error_result(
+            lua,
+            b"Library names can only contain letters, numbers, or underscores(_) and must be at least one character long",
+        );
+    }
+    let duplicate = REGISTERING.with(|r| {
+        r.borrow()
+            .as_ref()
+            .is_some_and(|v| v.iter().any(|(m, _)| m.name == name))
+    });
+    if duplicate {
+        return error_result(lua, b"Function already exists in the library");
+    }
+    REGISTERING.with(|r| {
+        if let Some(v) = r.borrow_mut().as_mut() {
+            v.push((
+                FunctionMeta {
+                    name,
+                    description,
+                    flags,
+                },
+                callback,
+            ));
+        }
+    });
+    Ok((true, Value::Nil))
+}
+
+type Registration = (String, Option<String>, u32, Function);
+
+fn named_registration(arg: &Value) -> Result<Registration, &'static str> {
+    let Value::Table(t) = arg else {
+        return Err("calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).");
+    };
+    let (mut name, mut description, mut flags, mut callback) = (None, None, 0, None);
+    for pair in t.pairs::<Value, Value>() {
+        let Ok((k, v)) = pair else {
+            return Err("named argument key given to redis.register_function is not a string");
+        };
+        let key = match &k {
+            Value::String(s) => s.to_string_lossy().to_ascii_lowercase(),
+            _ => return Err("named argument key given to redis.register_function is not a string"),
+        };
+        match key.as_str() {
+            "function_name" => {
+                match v {
+                    Value::String(s) => name = Some(s.to_string_lossy()),
+                    _ => return Err(
+                        "function_name argument given to redis.register_function must be a string",
+                    ),
+                }
+            }
+            "description" => {
+                match v {
+                    Value::String(s) => description = Some(s.to_string_lossy()),
+                    _ => return Err(
+                        "description argument given to redis.register_function must be a string",
+                    ),
+                }
+            }
+            "callback" => match v {
+                Value::Function(f) => callback = Some(f),
+                _ => {
+                    return Err(
+                        "callback argument given to redis.register_function must be a function",
+                    )
+                }
+            },
+            "flags" => {
+                let Value::Table(list) = v else {
+                    return Err("flags argument to redis.register_function must be a table representing function flags");
+                };
+                for i in 1.. {
+                    match list.raw_get::<Value>(i) {
+                        Ok(Value::Nil) | Err(_) => break,
+                        Ok(Value::String(f)) => {
+                            let f = f.to_string_lossy();
+                            match script_flags::NAMES
+                                .iter()
+                                .find(|(n, _)| n.eq_ignore_ascii_case(&f))
+                            {
+                                Some((_, bit)) => flags |= bit,
+                                None => return Err("unknown flag given"),
+                            }
+                        }
+                        Ok(_) => return Err("unknown flag given"),
+                    }
+                }
+            }
+            _ => return Err("unknown argument given to redis.register_function"),
+        }
+    }
+    let Some(name) = name else {
+        return Err("redis.register_function must get a function name argument");
+    };
+    let Some(callback) = callback else {
+        return Err("redis.register_function must get a callback argument");
+    };
+    Ok((name, description, flags, callback))
 }
 
 fn raw_sha1hex(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {

@@ -7,5 +7,6 @@
 pub mod cache;
 pub mod convert;
 pub mod engine;
+pub mod functions;
 pub mod libs;
 pub mod rand48;

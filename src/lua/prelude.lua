@@ -3,7 +3,7 @@
 local api = ...
 local G = _G
 local error, type, select, unpack, tostring = error, type, select, unpack, tostring
-local raw_pcall, raw_rawset, raw_setmetatable = pcall, rawset, setmetatable
+local raw_pcall, raw_xpcall, raw_rawset, raw_setmetatable = pcall, xpcall, rawset, setmetatable
 local raw_getfenv, raw_setfenv, raw_loadstring, raw_load = getfenv, setfenv, loadstring, load
 local raw_call, error_table = api.call, api.error_table
 
@@ -124,10 +124,33 @@ G.load = function(f, name)
 end
 G._G = env
 
+-- Functions (FUNCTION LOAD / FCALL) run in their own environment, whose lookups go to the
+-- globals, except while a library loads: then only `redis` with register_function, log and
+-- the version fields exists (Redis 7.0's load context).
+local function missing(_, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end
+local load_redis = {
+  register_function = api.register_function,
+  log = api.log,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REDIS_VERSION = api.version, REDIS_VERSION_NUM = api.version_num,
+}
+raw_setmetatable(load_redis, {__index = missing, __metatable = false})
+local load_globals = raw_setmetatable({redis = protect(load_redis)}, {__index = missing, __metatable = false})
+readonly[load_globals] = true
+local fmeta = {__index = G, __newindex = refuse, __metatable = false}
+local fenv = raw_setmetatable({}, fmeta)
+readonly[fenv] = true
+local function run_function(f, handler, keys, args)
+  return raw_xpcall(function() return f(keys, args) end, handler)
+end
+
 raw_setmetatable(G, {
   __index = function(_, k)
     error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
   end,
   __metatable = false,
 })
-return env
+return {env = env, fenv = fenv, fmeta = fmeta, load_globals = load_globals, globals = G,
+        run_function = run_function}

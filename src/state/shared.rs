@@ -129,6 +129,8 @@ pub struct Shared {
     pub client_memory: super::client_eviction::ClientMemory,
     /// EVAL's script cache and the one-script-at-a-time lock.
     pub scripts: crate::lua::cache::ScriptCache,
+    /// FUNCTION libraries.
+    pub functions: crate::lua::functions::Libraries,
 }
 
 impl Shared {
@@ -175,6 +177,7 @@ impl Shared {
             pubsub: Arc::new(PubSub::new()),
             tracking: super::tracking::Tracking::new(),
             scripts: Default::default(),
+            functions: Default::default(),
             aof: Arc::new(crate::persist::aof::Aof::new(
                 &config.rdb.dir,
                 config.aof.clone(),

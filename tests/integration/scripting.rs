@@ -136,6 +136,132 @@ const CASES: &[&[&str]] = &[
     &["COMMAND", "INFO", "eval", "evalsha_ro", "script|load", "script|exists", "script|kill"],
 ];
 
+/// FUNCTION and FCALL cases (libraries with one function each, so the replies do not depend
+/// on Redis's dictionary order).
+#[rustfmt::skip]
+const FUNCTION_CASES: &[&[&str]] = &[
+    &["FUNCTION", "FLUSH"],
+    &["FUNCTION", "LOAD", "#!lua name=lib1\nredis.register_function('f1', function(keys, args) return {keys[1], args[1]} end)"],
+    &["FCALL", "f1", "1", "k", "a"],
+    &["FCALL", "f1", "0"],
+    &["FCALL_RO", "f1", "0"],
+    &["FCALL", "nosuch", "0"],
+    &["FCALL", "f1", "x"],
+    &["FCALL", "f1", "2", "k"],
+    &["FCALL", "f1", "-1"],
+    &["FUNCTION", "LOAD", "#!lua name=lib1\nredis.register_function('f1', function() end)"],
+    &["FUNCTION", "LOAD", "#!lua name=lib2\nreturn 1"],
+    &["FUNCTION", "LOAD", "#!lua name=lib2\nredis.call('ping')"],
+    &["FUNCTION", "LOAD", "#!lua name=lib2\nlocal a = string"],
+    &["FUNCTION", "LOAD", "#!lua name=lib2\nredis.register_function('f1', function() end)"],
+    &["FUNCTION", "LOAD", "#!lua name=lib2\nfoo("],
+    &["FUNCTION", "LOAD", "#!lua name=lib2\nredis.register_function('f2')"],
+    &["FUNCTION", "LOAD", "#!lua name=lib2\nredis.register_function('f-2', function() end)"],
+    &["FUNCTION", "LOAD", "#!lua name=lib2\nredis.register_function{function_name='f2', callback=function() end, flags={'bogus'}}"],
+    &["FUNCTION", "LOAD", "#!lua name=lib2\nredis.register_function{function_name='f2', callback=function() end, foo=1}"],
+    &["FUNCTION", "LOAD", "#!lua name=lib2\nredis.register_function{function_name='f2'}"],
+    &["FUNCTION", "LOAD", "#!lua name=lib2\nredis.register_function(1, 2, 3)"],
+    &["FUNCTION", "LOAD", "no shebang"],
+    &["FUNCTION", "LOAD", "#!lua\nx"],
+    &["FUNCTION", "LOAD", "#!lua name=a-b\nx"],
+    &["FUNCTION", "LOAD", "#!js name=ab\nx"],
+    &["FUNCTION", "LOAD", "BOGUS", "#!lua name=lib2\nx"],
+    &["FUNCTION", "LOAD", "#!lua name=lib2\nredis.register_function{function_name='ro', callback=function(keys) return redis.call('set', keys[1], 1) end, flags={'no-writes'}, description='read only'}"],
+    &["FCALL", "ro", "1", "k"],
+    &["FCALL_RO", "ro", "1", "k"],
+    &["FUNCTION", "LOAD", "REPLACE", "#!lua name=lib1\nredis.register_function('f1', function(keys) return redis.call('incr', keys[1]) end)"],
+    &["FCALL", "f1", "1", "counter"],
+    &["FCALL", "f1", "1", "counter"],
+    &["FUNCTION", "LIST", "LIBRARYNAME", "lib2"],
+    &["FUNCTION", "LIST", "LIBRARYNAME", "lib1", "WITHCODE"],
+    &["FUNCTION", "LIST", "LIBRARYNAME"],
+    &["FUNCTION", "LIST", "bogus"],
+    &["FUNCTION", "STATS"],
+    &["FUNCTION", "KILL"],
+    &["FUNCTION", "DELETE", "nosuch"],
+    &["FUNCTION", "DELETE", "lib2"],
+    &["FUNCTION", "LIST"],
+    &["FUNCTION", "DUMP"],
+    &["FUNCTION", "RESTORE", "bogus"],
+    &["FUNCTION", "RESTORE", "x", "BOGUS"],
+    &["FUNCTION", "FLUSH", "BOGUS"],
+    &["FUNCTION", "HELP"],
+    &["EVAL", "redis.register_function('x', function() end)", "0"],
+    &["FCALL", "f1", "1"],
+];
+
+#[test]
+fn function_replies_match_redis() {
+    let Some(redis) = Server::start_redis() else {
+        eprintln!("skipped: redis-server not found");
+        return;
+    };
+    let ours = Server::start(&["--threads", "2"]);
+    for proto in ["2", "3"] {
+        let (mut a, mut b) = (redis.raw(), ours.raw());
+        call(&mut a, &["HELLO", proto]);
+        call(&mut b, &["HELLO", proto]);
+        call(&mut a, &["FLUSHALL"]);
+        call(&mut b, &["FLUSHALL"]);
+        for args in FUNCTION_CASES {
+            assert_eq!(
+                call_text(&mut b, args),
+                call_text(&mut a, args),
+                "RESP{proto} {args:?}"
+            );
+        }
+        // A DUMP from Redis restores here, and ours restores there: the same libraries.
+        let lib3 = "#!lua name=lib3\nredis.register_function('f3', function() return 3 end)";
+        call(&mut a, &["FUNCTION", "LOAD", lib3]);
+        call(&mut b, &["FUNCTION", "LOAD", lib3]);
+        let theirs = dump_payload(&mut a);
+        let ours_dump = dump_payload(&mut b);
+        assert_eq!(restore(&mut b, &theirs, "FLUSH"), b"+OK\r\n");
+        assert_eq!(restore(&mut a, &ours_dump, "FLUSH"), b"+OK\r\n");
+        for args in [
+            &["FCALL", "f3", "0"][..],
+            &["FUNCTION", "LIST", "LIBRARYNAME", "lib3", "WITHCODE"],
+        ] {
+            assert_eq!(call_text(&mut b, args), call_text(&mut a, args), "{args:?}");
+        }
+        assert_eq!(
+            restore(&mut b, &theirs, "APPEND"),
+            restore(&mut a, &theirs, "APPEND")
+        );
+        assert_eq!(
+            restore(&mut b, &theirs, "REPLACE"),
+            restore(&mut a, &theirs, "REPLACE")
+        );
+        let mut corrupt = theirs.clone();
+        let last = corrupt.len() - 1;
+        corrupt[last] ^= 1;
+        assert_eq!(
+            restore(&mut b, &corrupt, "REPLACE"),
+            restore(&mut a, &corrupt, "REPLACE")
+        );
+    }
+}
+
+/// FUNCTION DUMP's payload.
+fn dump_payload(raw: &mut crate::common::Raw) -> Vec<u8> {
+    let frame = call(raw, &["FUNCTION", "DUMP"]);
+    let start = frame.iter().position(|&b| b == b'\n').unwrap() + 1;
+    frame[start..frame.len() - 2].to_vec()
+}
+
+/// FUNCTION RESTORE `payload` `policy`: the raw reply.
+fn restore(raw: &mut crate::common::Raw, payload: &[u8], policy: &str) -> Vec<u8> {
+    let mut req = format!(
+        "*4\r\n$8\r\nFUNCTION\r\n$7\r\nRESTORE\r\n${}\r\n",
+        payload.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(payload);
+    req.extend_from_slice(format!("\r\n${}\r\n{policy}\r\n", policy.len()).as_bytes());
+    raw.send(&req);
+    crate::conn_util::read_frame(raw)
+}
+
 #[test]
 fn eval_and_script_replies_match_redis() {
     let Some(redis) = Server::start_redis() else {
