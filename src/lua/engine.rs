@@ -184,11 +184,10 @@ impl Engine {
         )?;
         super::libs::load_all(&lua)?;
         let api = lua.create_table()?;
-        api.raw_set("call", lua.create_function(raw_call)?)?;
-        api.raw_set(
-            "call_raising",
-            raising_fn(&lua, "ferrokv.call", raw_call, raising_call)?,
-        )?;
+        lua.set_named_registry_value("ferrokv.call", lua.create_function(raw_call)?)?;
+        // SAFETY: made by `calling!`, which follows the C API contract.
+        api.raw_set("call", unsafe { lua.create_c_function(redis_call)? })?;
+        api.raw_set("pcall", unsafe { lua.create_c_function(redis_pcall)? })?;
         api.raw_set(
             "log",
             raising_fn(&lua, "ferrokv.log", raw_log, raising_log)?,
@@ -595,7 +594,6 @@ macro_rules! raising {
     };
 }
 
-raising!(raising_call, c"ferrokv.call", true);
 raising!(raising_log, c"ferrokv.log", false);
 raising!(raising_setresp, c"ferrokv.setresp", false);
 raising!(raising_set_repl, c"ferrokv.set_repl", false);
@@ -608,6 +606,51 @@ raising!(
     c"ferrokv.register_function",
     false
 );
+
+/// `redis.call` / `redis.pcall` (raise or not): as [`raising!`], but the arguments travel to
+/// the Rust half in one table, so a call with thousands of arguments (`unpack` of a big table)
+/// stays within the C stack limits.
+macro_rules! calling {
+    ($name:ident, $raise:expr) => {
+        /// # Safety
+        /// Called by Lua only (see [`call_through`]).
+        unsafe extern "C-unwind" fn $name(state: *mut mlua::lua_State) -> std::os::raw::c_int {
+            call_through(state, $raise)
+        }
+    };
+}
+
+calling!(redis_call, true);
+calling!(redis_pcall, false);
+
+/// The body of the [`calling!`] functions.
+///
+/// # Safety
+/// As [`raise_through`].
+unsafe fn call_through(state: *mut mlua::lua_State, raise: bool) -> std::os::raw::c_int {
+    use mlua::ffi;
+    let n = ffi::lua_gettop(state);
+    ffi::lua_createtable(state, n, 0);
+    for i in 1..=n {
+        ffi::lua_pushvalue(state, i);
+        ffi::lua_rawseti(state, -2, i.into());
+    }
+    // The count, so nils among the arguments are seen (and refused) as Redis sees them.
+    ffi::lua_pushinteger(state, n.into());
+    ffi::lua_setfield(state, -2, c"n".as_ptr());
+    ffi::lua_insert(state, 1);
+    ffi::lua_settop(state, 1);
+    ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, c"ferrokv.call".as_ptr());
+    ffi::lua_insert(state, 1);
+    ffi::lua_pushboolean(state, raise as std::os::raw::c_int);
+    ffi::lua_insert(state, 2);
+    ffi::lua_call(state, 2, 2);
+    if !raise || ffi::lua_toboolean(state, 1) != 0 {
+        return 1;
+    }
+    ffi::lua_remove(state, 1);
+    ffi::lua_error(state)
+}
 
 /// The body of the [`raising!`] functions.
 ///
@@ -657,9 +700,13 @@ fn error_result(lua: &Lua, text: &[u8]) -> mlua::Result<(bool, Value)> {
     Ok((false, Value::Table(convert::error_table(lua, text)?)))
 }
 
-/// `redis.call`/`redis.pcall`'s Rust half: `(raise, name, args...)` -> `(ok, reply)`.
-fn raw_call(lua: &Lua, mut args: MultiValue) -> mlua::Result<(bool, Value)> {
-    let raise = matches!(args.pop_front(), Some(Value::Boolean(true)));
+/// `redis.call`/`redis.pcall`'s Rust half: `(raise, {name, args...})` -> `(ok, reply)`.
+fn raw_call(lua: &Lua, (raise, list): (bool, Table)) -> mlua::Result<(bool, Value)> {
+    let n: usize = list.raw_get("n")?;
+    let mut args = Vec::with_capacity(n);
+    for i in 1..=n {
+        args.push(list.raw_get::<Value>(i)?);
+    }
     if args.is_empty() {
         return error_result(
             lua,

@@ -5,17 +5,14 @@ local G = _G
 local error, type, select, unpack, tostring = error, type, select, unpack, tostring
 local raw_pcall, raw_xpcall, raw_rawset, raw_setmetatable = pcall, xpcall, rawset, setmetatable
 local raw_getfenv, raw_setfenv, raw_loadstring, raw_load = getfenv, setfenv, loadstring, load
-local raw_call, error_table = api.call, api.error_table
+local error_table = api.error_table
 
 local function pack(...) return {n = select('#', ...), ...} end
 
 -- The redis API.
 local redis = {}
-redis.call = api.call_raising
-redis.pcall = function(...)
-  local _, r = raw_call(false, ...)
-  return r
-end
+redis.call = api.call
+redis.pcall = api.pcall
 redis.log = api.log
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
 redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = api.version, api.version_num
@@ -62,10 +59,16 @@ G.dofile, G.loadfile, G.print = nil, nil, nil
 
 local readonly = raw_setmetatable({}, {__mode = 'k'})
 local function refuse() error("Attempt to modify a readonly table", 2) end
+-- A read-only view of `real`; its metatable, as getmetatable shows it, is read-only too.
 local function protect(real)
   local proxy = {}
   readonly[proxy] = true
-  raw_setmetatable(proxy, {__index = real, __newindex = refuse, __metatable = false})
+  local meta = {__index = real, __newindex = refuse}
+  local shown = {}
+  readonly[shown] = true
+  raw_setmetatable(shown, {__index = meta, __newindex = refuse, __metatable = false})
+  meta.__metatable = shown
+  raw_setmetatable(proxy, meta)
   return proxy
 end
 
