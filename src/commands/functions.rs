@@ -61,7 +61,7 @@ fn fcall_ro(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 fn fcall_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], ro: bool) {
     super::call::feed_monitors_now(ctx, argv);
     let name = String::from_utf8_lossy(&argv[1]).into_owned();
-    let Some((_, flags)) = ctx.srv.functions.function(&name) else {
+    let Some((_, flags)) = ctx.srv.functions().function(&name) else {
         return ctx.out.error("ERR Function not found");
     };
     let Some(numkeys) = crate::util::num::parse_i64(&argv[2]) else {
@@ -125,7 +125,7 @@ fn function_load(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     }
     // Redis checks the name's existence before compiling.
     if let Ok((name, _)) = library_metadata(code) {
-        if !replace && ctx.srv.functions.get(&name).is_some() {
+        if !replace && ctx.srv.functions().get(&name).is_some() {
             return ctx
                 .out
                 .error(format!("ERR Library '{name}' already exists"));
@@ -136,7 +136,7 @@ fn function_load(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         Err(e) => return ctx.out.error(format!("ERR {e}")),
     };
     let name = library.name.clone();
-    match ctx.srv.functions.insert(library, replace) {
+    match ctx.srv.functions().insert(library, replace) {
         Ok(_) => {
             ctx.force_propagation();
             ctx.out.bulk(name.as_bytes());
@@ -149,7 +149,7 @@ fn function_load(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// `FUNCTION DELETE library-name`
 fn function_delete(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     let name = String::from_utf8_lossy(&argv[2]);
-    if ctx.srv.functions.remove(&name) {
+    if ctx.srv.functions().remove(&name) {
         ctx.force_propagation();
         ctx.out.ok();
     } else {
@@ -170,7 +170,7 @@ fn function_flush(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             .out
             .error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
     }
-    ctx.srv.functions.replace_all(Vec::new());
+    ctx.srv.functions().replace_all(Vec::new());
     ctx.force_propagation();
     ctx.out.ok();
 }
@@ -197,7 +197,7 @@ fn function_list(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         }
         i += 1;
     }
-    let (_, libraries) = ctx.srv.functions.snapshot();
+    let (_, libraries) = ctx.srv.functions().snapshot();
     let shown: Vec<&Library> = libraries
         .iter()
         .filter(|l| {
@@ -244,7 +244,7 @@ fn function_list(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 /// # Format
 /// `FUNCTION DUMP` — every library as `FUNCTION2` RDB records, the RDB version and a CRC64.
 fn function_dump(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
-    let (_, libraries) = ctx.srv.functions.snapshot();
+    let (_, libraries) = ctx.srv.functions().snapshot();
     let mut out = Vec::new();
     let mut encoder = rdb::encode::Encoder::new(true);
     for lib in &libraries {
@@ -312,10 +312,10 @@ fn function_restore(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         }
     }
     let result = if policy == Policy::Flush {
-        ctx.srv.functions.replace_all(incoming);
+        ctx.srv.functions().replace_all(incoming);
         Ok(())
     } else {
-        ctx.srv.functions.join(incoming, policy == Policy::Replace)
+        ctx.srv.functions().join(incoming, policy == Policy::Replace)
     };
     match result {
         Ok(()) => {
@@ -341,7 +341,7 @@ fn verified_body(payload: &[u8]) -> Option<&[u8]> {
 /// # Format
 /// `FUNCTION STATS` — no function is ever seen running from another client yet.
 fn function_stats(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
-    let (libraries, functions) = ctx.srv.functions.counts();
+    let (libraries, functions) = ctx.srv.functions().counts();
     let out = &mut *ctx.out;
     out.map(2);
     out.bulk(b"running_script");

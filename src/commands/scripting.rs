@@ -96,8 +96,8 @@ pub(super) fn with_engine<R>(srv: &crate::state::Shared, f: impl FnOnce(&mut Eng
             current.engine.forget_all();
             current.generation = generation;
         }
-        if current.libraries != srv.functions.generation() {
-            current.libraries = reload_libraries(&mut current.engine, &srv.functions);
+        if current.libraries != srv.functions().generation() {
+            current.libraries = reload_libraries(&mut current.engine, srv.functions());
         }
         let result = f(&mut current.engine);
         let now = current.engine.memory();

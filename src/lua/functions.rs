@@ -75,6 +75,30 @@ pub fn library_metadata(code: &[u8]) -> Result<(String, usize), String> {
     Ok((name, end))
 }
 
+/// Compiles library codes read from an RDB file (each in a scratch interpreter run of the
+/// load context) into libraries; the first failure's text otherwise.
+pub fn compile_all(codes: &[Vec<u8>]) -> Result<Vec<Library>, String> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut engine = super::engine::Engine::new(crate::persist::rdb::file::REDIS_VERSION, 0x07_00_0f)
+        .map_err(|e| e.to_string())?;
+    let mut libraries: Vec<Library> = Vec::with_capacity(codes.len());
+    for code in codes {
+        let (name, start) = library_metadata(code)?;
+        let functions = engine.load_library(&code[start..])?;
+        if libraries.iter().any(|l| l.name == name) {
+            return Err(format!("Library '{name}' already exists"));
+        }
+        libraries.push(Library {
+            name,
+            code: Bytes::copy_from_slice(code),
+            functions,
+        });
+    }
+    Ok(libraries)
+}
+
 impl Libraries {
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)

@@ -76,6 +76,15 @@ pub fn load_file(
     }
     .map_err(err)?;
     progress.loading_loaded_bytes.store(size, Ordering::Relaxed);
+    if !loaded.functions.is_empty() || !merge {
+        let libraries = crate::lua::functions::compile_all(&loaded.functions).map_err(|e| {
+            err(RdbError::Corrupt {
+                what: format!("Failed loading library: {e}"),
+                offset: 0,
+            })
+        })?;
+        progress.functions.replace_all(libraries);
+    }
     progress
         .load_keys_loaded
         .store(loaded.keys, Ordering::Relaxed);

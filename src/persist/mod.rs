@@ -135,6 +135,9 @@ pub struct Job {
 /// Persistence state shared by every thread.
 pub struct Persistence {
     settings: Mutex<RdbSettings>,
+    /// FUNCTION libraries: kept here because they are part of every RDB snapshot and AOF base
+    /// (Redis's function records), read by the savers; `Shared::functions` is the way in.
+    pub functions: crate::lua::functions::Libraries,
     gate: Arc<AtomicU8>,
     /// A save (SAVE or BGSAVE) is running: only one at a time.
     saving: AtomicBool,
@@ -185,6 +188,7 @@ impl Persistence {
     pub fn new(settings: RdbSettings, now_secs: u64) -> Self {
         Persistence {
             settings: Mutex::new(settings),
+            functions: Default::default(),
             gate: Arc::new(AtomicU8::new(0)),
             saving: AtomicBool::new(false),
             bgsave_in_progress: AtomicBool::new(false),

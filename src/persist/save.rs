@@ -187,6 +187,13 @@ pub fn dump_into<W: io::Write>(
         ctime: start.at / 1000,
         used_mem,
         aof_base,
+        functions: progress
+            .functions
+            .snapshot()
+            .1
+            .into_iter()
+            .map(|lib| lib.code)
+            .collect(),
     };
     let mut w = FileWriter::new(out, &header, settings.compression, settings.checksum);
     let mut format = RdbKeys(Encoder::new(settings.compression));

@@ -129,11 +129,14 @@ pub struct Shared {
     pub client_memory: super::client_eviction::ClientMemory,
     /// EVAL's script cache and the one-script-at-a-time lock.
     pub scripts: crate::lua::cache::ScriptCache,
-    /// FUNCTION libraries.
-    pub functions: crate::lua::functions::Libraries,
 }
 
 impl Shared {
+    /// The FUNCTION libraries (kept with the persistence state, which saves them).
+    pub fn functions(&self) -> &crate::lua::functions::Libraries {
+        &self.persistence.functions
+    }
+
     /// The state of a server with `config`, keeping statistics for `commands` registry slots
     /// (every command and subcommand: `cmdstat_client|list`).
     pub fn new(config: Config, commands: usize) -> Self {
@@ -177,7 +180,6 @@ impl Shared {
             pubsub: Arc::new(PubSub::new()),
             tracking: super::tracking::Tracking::new(),
             scripts: Default::default(),
-            functions: Default::default(),
             aof: Arc::new(crate::persist::aof::Aof::new(
                 &config.rdb.dir,
                 config.aof.clone(),

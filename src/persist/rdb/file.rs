@@ -20,6 +20,8 @@ pub struct Header {
     pub used_mem: u64,
     /// Whether this is the base of an AOF (`aof-base`).
     pub aof_base: bool,
+    /// FUNCTION libraries' code, written as FUNCTION2 records after the aux fields.
+    pub functions: Vec<bytes::Bytes>,
 }
 
 /// The Redis version we claim in `redis-ver` (the one whose behaviour we follow).
@@ -54,6 +56,10 @@ impl<W: Write> FileWriter<W> {
         w.aux(b"ctime", header.ctime.to_string().as_bytes());
         w.aux(b"used-mem", header.used_mem.to_string().as_bytes());
         w.aux(b"aof-base", if header.aof_base { b"1" } else { b"0" });
+        for code in &header.functions {
+            w.buf.push(opcode::FUNCTION2);
+            w.enc.string(&mut w.buf, code);
+        }
         w
     }
 
@@ -127,6 +133,8 @@ pub struct Loaded {
     pub empty: u64,
     /// Bytes consumed, up to and including the checksum.
     pub bytes: u64,
+    /// FUNCTION libraries' code (FUNCTION2 records), in file order.
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// Loads one RDB file (or an AOF's RDB preamble) of `size` bytes from `input`.
@@ -217,13 +225,13 @@ pub fn load<R: Read>(
             opcode::MODULE_AUX => {
                 return Err(r.corrupt("Module auxiliary data is not supported"));
             }
-            opcode::FUNCTION | opcode::FUNCTION2 => {
-                // TODO(issue 13): functions. The library code is kept nowhere yet.
-                let _code = r.string()?;
-                tracing::warn!(
-                    "RDB holds a function library; functions are not supported yet, skipped"
-                );
+            opcode::FUNCTION2 => {
+                loaded.functions.push(r.string()?);
                 continue;
+            }
+            opcode::FUNCTION => {
+                // Redis 7.0 release candidates' format (name, engine, description, code).
+                return Err(r.corrupt("Pre-GA function format not supported"));
             }
             _ => {}
         }
@@ -259,6 +267,7 @@ mod tests {
 
     fn header() -> Header {
         Header {
+            functions: Vec::new(),
             ctime: 1_700_000_000,
             used_mem: 1 << 20,
             aof_base: false,
