@@ -123,6 +123,14 @@ fn write_base(
         .0
     } else {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        // The libraries first, as Redis's rewriteFunctions: one FUNCTION LOAD each.
+        for lib in srv.functions().snapshot().1 {
+            let mut cmd = b"*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n".to_vec();
+            cmd.extend_from_slice(format!("${}\r\n", lib.code.len()).as_bytes());
+            cmd.extend_from_slice(&lib.code);
+            cmd.extend_from_slice(b"\r\n");
+            w.write_all(&cmd)?;
+        }
         persist::save::walk(
             &srv.store,
             fx,

@@ -81,8 +81,9 @@ pub fn compile_all(codes: &[Vec<u8>]) -> Result<Vec<Library>, String> {
     if codes.is_empty() {
         return Ok(Vec::new());
     }
-    let mut engine = super::engine::Engine::new(crate::persist::rdb::file::REDIS_VERSION, 0x07_00_0f)
-        .map_err(|e| e.to_string())?;
+    let mut engine =
+        super::engine::Engine::new(crate::persist::rdb::file::REDIS_VERSION, 0x07_00_0f)
+            .map_err(|e| e.to_string())?;
     let mut libraries: Vec<Library> = Vec::with_capacity(codes.len());
     for code in codes {
         let (name, start) = library_metadata(code)?;

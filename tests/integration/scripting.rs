@@ -454,3 +454,62 @@ fn script_effects_are_persisted_not_the_script() {
         ("a".to_string(), vec!["x".to_string(), "y".to_string()])
     );
 }
+
+/// Libraries survive a restart from an RDB snapshot and from a rewritten AOF (whose base
+/// holds them as FUNCTION2 records), and a snapshot taken by Redis loads here.
+#[test]
+fn functions_are_persisted() {
+    let lib =
+        "#!lua name=keep\nredis.register_function('kept', function(keys) return 'still here' end)";
+    for mode in ["rdb", "aof", "aof-commands"] {
+        let dir = crate::common::fresh_cwd();
+        let aof = if mode == "rdb" { "no" } else { "yes" };
+        let preamble = if mode == "aof-commands" { "no" } else { "yes" };
+        let args = [
+            "--threads",
+            "2",
+            "--appendonly",
+            aof,
+            "--aof-use-rdb-preamble",
+            preamble,
+            "--dir",
+            dir.to_str().unwrap(),
+        ];
+        let srv = Server::start(&args);
+        let mut c = srv.conn();
+        let _: String = redis::cmd("FUNCTION")
+            .arg("LOAD")
+            .arg(lib)
+            .query(&mut c)
+            .unwrap();
+        if mode == "rdb" {
+            let _: () = redis::cmd("SAVE").query(&mut c).unwrap();
+        } else {
+            let _: () = redis::cmd("BGREWRITEAOF")
+                .query(&mut c)
+                .map(|_: String| ())
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let info: String = redis::cmd("INFO").arg("persistence").query(&mut c).unwrap();
+                if info.contains("aof_rewrite_in_progress:0")
+                    && info.contains("aof_rewrite_scheduled:0")
+                {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "rewrite did not finish");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        drop(c);
+        srv.terminate();
+        let srv = Server::start(&args);
+        let mut c = srv.conn();
+        let got: String = redis::cmd("FCALL")
+            .arg("kept")
+            .arg(0)
+            .query(&mut c)
+            .unwrap();
+        assert_eq!(got, "still here", "{mode}");
+    }
+}
