@@ -185,6 +185,7 @@ pub const PROTECTED_LOCAL: i64 = 2;
 
 pub const HZ: usize = index_of("hz");
 pub const MAXMEMORY_CLIENTS: usize = index_of("maxmemory-clients");
+pub const BUSY_REPLY_THRESHOLD: usize = index_of("busy-reply-threshold");
 pub const MIN_REPLICAS_TO_WRITE: usize = index_of("min-replicas-to-write");
 pub const MIN_REPLICAS_MAX_LAG: usize = index_of("min-replicas-max-lag");
 pub const OOM_SCORE_ADJ: usize = index_of("oom-score-adj");

@@ -245,6 +245,18 @@ fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> (Outcome, usize) {
     {
         return (Outcome::Rejected(Some(index)), reply_start);
     }
+    // A script running past busy-reply-threshold on another loop (Redis's BUSY state): only
+    // the allow-busy commands run. One relaxed load when no script runs.
+    if !ctx.in_script && spec.flags & super::flags::ALLOW_BUSY == 0 {
+        let srv = ctx.srv;
+        if let Some(busy) = srv
+            .scripts
+            .busy(|| srv.tunables.int(crate::tunables::BUSY_REPLY_THRESHOLD))
+        {
+            multi::rejected(ctx, Some(spec), busy.as_bytes());
+            return (Outcome::Rejected(Some(index)), reply_start);
+        }
+    }
     let subscribed = ctx.client.pubsub.is_subscribed();
     if subscribed && !allowed_in_context(ctx, spec.name) {
         return (Outcome::Rejected(Some(index)), reply_start);

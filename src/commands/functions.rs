@@ -82,7 +82,12 @@ fn fcall_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], ro: bool) {
     };
     let split = 3 + numkeys as usize;
     let (keys, args) = (&argv[3..split], &argv[split..]);
-    super::scripting::run_with(ctx, keys, mode, |engine, host, reply| {
+    let running = crate::lua::cache::Running {
+        is_eval: false,
+        name: name.clone(),
+        argv: argv.to_vec(),
+    };
+    super::scripting::run_with(ctx, keys, mode, running, |engine, host, reply| {
         engine.call_function(host, &name, keys, args, reply);
     });
     ctx.prevent_propagation();
@@ -315,7 +320,9 @@ fn function_restore(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         ctx.srv.functions().replace_all(incoming);
         Ok(())
     } else {
-        ctx.srv.functions().join(incoming, policy == Policy::Replace)
+        ctx.srv
+            .functions()
+            .join(incoming, policy == Policy::Replace)
     };
     match result {
         Ok(()) => {
@@ -339,13 +346,32 @@ fn verified_body(payload: &[u8]) -> Option<&[u8]> {
 }
 
 /// # Format
-/// `FUNCTION STATS` — no function is ever seen running from another client yet.
+/// `FUNCTION STATS` — the running function (seen from another loop), and the engine's counts.
 fn function_stats(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
+    let running = ctx.srv.scripts.running();
+    if running.as_ref().is_some_and(|r| r.is_eval) {
+        return ctx.out.error(crate::lua::cache::BUSY_EVAL);
+    }
+    let ran = ctx.srv.scripts.running_for().unwrap_or(0);
     let (libraries, functions) = ctx.srv.functions().counts();
     let out = &mut *ctx.out;
     out.map(2);
     out.bulk(b"running_script");
-    out.null();
+    match running {
+        None => out.null(),
+        Some(r) => {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(r.name.as_bytes());
+            out.bulk(b"command");
+            out.array(r.argv.len());
+            for a in &r.argv {
+                out.bulk(a);
+            }
+            out.bulk(b"duration_ms");
+            out.int(ran as i64);
+        }
+    }
     out.bulk(b"engines");
     out.map(1);
     out.bulk(b"LUA");
@@ -359,7 +385,7 @@ fn function_stats(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
 /// # Format
 /// `FUNCTION KILL`
 fn function_kill(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
-    ctx.out.error("NOTBUSY No scripts in execution right now.");
+    super::scripting::kill_reply(ctx, false);
 }
 
 /// # Format

@@ -27,7 +27,7 @@ use bytes::Bytes;
 
 use super::flags::*;
 use super::{container, errors, registry, spec, CommandSpec, Ctx, Group};
-use crate::lua::cache::{sha_arg, CachedScript};
+use crate::lua::cache::{sha_arg, CachedScript, Kill, Running, BUSY_EVAL, BUSY_FUNCTION};
 use crate::lua::engine::{script_flags, sha1_hex, shebang_flags, Engine, Host};
 use crate::resp::reply::Reply;
 
@@ -254,7 +254,12 @@ fn run(
     args: &[Bytes],
     mode: RunMode,
 ) {
-    run_with(ctx, keys, mode, |engine, host, reply| {
+    let running = Running {
+        is_eval: true,
+        name: String::from_utf8_lossy(sha).into_owned(),
+        argv: Vec::new(),
+    };
+    run_with(ctx, keys, mode, running, |engine, host, reply| {
         if !engine.has(sha) {
             if let Err(e) = engine.compile(sha, &script.body, script.shebang_len) {
                 reply.error(format!("ERR {e}"));
@@ -272,11 +277,20 @@ pub(super) fn run_with(
     ctx: &mut Ctx<'_>,
     keys: &[Bytes],
     mode: RunMode,
+    running: Running,
     call: impl FnOnce(&mut Engine, &mut dyn Host, &mut Reply),
 ) {
     let srv = ctx.srv;
     let in_transaction = ctx.fx.holds_transaction();
     let _serial = (!in_transaction).then(|| srv.scripts.serial.lock());
+    struct Finished<'s>(&'s crate::lua::cache::ScriptCache);
+    impl Drop for Finished<'_> {
+        fn drop(&mut self) {
+            self.0.finished();
+        }
+    }
+    srv.scripts.started(running);
+    let _finished = Finished(&srv.scripts);
     let db = ctx.client.db;
     let declared: Vec<(usize, &[u8])> = keys.iter().map(|k| (db, &k[..])).collect();
     let mut locks = (!in_transaction).then(|| ctx.store().lock_script(&declared));
@@ -339,6 +353,7 @@ impl Host for ScriptHost<'_, '_> {
         }
         if writes {
             self.dirty = true;
+            self.ctx.srv.scripts.wrote();
         }
         let ctx = &mut *self.ctx;
         let start = ctx.out.len();
@@ -363,6 +378,10 @@ impl Host for ScriptHost<'_, '_> {
     fn acl_check(&mut self, args: &[Bytes]) -> Option<bool> {
         let (index, _) = registry().resolve(args).ok()?;
         Some(super::acl::would_permit(self.ctx, index, args))
+    }
+
+    fn interrupted(&mut self) -> bool {
+        self.ctx.srv.scripts.kill_requested()
     }
 
     fn log(&mut self, level: u8, msg: &[u8]) {
@@ -413,9 +432,20 @@ fn script_flush(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 }
 
 /// # Format
-/// `SCRIPT KILL` — no script runs long enough to be killed yet: `NOTBUSY`.
+/// `SCRIPT KILL` — stops the running script (run by a client on another loop) at its next
+/// check, unless it wrote.
 fn script_kill(ctx: &mut Ctx<'_>, _argv: &[Bytes]) {
-    ctx.out.error("NOTBUSY No scripts in execution right now.");
+    kill_reply(ctx, true);
+}
+
+/// The reply of SCRIPT KILL (`eval`) or FUNCTION KILL.
+pub(super) fn kill_reply(ctx: &mut Ctx<'_>, eval: bool) {
+    match ctx.srv.scripts.kill(eval) {
+        Kill::Killed => ctx.out.ok(),
+        Kill::NotBusy => ctx.out.error("NOTBUSY No scripts in execution right now."),
+        Kill::Unkillable => ctx.out.error("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."),
+        Kill::WrongKind => ctx.out.error(if eval { BUSY_FUNCTION } else { BUSY_EVAL }),
+    }
 }
 
 /// # Format

@@ -48,7 +48,13 @@ pub trait Host {
     fn acl_check(&mut self, args: &[Bytes]) -> Option<bool>;
     /// `redis.log(level, msg)` (level 0 debug .. 3 warning).
     fn log(&mut self, level: u8, msg: &[u8]);
+    /// Asked every 100,000 Lua instructions: whether SCRIPT KILL / FUNCTION KILL asked the
+    /// script to stop.
+    fn interrupted(&mut self) -> bool;
 }
+
+/// The message of the error that stops a killed script (Redis's).
+pub const KILLED: &str = "Script killed by user with SCRIPT KILL...";
 
 thread_local! {
     static HOST: Cell<Option<*mut (dyn Host + 'static)>> = const { Cell::new(None) };
@@ -464,7 +470,15 @@ impl Engine {
         }
         HOST.with(|h| h.set(Some(host_ptr)));
         let uninstall = Uninstall;
+        self.lua.set_hook(
+            mlua::HookTriggers::new().every_nth_instruction(100_000),
+            |_, _| match with_host(|h| h.interrupted()) {
+                Some(true) => Err(mlua::Error::runtime(KILLED)),
+                _ => Ok(mlua::VmState::Continue),
+            },
+        );
         let result = call();
+        self.lua.remove_hook();
         let resp3 = with_host(|h| h.resp3()).unwrap_or(false);
         drop(uninstall);
         match result {
@@ -1144,6 +1158,9 @@ mod tests {
             Some(true)
         }
         fn log(&mut self, _level: u8, _msg: &[u8]) {}
+        fn interrupted(&mut self) -> bool {
+            false
+        }
     }
 
     fn eval(engine: &mut Engine, body: &str) -> String {

@@ -513,3 +513,117 @@ fn functions_are_persisted() {
         assert_eq!(got, "still here", "{mode}");
     }
 }
+
+/// A script running past `busy-reply-threshold` makes clients on the other loops get BUSY
+/// (allow-busy commands still run); SCRIPT KILL and FUNCTION KILL stop a script that has not
+/// written, with Redis's texts; one that wrote is UNKILLABLE.
+#[test]
+fn busy_scripts_answer_busy_and_can_be_killed() {
+    let srv = Server::start(&["--threads", "4", "--busy-reply-threshold", "100"]);
+    // Sixteen connections over four loops: some are not on the script's loop.
+    let mut others: Vec<crate::common::Raw> = (0..16).map(|_| srv.raw()).collect();
+    for r in &mut others {
+        assert_eq!(call_text(r, &["PING"]), "+PONG\r\n");
+    }
+    let lib = "#!lua name=busy\nredis.register_function('spin', function() while true do end end)";
+    let mut setup = srv.raw();
+    call(&mut setup, &["FUNCTION", "LOAD", lib]);
+    for (start, kill, busy) in [
+        (
+            &["EVAL", "local i = 0 while true do i = i + 1 end", "0"][..],
+            "SCRIPT",
+            "SCRIPT KILL",
+        ),
+        (&["FCALL", "spin", "0"][..], "FUNCTION", "FUNCTION KILL"),
+    ] {
+        let mut runner = srv.raw();
+        runner.send(&crate::conn_util::encode(start));
+        std::thread::sleep(Duration::from_millis(300));
+        // Those on other loops answer at once; those sharing the script's loop wait.
+        let mut free = Vec::new();
+        for (i, r) in others.iter_mut().enumerate() {
+            r.s.set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+            r.send(&crate::conn_util::encode(&["PING"]));
+            let mut buf = [0u8; 256];
+            if let Ok(n) = std::io::Read::read(&mut r.s, &mut buf) {
+                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                assert_eq!(
+                    text,
+                    format!("-BUSY Redis is busy running a script. You can only call {busy} or SHUTDOWN NOSAVE.\r\n")
+                );
+                free.push(i);
+            }
+        }
+        assert!(
+            !free.is_empty(),
+            "every connection shares the script's loop"
+        );
+        let killer = &mut others[free[0]];
+        killer
+            .s
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        if kill == "FUNCTION" {
+            let stats = call_text(killer, &["FUNCTION", "STATS"]);
+            assert!(
+                stats.contains("spin") && stats.contains("duration_ms"),
+                "{stats}"
+            );
+            assert_eq!(
+                call_text(killer, &["SCRIPT", "KILL"]),
+                "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n"
+            );
+        }
+        assert_eq!(call_text(killer, &[kill, "KILL"]), "+OK\r\n");
+        runner
+            .s
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let killed = String::from_utf8(crate::conn_util::read_frame(&mut runner)).unwrap();
+        assert!(
+            killed.starts_with("-ERR Script killed by user with SCRIPT KILL..."),
+            "{killed}"
+        );
+        // Every connection is served again (the waiting PINGs included).
+        for (i, r) in others.iter_mut().enumerate() {
+            r.s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            if !free.contains(&i) {
+                assert_eq!(
+                    String::from_utf8(crate::conn_util::read_frame(r)).unwrap(),
+                    "+PONG\r\n"
+                );
+            }
+            assert_eq!(call_text(r, &["PING"]), "+PONG\r\n");
+        }
+        assert_eq!(
+            call_text(&mut others[0], &[kill, "KILL"]),
+            "-NOTBUSY No scripts in execution right now.\r\n"
+        );
+    }
+    // A script that wrote cannot be killed (the server is stopped by the test harness).
+    let mut runner = srv.raw();
+    runner.send(&crate::conn_util::encode(&[
+        "EVAL",
+        "redis.call('set', 'x', 1) while true do end",
+        "0",
+    ]));
+    std::thread::sleep(Duration::from_millis(300));
+    let mut answered = false;
+    for r in others.iter_mut() {
+        r.s.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        r.send(&crate::conn_util::encode(&["SCRIPT", "KILL"]));
+        let mut buf = [0u8; 512];
+        if let Ok(n) = std::io::Read::read(&mut r.s, &mut buf) {
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            assert!(
+                text.starts_with("-UNKILLABLE Sorry the script already executed write commands"),
+                "{text}"
+            );
+            answered = true;
+            break;
+        }
+    }
+    assert!(answered);
+}
