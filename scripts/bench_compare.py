@@ -449,6 +449,35 @@ def populate_bitcount(srv: Server, pinned: bool = True) -> None:
         raise RuntimeError(f"{srv.name}: BITCOUNT {BITCOUNT_KEY} is {got} after loading, expected {want}")
 
 
+# The EVALSHA scenarios' scripts: a token bucket (one hash per caller: read, take a token,
+# write back, refresh the TTL) and a script touching ten keys. Loaded with SCRIPT LOAD on both
+# servers before the scenarios run.
+RATE_LIMITER = (
+    "local cap = tonumber(ARGV[1]) "
+    "local t = tonumber(redis.call('HGET', KEYS[1], 'tokens') or cap) "
+    "if t > 0 then t = t - 1 end "
+    "redis.call('HSET', KEYS[1], 'tokens', t) "
+    "redis.call('EXPIRE', KEYS[1], 60) "
+    "return t"
+)
+TEN_KEYS = "for i = 1, #KEYS do redis.call('INCR', KEYS[i]) end return #KEYS"
+
+
+def script_sha(body: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(body.encode()).hexdigest()
+
+
+def load_scripts(srv: Server, pinned: bool = True) -> None:
+    """SCRIPT LOADs the EVALSHA scenarios' scripts and checks the SHA1s."""
+    for body in (RATE_LIMITER, TEN_KEYS):
+        got = resp_command(srv.port, "SCRIPT", "LOAD", body)
+        got = got.decode() if isinstance(got, bytes) else got
+        if got != script_sha(body):
+            raise RuntimeError(f"{srv.name}: SCRIPT LOAD gave {got!r}")
+
+
 @dataclass(frozen=True)
 class Prep:
     """A populate step shared by consecutive scenarios: `load` runs on each server before the
@@ -463,6 +492,7 @@ PREPS = {
     "bits": Prep(populate_bits, lambda srv: resp_command(srv.port, "FLUSHALL")),
     "hll": Prep(populate_hll, lambda srv: resp_command(srv.port, "DEL", HLL_KEY)),
     "bitcount": Prep(populate_bitcount, lambda srv: resp_command(srv.port, "DEL", BITCOUNT_KEY)),
+    "scripts": Prep(load_scripts, lambda srv: resp_command(srv.port, "FLUSHALL")),
 }
 
 
@@ -644,6 +674,22 @@ SCENARIOS = [
         "bitcount_p16", "BITCOUNT P16, 1 KiB bitmap", "bitcount", 16, 50, 3,
         pilot_n=200_000, quick_n=100_000,
         command=("BITCOUNT", BITCOUNT_KEY), prep="bitcount",
+    ),
+    Scenario(
+        "evalsha_ratelimit_p1", "EVALSHA token bucket P1, 100,000 callers", "evalsha", 1, 50, 3,
+        pilot_n=20_000, quick_n=20_000,
+        command=("EVALSHA", script_sha(RATE_LIMITER), "1", "rl:__rand_int__", "10"), prep="scripts",
+    ),
+    Scenario(
+        "evalsha_ratelimit_p16", "EVALSHA token bucket P16, 100,000 callers", "evalsha", 16, 50, 3,
+        pilot_n=100_000, quick_n=50_000,
+        command=("EVALSHA", script_sha(RATE_LIMITER), "1", "rl:__rand_int__", "10"), prep="scripts",
+    ),
+    Scenario(
+        "evalsha_10keys_p1", "EVALSHA INCR of 10 keys P1", "evalsha", 1, 50, 3,
+        pilot_n=20_000, quick_n=20_000,
+        command=("EVALSHA", script_sha(TEN_KEYS), "10",
+                 *(f"k{i}:__rand_int__" for i in range(10))), prep="scripts",
     ),
 ]  # fmt: skip
 

@@ -158,6 +158,15 @@ const SCRIPTS: &[(&str, &[&str])] = &[
         "MIGRATE 127.0.0.1 1 \"\" 0 1000 REPLACE KEYS a l missing", "MIGRATE 127.0.0.1 1 a 0 abc",
         "MIGRATE 127.0.0.1 1 a 0 1000 BADOPT", "EXISTS a l",
     ]),
+    ("scripts", &[
+        "SET k v", "EVAL return\\x20redis.call('get',KEYS[1]) 1 missing",
+        "EVAL_RO return\\x20redis.call('get',KEYS[1]) 1 k",
+        "SCRIPT LOAD return\\x20redis.call('get',KEYS[1])", "EVALSHA_RO fd758d1589d044dd850a6f05d52f2eefd27f033f 1 missing", "EVALSHA fd758d1589d044dd850a6f05d52f2eefd27f033f 1 k",
+        "EVAL redis.call('set',KEYS[1],'x')\\x20redis.call('expire',KEYS[1],100)\\x20redis.call('del','k')\\x20return\\x201 1 s",
+        "SET k v",
+        "FUNCTION LOAD #!lua\\x20name=nd\\x0aredis.register_function{function_name='rd',callback=function(k)\\x20return\\x20redis.call('get',k[1])\\x20end,flags={'no-writes'}}",
+        "FCALL_RO rd 1 missing", "FCALL rd 1 k", "FUNCTION FLUSH",
+    ]),
     ("expire persist", &[
         "SET k v", "EXPIRE k 100", "EXPIRE k 100 NX", "EXPIRE k 200 XX", "PEXPIRE k 100000 GT",
         "PEXPIRE k 1000000 GT", "EXPIREAT k 99999999999", "PEXPIREAT k 99999999999999 LT",
