@@ -296,7 +296,10 @@ pub(super) fn run_with(
     let mut locks = (!in_transaction).then(|| ctx.store().lock_script(&declared));
     let was_in_exec = std::mem::replace(&mut ctx.in_exec, true);
     ctx.in_script = true;
-    let mut reply = Reply::new(ctx.out.resp3);
+    let mut reply = Reply {
+        buf: bytes::BytesMut::new(),
+        resp3: ctx.out.resp3,
+    };
     let mut host = ScriptHost {
         ctx,
         resp3: false,
@@ -360,7 +363,10 @@ impl Host for ScriptHost<'_, '_> {
         let caller_resp3 = std::mem::replace(&mut ctx.out.resp3, self.resp3);
         super::call(ctx, &args);
         ctx.out.resp3 = caller_resp3;
-        Ok(ctx.out.buf.split_off(start).to_vec())
+        // Copied out and truncated (not split off), so the output buffer keeps its capacity.
+        let reply = ctx.out.buf[start..].to_vec();
+        ctx.out.buf.truncate(start);
+        Ok(reply)
     }
 
     fn set_resp(&mut self, resp3: bool) {
