@@ -710,6 +710,22 @@ where
     unsafe { lua.create_c_function(c) }
 }
 
+/// Redis's `luaArgsToRedisArgv`: the arguments of `redis.call` (and `acl_check_cmd`) as a
+/// command, numbers as `"%.17g"`; the error text otherwise.
+fn command_args(args: &[Value]) -> Result<Vec<Bytes>, &'static [u8]> {
+    if args.is_empty() {
+        return Err(b"Please specify at least one argument for this redis lib call");
+    }
+    args.iter()
+        .map(|a| match a {
+            Value::String(s) => Ok(Bytes::copy_from_slice(&s.as_bytes())),
+            Value::Number(n) => Ok(Bytes::from(format_g17(*n))),
+            Value::Integer(n) => Ok(Bytes::from(format_g17(*n as f64))),
+            _ => Err(&b"Lua redis lib command arguments must be strings or integers"[..]),
+        })
+        .collect()
+}
+
 fn error_result(lua: &Lua, text: &[u8]) -> mlua::Result<(bool, Value)> {
     Ok((false, Value::Table(convert::error_table(lua, text)?)))
 }
@@ -721,26 +737,10 @@ fn raw_call(lua: &Lua, (raise, list): (bool, Table)) -> mlua::Result<(bool, Valu
     for i in 1..=n {
         args.push(list.raw_get::<Value>(i)?);
     }
-    if args.is_empty() {
-        return error_result(
-            lua,
-            b"Please specify at least one argument for this redis lib call",
-        );
-    }
-    let mut argv = Vec::with_capacity(args.len());
-    for a in &args {
-        match a {
-            Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
-            Value::Number(n) => argv.push(Bytes::from(format_g17(*n))),
-            Value::Integer(n) => argv.push(Bytes::from(format_g17(*n as f64))),
-            _ => {
-                return error_result(
-                    lua,
-                    b"Lua redis lib command arguments must be strings or integers",
-                )
-            }
-        }
-    }
+    let argv = match command_args(&args) {
+        Ok(argv) => argv,
+        Err(e) => return error_result(lua, e),
+    };
     let Some(result) = with_host(|h| h.call(argv)) else {
         return error_result(
             lua,
@@ -1070,26 +1070,11 @@ fn raw_set_repl(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
 }
 
 fn raw_acl_check(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
-    if args.is_empty() {
-        return error_result(
-            lua,
-            b"Please specify at least one argument for this redis lib call",
-        );
-    }
-    let mut argv = Vec::with_capacity(args.len());
-    for a in &args {
-        match a {
-            Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
-            Value::Number(n) => argv.push(Bytes::from(format_g17(*n))),
-            Value::Integer(n) => argv.push(Bytes::from(format_g17(*n as f64))),
-            _ => {
-                return error_result(
-                    lua,
-                    b"Lua redis lib command arguments must be strings or integers",
-                )
-            }
-        }
-    }
+    let args: Vec<Value> = args.into_iter().collect();
+    let argv = match command_args(&args) {
+        Ok(argv) => argv,
+        Err(e) => return error_result(lua, e),
+    };
     match with_host(|h| h.acl_check(&argv)) {
         None => error_result(
             lua,
