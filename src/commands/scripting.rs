@@ -89,8 +89,11 @@ pub(super) fn with_engine<R>(srv: &crate::state::Shared, f: impl FnOnce(&mut Eng
             generation,
             libraries: 0,
             reported: 0,
-            engine: Engine::new(super::connection::REDIS_VERSION, REDIS_VERSION_NUM)
-                .expect("the Lua environment is built from fixed code"),
+            engine: Engine::new(
+                super::connection::REDIS_VERSION,
+                crate::persist::rdb::file::REDIS_VERSION_NUM,
+            )
+            .expect("the Lua environment is built from fixed code"),
         });
         if current.generation != generation {
             current.engine.forget_all();
@@ -120,9 +123,6 @@ fn reload_libraries(engine: &mut Engine, libraries: &crate::lua::functions::Libr
     }
     generation
 }
-
-/// `redis.REDIS_VERSION_NUM`: 0x00MMmmpp.
-const REDIS_VERSION_NUM: i64 = 0x07_00_0f;
 
 /// Compiles `body` into the cache (and this loop's interpreter): its SHA1, or the error reply.
 fn load(ctx: &Ctx<'_>, body: &Bytes) -> Result<[u8; 40], String> {

@@ -76,14 +76,17 @@ pub fn library_metadata(code: &[u8]) -> Result<(String, usize), String> {
 }
 
 /// Compiles library codes read from an RDB file (each in a scratch interpreter run of the
-/// load context) into libraries; the first failure's text otherwise.
-pub fn compile_all(codes: &[Vec<u8>]) -> Result<Vec<Library>, String> {
+/// load context, reporting `version` as `redis.REDIS_VERSION`) into libraries; the first
+/// failure's text otherwise.
+pub fn compile_all(
+    codes: &[Vec<u8>],
+    version: &str,
+    version_num: i64,
+) -> Result<Vec<Library>, String> {
     if codes.is_empty() {
         return Ok(Vec::new());
     }
-    let mut engine =
-        super::engine::Engine::new(crate::persist::rdb::file::REDIS_VERSION, 0x07_00_0f)
-            .map_err(|e| e.to_string())?;
+    let mut engine = super::engine::Engine::new(version, version_num).map_err(|e| e.to_string())?;
     let mut libraries: Vec<Library> = Vec::with_capacity(codes.len());
     for code in codes {
         let (name, start) = library_metadata(code)?;

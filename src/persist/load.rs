@@ -77,7 +77,12 @@ pub fn load_file(
     .map_err(err)?;
     progress.loading_loaded_bytes.store(size, Ordering::Relaxed);
     if !loaded.functions.is_empty() || !merge {
-        let libraries = crate::lua::functions::compile_all(&loaded.functions).map_err(|e| {
+        let libraries = crate::lua::functions::compile_all(
+            &loaded.functions,
+            super::rdb::file::REDIS_VERSION,
+            super::rdb::file::REDIS_VERSION_NUM,
+        )
+        .map_err(|e| {
             err(RdbError::Corrupt {
                 what: format!("Failed loading library: {e}"),
                 offset: 0,

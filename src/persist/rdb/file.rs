@@ -26,6 +26,8 @@ pub struct Header {
 
 /// The Redis version we claim in `redis-ver` (the one whose behaviour we follow).
 pub const REDIS_VERSION: &str = "7.0.15";
+/// [`REDIS_VERSION`] as Redis's number, 0x00MMmmpp (`redis.REDIS_VERSION_NUM` in scripts).
+pub const REDIS_VERSION_NUM: i64 = 0x07_00_0f;
 
 const FLUSH_AT: usize = 256 * 1024;
 
