@@ -24,8 +24,8 @@ const FCALL: u32 =
 
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("fcall",    -3, FCALL | MAY_REPLICATE, Group::Scripting, 0, 0, 0, fcall).with_keys(function_keys),
-    spec("fcall_ro", -3, FCALL | READONLY,      Group::Scripting, 0, 0, 0, fcall_ro).with_keys(function_keys),
+    spec("fcall",    -3, FCALL | MAY_REPLICATE, Group::Scripting, 0, 0, 0, fcall).with_keys(super::keys_after_numkeys::<2>),
+    spec("fcall_ro", -3, FCALL | READONLY,      Group::Scripting, 0, 0, 0, fcall_ro).with_keys(super::keys_after_numkeys::<2>),
     container("function", 0, Group::Scripting, FUNCTION),
 ];
 
@@ -41,10 +41,6 @@ static FUNCTION: &[CommandSpec] = &[
     spec("function|restore", -3, NOSCRIPT | WRITE | DENYOOM,   Group::Scripting, 0, 0, 0, function_restore),
     spec("function|stats",    2, NOSCRIPT | ALLOW_BUSY,        Group::Scripting, 0, 0, 0, function_stats),
 ];
-
-fn function_keys(args: &[Bytes]) -> Option<Vec<usize>> {
-    super::keys_after_numkeys::<2>(args)
-}
 
 /// # Format
 /// `FCALL function numkeys [key ...] [arg ...]`
@@ -64,23 +60,16 @@ fn fcall_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], ro: bool) {
     let Some((_, flags)) = ctx.srv.functions().function(&name) else {
         return ctx.out.error("ERR Function not found");
     };
-    let Some(numkeys) = crate::util::num::parse_i64(&argv[2]) else {
-        return ctx.out.error("ERR Bad number of keys provided");
+    let Some(numkeys) = super::scripting::numkeys(ctx, argv, "ERR Bad number of keys provided")
+    else {
+        return;
     };
-    if numkeys > argv.len() as i64 - 3 {
-        return ctx
-            .out
-            .error("ERR Number of keys can't be greater than number of args");
-    }
-    if numkeys < 0 {
-        return ctx.out.error("ERR Number of keys can't be negative");
-    }
     // Functions never run in EVAL's compatibility mode: their flags are always declared.
     let Some(mode) = super::scripting::prepare(ctx, flags & !script_flags::EVAL_COMPAT_MODE, ro)
     else {
         return;
     };
-    let split = 3 + numkeys as usize;
+    let split = 3 + numkeys;
     let (keys, args) = (&argv[3..split], &argv[split..]);
     let running = crate::lua::cache::Running {
         is_eval: false,
@@ -285,7 +274,7 @@ fn function_restore(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
             ),
         };
     let payload = &argv[2];
-    let Some(body) = verified_body(payload) else {
+    let Some(body) = rdb::decode::verified_body(payload) else {
         return ctx
             .out
             .error("ERR DUMP payload version or checksum are wrong");
@@ -331,18 +320,6 @@ fn function_restore(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
         }
         Err(e) => ctx.out.error(format!("ERR {e}")),
     }
-}
-
-/// The records of a DUMP-style payload whose version and CRC64 are right.
-fn verified_body(payload: &[u8]) -> Option<&[u8]> {
-    if payload.len() < 10 {
-        return None;
-    }
-    let (body, footer) = payload.split_at(payload.len() - 10);
-    let version = u16::from_le_bytes([footer[0], footer[1]]);
-    let crc = u64::from_le_bytes(footer[2..10].try_into().ok()?);
-    (version <= rdb::RDB_VERSION && crc == rdb::crc64().checksum(&payload[..payload.len() - 8]))
-        .then_some(body)
 }
 
 /// # Format

@@ -38,10 +38,10 @@ const EVAL: u32 =
 
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("eval",       -3, EVAL | MAY_REPLICATE, Group::Scripting, 0, 0, 0, eval).with_keys(script_keys),
-    spec("evalsha",    -3, EVAL | MAY_REPLICATE, Group::Scripting, 0, 0, 0, evalsha).with_keys(script_keys),
-    spec("eval_ro",    -3, EVAL | READONLY,      Group::Scripting, 0, 0, 0, eval_ro).with_keys(script_keys),
-    spec("evalsha_ro", -3, EVAL | READONLY,      Group::Scripting, 0, 0, 0, evalsha_ro).with_keys(script_keys),
+    spec("eval",       -3, EVAL | MAY_REPLICATE, Group::Scripting, 0, 0, 0, eval).with_keys(super::keys_after_numkeys::<2>),
+    spec("evalsha",    -3, EVAL | MAY_REPLICATE, Group::Scripting, 0, 0, 0, evalsha).with_keys(super::keys_after_numkeys::<2>),
+    spec("eval_ro",    -3, EVAL | READONLY,      Group::Scripting, 0, 0, 0, eval_ro).with_keys(super::keys_after_numkeys::<2>),
+    spec("evalsha_ro", -3, EVAL | READONLY,      Group::Scripting, 0, 0, 0, evalsha_ro).with_keys(super::keys_after_numkeys::<2>),
     container("script", 0, Group::Scripting, SCRIPT),
 ];
 
@@ -55,11 +55,6 @@ static SCRIPT: &[CommandSpec] = &[
     spec("script|exists", -3, NOSCRIPT,              Group::Scripting, 0, 0, 0, script_exists),
     spec("script|load",    3, NOSCRIPT | STALE,      Group::Scripting, 0, 0, 0, script_load),
 ];
-
-/// The keys of EVAL-family commands: `numkeys` at 2, the keys after it.
-fn script_keys(args: &[Bytes]) -> Option<Vec<usize>> {
-    super::keys_after_numkeys::<2>(args)
-}
 
 const NOSCRIPT_ERR: &str = "NOSCRIPT No matching script. Please use EVAL.";
 
@@ -171,17 +166,9 @@ fn evalsha_ro(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
 
 fn eval_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], by_sha: bool, ro: bool) {
     super::call::feed_monitors_now(ctx, argv);
-    let Some(numkeys) = crate::util::num::parse_i64(&argv[2]) else {
-        return ctx.out.error(errors::NOT_INTEGER);
+    let Some(numkeys) = numkeys(ctx, argv, errors::NOT_INTEGER) else {
+        return;
     };
-    if numkeys > argv.len() as i64 - 3 {
-        return ctx
-            .out
-            .error("ERR Number of keys can't be greater than number of args");
-    }
-    if numkeys < 0 {
-        return ctx.out.error("ERR Number of keys can't be negative");
-    }
     let sha = if by_sha {
         match sha_arg(&argv[1]) {
             Some(sha) if ctx.srv.scripts.contains(&sha) => sha,
@@ -199,10 +186,29 @@ fn eval_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], by_sha: bool, ro: bool) {
     let Some(mode) = prepare(ctx, script.flags, ro) else {
         return;
     };
-    let split = 3 + numkeys as usize;
+    let split = 3 + numkeys;
     run(ctx, &sha, &script, &argv[3..split], &argv[split..], mode);
     // The script's writes propagated as themselves.
     ctx.prevent_propagation();
+}
+
+/// The `numkeys` argument of EVAL and FCALL (`argv[2]`), checked as Redis checks it
+/// (`not_integer`: the command's own error for a non-number); `None` after the error reply.
+pub(super) fn numkeys(ctx: &mut Ctx<'_>, argv: &[Bytes], not_integer: &str) -> Option<usize> {
+    let Some(n) = crate::util::num::parse_i64(&argv[2]) else {
+        ctx.out.error(not_integer);
+        return None;
+    };
+    if n > argv.len() as i64 - 3 {
+        ctx.out
+            .error("ERR Number of keys can't be greater than number of args");
+        return None;
+    }
+    if n < 0 {
+        ctx.out.error("ERR Number of keys can't be negative");
+        return None;
+    }
+    Some(n as usize)
 }
 
 /// How a script runs (Redis's run_ctx flags).

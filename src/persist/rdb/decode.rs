@@ -540,23 +540,25 @@ fn zset_from(pairs: Vec<(StrBuf, f64)>, offset: u64, packed: bool) -> Result<Val
     })))
 }
 
+/// The records of a DUMP-style payload (DUMP, FUNCTION DUMP) whose footer — RDB version (2
+/// bytes LE, at most ours) and CRC64 of everything before the CRC (8 bytes LE) — is right.
+pub fn verified_body(payload: &[u8]) -> Option<&[u8]> {
+    if payload.len() < 10 {
+        return None;
+    }
+    let (body, footer) = payload.split_at(payload.len() - 10);
+    let version = u16::from_le_bytes([footer[0], footer[1]]);
+    let crc = u64::from_le_bytes(footer[2..10].try_into().ok()?);
+    (version <= super::RDB_VERSION && crc == super::crc64().checksum(&payload[..payload.len() - 8]))
+        .then_some(body)
+}
+
 /// Parses a DUMP payload (type byte, value, version, CRC64) into a value; the errors are the
 /// texts RESTORE replies with.
 pub fn restore_payload(payload: &[u8]) -> Result<Value, &'static str> {
     const BAD_VERSION: &str = "ERR DUMP payload version or checksum are wrong";
     const BAD_FORMAT: &str = "ERR Bad data format";
-    if payload.len() < 10 {
-        return Err(BAD_VERSION);
-    }
-    let (body, footer) = payload.split_at(payload.len() - 10);
-    let version = u16::from_le_bytes([footer[0], footer[1]]);
-    if version > super::RDB_VERSION {
-        return Err(BAD_VERSION);
-    }
-    let crc = u64::from_le_bytes(footer[2..10].try_into().map_err(|_| BAD_VERSION)?);
-    if crc != super::crc64().checksum(&payload[..payload.len() - 8]) {
-        return Err(BAD_VERSION);
-    }
+    let body = verified_body(payload).ok_or(BAD_VERSION)?;
     let mut r = Reader::from_slice(body);
     let kind = r.u8().map_err(|_| BAD_FORMAT)?;
     match r.value(kind) {
